@@ -1,0 +1,194 @@
+"""Access operations over the store: turning clear credential values into keyed hashes,
+looking them up, deciding, and writing passages. Synchronous; no Home Assistant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+import secrets
+import time as _time
+
+from . import credentials, errors
+from .crypto import Hasher, new_token
+from .model import (
+    Credential,
+    CredentialKind,
+    Decision,
+    Direction,
+    Gate,
+    Method,
+    Passage,
+    Person,
+    Reason,
+    Role,
+)
+from .policy import decide
+from .store import Store, check_id
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(6)}"
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorPass:
+    token: str  # shown once (as a QR code); only its keyed hash is stored
+    credential: Credential
+    person: Person
+
+
+class AccessControl:
+    """Credential book-keeping and the decision path, on one store."""
+
+    def __init__(self, store: Store, hasher: Hasher) -> None:
+        self.store = store
+        self._hasher = hasher
+
+    # ----------------------------------------------------------------- credentials
+    def secret_hash(self, kind: CredentialKind, value: object) -> str:
+        return self._hasher.hash(kind.value, credentials.normalise(kind, value))
+
+    def add_credential(
+        self,
+        person_id: str,
+        kind: CredentialKind,
+        value: object | None,
+        *,
+        credential_id: str | None = None,
+        valid_from: float | None = None,
+        valid_until: float | None = None,
+        max_uses: int | None = None,
+    ) -> tuple[Credential, str | None]:
+        """Store a credential. For QR, ``value`` may be None: a token is generated and
+        returned (the only time it exists in clear)."""
+        generated: str | None = None
+        if kind is CredentialKind.QR and value in (None, ""):
+            generated = value = new_token()
+        elif value is None:
+            raise errors.InvalidCredentialValueError("value required", kind=kind.value, why="empty")
+        cred = Credential(
+            id=check_id(credential_id, "credential_id") if credential_id else new_id("cred"),
+            person_id=person_id,
+            kind=kind,
+            secret_hash=self.secret_hash(kind, value),
+            valid_from=valid_from,
+            valid_until=valid_until,
+            max_uses=max_uses,
+        )
+        return self.store.add_credential(cred), generated
+
+    def issue_visitor_pass(
+        self,
+        *,
+        valid_from: float,
+        valid_until: float,
+        person_id: str | None = None,
+        host_unit_id: str | None = None,
+        display_name: str = "",
+        allowed_gates: frozenset[str] = frozenset(),
+        max_uses: int | None = None,
+    ) -> VisitorPass:
+        """A QR pass for an existing visitor, or for a new visitor of a host unit."""
+        if valid_until <= valid_from:
+            raise errors.InvalidValidityError("valid_until must be after valid_from")
+        if person_id is not None:
+            person = self.store.get_person(person_id)
+        else:
+            if host_unit_id is None:
+                raise errors.InvalidValueError(
+                    "a person or a host unit is required", field="unit_id"
+                )
+            self.store.get_unit(host_unit_id)
+            person = self.store.add_person(
+                Person(
+                    id=new_id("visitor"),
+                    role=Role.VISITOR,
+                    display_name=display_name,
+                    unit_id=host_unit_id,
+                    valid_from=valid_from,
+                    valid_until=valid_until,
+                    allowed_gates=allowed_gates,
+                )
+            )
+        for gate_id in allowed_gates:
+            self.store.get_gate(gate_id)
+        if allowed_gates and person.allowed_gates != allowed_gates:
+            person = self.store.update_person(person.id, allowed_gates=allowed_gates)
+        cred, token = self.add_credential(
+            person.id,
+            CredentialKind.QR,
+            None,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            max_uses=max_uses,
+        )
+        assert token is not None
+        return VisitorPass(token, cred, person)
+
+    # -------------------------------------------------------------------- decisions
+    def evaluate(
+        self,
+        gate: Gate,
+        kind: CredentialKind,
+        value: object,
+        now: datetime,
+        *,
+        direction: Direction | None = None,
+        emergency: bool = False,
+    ) -> Decision:
+        """Decide a presented credential. A malformed value is a denial, not an error:
+        readers send garbage, and garbage must be logged, not lost."""
+        try:
+            secret = self.secret_hash(kind, value)
+        except errors.InvalidCredentialValueError:
+            if emergency:
+                return Decision(True, Reason.EMERGENCY_OPEN)
+            return Decision(False, Reason.MALFORMED_CREDENTIAL)
+        cred = self.store.find_credential(kind, secret)
+        person = self.store.find_person(cred.person_id) if cred else None
+        unit = self.store.find_unit(person.unit_id) if person else None
+        return decide(
+            now=now,
+            gate=gate,
+            direction=direction or default_direction(gate),
+            credential=cred,
+            person=person,
+            unit=unit,
+            emergency=emergency,
+        )
+
+    def record(
+        self,
+        decision: Decision,
+        *,
+        gate: Gate,
+        method: Method,
+        direction: Direction | None = None,
+        ts: float | None = None,
+        note: str | None = None,
+        extra_flags: tuple[str, ...] = (),
+        distance: float | None = None,
+        cluster_id: str | None = None,
+    ) -> Passage:
+        """Commit the passage for a decision. Counted credentials (max_uses) use one
+        use in the same transaction, so a one-time pass cannot open twice."""
+        passage = Passage(
+            ts=ts if ts is not None else _time.time(),
+            gate_id=gate.id,
+            direction=direction or default_direction(gate),
+            method=method,
+            allowed=decision.allowed,
+            reason=decision.reason,
+            person_id=decision.person_id,
+            unit_id=decision.unit_id,
+            credential_id=decision.credential_id,
+            distance=distance,
+            cluster_id=cluster_id,
+            note=note,
+            flags=decision.flags + extra_flags,
+        )
+        return self.store.add_passage(passage, count_use=decision.allowed)
+
+
+def default_direction(gate: Gate) -> Direction:
+    return Direction.IN if gate.direction is Direction.BOTH else gate.direction

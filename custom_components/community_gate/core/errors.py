@@ -1,0 +1,98 @@
+"""Errors the domain raises. Each carries a stable code that the HA glue maps to a
+translated message, plus placeholders that never hold names or secret values."""
+
+from __future__ import annotations
+
+
+class CoreError(Exception):
+    """Base class: ``code`` is a translation key, ``placeholders`` fill its message."""
+
+    code = "core_error"
+
+    def __init__(self, message: str = "", **placeholders: str) -> None:
+        self.placeholders = {k: str(v) for k, v in placeholders.items()}
+        super().__init__(message or self.code)
+
+
+class NotFoundError(CoreError):
+    code = "not_found"
+
+
+class UnknownUnitError(NotFoundError):
+    code = "unknown_unit"
+
+
+class UnknownPersonError(NotFoundError):
+    code = "unknown_person"
+
+
+class UnknownCredentialError(NotFoundError):
+    code = "unknown_credential"
+
+
+class UnknownGateError(NotFoundError):
+    code = "unknown_gate"
+
+
+class DuplicateError(CoreError):
+    code = "duplicate"
+
+
+class DuplicateUnitError(DuplicateError):
+    code = "duplicate_unit"
+
+
+class DuplicatePersonError(DuplicateError):
+    code = "duplicate_person"
+
+
+class DuplicateCredentialError(DuplicateError):
+    code = "duplicate_credential"
+
+
+class InvalidValueError(CoreError):
+    """A credential value or field that fails validation."""
+
+    code = "invalid_value"
+
+
+class InvalidCredentialValueError(InvalidValueError):
+    code = "invalid_credential_value"
+
+
+class InvalidScheduleError(InvalidValueError):
+    code = "invalid_schedule"
+
+
+class InvalidValidityError(InvalidValueError):
+    code = "invalid_validity"
+
+
+class InvalidIdError(InvalidValueError):
+    code = "invalid_id"
+
+
+class CredentialAlreadyRevokedError(CoreError):
+    code = "credential_already_revoked"
+
+
+class UnitInUseError(CoreError):
+    code = "unit_in_use"
+
+
+class StoreError(CoreError):
+    """The database cannot be used."""
+
+    code = "database_error"
+
+
+class StoreUnavailableError(StoreError):
+    code = "database_unavailable"
+
+
+class StoreCorruptError(StoreError):
+    code = "database_corrupt"
+
+
+class StoreTooNewError(StoreError):
+    code = "database_too_new"

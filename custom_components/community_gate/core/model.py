@@ -1,0 +1,171 @@
+"""Domain records of an estate. Plain dataclasses: no Home Assistant, no SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Who a person is to the estate."""
+
+    TENANT = "tenant"  # 主申请人: the lease holder
+    CO_RESIDENT = "co_resident"  # 同住人
+    VISITOR = "visitor"
+    SERVICE = "service"  # courier, delivery, contractor
+    STAFF = "staff"  # property staff
+
+
+RESIDENT_ROLES = frozenset({Role.TENANT, Role.CO_RESIDENT})
+
+
+class CredentialKind(StrEnum):
+    """What a person presents at a reader."""
+
+    FACE = "face"
+    CARD = "card"
+    ID_CARD = "id_card"
+    QR = "qr"
+    PIN = "pin"
+    FINGERPRINT = "fingerprint"
+
+
+class Method(StrEnum):
+    """How a passage happened: a credential kind or a staff/system action."""
+
+    FACE = "face"
+    CARD = "card"
+    ID_CARD = "id_card"
+    QR = "qr"
+    PIN = "pin"
+    FINGERPRINT = "fingerprint"
+    REMOTE = "remote"
+    EMERGENCY = "emergency"
+
+
+class GateKind(StrEnum):
+    ESTATE_GATE = "estate_gate"
+    BUILDING_DOOR = "building_door"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+    BOTH = "both"
+
+
+class Reason(StrEnum):
+    """Stable reason codes: logged, sent in events and used as translation keys."""
+
+    GRANTED = "granted"
+    REMOTE_OPEN = "remote_open"
+    EMERGENCY_OPEN = "emergency_open"
+    UNKNOWN_CREDENTIAL = "unknown_credential"
+    MALFORMED_CREDENTIAL = "malformed_credential"
+    CREDENTIAL_REVOKED = "credential_revoked"
+    CREDENTIAL_NOT_YET_VALID = "credential_not_yet_valid"
+    CREDENTIAL_EXPIRED = "credential_expired"
+    CREDENTIAL_USED_UP = "credential_used_up"
+    PERSON_BLOCKED = "person_blocked"
+    PERSON_NOT_YET_VALID = "person_not_yet_valid"
+    PERSON_EXPIRED = "person_expired"
+    LEASE_EXPIRED = "lease_expired"
+    GATE_NOT_ALLOWED = "gate_not_allowed"
+    DIRECTION_NOT_ALLOWED = "direction_not_allowed"
+    OUTSIDE_SCHEDULE = "outside_schedule"
+
+
+ALLOWING_REASONS = frozenset({Reason.GRANTED, Reason.REMOTE_OPEN, Reason.EMERGENCY_OPEN})
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleWindow:
+    """A weekly time window. Days are ISO weekdays 1 (Mon) .. 7 (Sun).
+
+    ``end`` earlier than ``start`` means the window runs past midnight
+    (e.g. a night-shift courier 22:00-06:00).
+    """
+
+    days: frozenset[int]
+    start: time
+    end: time
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    id: str
+    building: str
+    number: str
+    rent_arrears: bool = False
+    lease_until: float | None = None  # epoch seconds; None = open-ended
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: str
+    role: Role
+    display_name: str = ""
+    unit_id: str | None = None
+    company: str = ""
+    special_attention: bool = False
+    lives_alone: bool = False
+    blocked: bool = False
+    valid_from: float | None = None
+    valid_until: float | None = None
+    allowed_gates: frozenset[str] = frozenset()  # empty = the role's default gates
+    schedule: tuple[ScheduleWindow, ...] = ()  # empty = any time
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A credential as stored: the secret is a keyed hash, never the clear value."""
+
+    id: str
+    person_id: str
+    kind: CredentialKind
+    secret_hash: str
+    valid_from: float | None = None
+    valid_until: float | None = None
+    max_uses: int | None = None
+    uses: int = 0
+    revoked_at: float | None = None
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    id: str
+    name: str
+    kind: GateKind = GateKind.ESTATE_GATE
+    direction: Direction = Direction.BOTH
+    building: str | None = None  # a building door only admits that building's residents
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: Reason
+    person_id: str | None = None
+    credential_id: str | None = None
+    unit_id: str | None = None
+    # Facts staff should hear about even when the gate opens (e.g. "rent_arrears").
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    ts: float
+    gate_id: str
+    direction: Direction
+    method: Method
+    allowed: bool
+    reason: Reason
+    person_id: str | None = None
+    unit_id: str | None = None
+    credential_id: str | None = None
+    distance: float | None = None
+    cluster_id: str | None = None
+    note: str | None = None
+    flags: tuple[str, ...] = field(default=())
+    id: int | None = None

@@ -1,0 +1,778 @@
+"""SQLite persistence for the estate: units, people, credentials, gates, passages.
+
+One ``Store`` owns one connection. It is not thread-safe on purpose: the HA glue runs
+every call on a single dedicated worker thread, which serialises writers without
+locks and keeps the event loop free. WAL lets readers (rules, exports) run alongside.
+
+Timestamps are UTC epoch seconds (REAL): cheap to index and to compare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import replace
+import json
+from pathlib import Path
+import re
+import sqlite3
+import time as _time
+from typing import Any
+
+from . import errors
+from .model import (
+    Credential,
+    CredentialKind,
+    Direction,
+    Gate,
+    GateKind,
+    Method,
+    Passage,
+    Person,
+    Reason,
+    Role,
+    ScheduleWindow,
+    Unit,
+)
+from .policy import parse_hhmm
+
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+
+# Each entry moves the schema from version i to i+1. Append, never edit.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE units (
+        id TEXT PRIMARY KEY,
+        building TEXT NOT NULL,
+        number TEXT NOT NULL,
+        rent_arrears INTEGER NOT NULL DEFAULT 0,
+        lease_until REAL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX units_building_number ON units (building, number);
+    CREATE TABLE people (
+        id TEXT PRIMARY KEY,
+        unit_id TEXT REFERENCES units (id),
+        role TEXT NOT NULL,
+        display_name TEXT NOT NULL DEFAULT '',
+        company TEXT NOT NULL DEFAULT '',
+        special_attention INTEGER NOT NULL DEFAULT 0,
+        lives_alone INTEGER NOT NULL DEFAULT 0,
+        blocked INTEGER NOT NULL DEFAULT 0,
+        valid_from REAL,
+        valid_until REAL,
+        allowed_gates TEXT NOT NULL DEFAULT '[]',
+        schedule TEXT NOT NULL DEFAULT '[]',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX people_unit ON people (unit_id);
+    CREATE INDEX people_special ON people (special_attention) WHERE special_attention = 1;
+    CREATE TABLE credentials (
+        id TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        valid_from REAL,
+        valid_until REAL,
+        max_uses INTEGER,
+        uses INTEGER NOT NULL DEFAULT 0,
+        revoked_at REAL,
+        created_at REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX credentials_live_secret
+        ON credentials (kind, secret_hash) WHERE revoked_at IS NULL;
+    CREATE INDEX credentials_secret ON credentials (kind, secret_hash);
+    CREATE INDEX credentials_person ON credentials (person_id);
+    CREATE TABLE gates (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        building TEXT,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE passages (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        gate_id TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        method TEXT NOT NULL,
+        allowed INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        person_id TEXT,
+        unit_id TEXT,
+        credential_id TEXT,
+        distance REAL,
+        cluster_id TEXT,
+        flags TEXT NOT NULL DEFAULT '',
+        note TEXT
+    );
+    -- The time queries the rules need: per person, per unit, per gate, per stranger.
+    CREATE INDEX passages_ts ON passages (ts);
+    CREATE INDEX passages_person_ts ON passages (person_id, ts) WHERE person_id IS NOT NULL;
+    CREATE INDEX passages_unit_ts ON passages (unit_id, ts) WHERE unit_id IS NOT NULL;
+    CREATE INDEX passages_gate_ts ON passages (gate_id, ts);
+    CREATE INDEX passages_cluster_ts ON passages (cluster_id, ts) WHERE cluster_id IS NOT NULL;
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+_TABLES = frozenset({"units", "people", "credentials", "gates", "passages"})
+
+
+def check_id(value: object, what: str = "id") -> str:
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
+        raise errors.InvalidIdError(f"bad {what}", field=what)
+    return value
+
+
+def _check_window(valid_from: float | None, valid_until: float | None) -> None:
+    if valid_from is not None and valid_until is not None and valid_until <= valid_from:
+        raise errors.InvalidValidityError("valid_until must be after valid_from")
+
+
+def schedule_to_json(schedule: Sequence[ScheduleWindow]) -> str:
+    return json.dumps(
+        [
+            {"days": sorted(w.days), "start": w.start.strftime("%H:%M"), "end": _fmt_end(w)}
+            for w in schedule
+        ]
+    )
+
+
+def _fmt_end(w: ScheduleWindow) -> str:
+    return (
+        "24:00"
+        if w.end.hour == 23 and w.end.minute == 59 and w.end.second == 59
+        else w.end.strftime("%H:%M")
+    )
+
+
+def schedule_from_obj(obj: Any) -> tuple[ScheduleWindow, ...]:
+    """Build windows from ``[{"days": [1..7], "start": "HH:MM", "end": "HH:MM"}, ...]``."""
+    if obj in (None, ""):
+        return ()
+    if not isinstance(obj, list):
+        raise errors.InvalidScheduleError("schedule must be a list of windows")
+    out: list[ScheduleWindow] = []
+    for item in obj:
+        if not isinstance(item, dict):
+            raise errors.InvalidScheduleError("each window must be a mapping")
+        days = item.get("days", [1, 2, 3, 4, 5, 6, 7])
+        if (
+            not isinstance(days, list)
+            or not days
+            or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in days)
+        ):
+            raise errors.InvalidScheduleError("days must be weekday numbers 1 (Mon) to 7 (Sun)")
+        try:
+            start = parse_hhmm(str(item["start"]))
+            end = parse_hhmm(str(item["end"]))
+        except (KeyError, ValueError) as err:
+            raise errors.InvalidScheduleError("start and end must be HH:MM") from err
+        if start == end:
+            raise errors.InvalidScheduleError("a window cannot start and end at the same time")
+        out.append(ScheduleWindow(frozenset(days), start, end))
+    return tuple(out)
+
+
+class Store:
+    """Synchronous SQLite store. Use from one thread at a time."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def open(cls, path: Path | str, *, durable: bool = True) -> Store:
+        """Open (creating if needed) and migrate. Raises a ``StoreError`` subclass.
+
+        ``durable`` keeps ``synchronous=FULL`` so a committed passage survives a power
+        cut; benchmarks may turn it off to measure the CPU side alone.
+        """
+        path = Path(path)
+        if path.is_dir():
+            raise errors.StoreUnavailableError("database path is a directory", path=str(path))
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        except sqlite3.Error as err:
+            raise errors.StoreUnavailableError(str(err), path=str(path)) from err
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise errors.StoreUnavailableError("WAL mode refused", path=str(path))
+            conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'OFF'}")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            store = cls(conn, path)
+            store._migrate()
+        except errors.StoreError:
+            conn.close()
+            raise
+        except sqlite3.OperationalError as err:
+            conn.close()
+            raise errors.StoreUnavailableError(str(err), path=str(path)) from err
+        except sqlite3.DatabaseError as err:
+            # "file is not a database", "database disk image is malformed"
+            conn.close()
+            raise errors.StoreCorruptError(str(err), path=str(path)) from err
+        return store
+
+    def close(self) -> None:
+        with suppress(sqlite3.Error):
+            self._conn.execute("PRAGMA optimize")
+        self._conn.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise errors.StoreTooNewError(
+                "database written by a newer version",
+                found=str(version),
+                supported=str(SCHEMA_VERSION),
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            script = MIGRATIONS[target - 1]
+            try:
+                self._conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;"
+                )
+            except sqlite3.Error:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+        names = {
+            r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if not names >= _TABLES:
+            raise errors.StoreCorruptError("tables missing", path=str(self.path))
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # ---------------------------------------------------------------------- units
+    def add_unit(self, unit: Unit) -> Unit:
+        check_id(unit.id, "unit_id")
+        if not unit.building.strip() or not unit.number.strip():
+            raise errors.InvalidValueError("building and number are required", field="building")
+        now = _time.time()
+        try:
+            with self._tx() as c:
+                c.execute(
+                    "INSERT INTO units VALUES (?,?,?,?,?,?,?)",
+                    (
+                        unit.id,
+                        unit.building,
+                        unit.number,
+                        int(unit.rent_arrears),
+                        unit.lease_until,
+                        now,
+                        now,
+                    ),
+                )
+        except sqlite3.IntegrityError as err:
+            raise errors.DuplicateUnitError("unit exists", unit_id=unit.id) from err
+        return unit
+
+    def update_unit(self, unit_id: str, **fields: Any) -> Unit:
+        unit = self.get_unit(unit_id)
+        allowed = {"building", "number", "rent_arrears", "lease_until"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise errors.InvalidValueError("unknown fields", field=",".join(sorted(unknown)))
+        new = replace(unit, **fields)
+        try:
+            with self._tx() as c:
+                c.execute(
+                    "UPDATE units SET building=?, number=?, rent_arrears=?, lease_until=?,"
+                    " updated_at=? WHERE id=?",
+                    (
+                        new.building,
+                        new.number,
+                        int(new.rent_arrears),
+                        new.lease_until,
+                        _time.time(),
+                        unit_id,
+                    ),
+                )
+        except sqlite3.IntegrityError as err:
+            raise errors.DuplicateUnitError("unit number taken", unit_id=unit_id) from err
+        return new
+
+    def get_unit(self, unit_id: str) -> Unit:
+        row = self._conn.execute(
+            "SELECT id, building, number, rent_arrears, lease_until FROM units WHERE id=?",
+            (unit_id,),
+        ).fetchone()
+        if row is None:
+            raise errors.UnknownUnitError("no such unit", unit_id=unit_id)
+        return _unit(row)
+
+    def find_unit(self, unit_id: str | None) -> Unit | None:
+        if unit_id is None:
+            return None
+        try:
+            return self.get_unit(unit_id)
+        except errors.UnknownUnitError:
+            return None
+
+    def list_units(self) -> list[Unit]:
+        rows = self._conn.execute(
+            "SELECT id, building, number, rent_arrears, lease_until FROM units ORDER BY id"
+        )
+        return [_unit(r) for r in rows]
+
+    def remove_unit(self, unit_id: str) -> None:
+        self.get_unit(unit_id)
+        n = self._conn.execute(
+            "SELECT count(*) FROM people WHERE unit_id=?", (unit_id,)
+        ).fetchone()[0]
+        if n:
+            raise errors.UnitInUseError("unit still has people", unit_id=unit_id, count=str(n))
+        with self._tx() as c:
+            c.execute("DELETE FROM units WHERE id=?", (unit_id,))
+
+    def count_units(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM units").fetchone()[0])
+
+    # --------------------------------------------------------------------- people
+    def add_person(self, person: Person) -> Person:
+        check_id(person.id, "person_id")
+        _check_window(person.valid_from, person.valid_until)
+        if person.unit_id is not None:
+            self.get_unit(person.unit_id)
+        now = _time.time()
+        try:
+            with self._tx() as c:
+                c.execute(
+                    "INSERT INTO people VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (*_person_row(person), now, now),
+                )
+        except sqlite3.IntegrityError as err:
+            raise errors.DuplicatePersonError("person exists", person_id=person.id) from err
+        return person
+
+    def add_people(self, people: Iterable[Person]) -> int:
+        """Bulk insert for imports and benchmarks (one transaction)."""
+        now = _time.time()
+        with self._tx() as c:
+            cur = c.executemany(
+                "INSERT INTO people VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                ((*_person_row(p), now, now) for p in people),
+            )
+        return cur.rowcount
+
+    def update_person(self, person_id: str, **fields: Any) -> Person:
+        person = self.get_person(person_id)
+        allowed = {
+            "role",
+            "display_name",
+            "unit_id",
+            "company",
+            "special_attention",
+            "lives_alone",
+            "blocked",
+            "valid_from",
+            "valid_until",
+            "allowed_gates",
+            "schedule",
+        }
+        unknown = set(fields) - allowed
+        if unknown:
+            raise errors.InvalidValueError("unknown fields", field=",".join(sorted(unknown)))
+        new = replace(person, **fields)
+        _check_window(new.valid_from, new.valid_until)
+        if new.unit_id is not None and new.unit_id != person.unit_id:
+            self.get_unit(new.unit_id)
+        row = _person_row(new)
+        with self._tx() as c:
+            c.execute(
+                "UPDATE people SET unit_id=?, role=?, display_name=?, company=?,"
+                " special_attention=?, lives_alone=?, blocked=?, valid_from=?, valid_until=?,"
+                " allowed_gates=?, schedule=?, updated_at=? WHERE id=?",
+                (*row[1:], _time.time(), person_id),
+            )
+        return new
+
+    def get_person(self, person_id: str) -> Person:
+        row = self._conn.execute(
+            f"SELECT {_PERSON_COLS} FROM people WHERE id=?", (person_id,)
+        ).fetchone()
+        if row is None:
+            raise errors.UnknownPersonError("no such person", person_id=person_id)
+        return _person(row)
+
+    def find_person(self, person_id: str | None) -> Person | None:
+        if person_id is None:
+            return None
+        try:
+            return self.get_person(person_id)
+        except errors.UnknownPersonError:
+            return None
+
+    def list_people(
+        self, *, unit_id: str | None = None, limit: int = 1000, offset: int = 0
+    ) -> list[Person]:
+        if unit_id is None:
+            rows = self._conn.execute(
+                f"SELECT {_PERSON_COLS} FROM people ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
+            )
+        else:
+            rows = self._conn.execute(
+                f"SELECT {_PERSON_COLS} FROM people WHERE unit_id=? ORDER BY id LIMIT ? OFFSET ?",
+                (unit_id, limit, offset),
+            )
+        return [_person(r) for r in rows]
+
+    def remove_person(self, person_id: str) -> None:
+        """Delete a person and (by cascade) their credentials. Passages are history and
+        keep the bare id until retention or erasure removes them."""
+        self.get_person(person_id)
+        with self._tx() as c:
+            c.execute("DELETE FROM people WHERE id=?", (person_id,))
+
+    def count_people(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM people").fetchone()[0])
+
+    # ---------------------------------------------------------------- credentials
+    def add_credential(self, cred: Credential) -> Credential:
+        check_id(cred.id, "credential_id")
+        _check_window(cred.valid_from, cred.valid_until)
+        self.get_person(cred.person_id)
+        if cred.max_uses is not None and cred.max_uses < 1:
+            raise errors.InvalidValueError("max_uses must be at least 1", field="max_uses")
+        created = cred.created_at or _time.time()
+        try:
+            with self._tx() as c:
+                c.execute(
+                    "INSERT INTO credentials VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        cred.id,
+                        cred.person_id,
+                        cred.kind.value,
+                        cred.secret_hash,
+                        cred.valid_from,
+                        cred.valid_until,
+                        cred.max_uses,
+                        cred.uses,
+                        cred.revoked_at,
+                        created,
+                    ),
+                )
+        except sqlite3.IntegrityError as err:
+            if "credentials.id" in str(err) or "PRIMARY" in str(err).upper():
+                raise errors.DuplicateCredentialError(
+                    "credential id exists", credential_id=cred.id, kind=cred.kind.value
+                ) from err
+            raise errors.DuplicateCredentialError(
+                "credential already assigned", credential_id=cred.id, kind=cred.kind.value
+            ) from err
+        return replace(cred, created_at=created)
+
+    def add_credentials(self, creds: Iterable[Credential]) -> int:
+        now = _time.time()
+        with self._tx() as c:
+            cur = c.executemany(
+                "INSERT INTO credentials VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    (
+                        x.id,
+                        x.person_id,
+                        x.kind.value,
+                        x.secret_hash,
+                        x.valid_from,
+                        x.valid_until,
+                        x.max_uses,
+                        x.uses,
+                        x.revoked_at,
+                        x.created_at or now,
+                    )
+                    for x in creds
+                ),
+            )
+        return cur.rowcount
+
+    def get_credential(self, credential_id: str) -> Credential:
+        row = self._conn.execute(
+            f"SELECT {_CRED_COLS} FROM credentials WHERE id=?", (credential_id,)
+        ).fetchone()
+        if row is None:
+            raise errors.UnknownCredentialError("no such credential", credential_id=credential_id)
+        return _credential(row)
+
+    def find_credential(self, kind: CredentialKind, secret_hash: str) -> Credential | None:
+        """The live credential for a secret, else the most recently revoked one
+        (so the decision can say "revoked" rather than "unknown")."""
+        row = self._conn.execute(
+            f"SELECT {_CRED_COLS} FROM credentials WHERE kind=? AND secret_hash=?"
+            " ORDER BY revoked_at IS NOT NULL, revoked_at DESC LIMIT 1",
+            (kind.value, secret_hash),
+        ).fetchone()
+        return _credential(row) if row else None
+
+    def list_credentials(self, person_id: str) -> list[Credential]:
+        rows = self._conn.execute(
+            f"SELECT {_CRED_COLS} FROM credentials WHERE person_id=? ORDER BY created_at",
+            (person_id,),
+        )
+        return [_credential(r) for r in rows]
+
+    def revoke_credential(self, credential_id: str, at: float | None = None) -> Credential:
+        cred = self.get_credential(credential_id)
+        if cred.revoked_at is not None:
+            raise errors.CredentialAlreadyRevokedError(
+                "already revoked", credential_id=credential_id
+            )
+        when = at if at is not None else _time.time()
+        with self._tx() as c:
+            c.execute("UPDATE credentials SET revoked_at=? WHERE id=?", (when, credential_id))
+        return replace(cred, revoked_at=when)
+
+    def count_credentials(self, *, live_only: bool = True) -> int:
+        sql = "SELECT count(*) FROM credentials"
+        if live_only:
+            sql += " WHERE revoked_at IS NULL"
+        return int(self._conn.execute(sql).fetchone()[0])
+
+    # ---------------------------------------------------------------------- gates
+    def upsert_gate(self, gate: Gate) -> Gate:
+        check_id(gate.id, "gate_id")
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO gates VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                " name=excluded.name, kind=excluded.kind, direction=excluded.direction,"
+                " building=excluded.building, updated_at=excluded.updated_at",
+                (
+                    gate.id,
+                    gate.name,
+                    gate.kind.value,
+                    gate.direction.value,
+                    gate.building,
+                    _time.time(),
+                ),
+            )
+        return gate
+
+    def get_gate(self, gate_id: str) -> Gate:
+        row = self._conn.execute(
+            "SELECT id, name, kind, direction, building FROM gates WHERE id=?", (gate_id,)
+        ).fetchone()
+        if row is None:
+            raise errors.UnknownGateError("no such gate", gate_id=gate_id)
+        return Gate(row[0], row[1], GateKind(row[2]), Direction(row[3]), row[4])
+
+    def list_gates(self) -> list[Gate]:
+        rows = self._conn.execute(
+            "SELECT id, name, kind, direction, building FROM gates ORDER BY id"
+        )
+        return [Gate(r[0], r[1], GateKind(r[2]), Direction(r[3]), r[4]) for r in rows]
+
+    def remove_gate(self, gate_id: str) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM gates WHERE id=?", (gate_id,))
+
+    # ------------------------------------------------------------------- passages
+    def add_passage(self, passage: Passage, *, count_use: bool = False) -> Passage:
+        """Commit one passage (and a credential use, atomically). Returns it with its id."""
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO passages (ts, gate_id, direction, method, allowed, reason,"
+                " person_id, unit_id, credential_id, distance, cluster_id, flags, note)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                _passage_row(passage),
+            )
+            if count_use and passage.credential_id is not None:
+                c.execute(
+                    "UPDATE credentials SET uses = uses + 1 WHERE id=?", (passage.credential_id,)
+                )
+        return replace(passage, id=cur.lastrowid)
+
+    def add_passages(self, passages: Iterable[Passage]) -> int:
+        """Bulk insert in one transaction (imports, simulator, benchmark set-up)."""
+        with self._tx() as c:
+            cur = c.executemany(
+                "INSERT INTO passages (ts, gate_id, direction, method, allowed, reason,"
+                " person_id, unit_id, credential_id, distance, cluster_id, flags, note)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (_passage_row(p) for p in passages),
+            )
+        return cur.rowcount
+
+    def get_passage(self, passage_id: int) -> Passage | None:
+        row = self._conn.execute(
+            f"SELECT {_PASSAGE_COLS} FROM passages WHERE id=?", (passage_id,)
+        ).fetchone()
+        return _passage(row) if row else None
+
+    def recent_passages(
+        self,
+        *,
+        gate_id: str | None = None,
+        person_id: str | None = None,
+        limit: int = 50,
+        before_id: int | None = None,
+    ) -> list[Passage]:
+        """Newest first; ``before_id`` pages backwards without OFFSET scans."""
+        where: list[str] = []
+        args: list[Any] = []
+        if gate_id is not None:
+            where.append("gate_id=?")
+            args.append(gate_id)
+        if person_id is not None:
+            where.append("person_id=?")
+            args.append(person_id)
+        if before_id is not None:
+            where.append("id<?")
+            args.append(before_id)
+        sql = f"SELECT {_PASSAGE_COLS} FROM passages"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return [_passage(r) for r in self._conn.execute(sql, args)]
+
+    def count_passages(self, *, since: float | None = None) -> int:
+        if since is None:
+            return int(self._conn.execute("SELECT count(*) FROM passages").fetchone()[0])
+        return int(
+            self._conn.execute("SELECT count(*) FROM passages WHERE ts>=?", (since,)).fetchone()[0]
+        )
+
+    def last_seen(self, person_id: str) -> float | None:
+        row = self._conn.execute(
+            "SELECT max(ts) FROM passages WHERE person_id=? AND allowed=1", (person_id,)
+        ).fetchone()
+        return float(row[0]) if row[0] is not None else None
+
+    def purge_passages(self, before_ts: float, *, batch: int = 10_000) -> int:
+        """Delete passages older than ``before_ts`` in small batches so the gate path
+        never waits long behind a retention sweep."""
+        total = 0
+        while True:
+            with self._tx() as c:
+                cur = c.execute(
+                    "DELETE FROM passages WHERE id IN"
+                    " (SELECT id FROM passages WHERE ts<? ORDER BY ts LIMIT ?)",
+                    (before_ts, batch),
+                )
+            total += cur.rowcount
+            if cur.rowcount < batch:
+                return total
+
+
+# ------------------------------------------------------------------ row mapping
+_PERSON_COLS = (
+    "id, unit_id, role, display_name, company, special_attention, lives_alone, blocked,"
+    " valid_from, valid_until, allowed_gates, schedule"
+)
+_CRED_COLS = (
+    "id, person_id, kind, secret_hash, valid_from, valid_until, max_uses, uses, revoked_at,"
+    " created_at"
+)
+_PASSAGE_COLS = (
+    "id, ts, gate_id, direction, method, allowed, reason, person_id, unit_id, credential_id,"
+    " distance, cluster_id, flags, note"
+)
+
+
+def _unit(r: Sequence[Any]) -> Unit:
+    return Unit(r[0], r[1], r[2], bool(r[3]), r[4])
+
+
+def _person_row(p: Person) -> tuple[Any, ...]:
+    return (
+        p.id,
+        p.unit_id,
+        p.role.value,
+        p.display_name,
+        p.company,
+        int(p.special_attention),
+        int(p.lives_alone),
+        int(p.blocked),
+        p.valid_from,
+        p.valid_until,
+        json.dumps(sorted(p.allowed_gates)),
+        schedule_to_json(p.schedule),
+    )
+
+
+def _person(r: Sequence[Any]) -> Person:
+    return Person(
+        id=r[0],
+        unit_id=r[1],
+        role=Role(r[2]),
+        display_name=r[3],
+        company=r[4],
+        special_attention=bool(r[5]),
+        lives_alone=bool(r[6]),
+        blocked=bool(r[7]),
+        valid_from=r[8],
+        valid_until=r[9],
+        allowed_gates=frozenset(json.loads(r[10])),
+        schedule=schedule_from_obj(json.loads(r[11])),
+    )
+
+
+def _credential(r: Sequence[Any]) -> Credential:
+    return Credential(
+        id=r[0],
+        person_id=r[1],
+        kind=CredentialKind(r[2]),
+        secret_hash=r[3],
+        valid_from=r[4],
+        valid_until=r[5],
+        max_uses=r[6],
+        uses=r[7],
+        revoked_at=r[8],
+        created_at=r[9],
+    )
+
+
+def _passage_row(p: Passage) -> tuple[Any, ...]:
+    return (
+        p.ts,
+        p.gate_id,
+        p.direction.value,
+        p.method.value,
+        int(p.allowed),
+        p.reason.value,
+        p.person_id,
+        p.unit_id,
+        p.credential_id,
+        p.distance,
+        p.cluster_id,
+        ",".join(p.flags),
+        p.note,
+    )
+
+
+def _passage(r: Sequence[Any]) -> Passage:
+    return Passage(
+        id=r[0],
+        ts=r[1],
+        gate_id=r[2],
+        direction=Direction(r[3]),
+        method=Method(r[4]),
+        allowed=bool(r[5]),
+        reason=Reason(r[6]),
+        person_id=r[7],
+        unit_id=r[8],
+        credential_id=r[9],
+        distance=r[10],
+        cluster_id=r[11],
+        flags=tuple(f for f in r[12].split(",") if f),
+        note=r[13],
+    )
