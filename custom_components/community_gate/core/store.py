@@ -85,6 +85,10 @@ MIGRATIONS: tuple[str, ...] = (
         ON credentials (kind, secret_hash) WHERE revoked_at IS NULL;
     CREATE INDEX credentials_secret ON credentials (kind, secret_hash);
     CREATE INDEX credentials_person ON credentials (person_id);
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
     CREATE TABLE gates (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
@@ -118,7 +122,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-_TABLES = frozenset({"units", "people", "credentials", "gates", "passages"})
+_TABLES = frozenset({"units", "people", "credentials", "gates", "passages", "settings"})
 
 
 def check_id(value: object, what: str = "id") -> str:
@@ -262,6 +266,19 @@ class Store:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------- settings
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        row = self._conn.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+        return str(row[0]) if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO settings VALUES (?,?)"
+                " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
 
     # ---------------------------------------------------------------------- units
     def add_unit(self, unit: Unit) -> Unit:

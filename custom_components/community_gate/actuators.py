@@ -1,0 +1,148 @@
+"""Gate actuators: one small class per HA entity domain that can open a gate.
+
+The hub only ever calls ``open()``; how a lock, a switch, a cover or a button turns
+that into service calls (and how a pulse ends) lives here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+import asyncio
+from collections.abc import Callable
+import logging
+
+from homeassistant.components.lock import LockEntityFeature
+from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES, STATE_UNAVAILABLE
+from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.event import async_call_later
+
+_LOGGER = logging.getLogger(__name__)
+SERVICE_TIMEOUT = 10.0
+
+
+class ActuatorError(Exception):
+    """The actuator could not be driven; ``code`` is a translation key."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class Actuator(ABC):
+    """Opens one gate through one Home Assistant entity."""
+
+    def __init__(self, hass: HomeAssistant, entity_id: str, pulse_seconds: float) -> None:
+        self.hass = hass
+        self.entity_id = entity_id
+        self.pulse_seconds = pulse_seconds
+        self._pending_close: CALLBACK_TYPE | None = None
+
+    @property
+    def available(self) -> bool:
+        state = self.hass.states.get(self.entity_id)
+        return state is not None and state.state != STATE_UNAVAILABLE
+
+    async def open(self, context: Context | None) -> None:
+        """Open the gate; raise ``ActuatorError`` when it cannot be done."""
+        if self.hass.states.get(self.entity_id) is None:
+            raise ActuatorError("actuator_missing")
+        if not self.available:
+            raise ActuatorError("actuator_unavailable")
+        try:
+            async with asyncio.timeout(SERVICE_TIMEOUT):
+                await self._open(context)
+        except TimeoutError as err:
+            raise ActuatorError("actuator_timeout") from err
+        except HomeAssistantError as err:
+            _LOGGER.warning("Actuator %s failed: %s", self.entity_id, type(err).__name__)
+            raise ActuatorError("actuator_failed") from err
+
+    @abstractmethod
+    async def _open(self, context: Context | None) -> None: ...
+
+    async def _call(self, domain: str, service: str, context: Context | None) -> None:
+        await self.hass.services.async_call(
+            domain, service, {ATTR_ENTITY_ID: self.entity_id}, blocking=True, context=context
+        )
+
+    def _close_later(self, closer: Callable[[], object]) -> None:
+        """Schedule the end of the pulse; a new open restarts the pulse."""
+        self.cancel()
+
+        @callback
+        def _fire(_now: object) -> None:
+            self._pending_close = None
+            self.hass.async_create_task(closer(), eager_start=True)  # type: ignore[arg-type]
+
+        self._pending_close = async_call_later(self.hass, self.pulse_seconds, _fire)
+
+    @callback
+    def cancel(self) -> None:
+        if self._pending_close is not None:
+            self._pending_close()
+            self._pending_close = None
+
+
+class LockActuator(Actuator):
+    """``lock.open`` where the lock supports it (a strike pulse), else unlock + relock."""
+
+    async def _open(self, context: Context | None) -> None:
+        state = self.hass.states.get(self.entity_id)
+        features = int(state.attributes.get(ATTR_SUPPORTED_FEATURES, 0)) if state else 0
+        if features & LockEntityFeature.OPEN:
+            await self._call("lock", "open", context)
+            return
+        await self._call("lock", "unlock", context)
+        self._close_later(lambda: self._relock(context))
+
+    async def _relock(self, context: Context | None) -> None:
+        try:
+            await self._call("lock", "lock", context)
+        except HomeAssistantError as err:
+            _LOGGER.warning("Relocking %s failed: %s", self.entity_id, type(err).__name__)
+
+
+class SwitchActuator(Actuator):
+    """A relay: on for ``pulse_seconds``, then off."""
+
+    async def _open(self, context: Context | None) -> None:
+        await self._call("switch", "turn_on", context)
+        self._close_later(lambda: self._off(context))
+
+    async def _off(self, context: Context | None) -> None:
+        try:
+            await self._call("switch", "turn_off", context)
+        except HomeAssistantError as err:
+            _LOGGER.warning("Releasing %s failed: %s", self.entity_id, type(err).__name__)
+
+
+class CoverActuator(Actuator):
+    """A barrier or sliding gate: opened; it closes by its own safety logic."""
+
+    async def _open(self, context: Context | None) -> None:
+        await self._call("cover", "open_cover", context)
+
+
+class ButtonActuator(Actuator):
+    """A momentary output exposed as a button entity."""
+
+    async def _open(self, context: Context | None) -> None:
+        await self._call("button", "press", context)
+
+
+_BY_DOMAIN: dict[str, type[Actuator]] = {
+    "lock": LockActuator,
+    "switch": SwitchActuator,
+    "cover": CoverActuator,
+    "button": ButtonActuator,
+}
+
+
+def make_actuator(hass: HomeAssistant, entity_id: str, pulse_seconds: float) -> Actuator:
+    domain = entity_id.partition(".")[0]
+    try:
+        cls = _BY_DOMAIN[domain]
+    except KeyError as err:
+        raise ActuatorError("actuator_domain") from err
+    return cls(hass, entity_id, pulse_seconds)

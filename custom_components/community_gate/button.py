@@ -1,0 +1,27 @@
+"""A remote-open button per gate (logged as a staff remote opening)."""
+
+from __future__ import annotations
+
+from homeassistant.components.button import ButtonEntity
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import CommunityGateConfigEntry
+from .entity import GateEntity
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: CommunityGateConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    hub = entry.runtime_data
+    for rt in hub.gates.values():
+        async_add_entities([OpenGateButton(hub, rt, "open")], config_subentry_id=rt.subentry_id)
+
+
+class OpenGateButton(GateEntity, ButtonEntity):
+    async def async_press(self) -> None:
+        await self.hub.async_open(self.rt.gate.id, note="button", context=self._context)

@@ -1,0 +1,305 @@
+"""Config flow: the estate entry, one subentry per gate, and the options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlow,
+    SubentryFlowResult,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import selector
+from homeassistant.util import slugify
+import voluptuous as vol
+
+from .const import (
+    ACTUATOR_DOMAINS,
+    CONF_ACTUATOR,
+    CONF_BUILDING,
+    CONF_CAMERA,
+    CONF_DB_PATH,
+    CONF_DIRECTION,
+    CONF_ESTATE_NAME,
+    CONF_GATE_ID,
+    CONF_GATE_KIND,
+    CONF_PRESENCE,
+    CONF_PULSE_SECONDS,
+    DEFAULT_DB_FILE,
+    DEFAULT_PULSE_SECONDS,
+    DEFAULT_RETENTION_DAYS,
+    DOMAIN,
+    OPT_RETENTION_DAYS,
+    SUBENTRY_GATE,
+)
+from .core.errors import InvalidIdError, StoreError
+from .core.model import Direction, GateKind
+from .core.store import Store, check_id
+
+MAX_RETENTION_DAYS = 3650
+
+
+def _resolve(hass: HomeAssistant, raw: str) -> Path:
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else Path(hass.config.path(str(path)))
+
+
+def _probe(path: Path) -> None:
+    """Open (creating and migrating) and close: proves the file is usable."""
+    Store.open(path).close()
+
+
+async def _validate_db(hass: HomeAssistant, raw: str) -> tuple[Path | None, str | None]:
+    raw = raw.strip()
+    if not raw:
+        return None, "db_path_empty"
+    path = _resolve(hass, raw)
+    try:
+        await hass.async_add_executor_job(_probe, path)
+    except StoreError as err:
+        return path, err.code
+    except OSError:
+        return path, "database_unavailable"
+    return path, None
+
+
+def _estate_schema(name: str, db_path: str) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_ESTATE_NAME, default=name): selector.TextSelector(),
+            vol.Required(CONF_DB_PATH, default=db_path): selector.TextSelector(),
+        }
+    )
+
+
+class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
+    """The estate: a name and the SQLite file that holds it."""
+
+    VERSION = 1
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            path, error = await _validate_db(self.hass, user_input[CONF_DB_PATH])
+            if error:
+                errors[CONF_DB_PATH] = error
+            else:
+                assert path is not None
+                await self.async_set_unique_id(str(path))
+                self._abort_if_unique_id_configured()
+                name = user_input[CONF_ESTATE_NAME].strip() or "Estate"
+                return self.async_create_entry(
+                    title=name,
+                    data={CONF_ESTATE_NAME: name, CONF_DB_PATH: user_input[CONF_DB_PATH].strip()},
+                    options={OPT_RETENTION_DAYS: DEFAULT_RETENTION_DAYS},
+                )
+        defaults = user_input or {}
+        return self.async_show_form(
+            step_id="user",
+            data_schema=_estate_schema(
+                defaults.get(CONF_ESTATE_NAME, "Estate"),
+                defaults.get(CONF_DB_PATH, DEFAULT_DB_FILE),
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            path, error = await _validate_db(self.hass, user_input[CONF_DB_PATH])
+            if error:
+                errors[CONF_DB_PATH] = error
+            else:
+                assert path is not None
+                await self.async_set_unique_id(str(path))
+                self._abort_if_unique_id_mismatch(reason="database_in_use")
+                name = user_input[CONF_ESTATE_NAME].strip() or entry.title
+                return self.async_update_reload_and_abort(
+                    entry,
+                    title=name,
+                    data_updates={
+                        CONF_ESTATE_NAME: name,
+                        CONF_DB_PATH: user_input[CONF_DB_PATH].strip(),
+                    },
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=_estate_schema(
+                entry.data.get(CONF_ESTATE_NAME, entry.title),
+                entry.data.get(CONF_DB_PATH, DEFAULT_DB_FILE),
+            ),
+            errors=errors,
+        )
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        return CommunityGateOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        return {SUBENTRY_GATE: GateSubentryFlow}
+
+
+class CommunityGateOptionsFlow(OptionsFlow):
+    """Estate-wide settings. Later capabilities (rules, faces) add their thresholds here."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            days = user_input.get(OPT_RETENTION_DAYS)
+            if not isinstance(days, int | float) or not 1 <= days <= MAX_RETENTION_DAYS:
+                errors[OPT_RETENTION_DAYS] = "retention_out_of_range"
+            else:
+                return self.async_create_entry(
+                    data=dict(self.config_entry.options) | {OPT_RETENTION_DAYS: int(days)}
+                )
+        current = self.config_entry.options.get(OPT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
+        schema = vol.Schema(
+            {
+                vol.Required(OPT_RETENTION_DAYS, default=current): selector.NumberSelector(
+                    selector.NumberSelectorConfig(
+                        min=1,
+                        max=MAX_RETENTION_DAYS,
+                        step=1,
+                        mode=selector.NumberSelectorMode.BOX,
+                        unit_of_measurement="d",
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+
+
+def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
+    def opt(key: str) -> dict[str, Any]:
+        value = defaults.get(key)
+        return {"suggested_value": value} if value else {}
+
+    fields: dict[Any, Any] = {
+        vol.Required("name", default=defaults.get("name", "")): selector.TextSelector(),
+    }
+    if with_id:
+        fields[vol.Optional(CONF_GATE_ID, description=opt(CONF_GATE_ID))] = selector.TextSelector()
+    fields.update(
+        {
+            vol.Required(
+                CONF_GATE_KIND, default=defaults.get(CONF_GATE_KIND, GateKind.ESTATE_GATE.value)
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=[k.value for k in GateKind], translation_key=CONF_GATE_KIND
+                )
+            ),
+            vol.Required(
+                CONF_DIRECTION, default=defaults.get(CONF_DIRECTION, Direction.BOTH.value)
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=[d.value for d in Direction], translation_key=CONF_DIRECTION
+                )
+            ),
+            vol.Required(CONF_ACTUATOR, description=opt(CONF_ACTUATOR)): selector.EntitySelector(
+                selector.EntitySelectorConfig(domain=list(ACTUATOR_DOMAINS))
+            ),
+            vol.Required(
+                CONF_PULSE_SECONDS,
+                default=defaults.get(CONF_PULSE_SECONDS, DEFAULT_PULSE_SECONDS),
+            ): selector.NumberSelector(
+                selector.NumberSelectorConfig(
+                    min=1,
+                    max=60,
+                    step=1,
+                    mode=selector.NumberSelectorMode.BOX,
+                    unit_of_measurement="s",
+                )
+            ),
+            vol.Optional(CONF_CAMERA, description=opt(CONF_CAMERA)): selector.EntitySelector(
+                selector.EntitySelectorConfig(domain="camera")
+            ),
+            vol.Optional(CONF_PRESENCE, description=opt(CONF_PRESENCE)): selector.EntitySelector(
+                selector.EntitySelectorConfig(domain="binary_sensor")
+            ),
+            vol.Optional(CONF_BUILDING, description=opt(CONF_BUILDING)): selector.TextSelector(),
+        }
+    )
+    return vol.Schema(fields)
+
+
+def _clean_gate_input(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    errors: dict[str, str] = {}
+    data = dict(user_input)
+    data["name"] = str(data.get("name", "")).strip()
+    if not data["name"]:
+        errors["name"] = "name_empty"
+    actuator = str(data.get(CONF_ACTUATOR, ""))
+    if actuator.partition(".")[0] not in ACTUATOR_DOMAINS:
+        errors[CONF_ACTUATOR] = "actuator_domain"
+    pulse = data.get(CONF_PULSE_SECONDS, DEFAULT_PULSE_SECONDS)
+    if not isinstance(pulse, int | float) or not 1 <= pulse <= 60:
+        errors[CONF_PULSE_SECONDS] = "pulse_out_of_range"
+    else:
+        data[CONF_PULSE_SECONDS] = int(pulse)
+    kind = data.get(CONF_GATE_KIND)
+    building = str(data.get(CONF_BUILDING) or "").strip()
+    data[CONF_BUILDING] = building
+    if kind == GateKind.BUILDING_DOOR.value and not building:
+        errors[CONF_BUILDING] = "building_required"
+    for key in (CONF_CAMERA, CONF_PRESENCE):
+        if not data.get(key):
+            data.pop(key, None)
+    return data, errors
+
+
+class GateSubentryFlow(ConfigSubentryFlow):
+    """A gate or door: its reader identity, its actuator and optional sensors."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = _clean_gate_input(user_input)
+            gate_id = str(data.get(CONF_GATE_ID) or "").strip() or slugify(data["name"])
+            try:
+                check_id(gate_id, "gate_id")
+            except InvalidIdError:
+                errors[CONF_GATE_ID] = "gate_id_invalid"
+            entry = self._get_entry()
+            if any(s.unique_id == gate_id for s in entry.subentries.values()):
+                errors[CONF_GATE_ID] = "gate_id_taken"
+            if not errors:
+                data[CONF_GATE_ID] = gate_id
+                return self.async_create_entry(title=data["name"], data=data, unique_id=gate_id)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=_gate_schema(user_input or {}, with_id=True),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = _clean_gate_input(user_input)
+            if not errors:
+                # The gate id is the key of its history: it never changes.
+                data[CONF_GATE_ID] = subentry.data[CONF_GATE_ID]
+                return self.async_update_and_abort(
+                    self._get_entry(), subentry, title=data["name"], data=data
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=_gate_schema(user_input or dict(subentry.data), with_id=False),
+            errors=errors,
+            description_placeholders={"gate_id": subentry.data[CONF_GATE_ID]},
+        )

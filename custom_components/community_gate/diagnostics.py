@@ -1,0 +1,50 @@
+"""Diagnostics: configuration and counts only. No names, IDs numbers or secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from . import CommunityGateConfigEntry
+from .const import CONF_DB_PATH
+
+TO_REDACT = {CONF_DB_PATH}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: CommunityGateConfigEntry
+) -> dict[str, Any]:
+    hub = entry.runtime_data
+
+    def _counts() -> dict[str, int]:
+        return {
+            "units": hub.store.count_units(),
+            "people": hub.store.count_people(),
+            "live_credentials": hub.store.count_credentials(),
+            "passages": hub.store.count_passages(),
+            "schema_version": hub.store.schema_version,
+        }
+
+    return {
+        "entry": {
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": dict(entry.options),
+        },
+        "gates": [
+            {
+                "gate_id": rt.gate.id,
+                "kind": rt.gate.kind.value,
+                "direction": rt.gate.direction.value,
+                "actuator_domain": rt.actuator_entity.partition(".")[0],
+                "actuator_available": rt.actuator.available,
+                "has_camera": rt.camera is not None,
+                "has_presence": rt.presence is not None,
+            }
+            for rt in hub.gates.values()
+        ],
+        "emergency": hub.emergency,
+        "counts": await hub.db(_counts),
+        "passages_today": hub.stats.passages_today,
+    }

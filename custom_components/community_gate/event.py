@@ -1,0 +1,57 @@
+"""A passage event entity per gate: ``granted`` / ``denied`` with codes, never names."""
+
+from __future__ import annotations
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import CommunityGateConfigEntry
+from .core.model import Passage
+from .entity import GateEntity
+from .hub import EstateHub, GateRuntime
+
+PARALLEL_UPDATES = 0
+
+PASSAGE_EVENT = EventEntityDescription(
+    key="passage", translation_key="passage", event_types=["granted", "denied"]
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: CommunityGateConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    hub = entry.runtime_data
+    for rt in hub.gates.values():
+        async_add_entities([PassageEvent(hub, rt)], config_subentry_id=rt.subentry_id)
+
+
+class PassageEvent(GateEntity, EventEntity):
+    entity_description = PASSAGE_EVENT
+
+    def __init__(self, hub: EstateHub, rt: GateRuntime) -> None:
+        super().__init__(hub, rt, PASSAGE_EVENT.key)
+
+    async def async_added_to_hass(self) -> None:
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, self.hub.passage_signal, self._on_passage)
+        )
+
+    @callback
+    def _on_passage(self, passage: Passage) -> None:
+        if passage.gate_id != self.rt.gate.id:
+            return
+        self._trigger_event(
+            "granted" if passage.allowed else "denied",
+            {
+                "passage_id": passage.id,
+                "method": passage.method.value,
+                "reason": passage.reason.value,
+                "direction": passage.direction.value,
+                "flags": list(passage.flags),
+            },
+        )
+        self.async_write_ha_state()

@@ -1,0 +1,301 @@
+"""The estate hub: the one place where a credential becomes a decision, an actuation,
+a committed passage row and, only then, Home Assistant events.
+
+All database work runs on one dedicated worker thread (``_db``), which serialises
+writes without locks and keeps the event loop free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import Context, HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.util import dt as dt_util
+
+from .actuators import Actuator, ActuatorError, make_actuator
+from .const import (
+    CONF_ACTUATOR,
+    CONF_BUILDING,
+    CONF_CAMERA,
+    CONF_DIRECTION,
+    CONF_GATE_ID,
+    CONF_GATE_KIND,
+    CONF_PRESENCE,
+    CONF_PULSE_SECONDS,
+    DEFAULT_PULSE_SECONDS,
+    EVENT_EMERGENCY,
+    EVENT_PASSAGE,
+    SIGNAL_PASSAGE,
+    SIGNAL_STATE,
+    SUBENTRY_GATE,
+)
+from .core.access import AccessControl
+from .core.errors import UnknownGateError
+from .core.model import (
+    CredentialKind,
+    Decision,
+    Direction,
+    Gate,
+    GateKind,
+    Method,
+    Passage,
+    Reason,
+)
+from .core.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+SETTING_EMERGENCY = "emergency"
+
+
+@dataclass(slots=True)
+class GateRuntime:
+    """A configured gate: its domain record plus the HA entities that serve it."""
+
+    subentry_id: str
+    gate: Gate
+    actuator_entity: str
+    camera: str | None
+    presence: str | None
+    actuator: Actuator
+    last_passage: Passage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PassageOutcome:
+    passage: Passage
+    decision: Decision
+
+
+@dataclass(slots=True)
+class HubStats:
+    people: int = 0
+    passages_today: int = 0
+    day_start: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def gate_from_subentry(data: dict[str, Any] | Any) -> Gate:
+    return Gate(
+        id=data[CONF_GATE_ID],
+        name=data.get("name") or data[CONF_GATE_ID],
+        kind=GateKind(data.get(CONF_GATE_KIND, GateKind.ESTATE_GATE)),
+        direction=Direction(data.get(CONF_DIRECTION, Direction.BOTH)),
+        building=data.get(CONF_BUILDING) or None,
+    )
+
+
+class EstateHub:
+    """Runtime of one estate config entry."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        store: Store,
+        access: AccessControl,
+        executor: ThreadPoolExecutor,
+    ) -> None:
+        self.hass = hass
+        self.entry = entry
+        self.store = store
+        self.access = access
+        self._executor = executor
+        self.gates: dict[str, GateRuntime] = {}
+        self.emergency = False
+        self.stats = HubStats()
+
+    # ------------------------------------------------------------------ plumbing
+    async def db[T](self, func: Callable[..., T], *args: Any) -> T:
+        """Run a store call on the database thread."""
+        return await self.hass.loop.run_in_executor(self._executor, func, *args)
+
+    @property
+    def passage_signal(self) -> str:
+        return SIGNAL_PASSAGE.format(self.entry.entry_id)
+
+    @property
+    def state_signal(self) -> str:
+        return SIGNAL_STATE.format(self.entry.entry_id)
+
+    async def async_start(self) -> None:
+        """Mirror gate subentries into the store and load counters."""
+        for sub in self.entry.subentries.values():
+            if sub.subentry_type != SUBENTRY_GATE:
+                continue
+            gate = gate_from_subentry(dict(sub.data) | {"name": sub.data.get("name", sub.title)})
+            actuator = make_actuator(
+                self.hass,
+                sub.data[CONF_ACTUATOR],
+                float(sub.data.get(CONF_PULSE_SECONDS, DEFAULT_PULSE_SECONDS)),
+            )
+            self.gates[gate.id] = GateRuntime(
+                subentry_id=sub.subentry_id,
+                gate=gate,
+                actuator_entity=sub.data[CONF_ACTUATOR],
+                camera=sub.data.get(CONF_CAMERA) or None,
+                presence=sub.data.get(CONF_PRESENCE) or None,
+                actuator=actuator,
+            )
+            await self.db(self.store.upsert_gate, gate)
+        for rt in self.gates.values():
+            recent = await self.db(
+                lambda g=rt.gate.id: self.store.recent_passages(gate_id=g, limit=1)
+            )
+            rt.last_passage = recent[0] if recent else None
+        self.emergency = (await self.db(self.store.get_setting, SETTING_EMERGENCY, "0")) == "1"
+        await self.async_refresh_stats()
+
+    async def async_close(self) -> None:
+        """Cancel pending relocks, close the database, free the worker thread."""
+        for rt in self.gates.values():
+            rt.actuator.cancel()
+        await self.db(self.store.close)
+        # The worker is idle after close(); don't wait on it from the event loop.
+        self._executor.shutdown(wait=False)
+
+    async def async_refresh_stats(self) -> None:
+        day_start = dt_util.start_of_local_day().timestamp()
+        self.stats.people = await self.db(self.store.count_people)
+        self.stats.passages_today = await self.db(
+            lambda: self.store.count_passages(since=day_start)
+        )
+        self.stats.day_start = day_start
+        async_dispatcher_send(self.hass, self.state_signal)
+
+    @callback
+    def async_new_day(self) -> None:
+        self.stats.passages_today = 0
+        self.stats.day_start = dt_util.start_of_local_day().timestamp()
+        async_dispatcher_send(self.hass, self.state_signal)
+
+    def gate_runtime(self, gate_id: str) -> GateRuntime:
+        try:
+            return self.gates[gate_id]
+        except KeyError:
+            raise UnknownGateError("no such gate", gate_id=gate_id) from None
+
+    # --------------------------------------------------------------- the path
+    async def async_present(
+        self,
+        gate_id: str,
+        kind: CredentialKind,
+        value: object,
+        *,
+        direction: Direction | None = None,
+        context: Context | None = None,
+    ) -> PassageOutcome:
+        """A reader presents a credential: decide, open if allowed, log, then tell."""
+        rt = self.gate_runtime(gate_id)
+        now = dt_util.now()
+        decision = await self.db(
+            lambda: self.access.evaluate(
+                rt.gate, kind, value, now, direction=direction, emergency=self.emergency
+            )
+        )
+        return await self._complete(rt, decision, Method(kind.value), direction, context, None)
+
+    async def async_open(
+        self,
+        gate_id: str,
+        *,
+        note: str | None,
+        context: Context | None = None,
+        direction: Direction | None = None,
+    ) -> PassageOutcome:
+        """Staff open a gate remotely (service, button or dashboard)."""
+        rt = self.gate_runtime(gate_id)
+        decision = Decision(True, Reason.REMOTE_OPEN)
+        return await self._complete(rt, decision, Method.REMOTE, direction, context, note)
+
+    async def async_set_emergency(
+        self, active: bool, *, note: str | None, context: Context | None = None
+    ) -> list[PassageOutcome]:
+        """Emergency open-all (fire alarm, staff switch). Persisted across restarts."""
+        self.emergency = active
+        await self.db(self.store.set_setting, SETTING_EMERGENCY, "1" if active else "0")
+        self.hass.bus.async_fire(
+            EVENT_EMERGENCY,
+            {"entry_id": self.entry.entry_id, "active": active},
+            context=context,
+        )
+        async_dispatcher_send(self.hass, self.state_signal)
+        if not active:
+            return []
+        decision = Decision(True, Reason.EMERGENCY_OPEN)
+        return list(
+            await asyncio.gather(
+                *(
+                    self._complete(rt, decision, Method.EMERGENCY, None, context, note)
+                    for rt in self.gates.values()
+                )
+            )
+        )
+
+    async def _complete(
+        self,
+        rt: GateRuntime,
+        decision: Decision,
+        method: Method,
+        direction: Direction | None,
+        context: Context | None,
+        note: str | None,
+    ) -> PassageOutcome:
+        flags: tuple[str, ...] = ()
+        if decision.allowed:
+            try:
+                await rt.actuator.open(context)
+            except ActuatorError as err:
+                # The decision stands and is logged; staff see the failed actuation.
+                _LOGGER.warning("Gate %s did not open: %s", rt.gate.id, err.code)
+                flags = (err.code,)
+        passage = await self.db(
+            lambda: self.access.record(
+                decision,
+                gate=rt.gate,
+                method=method,
+                direction=direction,
+                note=note,
+                extra_flags=flags,
+            )
+        )
+        # Durable from here on: now tell everyone.
+        rt.last_passage = passage
+        if passage.ts >= self.stats.day_start:
+            self.stats.passages_today += 1
+        self.hass.bus.async_fire(EVENT_PASSAGE, passage_event_data(self, passage), context=context)
+        async_dispatcher_send(self.hass, self.passage_signal, passage)
+        async_dispatcher_send(self.hass, self.state_signal)
+        return PassageOutcome(passage, decision)
+
+    async def async_purge(self, retention_days: int) -> int:
+        cutoff = (dt_util.utcnow() - timedelta(days=retention_days)).timestamp()
+        removed = await self.db(self.store.purge_passages, cutoff)
+        if removed:
+            _LOGGER.info("Retention purge removed %d passages", removed)
+            await self.async_refresh_stats()
+        return removed
+
+
+def passage_event_data(hub: EstateHub, p: Passage) -> dict[str, Any]:
+    """Event payload: ids and codes only, never names or credential values."""
+    return {
+        "entry_id": hub.entry.entry_id,
+        "passage_id": p.id,
+        "gate_id": p.gate_id,
+        "direction": p.direction.value,
+        "method": p.method.value,
+        "allowed": p.allowed,
+        "reason": p.reason.value,
+        "person_id": p.person_id,
+        "unit_id": p.unit_id,
+        "flags": list(p.flags),
+        "time": datetime.fromtimestamp(p.ts, dt_util.UTC).isoformat(),
+    }

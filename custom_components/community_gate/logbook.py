@@ -1,0 +1,34 @@
+"""Logbook lines for passages and emergencies: codes only, no names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.core import Event, HomeAssistant, callback
+
+from .const import DOMAIN, EVENT_EMERGENCY, EVENT_PASSAGE
+
+
+@callback
+def async_describe_events(
+    hass: HomeAssistant,
+    async_describe_event: Callable[[str, str, Callable[[Event], dict[str, str]]], None],
+) -> None:
+    @callback
+    def _passage(event: Event) -> dict[str, str]:
+        d: dict[str, Any] = event.data
+        verdict = "granted" if d.get("allowed") else "denied"
+        msg = f"{verdict} ({d.get('reason')}) by {d.get('method')}, {d.get('direction')}"
+        if d.get("flags"):
+            msg += f"; flags: {', '.join(d['flags'])}"
+        return {LOGBOOK_ENTRY_NAME: f"Gate {d.get('gate_id')}", LOGBOOK_ENTRY_MESSAGE: msg}
+
+    @callback
+    def _emergency(event: Event) -> dict[str, str]:
+        state = "activated" if event.data.get("active") else "cleared"
+        return {LOGBOOK_ENTRY_NAME: "Estate emergency", LOGBOOK_ENTRY_MESSAGE: f"open-all {state}"}
+
+    async_describe_event(DOMAIN, EVENT_PASSAGE, _passage)
+    async_describe_event(DOMAIN, EVENT_EMERGENCY, _emergency)

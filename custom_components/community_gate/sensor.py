@@ -1,0 +1,89 @@
+"""Sensors: per gate the last passage (time, method); per estate the enrolled people
+and today's passages. States carry codes and times, never names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from . import CommunityGateConfigEntry
+from .core.model import Method, Passage
+from .entity import EstateEntity, GateEntity
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: CommunityGateConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    hub = entry.runtime_data
+    async_add_entities(
+        [PeopleSensor(hub, "people_enrolled"), PassagesTodaySensor(hub, "passages_today")]
+    )
+    for rt in hub.gates.values():
+        async_add_entities(
+            [LastPassageSensor(hub, rt, "last_passage"), LastMethodSensor(hub, rt, "last_method")],
+            config_subentry_id=rt.subentry_id,
+        )
+
+
+class PeopleSensor(EstateEntity, SensorEntity):
+    _attr_state_class = SensorStateClass.MEASUREMENT
+
+    @property
+    def native_value(self) -> int:
+        return self.hub.stats.people
+
+
+class PassagesTodaySensor(EstateEntity, SensorEntity):
+    # Resets at local midnight; TOTAL_INCREASING treats the drop as a new cycle.
+    _attr_state_class = SensorStateClass.TOTAL_INCREASING
+
+    @property
+    def native_value(self) -> int:
+        return self.hub.stats.passages_today
+
+
+class _LastPassageBase(GateEntity, SensorEntity):
+    async def async_added_to_hass(self) -> None:
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, self.hub.passage_signal, self._on_passage)
+        )
+
+    @callback
+    def _on_passage(self, passage: Passage) -> None:
+        if passage.gate_id == self.rt.gate.id:
+            self.async_write_ha_state()
+
+
+class LastPassageSensor(_LastPassageBase):
+    _attr_device_class = SensorDeviceClass.TIMESTAMP
+
+    @property
+    def native_value(self) -> datetime | None:
+        p = self.rt.last_passage
+        return dt_util.utc_from_timestamp(p.ts) if p else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, object]:
+        p = self.rt.last_passage
+        if p is None:
+            return {}
+        return {"method": p.method.value, "allowed": p.allowed, "reason": p.reason.value}
+
+
+class LastMethodSensor(_LastPassageBase):
+    _attr_device_class = SensorDeviceClass.ENUM
+    _attr_options = [m.value for m in Method]
+
+    @property
+    def native_value(self) -> str | None:
+        p = self.rt.last_passage
+        return p.method.value if p else None

@@ -1,0 +1,405 @@
+"""Actions (services) of community_gate: the people register, credentials, passes, and
+the gate path. Thin: validate, check admin, call the hub or store, map errors to
+translated messages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError, Unauthorized, UnknownUser
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import DOMAIN
+from .core import errors
+from .core.model import RESIDENT_ROLES, CredentialKind, Direction, Person, Role, Unit
+from .core.store import schedule_from_obj
+
+if TYPE_CHECKING:
+    from .hub import EstateHub
+
+ATTR_ENTRY = "config_entry_id"
+TYPED_KINDS = [k.value for k in CredentialKind if k is not CredentialKind.FACE]
+MAX_TEXT = 200
+
+_entry = {vol.Optional(ATTR_ENTRY): cv.string}
+_id = vol.All(cv.string, vol.Length(min=1, max=64))
+_text = vol.All(cv.string, vol.Length(max=MAX_TEXT))
+_when = vol.Any(None, cv.datetime)
+
+UNIT_FIELDS = {
+    vol.Optional("building"): vol.All(cv.string, vol.Length(min=1, max=64)),
+    vol.Optional("number"): vol.All(cv.string, vol.Length(min=1, max=64)),
+    vol.Optional("rent_arrears"): cv.boolean,
+    vol.Optional("lease_until"): _when,
+}
+PERSON_FIELDS = {
+    vol.Optional("name"): _text,
+    vol.Optional("role"): vol.In([r.value for r in Role]),
+    vol.Optional("unit_id"): vol.Any(None, _id),
+    vol.Optional("company"): _text,
+    vol.Optional("special_attention"): cv.boolean,
+    vol.Optional("lives_alone"): cv.boolean,
+    vol.Optional("blocked"): cv.boolean,
+    vol.Optional("valid_from"): _when,
+    vol.Optional("valid_until"): _when,
+    vol.Optional("allowed_gates"): vol.All(cv.ensure_list, [_id]),
+    vol.Optional("schedule"): vol.Any(None, list),
+}
+
+SCHEMAS: dict[str, vol.Schema] = {
+    "add_unit": vol.Schema(
+        {
+            **_entry,
+            vol.Required("unit_id"): _id,
+            **UNIT_FIELDS,
+            vol.Required("building"): vol.All(cv.string, vol.Length(min=1, max=64)),
+            vol.Required("number"): vol.All(cv.string, vol.Length(min=1, max=64)),
+        }
+    ),
+    "update_unit": vol.Schema({**_entry, vol.Required("unit_id"): _id, **UNIT_FIELDS}),
+    "add_person": vol.Schema(
+        {
+            **_entry,
+            vol.Optional("person_id"): _id,
+            **PERSON_FIELDS,
+            vol.Required("role"): vol.In([r.value for r in Role]),
+        }
+    ),
+    "update_person": vol.Schema({**_entry, vol.Required("person_id"): _id, **PERSON_FIELDS}),
+    "remove_person": vol.Schema({**_entry, vol.Required("person_id"): _id}),
+    "add_credential": vol.Schema(
+        {
+            **_entry,
+            vol.Required("person_id"): _id,
+            vol.Required("kind"): vol.In(TYPED_KINDS),
+            vol.Optional("value"): vol.Any(cv.string, int),
+            vol.Optional("credential_id"): _id,
+            vol.Optional("valid_from"): _when,
+            vol.Optional("valid_until"): _when,
+            vol.Optional("max_uses"): vol.All(vol.Coerce(int), vol.Range(min=1, max=100000)),
+        }
+    ),
+    "revoke_credential": vol.Schema({**_entry, vol.Required("credential_id"): _id}),
+    "issue_visitor_pass": vol.Schema(
+        {
+            **_entry,
+            vol.Exclusive("person_id", "visitor"): _id,
+            vol.Exclusive("unit_id", "visitor"): _id,
+            vol.Optional("name"): _text,
+            vol.Optional("valid_from"): _when,
+            vol.Optional("valid_until"): _when,
+            vol.Optional("hours", default=24): vol.All(
+                vol.Coerce(float), vol.Range(min=0.1, max=24 * 366)
+            ),
+            vol.Optional("allowed_gates"): vol.All(cv.ensure_list, [_id]),
+            vol.Optional("max_uses"): vol.All(vol.Coerce(int), vol.Range(min=1, max=1000)),
+        }
+    ),
+    "present_credential": vol.Schema(
+        {
+            **_entry,
+            vol.Required("gate_id"): _id,
+            vol.Required("kind"): vol.In(TYPED_KINDS),
+            vol.Required("value"): vol.Any(cv.string, int),
+            vol.Optional("direction"): vol.In([Direction.IN.value, Direction.OUT.value]),
+        }
+    ),
+    "open_gate": vol.Schema(
+        {
+            **_entry,
+            vol.Required("gate_id"): _id,
+            vol.Required("reason"): vol.All(cv.string, vol.Length(min=1, max=MAX_TEXT)),
+            vol.Optional("direction"): vol.In([Direction.IN.value, Direction.OUT.value]),
+        }
+    ),
+    "set_emergency": vol.Schema(
+        {
+            **_entry,
+            vol.Required("active"): cv.boolean,
+            vol.Optional("reason"): _text,
+        }
+    ),
+}
+
+# Services anyone (a reader automation) may call; everything else changes the estate.
+OPEN_TO_ALL = frozenset({"present_credential"})
+
+
+def _fail(code: str, **placeholders: Any) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=code,
+        translation_placeholders={k: str(v) for k, v in placeholders.items()},
+    )
+
+
+def _ts(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt_util.get_default_time_zone())
+    return value.timestamp()
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else dt_util.utc_from_timestamp(ts).isoformat()
+
+
+def _hub(hass: HomeAssistant, call: ServiceCall) -> EstateHub:
+    entries = [
+        e for e in hass.config_entries.async_entries(DOMAIN) if e.state is ConfigEntryState.LOADED
+    ]
+    wanted = call.data.get(ATTR_ENTRY)
+    if wanted is not None:
+        for e in entries:
+            if e.entry_id == wanted:
+                return e.runtime_data  # type: ignore[no-any-return]
+        raise _fail("entry_not_loaded", entry_id=wanted)
+    if not entries:
+        raise _fail("no_estate")
+    if len(entries) > 1:
+        raise _fail("estate_ambiguous")
+    return entries[0].runtime_data  # type: ignore[no-any-return]
+
+
+async def _require_admin(hass: HomeAssistant, call: ServiceCall) -> None:
+    user_id = call.context.user_id
+    if not user_id:
+        return  # automations and scripts run with the system's authority
+    user = await hass.auth.async_get_user(user_id)
+    if user is None:
+        raise UnknownUser(context=call.context)
+    if not user.is_admin:
+        raise Unauthorized(context=call.context)
+
+
+# ---------------------------------------------------------------------- handlers
+async def _add_unit(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    unit = Unit(
+        id=d["unit_id"],
+        building=d["building"].strip(),
+        number=d["number"].strip(),
+        rent_arrears=d.get("rent_arrears", False),
+        lease_until=_ts(d.get("lease_until")),
+    )
+    await hub.db(hub.store.add_unit, unit)
+    return {"unit_id": unit.id}
+
+
+async def _update_unit(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    fields: dict[str, Any] = {}
+    for key in ("building", "number", "rent_arrears"):
+        if key in d:
+            fields[key] = d[key]
+    if "lease_until" in d:
+        fields["lease_until"] = _ts(d["lease_until"])
+    unit = await hub.db(partial(hub.store.update_unit, d["unit_id"], **fields))
+    return {"unit_id": unit.id, "rent_arrears": unit.rent_arrears}
+
+
+def _person_fields(d: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    mapping = {"name": "display_name", "company": "company", "unit_id": "unit_id"}
+    for src, dst in mapping.items():
+        if src in d:
+            out[dst] = d[src]
+    for flag in ("special_attention", "lives_alone", "blocked"):
+        if flag in d:
+            out[flag] = d[flag]
+    if "role" in d:
+        out["role"] = Role(d["role"])
+    for key in ("valid_from", "valid_until"):
+        if key in d:
+            out[key] = _ts(d[key])
+    if "allowed_gates" in d:
+        out["allowed_gates"] = frozenset(d["allowed_gates"])
+    if "schedule" in d:
+        out["schedule"] = schedule_from_obj(d["schedule"])
+    return out
+
+
+def _check_role_unit(role: Role, unit_id: str | None) -> None:
+    if role in RESIDENT_ROLES and not unit_id:
+        raise errors.InvalidValueError("residents need a unit", field="unit_id")
+
+
+async def _add_person(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    from .core.access import new_id
+
+    fields = _person_fields(dict(call.data))
+    _check_role_unit(fields["role"], fields.get("unit_id"))
+    await _check_gates(hub, fields.get("allowed_gates", ()))
+    person = Person(id=call.data.get("person_id") or new_id("person"), **fields)
+    await hub.db(hub.store.add_person, person)
+    await hub.async_refresh_stats()
+    return {"person_id": person.id}
+
+
+async def _update_person(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    fields = _person_fields(dict(call.data))
+    await _check_gates(hub, fields.get("allowed_gates", ()))
+    current = await hub.db(hub.store.get_person, call.data["person_id"])
+    _check_role_unit(fields.get("role", current.role), fields.get("unit_id", current.unit_id))
+    person = await hub.db(partial(hub.store.update_person, current.id, **fields))
+    return {"person_id": person.id}
+
+
+async def _remove_person(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    await hub.db(hub.store.remove_person, call.data["person_id"])
+    await hub.async_refresh_stats()
+    return {"person_id": call.data["person_id"]}
+
+
+async def _check_gates(hub: EstateHub, gate_ids: Any) -> None:
+    for gate_id in gate_ids:
+        if gate_id not in hub.gates:
+            raise errors.UnknownGateError("no such gate", gate_id=gate_id)
+
+
+async def _add_credential(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    kind = CredentialKind(d["kind"])
+    cred, token = await hub.db(
+        partial(
+            hub.access.add_credential,
+            d["person_id"],
+            kind,
+            d.get("value"),
+            credential_id=d.get("credential_id"),
+            valid_from=_ts(d.get("valid_from")),
+            valid_until=_ts(d.get("valid_until")),
+            max_uses=d.get("max_uses"),
+        )
+    )
+    out: dict[str, Any] = {"credential_id": cred.id, "kind": kind.value}
+    if token:
+        out["token"] = token
+    return out
+
+
+async def _revoke_credential(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    cred = await hub.db(hub.store.revoke_credential, call.data["credential_id"])
+    return {"credential_id": cred.id, "revoked_at": _iso(cred.revoked_at)}
+
+
+async def _issue_visitor_pass(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    if "person_id" not in d and "unit_id" not in d:
+        raise _fail("visitor_host_required")
+    start = _ts(d.get("valid_from")) or dt_util.utcnow().timestamp()
+    end = _ts(d.get("valid_until")) or start + timedelta(hours=d["hours"]).total_seconds()
+    gates = frozenset(d.get("allowed_gates", ()))
+    await _check_gates(hub, gates)
+    vp = await hub.db(
+        partial(
+            hub.access.issue_visitor_pass,
+            valid_from=start,
+            valid_until=end,
+            person_id=d.get("person_id"),
+            host_unit_id=d.get("unit_id"),
+            display_name=d.get("name", ""),
+            allowed_gates=gates,
+            max_uses=d.get("max_uses"),
+        )
+    )
+    await hub.async_refresh_stats()
+    return {
+        "token": vp.token,
+        "credential_id": vp.credential.id,
+        "person_id": vp.person.id,
+        "valid_from": _iso(start),
+        "valid_until": _iso(end),
+        "allowed_gates": sorted(vp.person.allowed_gates),
+        "max_uses": vp.credential.max_uses,
+    }
+
+
+async def _present(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    direction = Direction(d["direction"]) if "direction" in d else None
+    outcome = await hub.async_present(
+        d["gate_id"],
+        CredentialKind(d["kind"]),
+        d["value"],
+        direction=direction,
+        context=call.context,
+    )
+    p = outcome.passage
+    if p.reason.value == "malformed_credential":
+        # Logged as a denied passage first, so nothing is lost; then the caller hears why.
+        raise _fail("malformed_credential", kind=d["kind"], passage_id=p.id)
+    return {
+        "allowed": p.allowed,
+        "reason": p.reason.value,
+        "passage_id": p.id,
+        "person_id": p.person_id,
+        "flags": list(p.flags),
+    }
+
+
+async def _open_gate(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    direction = Direction(d["direction"]) if "direction" in d else None
+    outcome = await hub.async_open(
+        d["gate_id"], note=d["reason"], context=call.context, direction=direction
+    )
+    return {"passage_id": outcome.passage.id, "flags": list(outcome.passage.flags)}
+
+
+async def _set_emergency(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    outcomes = await hub.async_set_emergency(
+        call.data["active"], note=call.data.get("reason"), context=call.context
+    )
+    return {"active": hub.emergency, "gates_opened": [o.passage.gate_id for o in outcomes]}
+
+
+Handler = Callable[["EstateHub", ServiceCall], Awaitable[ServiceResponse]]
+HANDLERS: dict[str, Handler] = {
+    "add_unit": _add_unit,
+    "update_unit": _update_unit,
+    "add_person": _add_person,
+    "update_person": _update_person,
+    "remove_person": _remove_person,
+    "add_credential": _add_credential,
+    "revoke_credential": _revoke_credential,
+    "issue_visitor_pass": _issue_visitor_pass,
+    "present_credential": _present,
+    "open_gate": _open_gate,
+    "set_emergency": _set_emergency,
+}
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    for name, handler in HANDLERS.items():
+
+        async def _run(
+            call: ServiceCall, _name: str = name, _h: Handler = handler
+        ) -> ServiceResponse:
+            if _name not in OPEN_TO_ALL:
+                await _require_admin(hass, call)
+            hub = _hub(hass, call)
+            try:
+                result = await _h(hub, call)
+            except errors.CoreError as err:
+                raise _fail(err.code, **err.placeholders) from err
+            return result if call.return_response else None
+
+        hass.services.async_register(
+            DOMAIN, name, _run, schema=SCHEMAS[name], supports_response=SupportsResponse.OPTIONAL
+        )

@@ -1,0 +1,215 @@
+"""Generate strings.json, translations/*.json and services.yaml from one source per
+language, so the three stay in step. Run: .venv/bin/python scripts/dev/gen_strings.py"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+from pathlib import Path
+import sys
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMP = ROOT / "custom_components" / "community_gate"
+sys.path.insert(0, str(Path(__file__).parent))
+
+SELECTORS = {
+    "unit_id": {"text": {}},
+    "building": {"text": {}},
+    "number": {"text": {}},
+    "rent_arrears": {"boolean": {}},
+    "lease_until": {"datetime": {}},
+    "person_id": {"text": {}},
+    "name": {"text": {}},
+    "role": {
+        "select": {
+            "options": ["tenant", "co_resident", "visitor", "service", "staff"],
+            "translation_key": "role",
+        }
+    },
+    "company": {"text": {}},
+    "special_attention": {"boolean": {}},
+    "lives_alone": {"boolean": {}},
+    "blocked": {"boolean": {}},
+    "valid_from": {"datetime": {}},
+    "valid_until": {"datetime": {}},
+    "allowed_gates": {"text": {"multiple": True}},
+    "schedule": {"object": {}},
+    "kind": {
+        "select": {
+            "options": ["card", "id_card", "pin", "qr", "fingerprint"],
+            "translation_key": "kind",
+        }
+    },
+    "value": {"text": {}},
+    "credential_id": {"text": {}},
+    "max_uses": {"number": {"min": 1, "max": 100000, "mode": "box"}},
+    "hours": {
+        "number": {"min": 0.1, "max": 8784, "step": 0.1, "mode": "box", "unit_of_measurement": "h"}
+    },
+    "gate_id": {"text": {}},
+    "direction": {"select": {"options": ["in", "out"], "translation_key": "passage_direction"}},
+    "reason": {"text": {}},
+    "active": {"boolean": {}},
+}
+REQUIRED = {
+    "add_unit": {"unit_id", "building", "number"},
+    "update_unit": {"unit_id"},
+    "add_person": {"role"},
+    "update_person": {"person_id"},
+    "remove_person": {"person_id"},
+    "add_credential": {"person_id", "kind"},
+    "revoke_credential": {"credential_id"},
+    "issue_visitor_pass": set(),
+    "present_credential": {"gate_id", "kind", "value"},
+    "open_gate": {"gate_id", "reason"},
+    "set_emergency": {"active"},
+}
+
+
+def build(m) -> dict:
+    fields_common = {"config_entry_id": m.ENTRY_FIELD}
+    services = {}
+    for svc, (name, desc, fields) in m.SERVICES.items():
+        services[svc] = {
+            "name": name,
+            "description": desc,
+            "fields": {
+                **{
+                    f: {"name": m.FIELD_DESC[f][0], "description": m.FIELD_DESC[f][1]}
+                    for f in fields
+                },
+                **fields_common,
+            },
+        }
+    db_errors = {k: m.CONFIG["db_errors"][k] for k in m.CONFIG["db_errors"]}
+    return {
+        "config": {
+            "step": {
+                "user": {
+                    "title": m.CONFIG["user_title"],
+                    "description": m.CONFIG["user_desc"],
+                    "data": m.CONFIG["estate_data"],
+                    "data_description": m.CONFIG["estate_data_desc"],
+                },
+                "reconfigure": {
+                    "title": m.CONFIG["reconf_title"],
+                    "description": m.CONFIG["reconf_desc"],
+                    "data": m.CONFIG["estate_data"],
+                    "data_description": m.CONFIG["estate_data_desc"],
+                },
+            },
+            "error": db_errors,
+            "abort": m.CONFIG["abort"],
+        },
+        "options": {
+            "step": {
+                "init": {
+                    "title": m.CONFIG["options_title"],
+                    "data": {"retention_days": m.CONFIG["retention"]},
+                    "data_description": {"retention_days": m.CONFIG["retention_desc"]},
+                }
+            },
+            "error": {"retention_out_of_range": m.CONFIG["retention_err"]},
+        },
+        "config_subentries": {
+            "gate": {
+                "entry_type": m.GATE["entry_type"],
+                "initiate_flow": {"user": m.GATE["add"], "reconfigure": m.GATE["reconf"]},
+                "step": {
+                    "user": {
+                        "title": m.GATE["add"],
+                        "description": m.GATE["add_desc"],
+                        "data": m.GATE_DATA,
+                        "data_description": m.GATE_DESC,
+                    },
+                    "reconfigure": {
+                        "title": m.GATE["reconf"],
+                        "description": m.GATE["reconf_desc"],
+                        "data": {k: v for k, v in m.GATE_DATA.items() if k != "gate_id"},
+                        "data_description": {
+                            k: v for k, v in m.GATE_DESC.items() if k != "gate_id"
+                        },
+                    },
+                },
+                "error": m.GATE["errors"],
+                "abort": m.GATE["abort"],
+            }
+        },
+        "selector": {
+            "kind": {"options": {**m.GATE_KINDS, **m.KINDS}},
+            "direction": {"options": m.DIRECTIONS},
+            "passage_direction": {
+                "options": {k: v for k, v in m.DIRECTIONS.items() if k != "both"}
+            },
+            "role": {"options": m.ROLES},
+        },
+        "entity": {
+            "button": {"open": {"name": m.ENTITY["open"]}},
+            "event": {
+                "passage": {
+                    "name": m.ENTITY["passage"],
+                    "state_attributes": {
+                        "event_type": {
+                            "name": m.ENTITY["event_type"],
+                            "state": {"granted": m.ENTITY["granted"], "denied": m.ENTITY["denied"]},
+                        },
+                        "method": {"name": m.ENTITY["method"], "state": m.METHODS},
+                        "reason": {"name": m.ENTITY["reason"], "state": m.REASONS},
+                    },
+                }
+            },
+            "sensor": {
+                "last_passage": {"name": m.ENTITY["last_passage"]},
+                "last_method": {"name": m.ENTITY["last_method"], "state": m.METHODS},
+                "people_enrolled": {
+                    "name": m.ENTITY["people_enrolled"],
+                    "unit_of_measurement": m.ENTITY["people_unit"],
+                },
+                "passages_today": {
+                    "name": m.ENTITY["passages_today"],
+                    "unit_of_measurement": m.ENTITY["passages_unit"],
+                },
+            },
+            "binary_sensor": {"online": {"name": m.ENTITY["online"]}},
+            "switch": {"emergency": {"name": m.ENTITY["emergency"]}},
+        },
+        "exceptions": {k: {"message": v} for k, v in m.EXCEPTIONS.items()},
+        "issues": {k: {"title": t, "description": d} for k, (t, d) in m.ISSUES.items()},
+        "services": services,
+    }
+
+
+def services_yaml(m) -> dict:
+    out = {}
+    for svc, (_n, _d, fields) in m.SERVICES.items():
+        spec = {}
+        for f in fields:
+            entry = {"selector": copy.deepcopy(SELECTORS[f])}
+            if f in REQUIRED[svc]:
+                entry["required"] = True
+            spec[f] = entry
+        spec["config_entry_id"] = {"selector": {"config_entry": {"integration": "community_gate"}}}
+        out[svc] = {"fields": spec}
+    return out
+
+
+def main() -> None:
+    en = importlib.import_module("strings_en")
+    zh = importlib.import_module("strings_zh")
+    en_doc, zh_doc = build(en), build(zh)
+    dump = lambda d: json.dumps(d, ensure_ascii=False, indent=2) + "\n"  # noqa: E731
+    (COMP / "strings.json").write_text(dump(en_doc))
+    (COMP / "translations").mkdir(exist_ok=True)
+    (COMP / "translations" / "en.json").write_text(dump(en_doc))
+    (COMP / "translations" / "zh-Hans.json").write_text(dump(zh_doc))
+    (COMP / "services.yaml").write_text(
+        "# Generated by scripts/dev/gen_strings.py; names and descriptions live in strings.json.\n"
+        + yaml.safe_dump(services_yaml(en), sort_keys=False, allow_unicode=True)
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""Source of strings.json / translations/en.json (run scripts/dev/gen_strings.py)."""
+
+REASONS = {
+    "granted": "Granted",
+    "remote_open": "Opened remotely",
+    "emergency_open": "Emergency open",
+    "unknown_credential": "Unknown credential",
+    "malformed_credential": "Malformed credential",
+    "credential_revoked": "Credential revoked",
+    "credential_not_yet_valid": "Credential not yet valid",
+    "credential_expired": "Credential expired",
+    "credential_used_up": "Credential used up",
+    "person_blocked": "Person blocked",
+    "person_not_yet_valid": "Person not yet valid",
+    "person_expired": "Person no longer valid",
+    "lease_expired": "Lease expired",
+    "gate_not_allowed": "Gate not allowed",
+    "direction_not_allowed": "Direction not allowed",
+    "outside_schedule": "Outside schedule",
+}
+METHODS = {
+    "face": "Face",
+    "card": "Card",
+    "id_card": "ID card",
+    "qr": "QR pass",
+    "pin": "PIN",
+    "fingerprint": "Fingerprint",
+    "remote": "Remote",
+    "emergency": "Emergency",
+}
+KINDS = {k: METHODS[k] for k in ("card", "id_card", "pin", "qr", "fingerprint")}
+ROLES = {
+    "tenant": "Tenant (lease holder)",
+    "co_resident": "Co-resident",
+    "visitor": "Visitor",
+    "service": "Service (courier, delivery, contractor)",
+    "staff": "Property staff",
+}
+ENTRY_FIELD = {
+    "name": "Estate",
+    "description": "The estate entry to use. Only needed when more than one estate is set up.",
+}
+
+GATE_DATA = {
+    "name": "Name",
+    "gate_id": "Gate ID",
+    "kind": "Kind",
+    "direction": "Direction",
+    "actuator": "Actuator",
+    "pulse_seconds": "Open pulse",
+    "camera": "Camera",
+    "presence": "Presence sensor",
+    "building": "Building",
+}
+GATE_DESC = {
+    "name": 'Shown on the gate\'s device, e.g. "East gate" or "Building 3 door".',
+    "gate_id": "Short ID readers and actions use (letters, digits, _ . -). Leave empty to derive it from the name. It cannot be changed later.",
+    "kind": "An estate gate admits all residents; a building door only that building's residents and their visitors.",
+    "direction": "Which way people pass this reader.",
+    "actuator": "The lock, switch (relay), cover (barrier) or button that opens the gate.",
+    "pulse_seconds": "How long a switch stays on, or a lock stays unlocked, before it is released.",
+    "camera": "Optional camera for face recognition at this gate.",
+    "presence": "Optional binary sensor that tells when someone stands at the gate.",
+    "building": "Required for a building door: the building whose residents it admits.",
+}
+
+EXCEPTIONS = {
+    "database_unavailable": "The estate database {path} cannot be opened or written: {error}. Check the path, free disk space and permissions.",
+    "database_corrupt": "The estate database {path} is damaged ({error}). It was left untouched; restore it from a backup or move it away so a new one is created.",
+    "database_too_new": "The estate database {path} was written by a newer version of Community Gate ({error}). Update the integration.",
+    "database_error": "Database error: {error}",
+    "key_file_error": "The estate key file beside {path} is unreadable or damaged ({error}). Without it stored cards and PINs cannot be checked; restore it from a backup.",
+    "not_found": "Not found.",
+    "unknown_unit": 'There is no unit with ID "{unit_id}".',
+    "unknown_person": 'There is no person with ID "{person_id}".',
+    "unknown_credential": 'There is no credential with ID "{credential_id}".',
+    "unknown_gate": 'There is no gate with ID "{gate_id}". Add it as a gate of the estate first.',
+    "duplicate": "That already exists.",
+    "duplicate_unit": 'Unit "{unit_id}" already exists (or another unit has that building and number).',
+    "duplicate_person": 'A person with ID "{person_id}" already exists.',
+    "duplicate_credential": 'This {kind} credential is already registered (credential ID "{credential_id}" or the same card, PIN or token belongs to someone). Revoke the old one first.',
+    "invalid_value": "Invalid value for {field}.",
+    "invalid_credential_value": "Invalid {kind} value: {why}.",
+    "invalid_schedule": 'Invalid schedule. Use a list of windows like {{"days": [1, 2, 3, 4, 5], "start": "07:00", "end": "22:00"}} (days 1 = Monday to 7 = Sunday).',
+    "invalid_validity": "The end of the validity period must be after its start.",
+    "invalid_id": "Invalid {field}: use 1 to 64 letters, digits, _ . or -, starting with a letter or digit.",
+    "credential_already_revoked": 'Credential "{credential_id}" was already revoked.',
+    "unit_in_use": 'Unit "{unit_id}" still has {count} people.',
+    "core_error": "The request could not be completed.",
+    "entry_not_loaded": 'The estate entry "{entry_id}" is not set up or not loaded.',
+    "no_estate": "No estate is set up. Add the Community Gate integration first.",
+    "estate_ambiguous": "More than one estate is set up: say which one with config_entry_id.",
+    "malformed_credential": "The presented {kind} value is malformed. The attempt was logged as denied passage {passage_id}.",
+    "visitor_host_required": "Give either an existing visitor's person_id or the host unit_id.",
+    "actuator_missing": "The gate's actuator entity does not exist.",
+    "actuator_unavailable": "The gate's actuator entity is unavailable.",
+    "actuator_timeout": "The gate's actuator did not answer in time.",
+    "actuator_failed": "The gate's actuator reported an error.",
+    "actuator_domain": "The actuator must be a lock, switch, cover or button.",
+}
+
+FIELD_DESC = {
+    "unit_id": ("Unit ID", 'Your ID for the unit, e.g. "3-2-1201".'),
+    "building": ("Building", "Building name or number."),
+    "number": ("Unit number", "Unit (apartment) number within the building."),
+    "rent_arrears": (
+        "Rent arrears",
+        "The unit is behind with rent. Its people still pass; staff are told.",
+    ),
+    "lease_until": ("Lease until", "When the lease ends. Residents are refused after it."),
+    "person_id": ("Person ID", "ID of the person. Generated when left empty on add."),
+    "name": ("Name", "Display name for staff. Never written to logs or events."),
+    "role": ("Role", "The person's role at the estate."),
+    "company": ("Company", "For service people: their employer."),
+    "special_attention": ("Special attention", "Watch for long absences (e.g. an elderly person)."),
+    "lives_alone": ("Lives alone", "The person lives alone."),
+    "blocked": ("Blocked", "Refuse this person at every gate."),
+    "valid_from": ("Valid from", "Start of validity. Empty means from now on."),
+    "valid_until": ("Valid until", "End of validity. Empty means no end."),
+    "allowed_gates": (
+        "Allowed gates",
+        "Gate IDs this person may use. Empty means the role's usual gates.",
+    ),
+    "schedule": (
+        "Schedule",
+        'Weekly windows, e.g. [{"days": [1,2,3,4,5], "start": "08:00", "end": "18:00"}]. Empty means any time.',
+    ),
+    "kind": ("Kind", "Credential kind."),
+    "value": (
+        "Value",
+        "Card number, ID number, PIN, QR token or fingerprint template ID as the reader sends it. Stored only as a keyed hash.",
+    ),
+    "credential_id": ("Credential ID", "ID of the credential."),
+    "max_uses": ("Maximum uses", "Refuse the credential after this many passages."),
+    "hours": ("Hours", "Validity in hours when no end is given."),
+    "gate_id": ("Gate", "Gate ID."),
+    "direction": ("Direction", "Passing in or out. Defaults to the gate's direction."),
+    "reason": ("Reason", "Why, for the passage log."),
+    "active": ("Active", "Turn emergency open-all on or off."),
+}
+
+SERVICES = {
+    "add_unit": (
+        "Add unit",
+        "Registers a unit (building and number).",
+        ["unit_id", "building", "number", "rent_arrears", "lease_until"],
+    ),
+    "update_unit": (
+        "Update unit",
+        "Changes a unit, e.g. its rent-arrears flag or lease end.",
+        ["unit_id", "building", "number", "rent_arrears", "lease_until"],
+    ),
+    "add_person": (
+        "Add person",
+        "Registers a resident, visitor, service person or staff member.",
+        [
+            "person_id",
+            "name",
+            "role",
+            "unit_id",
+            "company",
+            "special_attention",
+            "lives_alone",
+            "blocked",
+            "valid_from",
+            "valid_until",
+            "allowed_gates",
+            "schedule",
+        ],
+    ),
+    "update_person": (
+        "Update person",
+        "Changes a person's details, flags, validity, gates or schedule.",
+        [
+            "person_id",
+            "name",
+            "role",
+            "unit_id",
+            "company",
+            "special_attention",
+            "lives_alone",
+            "blocked",
+            "valid_from",
+            "valid_until",
+            "allowed_gates",
+            "schedule",
+        ],
+    ),
+    "remove_person": (
+        "Remove person",
+        "Removes a person and their credentials. Past passages stay in the log until retention removes them.",
+        ["person_id"],
+    ),
+    "add_credential": (
+        "Add credential",
+        "Gives a person a card, ID card, PIN, QR token or fingerprint. A QR token is generated when no value is given.",
+        ["person_id", "kind", "value", "credential_id", "valid_from", "valid_until", "max_uses"],
+    ),
+    "revoke_credential": (
+        "Revoke credential",
+        "Stops a credential from opening any gate.",
+        ["credential_id"],
+    ),
+    "issue_visitor_pass": (
+        "Issue visitor pass",
+        "Creates a QR visitor pass, for an existing visitor or a new visitor of a host unit, and returns its token.",
+        [
+            "person_id",
+            "unit_id",
+            "name",
+            "valid_from",
+            "valid_until",
+            "hours",
+            "allowed_gates",
+            "max_uses",
+        ],
+    ),
+    "present_credential": (
+        "Present credential",
+        "A reader presents a credential at a gate: decides, opens the gate when allowed, and logs the passage.",
+        ["gate_id", "kind", "value", "direction"],
+    ),
+    "open_gate": (
+        "Open gate",
+        "Opens a gate remotely. Logged with the reason.",
+        ["gate_id", "reason", "direction"],
+    ),
+    "set_emergency": (
+        "Set emergency",
+        "Emergency open-all: opens every gate and lets everyone through until turned off. Logged.",
+        ["active", "reason"],
+    ),
+}
+
+GATE_KINDS = {"estate_gate": "Estate gate", "building_door": "Building door"}
+DIRECTIONS = {"in": "In", "out": "Out", "both": "Both"}
+CONFIG = {
+    "user_title": "Set up the estate",
+    "user_desc": 'Name the estate and choose where its database lives. The database is a SQLite file in the Home Assistant configuration folder unless you give an absolute path. Add gates afterwards with "Add gate".',
+    "reconf_title": "Change the estate",
+    "reconf_desc": "Rename the estate or point it at another database file.",
+    "estate_data": {"name": "Estate name", "db_path": "Database file"},
+    "estate_data_desc": {
+        "name": 'Shown on the estate device, e.g. "Maple Court".',
+        "db_path": "SQLite file holding people, credentials and passages. Relative paths are inside the configuration folder.",
+    },
+    "db_errors": {
+        "db_path_empty": "Give a database file name.",
+        "database_unavailable": "The database file cannot be created or opened here. Check the path and permissions.",
+        "database_corrupt": "That file is not a usable Community Gate database (damaged or not SQLite). Nothing was changed.",
+        "database_too_new": "That database was written by a newer version of Community Gate.",
+        "database_error": "The database cannot be used.",
+    },
+    "abort": {
+        "already_configured": "An estate already uses this database file.",
+        "reconfigure_successful": "The estate was updated.",
+        "database_in_use": "Another estate already uses that database file.",
+    },
+    "options_title": "Estate options",
+    "retention": "Keep passages for",
+    "retention_desc": "Passages older than this are deleted every night.",
+    "retention_err": "Choose between 1 and 3650 days.",
+}
+GATE = {
+    "entry_type": "Gate",
+    "add": "Add gate",
+    "reconf": "Reconfigure gate",
+    "add_desc": "A gate or door with its readers. Choose the entity that opens it; a camera and a presence sensor are optional.",
+    "reconf_desc": "Change gate {gate_id}. Its ID stays the same so its history stays together.",
+    "errors": {
+        "name_empty": "Give the gate a name.",
+        "actuator_domain": "The actuator must be a lock, switch, cover or button entity.",
+        "pulse_out_of_range": "Choose between 1 and 60 seconds.",
+        "building_required": "A building door needs the building it serves.",
+        "gate_id_invalid": "Use 1 to 64 letters, digits, _ . or -, starting with a letter or digit.",
+        "gate_id_taken": "Another gate already has this ID.",
+    },
+    "abort": {"reconfigure_successful": "The gate was updated."},
+}
+ENTITY = {
+    "open": "Open",
+    "passage": "Passage",
+    "event_type": "Result",
+    "granted": "Granted",
+    "denied": "Denied",
+    "method": "Method",
+    "reason": "Reason",
+    "last_passage": "Last passage",
+    "last_method": "Last method",
+    "people_enrolled": "People enrolled",
+    "people_unit": "people",
+    "passages_today": "Passages today",
+    "passages_unit": "passages",
+    "online": "Online",
+    "emergency": "Emergency open-all",
+}
+ISSUES = {
+    "database_corrupt": (
+        "Estate database damaged",
+        "The estate database at {path} cannot be read. Community Gate left it untouched and keeps retrying. Restore the file from a backup, or move it away to start a new, empty database.",
+    ),
+    "database_too_new": (
+        "Estate database from a newer version",
+        "The estate database at {path} was written by a newer Community Gate. Update the integration to use it.",
+    ),
+    "key_file_error": (
+        "Estate key file damaged",
+        "The key file beside {path} is damaged. Stored cards, ID numbers and PINs can only be checked with the original key: restore it from a backup.",
+    ),
+}
