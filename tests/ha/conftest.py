@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
-
-import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.community_gate.const import (
     CONF_ACTUATOR,
@@ -96,7 +94,7 @@ async def relay_calls(hass: HomeAssistant) -> list[tuple[str, str]]:
 @pytest.fixture
 async def estate(
     hass: HomeAssistant, db_path: Path, relay_calls: list[tuple[str, str]]
-) -> AsyncGenerator[MockConfigEntry]:
+) -> MockConfigEntry:
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Maple Court",
@@ -111,4 +109,4 @@ async def estate(
     entry.add_to_hass(hass)
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
-    yield entry
+    return entry
