@@ -153,6 +153,15 @@ def _fmt_end(w: ScheduleWindow) -> str:
     )
 
 
+def _stored_schedule(schedule: Sequence[ScheduleWindow]) -> str:
+    """The schedule as stored JSON, refusing windows that would not read back as written:
+    a person saved with an unreadable schedule could never be loaded (or admitted) again."""
+    text = schedule_to_json(schedule)
+    if schedule_from_obj(json.loads(text)) != tuple(schedule):
+        raise errors.InvalidScheduleError("schedule windows must be whole HH:MM minutes")
+    return text
+
+
 def schedule_from_obj(obj: Any) -> tuple[ScheduleWindow, ...]:
     """Build windows from ``[{"days": [1..7], "start": "HH:MM", "end": "HH:MM"}, ...]``."""
     if obj in (None, ""):
@@ -722,7 +731,7 @@ def _person_row(p: Person) -> tuple[Any, ...]:
         p.valid_from,
         p.valid_until,
         json.dumps(sorted(p.allowed_gates)),
-        schedule_to_json(p.schedule),
+        _stored_schedule(p.schedule),
     )
 
 

@@ -1,0 +1,1 @@
+"""Developer tools for community_gate (benchmarks). Not loaded by Home Assistant."""

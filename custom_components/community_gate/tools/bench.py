@@ -1,0 +1,615 @@
+"""Benchmarks of the community_gate core, measured against DESIGN §6.
+
+    python -m custom_components.community_gate.tools.bench store --json
+    python -m custom_components.community_gate.tools.bench store --people 1000 --passages 10000
+
+``store`` builds (once, cached under ``--dir``) an estate of ``--people`` people with one
+card each and ``--passages`` past passages spread over 180 days, then measures on it,
+with the store opened exactly as production opens it (WAL, ``synchronous=FULL``):
+
+* decision latency: ``AccessControl.evaluate`` on random known (and ~10 % unknown) cards;
+* sustained passage inserts: one ``Store.add_passage`` per passage, each its own durable
+  commit (the headline), plus the same without fsync and in batches, to tell the disk's
+  share from the CPU's.
+
+Progress goes to stderr; the result to stdout (``--json``: one JSON object).
+Subcommands ``faces``, ``rules`` and ``mqtt`` are meant to join ``store`` in ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+import hashlib
+import json
+import os
+from pathlib import Path
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import time
+from typing import Any
+
+from ..core.access import AccessControl
+from ..core.crypto import Hasher
+from ..core.model import (
+    Credential,
+    CredentialKind,
+    Direction,
+    Gate,
+    GateKind,
+    Method,
+    Passage,
+    Person,
+    Reason,
+    Role,
+    Unit,
+)
+from ..core.store import MIGRATIONS, Store
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_DIR = REPO_ROOT / ".bench"
+
+# DESIGN §6
+TARGET_PASSAGES_PER_S = 2000.0
+TARGET_DECISION_P95_MS = 5.0
+
+PEOPLE_PER_UNIT = 4
+BUILDINGS = 20
+DAYS = 180
+BATCH = 200_000
+SEED = 20261125
+# A fixed estate key: the cached store must hash cards the same way on every run.
+BENCH_KEY = hashlib.sha256(b"community_gate benchmark key").digest()
+CARD_BASE = 10_000_000  # person i carries card CARD_BASE + i
+UNKNOWN_CARD_BASE = 900_000_000  # never issued
+
+GATES: tuple[Gate, ...] = (
+    Gate("gate-north", "North gate"),
+    Gate("gate-south", "South gate"),
+    Gate("gate-east-in", "East gate (in)", direction=Direction.IN),
+    Gate("door-b01", "Building B01", GateKind.BUILDING_DOOR, building="B01"),
+    Gate("door-b02", "Building B02", GateKind.BUILDING_DOOR, building="B02"),
+    Gate("door-b03", "Building B03", GateKind.BUILDING_DOOR, building="B03"),
+)
+
+_INSERT_PASSAGE = (
+    "INSERT INTO passages (ts, gate_id, direction, method, allowed, reason, person_id,"
+    " unit_id, credential_id, distance, cluster_id, flags, note)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------- helpers
+def percentiles_ms(samples: Sequence[float]) -> dict[str, float]:
+    """p50/p95/p99/max of durations in seconds, as milliseconds."""
+    if len(samples) < 2:
+        one = samples[0] * 1000 if samples else 0.0
+        return {"p50_ms": one, "p95_ms": one, "p99_ms": one, "max_ms": one}
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {
+        "p50_ms": round(cuts[49] * 1000, 4),
+        "p95_ms": round(cuts[94] * 1000, 4),
+        "p99_ms": round(cuts[98] * 1000, 4),
+        "max_ms": round(max(samples) * 1000, 4),
+    }
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_gb: float | None = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+                break
+    except OSError:
+        pass
+    os_name = platform.platform()
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = f"{line.split('=', 1)[1].strip(chr(34))} ({platform.release()})"
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": ram_gb,
+        "os": os_name,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def card_value(index: int) -> str:
+    return str(CARD_BASE + index)
+
+
+def person_id(index: int) -> str:
+    return f"p{index:07d}"
+
+
+def unit_id(index: int) -> str:
+    return f"u{index:06d}"
+
+
+def credential_id(index: int) -> str:
+    return f"c{index:07d}"
+
+
+def unit_of(person_index: int) -> int:
+    return person_index // PEOPLE_PER_UNIT
+
+
+def is_service(person_index: int) -> bool:
+    # One person in 50 is a courier/contractor without a unit: a mixed population.
+    return person_index % 50 == 49
+
+
+# --------------------------------------------------------------------- the estate
+def schema_tag() -> str:
+    """Changes whenever the schema does, so a cached store never outlives its schema."""
+    return hashlib.sha256("\x00".join(MIGRATIONS).encode()).hexdigest()[:10]
+
+
+def cache_path(directory: Path, people: int, passages: int) -> Path:
+    return directory / f"store-p{people}-x{passages}-s{schema_tag()}.db"
+
+
+def _remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _populate_directory(store: Store, hasher: Hasher, people: int) -> None:
+    units = (people + PEOPLE_PER_UNIT - 1) // PEOPLE_PER_UNIT
+    for gate in GATES:
+        store.upsert_gate(gate)
+    for u in range(units):
+        store.add_unit(
+            Unit(
+                unit_id(u),
+                building=f"B{u % BUILDINGS + 1:02d}",
+                number=f"{u // BUILDINGS + 1:04d}",
+                rent_arrears=u % 50 == 7,
+            )
+        )
+    log(f"{units} units")
+
+    def person(i: int) -> Person:
+        if is_service(i):
+            return Person(person_id(i), Role.SERVICE, f"Courier {i}", company="Courier Co")
+        role = Role.TENANT if i % PEOPLE_PER_UNIT == 0 else Role.CO_RESIDENT
+        return Person(person_id(i), role, f"Resident {i}", unit_id=unit_id(unit_of(i)))
+
+    store.add_people(person(i) for i in range(people))
+    log(f"{people} people")
+    store.add_credentials(
+        Credential(
+            credential_id(i),
+            person_id(i),
+            CredentialKind.CARD,
+            hasher.hash(CredentialKind.CARD.value, card_value(i)),
+        )
+        for i in range(people)
+    )
+    log(f"{people} card credentials")
+
+
+def _passage_rows(
+    rng: random.Random, start: int, count: int, *, total: int, people: int, t0: float, span: float
+) -> Iterator[tuple[Any, ...]]:
+    """Passage rows in time order (as a real log grows), mixed people, gates, methods."""
+    step = span / max(total, 1)
+    gate_ids = [g.id for g in GATES]
+    rand = rng.random
+    randrange = rng.randrange
+    for k in range(start, start + count):
+        ts = t0 + (k + rand()) * step
+        gate = gate_ids[randrange(len(gate_ids))]
+        direction = "in" if rand() < 0.5 else "out"
+        r = rand()
+        if r < 0.9:
+            i = randrange(people)
+            pid = person_id(i)
+            uid = None if is_service(i) else unit_id(unit_of(i))
+            m = rand()
+            if m < 0.55:
+                method, cid, dist = "card", credential_id(i), None
+            elif m < 0.92:
+                method, cid, dist = "face", None, round(0.25 + 0.2 * rand(), 3)
+            elif m < 0.96:
+                method, cid, dist = "pin", None, None
+            else:
+                method, cid, dist = "remote", None, None
+            if rand() < 0.03:
+                allowed, reason = 0, "outside_schedule"
+            else:
+                allowed, reason = 1, ("remote_open" if method == "remote" else "granted")
+            yield (
+                ts, gate, direction, method, allowed, reason,
+                pid, uid, cid, dist, None, "", None,
+            )  # fmt: skip
+        elif r < 0.97:
+            cluster = f"k{randrange(5000):04d}"
+            dist = round(0.62 + 0.2 * rand(), 3)
+            yield (
+                ts, gate, direction, "face", 0, "unknown_credential",
+                None, None, None, dist, cluster, "", None,
+            )  # fmt: skip
+        else:
+            yield (
+                ts, gate, direction, "card", 0, "unknown_credential",
+                None, None, None, None, None, "", None,
+            )  # fmt: skip
+
+
+def _bulk_passages(path: Path, people: int, passages: int, seed: int) -> None:
+    """Load the history fast: indexes dropped, big batches, then indexes rebuilt by sort
+    from the very DDL the migrations created."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("PRAGMA cache_size = -524288")  # 512 MiB, for the build only
+        indexes = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name='passages'"
+            " AND sql IS NOT NULL"
+        ).fetchall()
+        for name, _sql in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        rng = random.Random(seed)
+        t0 = time.time() - DAYS * 86400
+        done = 0
+        started = time.perf_counter()
+        while done < passages:
+            n = min(BATCH, passages - done)
+            conn.execute("BEGIN")
+            conn.executemany(
+                _INSERT_PASSAGE,
+                _passage_rows(
+                    rng, done, n, total=passages, people=people, t0=t0, span=DAYS * 86400.0
+                ),
+            )
+            conn.execute("COMMIT")
+            done += n
+            rate = done / (time.perf_counter() - started)
+            log(f"passages {done:,}/{passages:,} ({rate:,.0f}/s)")
+        for name, sql in indexes:
+            t = time.perf_counter()
+            conn.execute(sql)
+            log(f"index {name} rebuilt in {time.perf_counter() - t:.1f} s")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+def build_store(path: Path, people: int, passages: int, seed: int) -> float:
+    """Build the cached estate at ``path``; returns the build time in seconds."""
+    started = time.perf_counter()
+    tmp = path.with_name(path.name + ".building")
+    _remove_db(tmp)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log(f"building {path.name}: {people:,} people, {passages:,} passages")
+    store = Store.open(tmp, durable=False)
+    try:
+        _populate_directory(store, Hasher(BENCH_KEY), people)
+    finally:
+        store.close()
+    _bulk_passages(tmp, people, passages, seed)
+    Store.open(tmp).close()  # the production open path accepts what we built
+    tmp.rename(path)
+    _remove_db(tmp)
+    elapsed = time.perf_counter() - started
+    log(f"built in {elapsed:.1f} s")
+    return elapsed
+
+
+# ------------------------------------------------------------------- measurements
+def fsync_probe(directory: Path, rounds: int = 200) -> dict[str, float]:
+    """What one durable commit costs the disk: append 4 KiB and fdatasync, as SQLite
+    does to its WAL at each commit under synchronous=FULL."""
+    probe = directory / "fsync-probe.tmp"
+    block = os.urandom(4096)
+    samples: list[float] = []
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for _ in range(rounds):
+            os.write(fd, block)
+            t = time.perf_counter()
+            os.fdatasync(fd)
+            samples.append(time.perf_counter() - t)
+    finally:
+        os.close(fd)
+        probe.unlink(missing_ok=True)
+    return {"rounds": rounds, **percentiles_ms(samples)}
+
+
+def measure_decisions(
+    ac: AccessControl, people: int, count: int, rng: random.Random
+) -> dict[str, Any]:
+    gates = list(GATES)
+
+    def presented() -> str:
+        if rng.random() < 0.1:
+            return str(UNKNOWN_CARD_BASE + rng.randrange(10_000_000))
+        return card_value(rng.randrange(people))
+
+    for _ in range(min(200, count)):  # warm the page cache and statement cache
+        ac.evaluate(rng.choice(gates), CredentialKind.CARD, presented(), datetime.now(UTC))
+    samples: list[float] = []
+    reasons: Counter[str] = Counter()
+    for _ in range(count):
+        gate = rng.choice(gates)
+        value = presented()
+        now = datetime.now(UTC)
+        t = time.perf_counter()
+        decision = ac.evaluate(gate, CredentialKind.CARD, value, now)
+        samples.append(time.perf_counter() - t)
+        reasons[decision.reason.value] += 1
+    total = sum(samples)
+    return {
+        "count": count,
+        **percentiles_ms(samples),
+        "per_s": round(count / total, 1) if total else 0.0,
+        "granted": reasons[Reason.GRANTED.value],
+        "reasons": dict(sorted(reasons.items())),
+    }
+
+
+def _live_passage(rng: random.Random, people: int) -> Passage:
+    i = rng.randrange(people)
+    gate = GATES[rng.randrange(len(GATES))]
+    return Passage(
+        ts=time.time(),
+        gate_id=gate.id,
+        direction=Direction.IN,
+        method=Method.CARD,
+        allowed=True,
+        reason=Reason.GRANTED,
+        person_id=person_id(i),
+        unit_id=None if is_service(i) else unit_id(unit_of(i)),
+        credential_id=credential_id(i),
+    )
+
+
+def measure_inserts(
+    path: Path, people: int, count: int, rng: random.Random, *, durable: bool
+) -> dict[str, Any]:
+    """One passage, one commit, as AccessControl.record writes it (credential use counted
+    in the same transaction)."""
+    store = Store.open(path, durable=durable)
+    try:
+        samples: list[float] = []
+        started = time.perf_counter()
+        for _ in range(count):
+            p = _live_passage(rng, people)
+            t = time.perf_counter()
+            store.add_passage(p, count_use=True)
+            samples.append(time.perf_counter() - t)
+        wall = time.perf_counter() - started
+    finally:
+        store.close()
+    return {
+        "count": count,
+        "durable": durable,
+        "per_s": round(count / wall, 1),
+        **percentiles_ms(samples),
+    }
+
+
+def measure_batched(
+    path: Path, people: int, count: int, rng: random.Random, batch: int = 100
+) -> dict[str, Any]:
+    store = Store.open(path, durable=True)
+    try:
+        started = time.perf_counter()
+        done = 0
+        while done < count:
+            n = min(batch, count - done)
+            store.add_passages(_live_passage(rng, people) for _ in range(n))
+            done += n
+        wall = time.perf_counter() - started
+    finally:
+        store.close()
+    return {"count": count, "batch": batch, "durable": True, "per_s": round(count / wall, 1)}
+
+
+def _restore(path: Path, max_id: int) -> None:
+    """Undo what the insert measurements wrote, so the cache stays at its stated size."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        conn.execute("DELETE FROM passages WHERE id > ?", (max_id,))
+        conn.execute("UPDATE credentials SET uses = 0 WHERE uses != 0")
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+def file_size(path: Path) -> int:
+    return sum(
+        Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists()
+    )
+
+
+def run_store(args: argparse.Namespace) -> dict[str, Any]:
+    people, passages = args.people, args.passages
+    directory = Path(args.dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = cache_path(directory, people, passages)
+    if args.rebuild:
+        _remove_db(path)
+    build_seconds: float | None = None
+    reused = path.exists()
+    if reused:
+        log(f"reusing {path}")
+    else:
+        build_seconds = build_store(path, people, passages, args.seed)
+    size = file_size(path)
+    rng = random.Random(args.seed + 1)
+
+    store = Store.open(path, durable=True)
+    try:
+        counts = {
+            "people": store.count_people(),
+            "units": store.count_units(),
+            "credentials": store.count_credentials(),
+            "passages": store.count_passages(),
+        }
+        newest = store.recent_passages(limit=1)
+        max_id = (newest[0].id or 0) if newest else 0
+        log(f"measuring {args.decisions:,} decisions")
+        decisions = measure_decisions(
+            AccessControl(store, Hasher(BENCH_KEY)), people, args.decisions, rng
+        )
+    finally:
+        store.close()
+
+    inserts: dict[str, Any] = {}
+    try:
+        log(f"measuring {args.inserts:,} durable inserts (one commit each)")
+        inserts["durable"] = measure_inserts(path, people, args.inserts, rng, durable=True)
+        log(f"measuring {args.inserts:,} inserts without fsync (synchronous=OFF)")
+        inserts["no_sync"] = measure_inserts(path, people, args.inserts, rng, durable=False)
+        log(f"measuring {args.inserts:,} durable inserts in batches of 100")
+        inserts["batched_durable"] = measure_batched(path, people, args.inserts, rng)
+    finally:
+        _restore(path, max_id)
+    probe = fsync_probe(directory)
+
+    return {
+        "benchmark": "store",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "sizes": {
+            **counts,
+            "decisions": args.decisions,
+            "inserts": args.inserts,
+        },
+        "build": {"reused": reused, "seconds": build_seconds, "path": str(path)},
+        "file_size_bytes": size,
+        "decisions": decisions,
+        "inserts": inserts,
+        "fsync_probe": probe,
+        "targets": {
+            "passages_per_s": TARGET_PASSAGES_PER_S,
+            "passages_per_s_met": inserts["durable"]["per_s"] >= TARGET_PASSAGES_PER_S,
+            "decision_p95_ms": TARGET_DECISION_P95_MS,
+            "decision_p95_met": decisions["p95_ms"] <= TARGET_DECISION_P95_MS,
+        },
+    }
+
+
+def format_store(r: dict[str, Any]) -> str:
+    m, s, d, ins, t = r["machine"], r["sizes"], r["decisions"], r["inserts"], r["targets"]
+
+    def ok(flag: bool) -> str:
+        return "met" if flag else "MISSED"
+
+    lines = [
+        f"store benchmark, {r['date']}",
+        f"machine   {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}",
+        f"software  Python {m['python']}, SQLite {m['sqlite']}",
+        f"sizes     {s['people']:,} people, {s['units']:,} units, {s['credentials']:,} cards,"
+        f" {s['passages']:,} passages; file {r['file_size_bytes'] / 2**20:,.1f} MiB"
+        f" ({'reused' if r['build']['reused'] else f'built in {r["build"]["seconds"]:.0f} s'})",
+        "",
+        f"{'measure':<38}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'per s':>12}",
+        f"{'decision (evaluate)':<38}{d['p50_ms']:>10.3f}{d['p95_ms']:>10.3f}"
+        f"{d['p99_ms']:>10.3f}{d['per_s']:>12,.0f}",
+    ]
+    for key, label in (
+        ("durable", "insert, 1 commit each, synchronous=FULL"),
+        ("no_sync", "insert, 1 commit each, synchronous=OFF"),
+    ):
+        x = ins[key]
+        lines.append(
+            f"{label:<38}{x['p50_ms']:>10.3f}{x['p95_ms']:>10.3f}{x['p99_ms']:>10.3f}"
+            f"{x['per_s']:>12,.0f}"
+        )
+    b = ins["batched_durable"]
+    label = f"insert, batches of {b['batch']}, FULL"
+    lines.append(f"{label:<38}{'':>30}{b['per_s']:>12,.0f}")
+    f = r["fsync_probe"]
+    lines.append(f"{'disk: 4 KiB append + fdatasync':<38}{f['p50_ms']:>10.3f}{f['p95_ms']:>10.3f}")
+    lines += [
+        "",
+        f"target ≥ {t['passages_per_s']:,.0f} passages/s durable: {ok(t['passages_per_s_met'])}",
+        f"target decision p95 ≤ {t['decision_p95_ms']} ms: {ok(t['decision_p95_met'])}",
+    ]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- cli
+def _add_store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dir", default=str(DEFAULT_DIR), help="cache directory [%(default)s]")
+    p.add_argument("--people", type=_positive, default=100_000, help="[%(default)s]")
+    p.add_argument("--passages", type=_positive, default=10_000_000, help="[%(default)s]")
+    p.add_argument("--decisions", type=_positive, default=20_000, help="[%(default)s]")
+    p.add_argument("--inserts", type=_positive, default=20_000, help="[%(default)s]")
+    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--rebuild", action="store_true", help="ignore a cached store")
+
+
+def _positive(text: str) -> int:
+    value = int(text.replace("_", ""))
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+# name -> (help, add arguments, run, format as text)
+COMMANDS: dict[
+    str,
+    tuple[
+        str,
+        Callable[[argparse.ArgumentParser], None],
+        Callable[[argparse.Namespace], dict[str, Any]],
+        Callable[[dict[str, Any]], str],
+    ],
+] = {
+    "store": ("passage log and decision path on SQLite", _add_store_args, run_store, format_store),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m custom_components.community_gate.tools.bench",
+        description="community_gate benchmarks (DESIGN §6 targets)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, add_args, _run, _fmt) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        add_args(p)
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _help, _add, run, fmt = COMMANDS[args.command]
+    result = run(args)
+    print(json.dumps(result, indent=2) if args.json else fmt(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
