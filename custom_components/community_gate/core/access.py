@@ -91,8 +91,27 @@ class AccessControl:
         """A QR pass for an existing visitor, or for a new visitor of a host unit."""
         if valid_until <= valid_from:
             raise errors.InvalidValidityError("valid_until must be after valid_from")
+        # Check the gates before anything is written: a failed issue leaves no visitor.
+        for gate_id in allowed_gates:
+            self.store.get_gate(gate_id)
         if person_id is not None:
             person = self.store.get_person(person_id)
+            if person.role is Role.VISITOR:
+                # A returning visitor's own window (from an earlier pass) must cover the
+                # new pass, or the pass is denied PERSON_EXPIRED. Each pass stays bound
+                # to its own window through the credential.
+                lo = (
+                    person.valid_from
+                    if person.valid_from is None
+                    else min(person.valid_from, valid_from)
+                )
+                hi = (
+                    person.valid_until
+                    if person.valid_until is None
+                    else max(person.valid_until, valid_until)
+                )
+                if (lo, hi) != (person.valid_from, person.valid_until):
+                    person = self.store.update_person(person.id, valid_from=lo, valid_until=hi)
         else:
             if host_unit_id is None:
                 raise errors.InvalidValueError(
@@ -110,8 +129,6 @@ class AccessControl:
                     allowed_gates=allowed_gates,
                 )
             )
-        for gate_id in allowed_gates:
-            self.store.get_gate(gate_id)
         if allowed_gates and person.allowed_gates != allowed_gates:
             person = self.store.update_person(person.id, allowed_gates=allowed_gates)
         cred, token = self.add_credential(
