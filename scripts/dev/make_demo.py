@@ -8,6 +8,7 @@ so Home Assistant starts straight into a configured estate.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from datetime import UTC, datetime
 import json
 from pathlib import Path
@@ -31,7 +32,7 @@ from custom_components.community_gate.core.model import (  # noqa: E402
 from custom_components.community_gate.core.store import Store, schedule_from_obj  # noqa: E402
 
 DEMO_USER = "demo"
-DEMO_PASSWORD = "demo-estate"  # noqa: S105 - a throwaway local demo login
+DEMO_PASSWORD = "demo-estate"
 DB_FILE = "community_gate.db"
 
 CONFIGURATION_YAML = """\
@@ -251,10 +252,8 @@ def seed(cfg: Path) -> str | None:
     access = AccessControl(store, Hasher(load_or_create_key(db.with_name(db.name + ".key"))))
     try:
         for unit in UNITS:
-            try:
+            with contextlib.suppress(DuplicateError):
                 store.add_unit(unit)
-            except DuplicateError:
-                pass
         for person in PEOPLE:
             try:
                 store.add_person(person)
@@ -281,7 +280,7 @@ def seed(cfg: Path) -> str | None:
 
 
 def banner(host: str, port: int, token: str | None) -> str:
-    shown = "localhost" if host in ("0.0.0.0", "127.0.0.1") else host  # noqa: S104
+    shown = "localhost" if host in ("0.0.0.0", "127.0.0.1") else host
     lines = [
         "",
         "=" * 72,
@@ -309,7 +308,8 @@ def banner(host: str, port: int, token: str | None) -> str:
         "",
         " Watch: lock.east_gate_lock unlocks, then relocks after 5 s; the passage shows",
         " on the East gate device (event, last passage) and in the Logbook.",
-        " Remote open: press button.east_gate_open. Emergency: switch.demo_estate_emergency_open_all.",
+        " Remote open: press button.east_gate_open.",
+        " Emergency open-all: switch.demo_estate_emergency_open_all.",
         "=" * 72,
         "",
     ]
