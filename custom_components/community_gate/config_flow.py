@@ -119,11 +119,18 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[CONF_DB_PATH] = error
             else:
                 assert path is not None
-                await self.async_set_unique_id(str(path))
-                self._abort_if_unique_id_mismatch(reason="database_in_use")
+                # Moving to another file is allowed (the unique id follows the file);
+                # moving onto a file another estate uses is not.
+                unique_id = str(path)
+                if unique_id != entry.unique_id and any(
+                    other.unique_id == unique_id
+                    for other in self._async_current_entries(include_ignore=False)
+                ):
+                    return self.async_abort(reason="database_in_use")
                 name = user_input[CONF_ESTATE_NAME].strip() or entry.title
                 return self.async_update_reload_and_abort(
                     entry,
+                    unique_id=unique_id,
                     title=name,
                     data_updates={
                         CONF_ESTATE_NAME: name,
