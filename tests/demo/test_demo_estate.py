@@ -1,5 +1,5 @@
 """The README's demo command, end to end: build the demo config, start a real Home
-Assistant process on a free loopback port, log in as the printed demo user, present
+Assistant process (debug mode) on a free loopback port, log in as the printed demo user, present
 the printed cards and watch the demo lock open."""
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def demo_hass(tmp_path: Path, socket_enabled: None) -> Iterator[tuple[Client, st
     log = (tmp_path / "hass.log").open("w")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     proc = subprocess.Popen(
-        [str(HASS), "--config", str(cfg), "--skip-pip"],
+        [str(HASS), "--config", str(cfg), "--skip-pip", "--debug"],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
@@ -130,6 +130,9 @@ def demo_hass(tmp_path: Path, socket_enabled: None) -> Iterator[tuple[Client, st
         # The integration must start clean: no errors or tracebacks of ours.
         ours = [ln for ln in text.splitlines() if "community_gate" in ln and "ERROR" in ln]
         assert not ours, ours
+        # HA's debug mode (--debug) reports any blocking call made in the event loop.
+        blocking = [ln for ln in text.splitlines() if "blocking call" in ln.lower()]
+        assert not blocking, blocking
 
 
 def test_demo_estate_opens_the_gate(demo_hass: tuple[Client, str]) -> None:
