@@ -62,8 +62,12 @@ class Actuator(ABC):
     async def _open(self, context: Context | None) -> None: ...
 
     async def _call(self, domain: str, service: str, context: Context | None) -> None:
+        # The hub has decided; the gate opens on the integration's authority, not the
+        # caller's (a non-admin reader user may not control the relay entity itself).
+        # A child context keeps the logbook link to the call that caused it.
+        child = Context(parent_id=context.id) if context is not None else None
         await self.hass.services.async_call(
-            domain, service, {ATTR_ENTITY_ID: self.entity_id}, blocking=True, context=context
+            domain, service, {ATTR_ENTITY_ID: self.entity_id}, blocking=True, context=child
         )
 
     def _close_later(self, closer: Callable[[], object]) -> None:

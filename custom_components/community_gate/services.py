@@ -59,14 +59,20 @@ PERSON_FIELDS = {
     vol.Optional("schedule"): vol.Any(None, list),
 }
 
+
+def _require(fields: dict[Any, Any], *names: str) -> dict[Any, Any]:
+    """``fields`` with ``names`` made required. (Markers compare equal by name, so
+    adding ``vol.Required("x")`` after ``vol.Optional("x")`` in one dict literal keeps
+    the Optional key and silently drops the requirement.)"""
+    return {(vol.Required(str(k)) if str(k) in names else k): v for k, v in fields.items()}
+
+
 SCHEMAS: dict[str, vol.Schema] = {
     "add_unit": vol.Schema(
         {
             **_entry,
             vol.Required("unit_id"): _id,
-            **UNIT_FIELDS,
-            vol.Required("building"): vol.All(cv.string, vol.Length(min=1, max=64)),
-            vol.Required("number"): vol.All(cv.string, vol.Length(min=1, max=64)),
+            **_require(UNIT_FIELDS, "building", "number"),
         }
     ),
     "update_unit": vol.Schema({**_entry, vol.Required("unit_id"): _id, **UNIT_FIELDS}),
@@ -74,8 +80,7 @@ SCHEMAS: dict[str, vol.Schema] = {
         {
             **_entry,
             vol.Optional("person_id"): _id,
-            **PERSON_FIELDS,
-            vol.Required("role"): vol.In([r.value for r in Role]),
+            **_require(PERSON_FIELDS, "role"),
         }
     ),
     "update_person": vol.Schema({**_entry, vol.Required("person_id"): _id, **PERSON_FIELDS}),
@@ -203,9 +208,14 @@ async def _add_unit(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
 async def _update_unit(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     d = call.data
     fields: dict[str, Any] = {}
-    for key in ("building", "number", "rent_arrears"):
+    for key in ("building", "number"):
         if key in d:
-            fields[key] = d[key]
+            # Trimmed as on add: a building door compares buildings exactly.
+            fields[key] = d[key].strip()
+            if not fields[key]:
+                raise errors.InvalidValueError("building and number are required", field=key)
+    if "rent_arrears" in d:
+        fields["rent_arrears"] = d["rent_arrears"]
     if "lease_until" in d:
         fields["lease_until"] = _ts(d["lease_until"])
     unit = await hub.db(partial(hub.store.update_unit, d["unit_id"], **fields))
