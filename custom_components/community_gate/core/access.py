@@ -3,7 +3,7 @@ looking them up, deciding, and writing passages. Synchronous; no Home Assistant.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 import secrets
 import time as _time
@@ -164,7 +164,7 @@ class AccessControl:
         cred = self.store.find_credential(kind, secret)
         person = self.store.find_person(cred.person_id) if cred else None
         unit = self.store.find_unit(person.unit_id) if person else None
-        return decide(
+        decision = decide(
             now=now,
             gate=gate,
             direction=direction or default_direction(gate),
@@ -173,6 +173,16 @@ class AccessControl:
             unit=unit,
             emergency=emergency,
         )
+        # The use is claimed with the decision, not with the log row: the actuator is
+        # awaited in between, and a second presentation must not slip through the gap.
+        if (
+            decision.allowed
+            and cred is not None
+            and decision.reason is Reason.GRANTED
+            and not self.store.claim_use(cred.id)
+        ):
+            return replace(decision, allowed=False, reason=Reason.CREDENTIAL_USED_UP, flags=())
+        return decision
 
     def record(
         self,
@@ -187,8 +197,7 @@ class AccessControl:
         distance: float | None = None,
         cluster_id: str | None = None,
     ) -> Passage:
-        """Commit the passage for a decision. Counted credentials (max_uses) use one
-        use in the same transaction, so a one-time pass cannot open twice."""
+        """Commit the passage for a decision (uses were counted by ``evaluate``)."""
         passage = Passage(
             ts=ts if ts is not None else _time.time(),
             gate_id=gate.id,
@@ -204,7 +213,7 @@ class AccessControl:
             note=note,
             flags=decision.flags + extra_flags,
         )
-        return self.store.add_passage(passage, count_use=decision.allowed)
+        return self.store.add_passage(passage)
 
 
 def default_direction(gate: Gate) -> Direction:

@@ -567,6 +567,17 @@ class Store:
             c.execute("UPDATE credentials SET revoked_at=? WHERE id=?", (when, credential_id))
         return replace(cred, revoked_at=when)
 
+    def claim_use(self, credential_id: str) -> bool:
+        """Count one use if any is left. Atomic, so a one-time pass presented twice at
+        once opens once."""
+        with self._tx() as c:
+            cur = c.execute(
+                "UPDATE credentials SET uses = uses + 1"
+                " WHERE id=? AND (max_uses IS NULL OR uses < max_uses)",
+                (credential_id,),
+            )
+        return cur.rowcount == 1
+
     def count_credentials(self, *, live_only: bool = True) -> int:
         sql = "SELECT count(*) FROM credentials"
         if live_only:
