@@ -16,6 +16,7 @@ from custom_components.community_gate.core.model import (
     Gate,
     GateKind,
     Method,
+    Passage,
     Person,
     Reason,
     Role,
@@ -179,14 +180,17 @@ def test_counted_use_makes_a_one_time_card_used_up(ac: AccessControl, main: Gate
     assert ac.store.get_credential(cred.id).uses == 1
 
 
-def test_store_count_use_alone_exhausts_the_credential(ac: AccessControl, main: Gate) -> None:
+def test_store_count_use_exhausts_the_credential(ac: AccessControl, main: Gate) -> None:
     cred, _ = ac.add_credential("alice", K.PIN, "2468", max_uses=2)
-    d = ac.evaluate(main, K.PIN, "2468", NOW)
-    passage = ac.record(d, gate=main, method=Method.PIN)
-    assert ac.evaluate(main, K.PIN, "2468", NOW).reason is Reason.GRANTED
-    ac.store.add_passage(passage, count_use=True)
+    for ts in (1.0, 2.0):
+        ac.store.add_passage(
+            Passage(ts, "main", Direction.IN, Method.PIN, True, Reason.GRANTED,
+                    person_id="alice", credential_id=cred.id),
+            count_use=True,
+        )  # fmt: skip
     assert ac.store.get_credential(cred.id).uses == 2
-    assert ac.evaluate(main, K.PIN, "2468", NOW).reason is Reason.CREDENTIAL_USED_UP
+    d = ac.evaluate(main, K.PIN, "2468", NOW)
+    assert (d.allowed, d.reason) == (False, Reason.CREDENTIAL_USED_UP)
 
 
 # ------------------------------------------------------------------ record

@@ -62,6 +62,7 @@ PEOPLE_PER_UNIT = 4
 BUILDINGS = 20
 DAYS = 180
 BATCH = 200_000
+GROUP_COMMITS = (10, 100)  # passages per durable commit in the group-commit runs
 SEED = 20261125
 # A fixed estate key: the cached store must hash cards the same way on every run.
 BENCH_KEY = hashlib.sha256(b"community_gate benchmark key").digest()
@@ -322,7 +323,7 @@ def build_store(path: Path, people: int, passages: int, seed: int) -> float:
 
 
 # ------------------------------------------------------------------- measurements
-def fsync_probe(directory: Path, rounds: int = 200) -> dict[str, float]:
+def fsync_probe(directory: Path, rounds: int = 500) -> dict[str, float]:
     """What one durable commit costs the disk: append 4 KiB and fdatasync, as SQLite
     does to its WAL at each commit under synchronous=FULL."""
     probe = directory / "fsync-probe.tmp"
@@ -338,7 +339,11 @@ def fsync_probe(directory: Path, rounds: int = 200) -> dict[str, float]:
     finally:
         os.close(fd)
         probe.unlink(missing_ok=True)
-    return {"rounds": rounds, **percentiles_ms(samples)}
+    return {
+        "rounds": rounds,
+        "mean_ms": round(statistics.fmean(samples) * 1000, 4),
+        **percentiles_ms(samples),
+    }
 
 
 def measure_decisions(
@@ -392,8 +397,7 @@ def _live_passage(rng: random.Random, people: int) -> Passage:
 def measure_inserts(
     path: Path, people: int, count: int, rng: random.Random, *, durable: bool
 ) -> dict[str, Any]:
-    """One passage, one commit, as AccessControl.record writes it (credential use counted
-    in the same transaction)."""
+    """One ``Store.add_passage`` per passage, each its own transaction and commit."""
     store = Store.open(path, durable=durable)
     try:
         samples: list[float] = []
@@ -401,7 +405,7 @@ def measure_inserts(
         for _ in range(count):
             p = _live_passage(rng, people)
             t = time.perf_counter()
-            store.add_passage(p, count_use=True)
+            store.add_passage(p)
             samples.append(time.perf_counter() - t)
         wall = time.perf_counter() - started
     finally:
@@ -417,18 +421,29 @@ def measure_inserts(
 def measure_batched(
     path: Path, people: int, count: int, rng: random.Random, batch: int = 100
 ) -> dict[str, Any]:
+    """Group commit: ``batch`` passages per durable transaction (latencies are per commit)."""
     store = Store.open(path, durable=True)
     try:
+        samples: list[float] = []
         started = time.perf_counter()
         done = 0
         while done < count:
             n = min(batch, count - done)
-            store.add_passages(_live_passage(rng, people) for _ in range(n))
+            rows = [_live_passage(rng, people) for _ in range(n)]
+            t = time.perf_counter()
+            store.add_passages(rows)
+            samples.append(time.perf_counter() - t)
             done += n
         wall = time.perf_counter() - started
     finally:
         store.close()
-    return {"count": count, "batch": batch, "durable": True, "per_s": round(count / wall, 1)}
+    return {
+        "count": count,
+        "batch": batch,
+        "durable": True,
+        "per_s": round(count / wall, 1),
+        **percentiles_ms(samples),
+    }
 
 
 def _restore(path: Path, max_id: int) -> None:
@@ -450,6 +465,18 @@ def file_size(path: Path) -> int:
     )
 
 
+def data_bytes(path: Path) -> int:
+    """Bytes in use (pages minus free pages): stable across runs, unlike the file size."""
+    conn = sqlite3.connect(path)
+    try:
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    finally:
+        conn.close()
+    return int(page * (pages - free))
+
+
 def run_store(args: argparse.Namespace) -> dict[str, Any]:
     people, passages = args.people, args.passages
     directory = Path(args.dir)
@@ -463,7 +490,7 @@ def run_store(args: argparse.Namespace) -> dict[str, Any]:
         log(f"reusing {path}")
     else:
         build_seconds = build_store(path, people, passages, args.seed)
-    size = file_size(path)
+    size, used = file_size(path), data_bytes(path)
     rng = random.Random(args.seed + 1)
 
     store = Store.open(path, durable=True)
@@ -483,17 +510,25 @@ def run_store(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         store.close()
 
+    # The disk is probed before and after: virtual disks often throttle sustained
+    # syncing (a token bucket), so the rate a durable log gets can change as it runs.
+    log("probing the disk's fsync")
+    probe_before = fsync_probe(directory, args.probe_rounds)
     inserts: dict[str, Any] = {}
     try:
         log(f"measuring {args.inserts:,} durable inserts (one commit each)")
         inserts["durable"] = measure_inserts(path, people, args.inserts, rng, durable=True)
         log(f"measuring {args.inserts:,} inserts without fsync (synchronous=OFF)")
         inserts["no_sync"] = measure_inserts(path, people, args.inserts, rng, durable=False)
-        log(f"measuring {args.inserts:,} durable inserts in batches of 100")
-        inserts["batched_durable"] = measure_batched(path, people, args.inserts, rng)
+        for batch in GROUP_COMMITS:
+            log(f"measuring {args.inserts:,} durable inserts, {batch} per commit")
+            inserts[f"group_commit_{batch}"] = measure_batched(
+                path, people, args.inserts, rng, batch
+            )
     finally:
         _restore(path, max_id)
-    probe = fsync_probe(directory)
+    log("probing the disk's fsync after the inserts")
+    probe_after = fsync_probe(directory, args.probe_rounds)
 
     return {
         "benchmark": "store",
@@ -506,9 +541,10 @@ def run_store(args: argparse.Namespace) -> dict[str, Any]:
         },
         "build": {"reused": reused, "seconds": build_seconds, "path": str(path)},
         "file_size_bytes": size,
+        "data_bytes": used,
         "decisions": decisions,
         "inserts": inserts,
-        "fsync_probe": probe,
+        "fsync_probe": {"before": probe_before, "after": probe_after},
         "targets": {
             "passages_per_s": TARGET_PASSAGES_PER_S,
             "passages_per_s_met": inserts["durable"]["per_s"] >= TARGET_PASSAGES_PER_S,
@@ -530,6 +566,7 @@ def format_store(r: dict[str, Any]) -> str:
         f"software  Python {m['python']}, SQLite {m['sqlite']}",
         f"sizes     {s['people']:,} people, {s['units']:,} units, {s['credentials']:,} cards,"
         f" {s['passages']:,} passages; file {r['file_size_bytes'] / 2**20:,.1f} MiB"
+        f", {r['data_bytes'] / 2**20:,.1f} MiB in use"
         f" ({'reused' if r['build']['reused'] else f'built in {r["build"]["seconds"]:.0f} s'})",
         "",
         f"{'measure':<38}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'per s':>12}",
@@ -545,11 +582,20 @@ def format_store(r: dict[str, Any]) -> str:
             f"{label:<38}{x['p50_ms']:>10.3f}{x['p95_ms']:>10.3f}{x['p99_ms']:>10.3f}"
             f"{x['per_s']:>12,.0f}"
         )
-    b = ins["batched_durable"]
-    label = f"insert, batches of {b['batch']}, FULL"
-    lines.append(f"{label:<38}{'':>30}{b['per_s']:>12,.0f}")
-    f = r["fsync_probe"]
-    lines.append(f"{'disk: 4 KiB append + fdatasync':<38}{f['p50_ms']:>10.3f}{f['p95_ms']:>10.3f}")
+    for batch in GROUP_COMMITS:
+        b = ins[f"group_commit_{batch}"]
+        label = f"insert, {batch} per commit, FULL"
+        lines.append(
+            f"{label:<38}{b['p50_ms']:>10.3f}{b['p95_ms']:>10.3f}{b['p99_ms']:>10.3f}"
+            f"{b['per_s']:>12,.0f}"
+        )
+    for when in ("before", "after"):
+        f = r["fsync_probe"][when]
+        label = f"disk: 4 KiB fdatasync, {when}"
+        lines.append(
+            f"{label:<38}{f['p50_ms']:>10.3f}{f['p95_ms']:>10.3f}{f['p99_ms']:>10.3f}"
+            f"{1000 / f['mean_ms'] if f['mean_ms'] else 0:>12,.0f}"
+        )
     lines += [
         "",
         f"target ≥ {t['passages_per_s']:,.0f} passages/s durable: {ok(t['passages_per_s_met'])}",
@@ -565,6 +611,7 @@ def _add_store_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--passages", type=_positive, default=10_000_000, help="[%(default)s]")
     p.add_argument("--decisions", type=_positive, default=20_000, help="[%(default)s]")
     p.add_argument("--inserts", type=_positive, default=20_000, help="[%(default)s]")
+    p.add_argument("--probe-rounds", type=_positive, default=500, help="fsync probes [%(default)s]")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--rebuild", action="store_true", help="ignore a cached store")
 
