@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_EMERGENCY, EVENT_PASSAGE
@@ -18,7 +18,7 @@ def async_describe_events(
 ) -> None:
     @callback
     def _passage(event: Event) -> dict[str, str]:
-        d: dict[str, Any] = event.data
+        d: Mapping[str, Any] = event.data
         verdict = "granted" if d.get("allowed") else "denied"
         msg = f"{verdict} ({d.get('reason')}) by {d.get('method')}, {d.get('direction')}"
         if d.get("flags"):
