@@ -59,8 +59,19 @@ def resolve_db_path(hass: HomeAssistant, raw: str | None) -> Path:
 
 
 def _open(db_path: Path) -> tuple[Store, AccessControl]:
-    key = load_or_create_key(db_path.with_name(db_path.name + ".key"))
+    # The database first: a path that cannot hold it must be reported as such, not as
+    # a key problem, and no key may be created beside a file that is not ours.
     store = Store.open(db_path)
+    try:
+        key_path = db_path.with_name(db_path.name + ".key")
+        if not key_path.exists() and store.count_credentials(live_only=False):
+            # A fresh key would silently turn every stored card, ID and PIN into
+            # "unknown": the original key must be restored instead.
+            raise KeyFileError(f"key file {key_path.name} is missing")
+        key = load_or_create_key(key_path)
+    except BaseException:
+        store.close()
+        raise
     return store, AccessControl(store, Hasher(key))
 
 
