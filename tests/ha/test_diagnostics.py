@@ -1,0 +1,157 @@
+"""Diagnostics: configuration and counts only; no names, ID numbers, card numbers or
+file paths, however the download is looked at."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+import json
+from pathlib import Path
+
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.community_gate.const import DOMAIN
+from custom_components.community_gate.core.store import SCHEMA_VERSION
+from custom_components.community_gate.diagnostics import async_get_config_entry_diagnostics
+
+NAME = "Zhang Wei"
+ID_NUMBER = "11010519491231002X"
+CARD = "0087654321"
+COMPANY = "Swift Couriers Ltd"
+
+
+async def _populate(hass: HomeAssistant) -> None:
+    async def call(service: str, data: dict[str, object]) -> None:
+        await hass.services.async_call(DOMAIN, service, data, blocking=True)
+
+    await call("add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"})
+    await call(
+        "add_person",
+        {"person_id": "p-zw", "role": "tenant", "unit_id": "3-1201", "name": NAME},
+    )
+    await call("add_credential", {"person_id": "p-zw", "kind": "id_card", "value": ID_NUMBER})
+    await call("add_credential", {"person_id": "p-zw", "kind": "card", "value": CARD})
+    await call("add_person", {"person_id": "p-sc", "role": "service", "company": COMPANY})
+    resp = await hass.services.async_call(
+        DOMAIN,
+        "present_credential",
+        {"gate_id": "east_gate", "kind": "id_card", "value": ID_NUMBER},
+        blocking=True,
+        return_response=True,
+    )
+    assert resp is not None
+    assert resp["allowed"] is True
+    await call("set_emergency", {"active": True, "reason": f"drill called by {NAME}"})
+    await hass.async_block_till_done()
+
+
+def _secrets(db_path: Path) -> list[str]:
+    return [
+        NAME,
+        "Zhang",
+        ID_NUMBER,
+        ID_NUMBER[:10],
+        CARD,
+        CARD.lstrip("0"),
+        COMPANY,
+        str(db_path),
+        db_path.name,
+        str(db_path.parent),
+    ]
+
+
+async def test_diagnostics_counts_and_gates(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    estate: MockConfigEntry,
+    db_path: Path,
+) -> None:
+    await _populate(hass)
+    diag = await get_diagnostics_for_config_entry(hass, hass_client, estate)
+
+    assert diag["counts"] == {
+        "units": 1,
+        "people": 2,
+        "live_credentials": 2,
+        # the ID-card passage and one emergency passage per gate
+        "passages": 3,
+        "schema_version": SCHEMA_VERSION,
+    }
+    assert diag["passages_today"] == 3
+    assert diag["emergency"] is True
+    assert diag["entry"]["options"] == {"retention_days": 180}
+    assert diag["entry"]["data"]["db_path"] == "**REDACTED**"
+    gates = {g["gate_id"]: g for g in diag["gates"]}
+    assert gates == {
+        "east_gate": {
+            "gate_id": "east_gate",
+            "kind": "estate_gate",
+            "direction": "both",
+            "actuator_domain": "switch",
+            "actuator_available": True,
+            "has_camera": False,
+            "has_presence": False,
+        },
+        "north_door": {
+            "gate_id": "north_door",
+            "kind": "building_door",
+            "direction": "both",
+            "actuator_domain": "switch",
+            "actuator_available": True,
+            "has_camera": False,
+            "has_presence": False,
+        },
+    }
+
+
+async def test_diagnostics_download_has_no_personal_data_or_paths(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    estate: MockConfigEntry,
+    db_path: Path,
+) -> None:
+    await _populate(hass)
+    # The whole download, as a browser receives it (HA adds its own sections).
+    assert await async_setup_component(hass, "diagnostics", {})
+    await hass.async_block_till_done()
+    client = await hass_client()
+    response = await client.get(f"/api/diagnostics/config_entry/{estate.entry_id}")
+    assert response.status == HTTPStatus.OK
+    body = await response.text()
+    assert '"counts"' in body
+    for secret in _secrets(db_path):
+        assert secret not in body, secret
+
+    # And the integration's own part, serialised on its own.
+    diag = await async_get_config_entry_diagnostics(hass, estate)
+    text = json.dumps(diag, ensure_ascii=False)
+    for secret in _secrets(db_path):
+        assert secret not in text, secret
+
+
+async def test_diagnostics_relative_db_path_also_redacted(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, tmp_path: Path
+) -> None:
+    hass.config.config_dir = str(tmp_path)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Oak Yard",
+        data={"name": "Oak Yard", "db_path": "secret-folder-name.db"},
+        options={"retention_days": 30},
+        unique_id=str(tmp_path / "secret-folder-name.db"),
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    diag = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    text = json.dumps(diag)
+    assert "secret-folder-name" not in text
+    assert str(tmp_path) not in text
+    assert diag["gates"] == []
+    assert diag["counts"]["people"] == 0
+    assert diag["entry"]["options"] == {"retention_days": 30}
