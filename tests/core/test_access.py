@@ -180,6 +180,30 @@ def test_counted_use_makes_a_one_time_card_used_up(ac: AccessControl, main: Gate
     assert ac.store.get_credential(cred.id).uses == 1
 
 
+def test_one_time_pass_presented_twice_before_any_record_opens_once(
+    ac: AccessControl, main: Gate
+) -> None:
+    vp = ac.issue_visitor_pass(
+        valid_from=T - HOUR, valid_until=T + HOUR, host_unit_id="a101", max_uses=1
+    )
+    first = ac.evaluate(main, K.QR, vp.token, NOW)
+    second = ac.evaluate(main, K.QR, vp.token, NOW)  # while the gate is still opening
+    assert (first.allowed, first.reason) == (True, Reason.GRANTED)
+    assert (second.allowed, second.reason) == (False, Reason.CREDENTIAL_USED_UP)
+    assert ac.store.get_credential(vp.credential.id).uses == 1
+
+
+def test_unlimited_credentials_keep_the_decision_read_only(
+    ac: AccessControl, main: Gate, db_path: Path
+) -> None:
+    cred, _ = ac.add_credential("alice", K.CARD, "8")
+    before = ac.store._conn.total_changes
+    for _ in range(5):
+        assert ac.evaluate(main, K.CARD, "8", NOW).allowed
+    assert ac.store._conn.total_changes == before  # no write, so no fsync, per decision
+    assert ac.store.get_credential(cred.id).uses == 0
+
+
 def test_store_count_use_exhausts_the_credential(ac: AccessControl, main: Gate) -> None:
     cred, _ = ac.add_credential("alice", K.PIN, "2468", max_uses=2)
     for ts in (1.0, 2.0):
@@ -197,7 +221,7 @@ def test_store_count_use_exhausts_the_credential(ac: AccessControl, main: Gate) 
 def test_record_writes_a_row_readable_after_reopen(
     ac: AccessControl, db_path: Path, hasher: Hasher, main: Gate
 ) -> None:
-    cred, _ = ac.add_credential("alice", K.CARD, "31337")
+    cred, _ = ac.add_credential("alice", K.CARD, "31337", max_uses=5)
     d = ac.evaluate(main, K.CARD, "31337", NOW)
     p = ac.record(d, gate=main, method=Method.CARD, ts=T, note="first", distance=None)
     denied = ac.record(

@@ -175,9 +175,12 @@ class AccessControl:
         )
         # The use is claimed with the decision, not with the log row: the actuator is
         # awaited in between, and a second presentation must not slip through the gap.
+        # Only counted credentials (max_uses) are claimed: for the others the decision
+        # stays read-only, with no durable commit (an fsync) on the gate's path.
         if (
             decision.allowed
             and cred is not None
+            and cred.max_uses is not None
             and decision.reason is Reason.GRANTED
             and not self.store.claim_use(cred.id)
         ):
