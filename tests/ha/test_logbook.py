@@ -1,0 +1,141 @@
+"""Logbook lines for passages and emergencies: produced by the real logbook (recorder,
+websocket query) from real passages, with codes and ids only, never names or values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.components.recorder import Recorder
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+from pytest_homeassistant_custom_component.typing import (
+    RecorderInstanceContextManager,
+    WebSocketGenerator,
+)
+
+from custom_components.community_gate import logbook as gate_logbook
+from custom_components.community_gate.const import DOMAIN, EVENT_EMERGENCY, EVENT_PASSAGE
+
+NAME = "Wang Fang"
+CARD = "0012345678"
+
+
+@pytest.fixture
+async def mock_recorder_before_hass(async_test_recorder: RecorderInstanceContextManager) -> None:
+    """Prepare the recorder's database before `hass` exists (as the recorder needs)."""
+
+
+async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
+    return await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, return_response=True
+    )
+
+
+async def test_logbook_lines_for_real_passages(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    estate: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    assert await async_setup_component(hass, "logbook", {})
+    await hass.async_block_till_done()
+    start = dt_util.utcnow()
+
+    await call(hass, "add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"})
+    await call(
+        hass, "add_person", {"person_id": "p1", "role": "tenant", "unit_id": "3-1201", "name": NAME}
+    )
+    await call(hass, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
+    await call(hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD})
+    await call(hass, "update_unit", {"unit_id": "3-1201", "rent_arrears": True})
+    await call(
+        hass,
+        "present_credential",
+        {"gate_id": "north_door", "kind": "card", "value": CARD, "direction": "out"},
+    )
+    await call(hass, "present_credential", {"gate_id": "east_gate", "kind": "pin", "value": "5151"})
+    await call(hass, "open_gate", {"gate_id": "east_gate", "reason": "for Wang Fang's movers"})
+    await call(hass, "set_emergency", {"active": True})
+    await call(hass, "set_emergency", {"active": False})
+    await hass.async_block_till_done()
+    await async_wait_recording_done(hass)
+
+    client = await hass_ws_client(hass)
+    await client.send_json({"id": 1, "type": "logbook/get_events", "start_time": start.isoformat()})
+    msg = await client.receive_json()
+    assert msg["success"], msg
+    ours = [e for e in msg["result"] if e.get("domain") == DOMAIN]
+    lines = [(e["name"], e["message"]) for e in ours]
+    emergency_passages = [
+        ("Gate east_gate", "granted (emergency_open) by emergency, in"),
+        ("Gate north_door", "granted (emergency_open) by emergency, in"),
+    ]
+    assert lines[:4] == [
+        ("Gate east_gate", "granted (granted) by card, in"),
+        ("Gate north_door", "granted (granted) by card, out; flags: rent_arrears"),
+        ("Gate east_gate", "denied (unknown_credential) by pin, in"),
+        ("Gate east_gate", "granted (remote_open) by remote, in"),
+    ]
+    assert lines[4] == ("Estate emergency", "open-all activated")
+    assert sorted(lines[5:7]) == emergency_passages
+    assert lines[7:] == [("Estate emergency", "open-all cleared")]
+    text = repr(ours)
+    for secret in (NAME, "movers", CARD, "12345678", "5151"):
+        assert secret not in text
+
+
+async def test_describe_callbacks() -> None:
+    """The describe functions on their own, for every shape of event data."""
+    described: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {}
+
+    def collect(domain: str, event_type: str, describe: Callable[[Any], dict[str, str]]) -> None:
+        described[event_type] = (domain, describe)
+
+    gate_logbook.async_describe_events(None, collect)  # type: ignore[arg-type]
+    assert {k: v[0] for k, v in described.items()} == {
+        EVENT_PASSAGE: DOMAIN,
+        EVENT_EMERGENCY: DOMAIN,
+    }
+    passage = described[EVENT_PASSAGE][1]
+    emergency = described[EVENT_EMERGENCY][1]
+    data = {
+        "entry_id": "e1",
+        "passage_id": 7,
+        "gate_id": "north_door",
+        "direction": "in",
+        "method": "qr",
+        "allowed": False,
+        "reason": "credential_used_up",
+        "person_id": "visitor_ab12",
+        "unit_id": "3-1201",
+        "flags": [],
+        "time": "2025-06-04T10:00:00+00:00",
+    }
+    assert passage(Event(EVENT_PASSAGE, data)) == {
+        LOGBOOK_ENTRY_NAME: "Gate north_door",
+        LOGBOOK_ENTRY_MESSAGE: "denied (credential_used_up) by qr, in",
+    }
+    granted = {
+        **data,
+        "allowed": True,
+        "reason": "granted",
+        "flags": ["rent_arrears", "actuator_unavailable"],
+    }
+    assert passage(Event(EVENT_PASSAGE, granted))[LOGBOOK_ENTRY_MESSAGE] == (
+        "granted (granted) by qr, in; flags: rent_arrears, actuator_unavailable"
+    )
+    assert emergency(Event(EVENT_EMERGENCY, {"entry_id": "e1", "active": True})) == {
+        LOGBOOK_ENTRY_NAME: "Estate emergency",
+        LOGBOOK_ENTRY_MESSAGE: "open-all activated",
+    }
+    assert emergency(Event(EVENT_EMERGENCY, {"entry_id": "e1", "active": False}))[
+        LOGBOOK_ENTRY_MESSAGE
+    ] == ("open-all cleared")
