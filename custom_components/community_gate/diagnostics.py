@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
 from . import CommunityGateConfigEntry
@@ -16,6 +17,18 @@ TO_REDACT = {CONF_DB_PATH}
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: CommunityGateConfigEntry
 ) -> dict[str, Any]:
+    config = {
+        "data": async_redact_data(dict(entry.data), TO_REDACT),
+        "options": dict(entry.options),
+    }
+    if entry.state is not ConfigEntryState.LOADED:
+        # No runtime (e.g. the database is damaged): the state and the error code are
+        # what help; the message and its placeholders name the path, so they stay out.
+        return {
+            "entry": config,
+            "state": entry.state.value,
+            "setup_error": entry.error_reason_translation_key,
+        }
     hub = entry.runtime_data
 
     def _counts() -> dict[str, int]:
@@ -28,10 +41,7 @@ async def async_get_config_entry_diagnostics(
         }
 
     return {
-        "entry": {
-            "data": async_redact_data(dict(entry.data), TO_REDACT),
-            "options": dict(entry.options),
-        },
+        "entry": config,
         "gates": [
             {
                 "gate_id": rt.gate.id,

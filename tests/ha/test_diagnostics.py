@@ -7,6 +7,7 @@ from http import HTTPStatus
 import json
 from pathlib import Path
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -155,3 +156,38 @@ async def test_diagnostics_relative_db_path_also_redacted(
     assert diag["gates"] == []
     assert diag["counts"]["people"] == 0
     assert diag["entry"]["options"] == {"retention_days": 30}
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+async def test_diagnostics_of_an_estate_that_is_not_loaded(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, tmp_path: Path
+) -> None:
+    db = tmp_path / "damaged-estate-folder" / "damaged.db"
+    _write(db, b"not sqlite at all\n" * 50)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Damaged",
+        data={"name": "Damaged", "db_path": str(db)},
+        options={"retention_days": 180},
+        unique_id=str(db),
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+    # Exactly when staff need a diagnostics download, it must not fail.
+    diag = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diag == {
+        "entry": {
+            "data": {"name": "Damaged", "db_path": "**REDACTED**"},
+            "options": {"retention_days": 180},
+        },
+        "state": "setup_retry",
+        "setup_error": "database_corrupt",
+    }
+    assert "damaged-estate-folder" not in json.dumps(diag)
