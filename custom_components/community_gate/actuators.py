@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 import logging
+from typing import Any
 
 from homeassistant.components.lock import LockEntityFeature
 from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES, STATE_UNAVAILABLE
@@ -37,6 +38,7 @@ class Actuator(ABC):
         self.entity_id = entity_id
         self.pulse_seconds = pulse_seconds
         self._pending_close: CALLBACK_TYPE | None = None
+        self._closer: Callable[[], Coroutine[Any, Any, None]] | None = None
 
     @property
     def available(self) -> bool:
@@ -70,22 +72,37 @@ class Actuator(ABC):
             domain, service, {ATTR_ENTITY_ID: self.entity_id}, blocking=True, context=child
         )
 
-    def _close_later(self, closer: Callable[[], object]) -> None:
+    def _close_later(self, closer: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Schedule the end of the pulse; a new open restarts the pulse."""
         self.cancel()
 
         @callback
         def _fire(_now: object) -> None:
             self._pending_close = None
-            self.hass.async_create_task(closer(), eager_start=True)  # type: ignore[arg-type]
+            self._closer = None
+            self.hass.async_create_task(closer(), eager_start=True)
 
+        self._closer = closer
         self._pending_close = async_call_later(self.hass, self.pulse_seconds, _fire)
+
+    async def release(self) -> None:
+        """End a running pulse now (unload, reload): a relay must not stay on, nor a
+        lock stay unlocked, because the timer that would end the pulse went away."""
+        closer = self._closer
+        self.cancel()
+        if closer is not None:
+            try:
+                async with asyncio.timeout(SERVICE_TIMEOUT):
+                    await closer()
+            except TimeoutError:
+                _LOGGER.warning("Releasing %s timed out", self.entity_id)
 
     @callback
     def cancel(self) -> None:
         if self._pending_close is not None:
             self._pending_close()
             self._pending_close = None
+        self._closer = None
 
 
 class LockActuator(Actuator):

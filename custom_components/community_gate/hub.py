@@ -154,9 +154,8 @@ class EstateHub:
         await self.async_refresh_stats()
 
     async def async_close(self) -> None:
-        """Cancel pending relocks, close the database, free the worker thread."""
-        for rt in self.gates.values():
-            rt.actuator.cancel()
+        """End running pulses, close the database, free the worker thread."""
+        await asyncio.gather(*(rt.actuator.release() for rt in self.gates.values()))
         await self.db(self.store.close)
         # The worker is idle after close(); don't wait on it from the event loop.
         self._executor.shutdown(wait=False)

@@ -1022,3 +1022,26 @@ async def test_button_pressed(
     resp = await present(hass, "buzzer_gate", "pin", STAFF_PIN)
     assert resp["allowed"] is True
     assert changes == [("counter.buzzer", "1"), ("counter.buzzer", "2")]
+
+
+async def test_reload_during_pulse_releases_the_gate(
+    hass: HomeAssistant,
+    people: MockConfigEntry,
+    actuators: list[tuple[str, str]],
+    relay_calls: list,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Adding a gate reloads the estate. A pulse running at that moment must end (relay
+    off, lock relocked), not be forgotten with the gate left open."""
+    changes = actuators
+    await present(hass, "east_gate", "card", CARD_3)
+    await present(hass, "side_door", "card", CARD_3)
+    assert relay_calls == [("switch.east_relay", "on")]
+    assert changes == [("input_select.side_bolt", "unlocked")]
+    assert await hass.config_entries.async_reload(people.entry_id)
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(seconds=30))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert relay_calls == [("switch.east_relay", "on"), ("switch.east_relay", "off")]
+    assert hass.states.get("lock.side_door").state == "locked"
