@@ -4,6 +4,7 @@ committed SQLite row and, after that, a `community_gate_passage` event with ids 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -1045,3 +1046,18 @@ async def test_reload_during_pulse_releases_the_gate(
     await hass.async_block_till_done()
     assert relay_calls == [("switch.east_relay", "on"), ("switch.east_relay", "off")]
     assert hass.states.get("lock.side_door").state == "locked"
+
+
+async def test_one_time_pass_opens_once_when_presented_twice_at_once(
+    hass: HomeAssistant, people: MockConfigEntry, relay_calls: list
+) -> None:
+    """Two readers scanning the same one-time pass at the same moment: one opening."""
+    vp = await call(hass, "issue_visitor_pass", {"unit_id": "3-1201", "max_uses": 1})
+    results = await asyncio.gather(
+        present(hass, "east_gate", "qr", vp["token"]),
+        present(hass, "north_door", "qr", vp["token"]),
+    )
+    assert sorted(r["reason"] for r in results) == ["credential_used_up", "granted"]
+    assert len(relay_calls) == 1
+    hub = people.runtime_data
+    assert (await hub.db(hub.store.get_credential, vp["credential_id"])).uses == 1
