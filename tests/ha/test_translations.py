@@ -457,3 +457,30 @@ async def test_home_assistant_loads_both_languages_fully(
     assert en_keys
     assert en_keys == zh_keys
     assert all(en[k] != zh[k] for k in en_keys if re.search(r"[a-z]{3}", en[k]))
+
+
+KNOWN_DOUBLED_BRACES = {"invalid_schedule"}
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(
+            code,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="BUG strings_en/zh invalid_schedule: HA only runs str.format when "
+                "placeholders are given, so an escaped {{ }} reaches the user doubled",
+            ),
+        )
+        if code in KNOWN_DOUBLED_BRACES
+        else code
+        for code in sorted(EN["exceptions"])
+    ],
+)
+def test_messages_without_placeholders_have_no_escaped_braces(code: str) -> None:
+    for lang, tree in LANGS.items():
+        message = tree["exceptions"][code]["message"]
+        if not _placeholders(message):
+            assert "{{" not in message, lang
+            assert "}}" not in message, lang
