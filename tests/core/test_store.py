@@ -70,14 +70,23 @@ def test_fresh_file_is_migrated_to_current_version(db_path: Path) -> None:
         conn.close()
 
 
-def test_wal_mode_is_on_and_sync_is_full(store: Store, db_path: Path) -> None:
-    conn = sqlite3.connect(db_path)
+def test_wal_mode_is_on_and_sync_is_full(db_path: Path) -> None:
+    store = Store.open(db_path)
     try:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        conn = sqlite3.connect(db_path)
+        try:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        finally:
+            conn.close()
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     finally:
-        conn.close()
-    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        store.close()
+    bench = Store.open(db_path, durable=False)
+    try:
+        assert bench._conn.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
+    finally:
+        bench.close()
 
 
 def test_empty_existing_file_is_migrated(db_path: Path) -> None:
