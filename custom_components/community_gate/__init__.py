@@ -117,8 +117,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     def _midnight(_now: object) -> None:
         hub.async_new_day()
 
-    async def _purge(_now: object) -> None:
-        await hub.async_purge(int(entry.options.get(OPT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)))
+    @callback
+    def _purge(_now: object) -> None:
+        days = int(entry.options.get(OPT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
+        # An entry background task: cancelled, not orphaned, when the entry unloads.
+        entry.async_create_background_task(hass, hub.async_purge(days), f"{DOMAIN} purge")
 
     entry.async_on_unload(async_track_time_change(hass, _midnight, hour=0, minute=0, second=0))
     entry.async_on_unload(async_track_time_change(hass, _purge, hour=3, minute=17, second=0))

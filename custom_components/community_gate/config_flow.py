@@ -274,7 +274,12 @@ class GateSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             data, errors = _clean_gate_input(user_input)
-            gate_id = str(data.get(CONF_GATE_ID) or "").strip() or slugify(data["name"])
+            gate_id = str(data.get(CONF_GATE_ID) or "").strip()
+            if not gate_id:
+                gate_id = slugify(data["name"])
+                # slugify() answers "unknown" for a name with nothing to keep ("!!!").
+                if gate_id == "unknown" and "unknown" not in data["name"].lower():
+                    gate_id = ""
             try:
                 check_id(gate_id, "gate_id")
             except InvalidIdError:

@@ -92,6 +92,10 @@ def gate_from_subentry(data: dict[str, Any] | Any) -> Gate:
     )
 
 
+class HubClosedError(Exception):
+    """The estate was unloaded; its database is closed."""
+
+
 class EstateHub:
     """Runtime of one estate config entry."""
 
@@ -111,10 +115,13 @@ class EstateHub:
         self.gates: dict[str, GateRuntime] = {}
         self.emergency = False
         self.stats = HubStats()
+        self.closed = False
 
     # ------------------------------------------------------------------ plumbing
     async def db[T](self, func: Callable[..., T], *args: Any) -> T:
         """Run a store call on the database thread."""
+        if self.closed:
+            raise HubClosedError
         return await self.hass.loop.run_in_executor(self._executor, func, *args)
 
     @property
@@ -156,7 +163,10 @@ class EstateHub:
     async def async_close(self) -> None:
         """End running pulses, close the database, free the worker thread."""
         await asyncio.gather(*(rt.actuator.release() for rt in self.gates.values()))
-        await self.db(self.store.close)
+        # From here on background work (purge, stats) stops instead of touching a
+        # closed connection; close() queues behind any store call already running.
+        self.closed = True
+        await self.hass.loop.run_in_executor(self._executor, self.store.close)
         # The worker is idle after close(); don't wait on it from the event loop.
         self._executor.shutdown(wait=False)
 
@@ -276,10 +286,13 @@ class EstateHub:
 
     async def async_purge(self, retention_days: int) -> int:
         cutoff = (dt_util.utcnow() - timedelta(days=retention_days)).timestamp()
-        removed = await self.db(self.store.purge_passages, cutoff)
-        if removed:
-            _LOGGER.info("Retention purge removed %d passages", removed)
-            await self.async_refresh_stats()
+        try:
+            removed = await self.db(self.store.purge_passages, cutoff)
+            if removed:
+                _LOGGER.info("Retention purge removed %d passages", removed)
+                await self.async_refresh_stats()
+        except HubClosedError:
+            return 0  # unloaded mid-purge: what was deleted is committed
         return removed
 
 

@@ -81,7 +81,7 @@ EXCEPTIONS = {
     "duplicate_credential": 'This {kind} credential is already registered (credential ID "{credential_id}" or the same card, PIN or token belongs to someone). Revoke the old one first.',
     "invalid_value": "Invalid value for {field}.",
     "invalid_credential_value": "Invalid {kind} value: {why}.",
-    "invalid_schedule": 'Invalid schedule. Use a list of windows like {{"days": [1, 2, 3, 4, 5], "start": "07:00", "end": "22:00"}} (days 1 = Monday to 7 = Sunday).',
+    "invalid_schedule": 'Invalid schedule ({why}). Use a list of windows like {{"days": [1, 2, 3, 4, 5], "start": "07:00", "end": "22:00"}} (days 1 = Monday to 7 = Sunday).',
     "invalid_validity": "The end of the validity period must be after its start.",
     "invalid_id": "Invalid {field}: use 1 to 64 letters, digits, _ . or -, starting with a letter or digit.",
     "credential_already_revoked": 'Credential "{credential_id}" was already revoked.',

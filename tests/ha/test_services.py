@@ -943,11 +943,6 @@ def test_every_error_code_has_an_english_message() -> None:
     assert codes <= set(EN["exceptions"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="strings.json invalid_schedule escapes braces ({{ }}) but HA only formats "
-    "messages that have placeholders, so users see doubled braces",
-)
 async def test_schedule_error_shows_single_braces(
     hass: HomeAssistant, estate: MockConfigEntry
 ) -> None:

@@ -63,6 +63,11 @@ class InvalidCredentialValueError(InvalidValueError):
 class InvalidScheduleError(InvalidValueError):
     code = "invalid_schedule"
 
+    def __init__(self, why: str) -> None:
+        # ``why`` is ours (never user data): safe to show, and it makes HA format the
+        # message, so the example's escaped braces render as single ones.
+        super().__init__(f"invalid schedule: {why}", why=why)
+
 
 class InvalidValidityError(InvalidValueError):
     code = "invalid_validity"

@@ -158,7 +158,7 @@ def _stored_schedule(schedule: Sequence[ScheduleWindow]) -> str:
     a person saved with an unreadable schedule could never be loaded (or admitted) again."""
     text = schedule_to_json(schedule)
     if schedule_from_obj(json.loads(text)) != tuple(schedule):
-        raise errors.InvalidScheduleError("schedule windows must be whole HH:MM minutes")
+        raise errors.InvalidScheduleError(why="schedule windows must be whole HH:MM minutes")
     return text
 
 
@@ -167,25 +167,25 @@ def schedule_from_obj(obj: Any) -> tuple[ScheduleWindow, ...]:
     if obj in (None, ""):
         return ()
     if not isinstance(obj, list):
-        raise errors.InvalidScheduleError("schedule must be a list of windows")
+        raise errors.InvalidScheduleError(why="schedule must be a list of windows")
     out: list[ScheduleWindow] = []
     for item in obj:
         if not isinstance(item, dict):
-            raise errors.InvalidScheduleError("each window must be a mapping")
+            raise errors.InvalidScheduleError(why="each window must be a mapping")
         days = item.get("days", [1, 2, 3, 4, 5, 6, 7])
         if (
             not isinstance(days, list)
             or not days
             or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in days)
         ):
-            raise errors.InvalidScheduleError("days must be weekday numbers 1 (Mon) to 7 (Sun)")
+            raise errors.InvalidScheduleError(why="days must be weekday numbers 1 (Mon) to 7 (Sun)")
         try:
             start = parse_hhmm(str(item["start"]))
             end = parse_hhmm(str(item["end"]))
         except (KeyError, ValueError) as err:
-            raise errors.InvalidScheduleError("start and end must be HH:MM") from err
+            raise errors.InvalidScheduleError(why="start and end must be HH:MM") from err
         if start == end:
-            raise errors.InvalidScheduleError("a window cannot start and end at the same time")
+            raise errors.InvalidScheduleError(why="a window cannot start and end at the same time")
         out.append(ScheduleWindow(frozenset(days), start, end))
     return tuple(out)
 
@@ -214,6 +214,14 @@ class Store:
             raise errors.StoreUnavailableError(str(err), path=str(path)) from err
         try:
             conn.execute("PRAGMA foreign_keys = ON")
+            # Refuse a newer schema before anything (even the WAL switch) writes to it.
+            found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if found > SCHEMA_VERSION:
+                raise errors.StoreTooNewError(
+                    "database written by a newer version",
+                    found=str(found),
+                    supported=str(SCHEMA_VERSION),
+                )
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise errors.StoreUnavailableError("WAL mode refused", path=str(path))
