@@ -37,8 +37,9 @@ from .const import (
     SIGNAL_STATE,
     SUBENTRY_GATE,
 )
-from .core.access import AccessControl
-from .core.errors import UnknownGateError
+from .core.access import AccessControl, build_passage
+from .core.errors import StoreError, UnknownGateError
+from .core.journal import PassageJournal
 from .core.model import (
     CredentialKind,
     Decision,
@@ -112,6 +113,7 @@ class EstateHub:
         self.store = store
         self.access = access
         self._executor = executor
+        self.journal = PassageJournal(store, executor)
         self.gates: dict[str, GateRuntime] = {}
         self.emergency = False
         self.stats = HubStats()
@@ -265,16 +267,15 @@ class EstateHub:
                 # The decision stands and is logged; staff see the failed actuation.
                 _LOGGER.warning("Gate %s did not open: %s", rt.gate.id, err.code)
                 flags = (err.code,)
-        passage = await self.db(
-            lambda: self.access.record(
-                decision,
-                gate=rt.gate,
-                method=method,
-                direction=direction,
-                note=note,
-                extra_flags=flags,
-            )
+        row = build_passage(
+            decision,
+            gate=rt.gate,
+            method=method,
+            direction=direction,
+            note=note,
+            extra_flags=flags,
         )
+        passage = await self.async_write(row)
         # Durable from here on: now tell everyone.
         rt.last_passage = passage
         if passage.ts >= self.stats.day_start:
@@ -283,6 +284,24 @@ class EstateHub:
         async_dispatcher_send(self.hass, self.passage_signal, passage)
         async_dispatcher_send(self.hass, self.state_signal)
         return PassageOutcome(passage, decision)
+
+    async def async_write(self, passage: Passage) -> Passage:
+        """Commit a passage through the group-commit journal; returns it once durable."""
+        if self.closed:
+            raise HubClosedError
+        try:
+            return await asyncio.wrap_future(self.journal.submit(passage))
+        except StoreError:
+            # Codes only: the row is lost and staff must know which gate and what.
+            _LOGGER.error(
+                "Passage NOT logged: gate %s, method %s, reason %s",
+                passage.gate_id,
+                passage.method.value,
+                passage.reason.value,
+            )
+            raise
+        except RuntimeError as err:  # the worker was shut down under us
+            raise HubClosedError from err
 
     async def async_purge(self, retention_days: int) -> int:
         cutoff = (dt_util.utcnow() - timedelta(days=retention_days)).timestamp()

@@ -34,7 +34,7 @@ ATTR_ENTRY = "config_entry_id"
 TYPED_KINDS = [k.value for k in CredentialKind if k is not CredentialKind.FACE]
 MAX_TEXT = 200
 
-_entry = {vol.Optional(ATTR_ENTRY): cv.string}
+_entry: dict[Any, Any] = {vol.Optional(ATTR_ENTRY): cv.string}
 _id = vol.All(cv.string, vol.Length(min=1, max=64))
 _text = vol.All(cv.string, vol.Length(max=MAX_TEXT))
 _when = vol.Any(None, cv.datetime)
@@ -328,7 +328,7 @@ async def _issue_visitor_pass(hub: EstateHub, call: ServiceCall) -> ServiceRespo
         )
     )
     await hub.async_refresh_stats()
-    return {
+    out: dict[str, Any] = {
         "token": vp.token,
         "credential_id": vp.credential.id,
         "person_id": vp.person.id,
@@ -337,6 +337,7 @@ async def _issue_visitor_pass(hub: EstateHub, call: ServiceCall) -> ServiceRespo
         "allowed_gates": sorted(vp.person.allowed_gates),
         "max_uses": vp.credential.max_uses,
     }
+    return out
 
 
 async def _present(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
@@ -406,6 +407,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
             hub = _hub(hass, call)
             try:
                 result = await _h(hub, call)
+            except errors.StoreError as err:
+                # Store failures explain themselves with the path and the SQLite reason.
+                details = {"path": str(hub.store.path), "error": str(err)[:200]}
+                raise _fail(err.code, **(details | err.placeholders)) from err
             except errors.CoreError as err:
                 raise _fail(err.code, **err.placeholders) from err
             return result if call.return_response else None

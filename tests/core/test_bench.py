@@ -60,7 +60,12 @@ def test_store_benchmark_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert set(d["reasons"]) <= {"granted", "unknown_credential", "gate_not_allowed"}
 
     ins = result["inserts"]
-    assert set(ins) == {"durable", "no_sync", "group_commit_10", "group_commit_100"}
+    assert set(ins) == {"durable", "journal", "no_sync", "group_commit_10", "group_commit_100"}
+    journal = ins["journal"]
+    assert journal["durable"] is True
+    assert journal["gates"] >= 1
+    assert 1 <= journal["commits"] <= journal["count"]
+    assert journal["per_s"] > 0
     assert ins["durable"]["durable"] is True
     assert ins["no_sync"]["durable"] is False
     for x in ins.values():

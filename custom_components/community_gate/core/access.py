@@ -201,22 +201,49 @@ class AccessControl:
         cluster_id: str | None = None,
     ) -> Passage:
         """Commit the passage for a decision (uses were counted by ``evaluate``)."""
-        passage = Passage(
-            ts=ts if ts is not None else _time.time(),
-            gate_id=gate.id,
-            direction=direction or default_direction(gate),
-            method=method,
-            allowed=decision.allowed,
-            reason=decision.reason,
-            person_id=decision.person_id,
-            unit_id=decision.unit_id,
-            credential_id=decision.credential_id,
-            distance=distance,
-            cluster_id=cluster_id,
-            note=note,
-            flags=decision.flags + extra_flags,
+        return self.store.add_passage(
+            build_passage(
+                decision,
+                gate=gate,
+                method=method,
+                direction=direction,
+                ts=ts,
+                note=note,
+                extra_flags=extra_flags,
+                distance=distance,
+                cluster_id=cluster_id,
+            )
         )
-        return self.store.add_passage(passage)
+
+
+def build_passage(
+    decision: Decision,
+    *,
+    gate: Gate,
+    method: Method,
+    direction: Direction | None = None,
+    ts: float | None = None,
+    note: str | None = None,
+    extra_flags: tuple[str, ...] = (),
+    distance: float | None = None,
+    cluster_id: str | None = None,
+) -> Passage:
+    """The log row for a decision, not yet written."""
+    return Passage(
+        ts=ts if ts is not None else _time.time(),
+        gate_id=gate.id,
+        direction=direction or default_direction(gate),
+        method=method,
+        allowed=decision.allowed,
+        reason=decision.reason,
+        person_id=decision.person_id,
+        unit_id=decision.unit_id,
+        credential_id=decision.credential_id,
+        distance=distance,
+        cluster_id=cluster_id,
+        note=note,
+        flags=decision.flags + extra_flags,
+    )
 
 
 def default_direction(gate: Gate) -> Direction:

@@ -645,6 +645,24 @@ class Store:
                 )
         return replace(passage, id=cur.lastrowid)
 
+    def add_passages_returning(self, passages: Sequence[Passage]) -> list[Passage]:
+        """Commit several passages in one transaction (group commit) and return them
+        with their ids. A database failure surfaces as ``StoreError``."""
+        out: list[Passage] = []
+        try:
+            with self._tx() as c:
+                for p in passages:
+                    cur = c.execute(
+                        "INSERT INTO passages (ts, gate_id, direction, method, allowed, reason,"
+                        " person_id, unit_id, credential_id, distance, cluster_id, flags, note)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        _passage_row(p),
+                    )
+                    out.append(replace(p, id=cur.lastrowid))
+        except sqlite3.Error as err:
+            raise errors.StoreError(str(err), path=str(self.path), error=str(err)) from err
+        return out
+
     def add_passages(self, passages: Iterable[Passage]) -> int:
         """Bulk insert in one transaction (imports, simulator, benchmark set-up)."""
         with self._tx() as c:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 import hashlib
 import json
@@ -31,11 +32,13 @@ import random
 import sqlite3
 import statistics
 import sys
+import threading
 import time
 from typing import Any
 
 from ..core.access import AccessControl
 from ..core.crypto import Hasher
+from ..core.journal import PassageJournal
 from ..core.model import (
     Credential,
     CredentialKind,
@@ -446,6 +449,47 @@ def measure_batched(
     }
 
 
+def measure_journal(
+    path: Path, people: int, count: int, rng: random.Random, gates: int
+) -> dict[str, Any]:
+    """The hub's real write path: ``gates`` readers each present, wait until their own
+    passage is durable (group commit through ``PassageJournal``), and present again."""
+    store = Store.open(path, durable=True)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench_db")
+    journal = PassageJournal(store, executor)
+    rows = [_live_passage(rng, people) for _ in range(count)]
+    per_gate = [rows[i::gates] for i in range(gates)]
+    samples: list[list[float]] = [[] for _ in range(gates)]
+
+    def gate(i: int) -> None:
+        for row in per_gate[i]:
+            t = time.perf_counter()
+            journal.submit(row).result()
+            samples[i].append(time.perf_counter() - t)
+
+    try:
+        started = time.perf_counter()
+        threads = [threading.Thread(target=gate, args=(i,)) for i in range(gates)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - started
+    finally:
+        executor.submit(store.close).result()
+        executor.shutdown()
+    flat = [x for xs in samples for x in xs]
+    return {
+        "count": count,
+        "gates": gates,
+        "commits": journal.commits,
+        "mean_batch": round(journal.written / max(journal.commits, 1), 1),
+        "durable": True,
+        "per_s": round(count / wall, 1),
+        **percentiles_ms(flat),
+    }
+
+
 def _restore(path: Path, max_id: int) -> None:
     """Undo what the insert measurements wrote, so the cache stays at its stated size."""
     conn = sqlite3.connect(path, isolation_level=None)
@@ -518,6 +562,8 @@ def run_store(args: argparse.Namespace) -> dict[str, Any]:
     try:
         log(f"measuring {args.inserts:,} durable inserts (one commit each)")
         inserts["durable"] = measure_inserts(path, people, args.inserts, rng, durable=True)
+        log(f"measuring {args.inserts:,} durable inserts through the journal, {args.gates} gates")
+        inserts["journal"] = measure_journal(path, people, args.inserts, rng, args.gates)
         log(f"measuring {args.inserts:,} inserts without fsync (synchronous=OFF)")
         inserts["no_sync"] = measure_inserts(path, people, args.inserts, rng, durable=False)
         for batch in GROUP_COMMITS:
@@ -547,7 +593,9 @@ def run_store(args: argparse.Namespace) -> dict[str, Any]:
         "fsync_probe": {"before": probe_before, "after": probe_after},
         "targets": {
             "passages_per_s": TARGET_PASSAGES_PER_S,
-            "passages_per_s_met": inserts["durable"]["per_s"] >= TARGET_PASSAGES_PER_S,
+            # The hub's write path is the journal (group commit); the one-commit-each
+            # figure is kept beside it to show what the disk alone allows.
+            "passages_per_s_met": inserts["journal"]["per_s"] >= TARGET_PASSAGES_PER_S,
             "decision_p95_ms": TARGET_DECISION_P95_MS,
             "decision_p95_met": decisions["p95_ms"] <= TARGET_DECISION_P95_MS,
         },
@@ -573,6 +621,12 @@ def format_store(r: dict[str, Any]) -> str:
         f"{'decision (evaluate)':<38}{d['p50_ms']:>10.3f}{d['p95_ms']:>10.3f}"
         f"{d['p99_ms']:>10.3f}{d['per_s']:>12,.0f}",
     ]
+    j = ins["journal"]
+    jlabel = f"journal, {j['gates']} gates (batch {j['mean_batch']})"
+    lines.append(
+        f"{jlabel:<38}{j['p50_ms']:>10.3f}{j['p95_ms']:>10.3f}{j['p99_ms']:>10.3f}"
+        f"{j['per_s']:>12,.0f}"
+    )
     for key, label in (
         ("durable", "insert, 1 commit each, synchronous=FULL"),
         ("no_sync", "insert, 1 commit each, synchronous=OFF"),
@@ -598,7 +652,8 @@ def format_store(r: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"target ≥ {t['passages_per_s']:,.0f} passages/s durable: {ok(t['passages_per_s_met'])}",
+        f"target ≥ {t['passages_per_s']:,.0f} passages/s durable (journal):"
+        f" {ok(t['passages_per_s_met'])}",
         f"target decision p95 ≤ {t['decision_p95_ms']} ms: {ok(t['decision_p95_met'])}",
     ]
     return "\n".join(lines)
@@ -608,6 +663,9 @@ def format_store(r: dict[str, Any]) -> str:
 def _add_store_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", default=str(DEFAULT_DIR), help="cache directory [%(default)s]")
     p.add_argument("--people", type=_positive, default=100_000, help="[%(default)s]")
+    p.add_argument(
+        "--gates", type=_positive, default=32, help="concurrent readers for the journal run"
+    )
     p.add_argument("--passages", type=_positive, default=10_000_000, help="[%(default)s]")
     p.add_argument("--decisions", type=_positive, default=20_000, help="[%(default)s]")
     p.add_argument("--inserts", type=_positive, default=20_000, help="[%(default)s]")
