@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
+import sqlite3
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -124,7 +125,11 @@ class EstateHub:
         """Run a store call on the database thread."""
         if self.closed:
             raise HubClosedError
-        return await self.hass.loop.run_in_executor(self._executor, func, *args)
+        try:
+            return await self.hass.loop.run_in_executor(self._executor, func, *args)
+        except sqlite3.Error as err:
+            # Never a raw traceback to the caller: a translated "database error".
+            raise StoreError(str(err), path=str(self.store.path), error=str(err)) from err
 
     @property
     def passage_signal(self) -> str:

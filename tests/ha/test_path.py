@@ -1061,3 +1061,39 @@ async def test_one_time_pass_opens_once_when_presented_twice_at_once(
     assert len(relay_calls) == 1
     hub = people.runtime_data
     assert (await hub.db(hub.store.get_credential, vp["credential_id"])).uses == 1
+
+
+async def test_log_write_failure_is_a_translated_error_not_a_silent_loss(
+    hass: HomeAssistant,
+    people: MockConfigEntry,
+    seen: list[Seen],
+    relay_calls: list,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SQLite refuses the passage row (a real failure, raised by a trigger): the caller
+    gets database_error, the log names gate and reason (no person), no event is fired."""
+    db = Path(people.data["db_path"])
+
+    def _break() -> None:
+        conn = sqlite3.connect(db)
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON passages"
+            " BEGIN SELECT RAISE(ABORT, 'disk refused the row'); END"
+        )
+        conn.commit()
+        conn.close()
+
+    await hass.async_add_executor_job(_break)
+    with pytest.raises(ServiceValidationError) as exc:
+        await present(hass, "east_gate", "card", CARD_3)
+    assert exc.value.translation_key == "database_error"
+    assert "disk refused the row" in str(exc.value)
+    assert seen == []
+    assert "Passage NOT logged: gate east_gate, method card, reason granted" in caplog.text
+    assert NAMES[0] not in caplog.text
+    # The hub keeps working once the database does.
+    await hass.async_add_executor_job(
+        lambda: sqlite3.connect(db, isolation_level=None).execute("DROP TRIGGER refuse")
+    )
+    resp = await present(hass, "east_gate", "card", CARD_3)
+    assert resp["allowed"] is True
