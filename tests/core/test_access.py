@@ -394,3 +394,24 @@ def test_new_id_shape() -> None:
     ids = {new_id("cred") for _ in range(100)}
     assert len(ids) == 100
     assert all(i.startswith("cred_") and len(i) == 17 for i in ids)
+
+
+def test_visitor_pass_gate_limits_never_narrow_a_resident(ac: AccessControl, main: Gate) -> None:
+    """A temporary QR for a resident must not rewrite the gates their card opens."""
+    before = ac.store.get_person("alice")
+    assert before.role is not Role.VISITOR
+    with pytest.raises(errors.InvalidValueError) as exc:
+        ac.issue_visitor_pass(
+            valid_from=NOW.timestamp(),
+            valid_until=NOW.timestamp() + 3600,
+            person_id="alice",
+            allowed_gates=frozenset({main.id}),
+        )
+    assert exc.value.placeholders == {"field": "allowed_gates"}
+    assert ac.store.get_person("alice") == before
+    assert ac.store.list_credentials("alice") == []
+    # Without gate limits the resident may get a temporary pass.
+    vp = ac.issue_visitor_pass(
+        valid_from=NOW.timestamp(), valid_until=NOW.timestamp() + 3600, person_id="alice"
+    )
+    assert ac.evaluate(main, K.QR, vp.token, NOW).allowed

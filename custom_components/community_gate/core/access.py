@@ -96,6 +96,12 @@ class AccessControl:
             self.store.get_gate(gate_id)
         if person_id is not None:
             person = self.store.get_person(person_id)
+            if allowed_gates and person.role is not Role.VISITOR:
+                # Gate limits live on the person: narrowing a resident's gates for one
+                # temporary pass would also narrow their card and PIN, for good.
+                raise errors.InvalidValueError(
+                    "allowed_gates only applies to visitors", field="allowed_gates"
+                )
             if person.role is Role.VISITOR:
                 # A returning visitor's own window (from an earlier pass) must cover the
                 # new pass, or the pass is denied PERSON_EXPIRED. Each pass stays bound
