@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.components.logbook.const import (
+    LOGBOOK_ENTRY_ENTITY_ID,
+    LOGBOOK_ENTRY_MESSAGE,
+    LOGBOOK_ENTRY_NAME,
+)
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 
 from .const import DOMAIN, EVENT_EMERGENCY, EVENT_PASSAGE
 
@@ -20,10 +25,19 @@ def async_describe_events(
     def _passage(event: Event) -> dict[str, str]:
         d: Mapping[str, Any] = event.data
         verdict = "granted" if d.get("allowed") else "denied"
-        msg = f"{verdict} ({d.get('reason')}) by {d.get('method')}, {d.get('direction')}"
+        msg = f"{verdict} by {d.get('method')}, {d.get('direction')}"
+        if d.get("reason") != "granted":
+            msg += f": {d.get('reason')}"
         if d.get("flags"):
             msg += f"; flags: {', '.join(d['flags'])}"
-        return {LOGBOOK_ENTRY_NAME: f"Gate {d.get('gate_id')}", LOGBOOK_ENTRY_MESSAGE: msg}
+        out = {LOGBOOK_ENTRY_NAME: f"Gate {d.get('gate_id')}", LOGBOOK_ENTRY_MESSAGE: msg}
+        # Link the line to the gate's passage entity, so it shows on the gate's device.
+        entity_id = er.async_get(hass).async_get_entity_id(
+            "event", DOMAIN, f"{d.get('entry_id')}-{d.get('gate_id')}-passage"
+        )
+        if entity_id:
+            out[LOGBOOK_ENTRY_ENTITY_ID] = entity_id
+        return out
 
     @callback
     def _emergency(event: Event) -> dict[str, str]:

@@ -75,31 +75,34 @@ async def test_logbook_lines_for_real_passages(
     ours = [e for e in msg["result"] if e.get("domain") == DOMAIN]
     lines = [(e["name"], e["message"]) for e in ours]
     emergency_passages = [
-        ("Gate east_gate", "granted (emergency_open) by emergency, in"),
-        ("Gate north_door", "granted (emergency_open) by emergency, in"),
+        ("Gate east_gate", "granted by emergency, in: emergency_open"),
+        ("Gate north_door", "granted by emergency, in: emergency_open"),
     ]
     assert lines[:4] == [
-        ("Gate east_gate", "granted (granted) by card, in"),
-        ("Gate north_door", "granted (granted) by card, out; flags: rent_arrears"),
-        ("Gate east_gate", "denied (unknown_credential) by pin, in"),
-        ("Gate east_gate", "granted (remote_open) by remote, in"),
+        ("Gate east_gate", "granted by card, in"),
+        ("Gate north_door", "granted by card, out; flags: rent_arrears"),
+        ("Gate east_gate", "denied by pin, in: unknown_credential"),
+        ("Gate east_gate", "granted by remote, in: remote_open"),
     ]
     assert lines[4] == ("Estate emergency", "open-all activated")
     assert sorted(lines[5:7]) == emergency_passages
     assert lines[7:] == [("Estate emergency", "open-all cleared")]
+    # Passage lines are linked to their gate's passage event entity (the device page).
+    linked = {e["entity_id"] for e in ours if e["name"].startswith("Gate ")}
+    assert linked == {"event.east_gate_passage", "event.north_door_passage"}
     text = repr(ours)
     for secret in (NAME, "movers", CARD, "12345678", "5151"):
         assert secret not in text
 
 
-async def test_describe_callbacks() -> None:
+async def test_describe_callbacks(hass: HomeAssistant) -> None:
     """The describe functions on their own, for every shape of event data."""
     described: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {}
 
     def collect(domain: str, event_type: str, describe: Callable[[Any], dict[str, str]]) -> None:
         described[event_type] = (domain, describe)
 
-    gate_logbook.async_describe_events(None, collect)  # type: ignore[arg-type]
+    gate_logbook.async_describe_events(hass, collect)
     assert {k: v[0] for k, v in described.items()} == {
         EVENT_PASSAGE: DOMAIN,
         EVENT_EMERGENCY: DOMAIN,
@@ -121,7 +124,7 @@ async def test_describe_callbacks() -> None:
     }
     assert passage(Event(EVENT_PASSAGE, data)) == {
         LOGBOOK_ENTRY_NAME: "Gate north_door",
-        LOGBOOK_ENTRY_MESSAGE: "denied (credential_used_up) by qr, in",
+        LOGBOOK_ENTRY_MESSAGE: "denied by qr, in: credential_used_up",
     }
     granted = {
         **data,
@@ -130,7 +133,7 @@ async def test_describe_callbacks() -> None:
         "flags": ["rent_arrears", "actuator_unavailable"],
     }
     assert passage(Event(EVENT_PASSAGE, granted))[LOGBOOK_ENTRY_MESSAGE] == (
-        "granted (granted) by qr, in; flags: rent_arrears, actuator_unavailable"
+        "granted by qr, in; flags: rent_arrears, actuator_unavailable"
     )
     assert emergency(Event(EVENT_EMERGENCY, {"entry_id": "e1", "active": True})) == {
         LOGBOOK_ENTRY_NAME: "Estate emergency",
