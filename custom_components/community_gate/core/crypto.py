@@ -62,3 +62,50 @@ class Hasher:
 def new_token(nbytes: int = 18) -> str:
     """A URL-safe random token for QR visitor passes (24 chars for 18 bytes)."""
     return secrets.token_urlsafe(nbytes)
+
+
+def derive_key(master: bytes, purpose: str, length: int = 32) -> bytes:
+    """A separate subkey per purpose (hashing, embeddings, photos), so one leaked use
+    does not expose the others. HKDF-SHA256 from ``cryptography`` (HA pins it)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode()).derive(
+        master
+    )
+
+
+class DecryptError(ValueError):
+    """Ciphertext failed authentication: wrong key, wrong row, or tampering."""
+
+
+class Sealer:
+    """AES-256-GCM sealing of small blobs (face embeddings, stranger centroids).
+
+    The associated data binds a blob to its row (e.g. embedding id + person id): a blob
+    copied onto another person's row does not decrypt. Output: version byte, 12-byte
+    random nonce, ciphertext with tag.
+    """
+
+    VERSION = 1
+
+    def __init__(self, key: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        if len(key) != 32:
+            raise ValueError("AES-256 needs a 32-byte key")
+        self._aead = AESGCM(key)
+
+    def seal(self, plaintext: bytes, aad: str) -> bytes:
+        nonce = secrets.token_bytes(12)
+        return bytes([self.VERSION]) + nonce + self._aead.encrypt(nonce, plaintext, aad.encode())
+
+    def open(self, blob: bytes, aad: str) -> bytes:
+        from cryptography.exceptions import InvalidTag
+
+        if len(blob) < 1 + 12 + 16 or blob[0] != self.VERSION:
+            raise DecryptError("not a sealed blob")
+        try:
+            return self._aead.decrypt(blob[1:13], blob[13:], aad.encode())
+        except InvalidTag as err:
+            raise DecryptError("authentication failed") from err

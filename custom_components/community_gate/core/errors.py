@@ -101,3 +101,9 @@ class StoreCorruptError(StoreError):
 
 class StoreTooNewError(StoreError):
     code = "database_too_new"
+
+
+class ConsentRequiredError(CoreError):
+    """No active consent for face data: enrollment is refused."""
+
+    code = "consent_required"

@@ -169,3 +169,52 @@ class Passage:
     note: str | None = None
     flags: tuple[str, ...] = field(default=())
     id: int | None = None
+
+
+class FaceVariant(StrEnum):
+    """An enrolled reference: a plain face, or the same person wearing a mask."""
+
+    PLAIN = "plain"
+    MASKED = "masked"
+
+
+CONSENT_FACE = "face_access"
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """A consent record: who agreed to what notice, when, recorded by whom."""
+
+    person_id: str
+    purpose: str
+    notice_version: str
+    given_at: float
+    operator: str  # the HA user id who recorded it
+    guardian: bool = False  # given by a guardian (a minor under 14)
+    withdrawn_at: float | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FaceTemplate:
+    """A stored face reference: the embedding is sealed (AES-GCM) at rest."""
+
+    id: str
+    person_id: str
+    engine: str
+    variant: FaceVariant
+    sealed: bytes
+    quality: float | None = None
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCluster:
+    """An unknown-face cluster as persisted: sealed centroid, counts, sighting days."""
+
+    id: str
+    sealed_centroid: bytes
+    count: int
+    first_seen: float
+    last_seen: float
+    days: tuple[int, ...] = ()

@@ -21,9 +21,12 @@ from typing import Any
 
 from . import errors
 from .model import (
+    Consent,
     Credential,
     CredentialKind,
     Direction,
+    FaceTemplate,
+    FaceVariant,
     Gate,
     GateKind,
     Method,
@@ -32,6 +35,7 @@ from .model import (
     Reason,
     Role,
     ScheduleWindow,
+    StoredCluster,
     Unit,
 )
 from .policy import parse_hhmm
@@ -120,9 +124,55 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX passages_gate_ts ON passages (gate_id, ts);
     CREATE INDEX passages_cluster_ts ON passages (cluster_id, ts) WHERE cluster_id IS NOT NULL;
     """,
+    # 2: faces. Consent first (no enrollment without it), sealed embeddings, and the
+    # unknown-face clusters that let rules recognise a repeated stranger without a name.
+    """
+    CREATE TABLE consents (
+        id INTEGER PRIMARY KEY,
+        person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        purpose TEXT NOT NULL,
+        notice_version TEXT NOT NULL,
+        given_at REAL NOT NULL,
+        operator TEXT NOT NULL,
+        guardian INTEGER NOT NULL DEFAULT 0,
+        withdrawn_at REAL
+    );
+    CREATE INDEX consents_person ON consents (person_id, purpose);
+    CREATE TABLE face_templates (
+        id TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        engine TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        sealed BLOB NOT NULL,
+        quality REAL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX face_templates_person ON face_templates (person_id);
+    CREATE TABLE stranger_clusters (
+        id TEXT PRIMARY KEY,
+        sealed_centroid BLOB NOT NULL,
+        count INTEGER NOT NULL,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        days TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX stranger_clusters_seen ON stranger_clusters (last_seen);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-_TABLES = frozenset({"units", "people", "credentials", "gates", "passages", "settings"})
+_TABLES = frozenset(
+    {
+        "units",
+        "people",
+        "credentials",
+        "gates",
+        "passages",
+        "settings",
+        "consents",
+        "face_templates",
+        "stranger_clusters",
+    }
+)
 
 
 def check_id(value: object, what: str = "id") -> str:
@@ -629,6 +679,141 @@ class Store:
         with self._tx() as c:
             c.execute("DELETE FROM gates WHERE id=?", (gate_id,))
 
+    # ------------------------------------------------------------------- consents
+    def add_consent(self, consent: Consent) -> Consent:
+        self.get_person(consent.person_id)
+        if not consent.notice_version.strip() or not consent.operator.strip():
+            raise errors.InvalidValueError("notice version and operator required", field="consent")
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO consents (person_id, purpose, notice_version, given_at, operator,"
+                " guardian, withdrawn_at) VALUES (?,?,?,?,?,?,NULL)",
+                (
+                    consent.person_id,
+                    consent.purpose,
+                    consent.notice_version,
+                    consent.given_at,
+                    consent.operator,
+                    int(consent.guardian),
+                ),
+            )
+        return replace(consent, id=cur.lastrowid, withdrawn_at=None)
+
+    def active_consent(self, person_id: str, purpose: str) -> Consent | None:
+        row = self._conn.execute(
+            f"SELECT {_CONSENT_COLS} FROM consents WHERE person_id=? AND purpose=?"
+            " AND withdrawn_at IS NULL ORDER BY given_at DESC LIMIT 1",
+            (person_id, purpose),
+        ).fetchone()
+        return _consent(row) if row else None
+
+    def list_consents(self, person_id: str) -> list[Consent]:
+        rows = self._conn.execute(
+            f"SELECT {_CONSENT_COLS} FROM consents WHERE person_id=? ORDER BY given_at",
+            (person_id,),
+        )
+        return [_consent(r) for r in rows]
+
+    def withdraw_consent(self, person_id: str, purpose: str, at: float) -> int:
+        """Mark consent withdrawn. The caller erases what it covered in the same step
+        (see ``remove_face_templates``); the record itself stays as evidence."""
+        with self._tx() as c:
+            cur = c.execute(
+                "UPDATE consents SET withdrawn_at=? WHERE person_id=? AND purpose=?"
+                " AND withdrawn_at IS NULL",
+                (at, person_id, purpose),
+            )
+        return cur.rowcount
+
+    # -------------------------------------------------------------- face templates
+    def add_face_template(self, tpl: FaceTemplate) -> FaceTemplate:
+        check_id(tpl.id, "template_id")
+        self.get_person(tpl.person_id)
+        created = tpl.created_at or _time.time()
+        try:
+            with self._tx() as c:
+                c.execute(
+                    "INSERT INTO face_templates VALUES (?,?,?,?,?,?,?)",
+                    (
+                        tpl.id,
+                        tpl.person_id,
+                        tpl.engine,
+                        tpl.variant.value,
+                        tpl.sealed,
+                        tpl.quality,
+                        created,
+                    ),
+                )
+        except sqlite3.IntegrityError as err:
+            raise errors.DuplicateError("template exists", template_id=tpl.id) from err
+        return replace(tpl, created_at=created)
+
+    def iter_face_templates(self, engine: str | None = None) -> Iterator[FaceTemplate]:
+        """Every stored template (start-up load of the gallery), streamed."""
+        sql = f"SELECT {_TEMPLATE_COLS} FROM face_templates"
+        args: tuple[Any, ...] = ()
+        if engine is not None:
+            sql += " WHERE engine=?"
+            args = (engine,)
+        for row in self._conn.execute(sql, args):
+            yield _template(row)
+
+    def list_face_templates(self, person_id: str) -> list[FaceTemplate]:
+        rows = self._conn.execute(
+            f"SELECT {_TEMPLATE_COLS} FROM face_templates WHERE person_id=? ORDER BY created_at",
+            (person_id,),
+        )
+        return [_template(r) for r in rows]
+
+    def remove_face_template(self, template_id: str) -> bool:
+        with self._tx() as c:
+            cur = c.execute("DELETE FROM face_templates WHERE id=?", (template_id,))
+        return cur.rowcount == 1
+
+    def remove_face_templates(self, person_id: str) -> int:
+        with self._tx() as c:
+            cur = c.execute("DELETE FROM face_templates WHERE person_id=?", (person_id,))
+        return cur.rowcount
+
+    def count_face_templates(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM face_templates").fetchone()[0])
+
+    # ----------------------------------------------------------- stranger clusters
+    def save_clusters(self, clusters: Iterable[StoredCluster], removed: Iterable[str] = ()) -> None:
+        """Upsert changed clusters and drop removed ones in one transaction."""
+        with self._tx() as c:
+            c.executemany("DELETE FROM stranger_clusters WHERE id=?", ((i,) for i in removed))
+            c.executemany(
+                "INSERT INTO stranger_clusters VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                " sealed_centroid=excluded.sealed_centroid, count=excluded.count,"
+                " first_seen=excluded.first_seen, last_seen=excluded.last_seen,"
+                " days=excluded.days",
+                (
+                    (
+                        k.id,
+                        k.sealed_centroid,
+                        k.count,
+                        k.first_seen,
+                        k.last_seen,
+                        ",".join(str(d) for d in k.days),
+                    )
+                    for k in clusters
+                ),
+            )
+
+    def iter_clusters(self) -> Iterator[StoredCluster]:
+        for r in self._conn.execute(
+            "SELECT id, sealed_centroid, count, first_seen, last_seen, days FROM stranger_clusters"
+        ):
+            yield StoredCluster(
+                r[0], r[1], r[2], r[3], r[4], tuple(int(d) for d in r[5].split(",") if d)
+            )
+
+    def purge_clusters(self, before_ts: float) -> int:
+        with self._tx() as c:
+            cur = c.execute("DELETE FROM stranger_clusters WHERE last_seen<?", (before_ts,))
+        return cur.rowcount
+
     # ------------------------------------------------------------------- passages
     def add_passage(self, passage: Passage, *, count_use: bool = False) -> Passage:
         """Commit one passage (and a credential use, atomically). Returns it with its id."""
@@ -745,6 +930,35 @@ _CRED_COLS = (
     "id, person_id, kind, secret_hash, valid_from, valid_until, max_uses, uses, revoked_at,"
     " created_at"
 )
+_CONSENT_COLS = "id, person_id, purpose, notice_version, given_at, operator, guardian, withdrawn_at"
+_TEMPLATE_COLS = "id, person_id, engine, variant, sealed, quality, created_at"
+
+
+def _consent(r: Sequence[Any]) -> Consent:
+    return Consent(
+        id=r[0],
+        person_id=r[1],
+        purpose=r[2],
+        notice_version=r[3],
+        given_at=r[4],
+        operator=r[5],
+        guardian=bool(r[6]),
+        withdrawn_at=r[7],
+    )
+
+
+def _template(r: Sequence[Any]) -> FaceTemplate:
+    return FaceTemplate(
+        id=r[0],
+        person_id=r[1],
+        engine=r[2],
+        variant=FaceVariant(r[3]),
+        sealed=bytes(r[4]),
+        quality=r[5],
+        created_at=r[6],
+    )
+
+
 _PASSAGE_COLS = (
     "id, ts, gate_id, direction, method, allowed, reason, person_id, unit_id, credential_id,"
     " distance, cluster_id, flags, note"
