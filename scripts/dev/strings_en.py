@@ -65,6 +65,10 @@ GATE_DESC = {
 }
 
 EXCEPTIONS = {
+    "consent_required": "Person \"{person_id}\" has no recorded consent to face recognition. Record the consent first; cards, PINs and QR passes do not need it.",
+    "image_invalid": "The image cannot be used ({why}).",
+    "face_quality": "The photo cannot be enrolled ({why}).",
+    "face_models_missing": "The face recognition models are not installed. Face access is off; cards, PINs and QR passes still work.",
     "database_unavailable": "The estate database {path} cannot be opened or written: {error}. Check the path, free disk space and permissions.",
     "database_corrupt": "The estate database {path} is damaged ({error}). It was left untouched; restore it from a backup or move it away so a new one is created.",
     "database_too_new": "The estate database {path} was written by a newer version of Community Gate ({error}). Update the integration.",
