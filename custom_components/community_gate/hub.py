@@ -218,6 +218,43 @@ class EstateHub:
         )
         return await self._complete(rt, decision, Method(kind.value), direction, context, None)
 
+    async def async_present_face(
+        self,
+        gate_id: str,
+        *,
+        person_id: str | None,
+        template_id: str | None,
+        distance: float | None,
+        cluster_id: str | None,
+        extra_flags: tuple[str, ...] = (),
+        direction: Direction | None = None,
+        context: Context | None = None,
+    ) -> PassageOutcome:
+        """A face was matched (or not) by the face service: the same path as a card."""
+        rt = self.gate_runtime(gate_id)
+        now = dt_util.now()
+        decision = await self.db(
+            lambda: self.access.evaluate_face(
+                rt.gate,
+                person_id,
+                template_id,
+                now,
+                direction=direction,
+                emergency=self.emergency,
+            )
+        )
+        return await self._complete(
+            rt,
+            decision,
+            Method.FACE,
+            direction,
+            context,
+            None,
+            distance=distance,
+            cluster_id=cluster_id,
+            extra_flags=extra_flags,
+        )
+
     async def async_open(
         self,
         gate_id: str,
@@ -263,15 +300,19 @@ class EstateHub:
         direction: Direction | None,
         context: Context | None,
         note: str | None,
+        *,
+        distance: float | None = None,
+        cluster_id: str | None = None,
+        extra_flags: tuple[str, ...] = (),
     ) -> PassageOutcome:
-        flags: tuple[str, ...] = ()
+        flags: tuple[str, ...] = extra_flags
         if decision.allowed:
             try:
                 await rt.actuator.open(context)
             except ActuatorError as err:
                 # The decision stands and is logged; staff see the failed actuation.
                 _LOGGER.warning("Gate %s did not open: %s", rt.gate.id, err.code)
-                flags = (err.code,)
+                flags = (*flags, err.code)
         row = build_passage(
             decision,
             gate=rt.gate,
@@ -279,6 +320,8 @@ class EstateHub:
             direction=direction,
             note=note,
             extra_flags=flags,
+            distance=distance,
+            cluster_id=cluster_id,
         )
         passage = await self.async_write(row)
         # Durable from here on: now tell everyone.
@@ -333,5 +376,6 @@ def passage_event_data(hub: EstateHub, p: Passage) -> dict[str, Any]:
         "person_id": p.person_id,
         "unit_id": p.unit_id,
         "flags": list(p.flags),
+        "cluster_id": p.cluster_id,
         "time": datetime.fromtimestamp(p.ts, dt_util.UTC).isoformat(),
     }

@@ -36,6 +36,7 @@ EVENT_KEYS = {
     "person_id",
     "unit_id",
     "flags",
+    "cluster_id",
     "time",
 }
 NAMES = ("Wang Fang", "Zhao Lei", "Chen Jing", "Auntie Mei")

@@ -193,6 +193,41 @@ class AccessControl:
             return replace(decision, allowed=False, reason=Reason.CREDENTIAL_USED_UP, flags=())
         return decision
 
+    def evaluate_face(
+        self,
+        gate: Gate,
+        person_id: str | None,
+        template_id: str | None,
+        now: datetime,
+        *,
+        direction: Direction | None = None,
+        emergency: bool = False,
+    ) -> Decision:
+        """Decide a recognised (or unrecognised) face. The matched template stands in
+        for the credential: faces have no validity of their own; withdrawing consent
+        removes the template, and the person's own validity, gates and schedule apply."""
+        person = self.store.find_person(person_id) if person_id else None
+        cred = (
+            Credential(
+                id=template_id or "face",
+                person_id=person.id,
+                kind=CredentialKind.FACE,
+                secret_hash="",
+            )
+            if person is not None
+            else None
+        )
+        unit = self.store.find_unit(person.unit_id) if person else None
+        return decide(
+            now=now,
+            gate=gate,
+            direction=direction or default_direction(gate),
+            credential=cred,
+            person=person,
+            unit=unit,
+            emergency=emergency,
+        )
+
     def record(
         self,
         decision: Decision,
