@@ -19,8 +19,12 @@ are kept 30 days by default); the per-cluster set of days seen is pruned to the 
 window. Rows are removed in O(1) by moving the last row into the hole, and the
 matrix grows by doubling up to ``max_clusters``.
 
-Not thread-safe: every call must come from one thread (the hub's face worker); the
-HA side persists ``export()`` and rebuilds with ``restore()``.
+Not thread-safe: every call must come from one thread (the hub's face worker, or
+whatever single executor owns it); the class takes no locks.
+
+Persistence: ``drain_changes()`` yields what to upsert and delete since the last call
+(shaped for ``Store.save_clusters``), ``export()`` everything, and ``restore()``
+rebuilds at start-up. Centroids are biometric data: the HA side seals them at rest.
 """
 
 from __future__ import annotations
@@ -129,7 +133,7 @@ class StrangerClusters:
         if dims < 1:
             raise ValueError(f"dims must be positive, got {dims}")
         if not (math.isfinite(threshold) and threshold > 0):
-            raise ValueError(f"threshold must be a positive number, got {threshold}")
+            raise ValueError(f"threshold must be positive, got {threshold}")
         if max_clusters < 1:
             raise ValueError(f"max_clusters must be positive, got {max_clusters}")
         if max_weight < 1:
@@ -152,6 +156,9 @@ class StrangerClusters:
         self._index: dict[str, int] = {}
         # Clusters whose centroid moved since the last merge_close (by id: rows move).
         self._moved: set[str] = set()
+        # Changed and removed since the last drain_changes, for incremental persistence.
+        self._changed: set[str] = set()
+        self._removed: set[str] = set()
 
     # ------------------------------------------------------------------ queries
 
@@ -213,6 +220,9 @@ class StrangerClusters:
         for c in items[: inst.max_clusters]:
             vec = inst._check_vector(c.centroid)
             inst._append(c.id, vec, c.count, c.first_seen, c.last_seen, set(c.days))
+        inst._changed.clear()
+        # Clusters dropped for capacity must go from the store too.
+        inst._removed = {c.id for c in items[inst.max_clusters :]}
         return inst
 
     def nearest(self, vector: npt.ArrayLike) -> tuple[str, float] | None:
@@ -223,6 +233,19 @@ class StrangerClusters:
             return None
         row, dist = found
         return self._ids[row], dist
+
+    def drain_changes(self) -> tuple[list[Cluster], list[str]]:
+        """Clusters created or changed, and ids removed, since the last call.
+
+        Made for ``Store.save_clusters(changed, removed)``: the HA side persists only
+        what moved instead of re-sealing every centroid. Removals include evictions,
+        expiries and merges. A freshly restored instance starts with no changes.
+        """
+        changed = [self._snapshot(self._index[c]) for c in sorted(self._changed)]
+        removed = sorted(self._removed)
+        self._changed.clear()
+        self._removed.clear()
+        return changed, removed
 
     # ---------------------------------------------------------------- mutation
 
@@ -252,6 +275,8 @@ class StrangerClusters:
         if row is None:
             return False
         self._moved.discard(cluster_id)
+        self._changed.discard(cluster_id)
+        self._removed.add(cluster_id)
         last = self._n - 1
         if row != last:
             self._centroids[row] = self._centroids[last]
@@ -281,9 +306,10 @@ class StrangerClusters:
         for cid in stale:
             self.remove(cid)
         first_day = self._day_of(before_ts)
-        for days in self._days:
+        for row, days in enumerate(self._days):
             if days and min(days) < first_day:
                 days.difference_update([d for d in days if d < first_day])
+                self._changed.add(self._ids[row])
         return stale
 
     def merge_close(self, *, all_pairs: bool = False) -> list[tuple[str, str]]:
@@ -372,6 +398,7 @@ class StrangerClusters:
         self._last[row] = max(self._last[row], ts)
         self._days[row].add(day)
         self._moved.add(self._ids[row])
+        self._changed.add(self._ids[row])
 
     def _keeps(self, ra: int, rb: int) -> bool:
         """Whether row ``ra`` survives a merge with ``rb`` (more sightings, then older)."""
@@ -394,6 +421,7 @@ class StrangerClusters:
         self._first[keep] = min(self._first[keep], self._first[gone])
         self._last[keep] = max(self._last[keep], self._last[gone])
         self._days[keep] |= self._days[gone]
+        self._changed.add(self._ids[keep])
 
     def _new_id(self) -> str:
         for _ in range(100):
@@ -419,6 +447,8 @@ class StrangerClusters:
         self._days.append(days)
         self._index[cid] = row
         self._n = row + 1
+        self._removed.discard(cid)
+        self._changed.add(cid)
 
     def _grow(self) -> None:
         cap = self._centroids.shape[0]
