@@ -53,6 +53,7 @@ from ..core.model import (
     Unit,
 )
 from ..core.store import MIGRATIONS, Store
+from .bench_faces import FACES_COMMAND
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = REPO_ROOT / ".bench"
@@ -692,6 +693,7 @@ COMMANDS: dict[
     ],
 ] = {
     "store": ("passage log and decision path on SQLite", _add_store_args, run_store, format_store),
+    "faces": FACES_COMMAND,
 }
 
 
