@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 
 from custom_components.community_gate.core.clusters import (
+    DEFAULT_SIGHTING_VAR,
     DEFAULT_THRESHOLD,
     MAX_WEIGHT,
     Cluster,
     ClusterAssignment,
+    FloatArray,
     StrangerClusters,
     utc_day,
 )
@@ -26,6 +28,8 @@ DAY = 86_400.0
 # 25 November 2026 00:00 UTC: day numbers in these tests are offsets from here.
 T0 = 1_795_564_800.0
 DAY0 = utc_day(T0)
+# How far a second sighting may be from a one-photo cluster (see the module docstring).
+YOUNG_LIMIT = float(np.sqrt(DEFAULT_THRESHOLD**2 + DEFAULT_SIGHTING_VAR))
 
 
 class Identities:
@@ -42,9 +46,10 @@ class Identities:
         centres *= 0.7 / np.linalg.norm(centres, axis=1, keepdims=True)
         self.centres = centres.astype(np.float32)
 
-    def photo(self, who: int) -> np.ndarray:
+    def photo(self, who: int) -> FloatArray:
         noise = self.rng.normal(scale=0.2 / np.sqrt(DIMS), size=DIMS)
-        return (self.centres[who] + noise).astype(np.float32)
+        photo: FloatArray = (self.centres[who] + noise).astype(np.float32)
+        return photo
 
 
 def counter_ids() -> Callable[[], str]:
@@ -56,7 +61,7 @@ def visits_over_30_days(people: int, rng: np.random.Generator) -> Iterator[tuple
     """(ts, person, day offset) sightings over 30 days, interleaved in time order."""
     events: list[tuple[float, int, int]] = []
     for who in range(people):
-        days = sorted(rng.choice(30, size=int(rng.integers(1, 16)), replace=False).tolist())
+        days = sorted(int(d) for d in rng.choice(30, size=int(rng.integers(1, 16)), replace=False))
         for day in days:
             for _ in range(int(rng.integers(1, 4))):
                 ts = T0 + day * DAY + float(rng.uniform(6 * 3600, 22 * 3600))
@@ -102,7 +107,7 @@ def test_each_stranger_keeps_one_id_over_30_days() -> None:
         assert a.new == (sightings[who] == 1)
         assert a.sightings == sightings[who]
         assert a.evicted is None
-        assert 0.0 <= a.distance <= DEFAULT_THRESHOLD
+        assert 0.0 <= a.distance <= YOUNG_LIMIT
         seen_ids[who].add(a.cluster_id)
 
     assert all(len(s) == 1 for s in seen_ids.values())  # one stable id per person
@@ -173,6 +178,36 @@ def test_running_mean_then_bounded_weight() -> None:
     assert moved == pytest.approx(0.45 / MAX_WEIGHT, rel=1e-3)
 
 
+def test_young_clusters_allow_for_their_own_noise() -> None:
+    ids = Identities(1)
+    centre = ids.centres[0]
+    step = ids.rng.normal(size=DIMS)
+    step = (step / np.linalg.norm(step)).astype(np.float32)
+    probe = centre + np.float32(0.53) * step  # beyond the threshold, inside the allowance
+
+    def with_count(count: int, sighting_var: float = DEFAULT_SIGHTING_VAR) -> StrangerClusters:
+        cluster = Cluster("stranger_seed", centre.copy(), count, T0, T0, {DAY0})
+        return StrangerClusters.restore([cluster], sighting_var=sighting_var)
+
+    # A one-photo cluster's centroid is itself ~0.24 off the face: 0.53 is the same person.
+    young = with_count(1).assign(probe, T0 + 1)
+    assert not young.new
+    assert young.distance == pytest.approx(0.53, abs=1e-5)
+    # A centroid of many photos sits on the face: 0.53 from it is somebody else.
+    assert with_count(MAX_WEIGHT).assign(probe, T0 + 1).new
+    assert with_count(500).assign(probe, T0 + 1).new
+    # Without the allowance it is the plain nearest-centroid rule.
+    assert with_count(1, sighting_var=0.0).assign(probe, T0 + 1).new
+    # The allowance also ranks: a probe a little nearer an old cluster than a young one
+    # goes to the young one when that is the likelier owner.
+    old = Cluster("stranger_old", centre + np.float32(0.40) * step, 200, T0, T0, {DAY0})
+    new = Cluster("stranger_new", centre - np.float32(0.42) * step, 1, T0, T0, {DAY0})
+    both = StrangerClusters.restore([old, new])
+    a = both.assign(centre, T0 + 1)
+    assert a.cluster_id == "stranger_new"
+    assert a.distance == pytest.approx(0.42, abs=1e-5)
+
+
 def test_out_of_order_sightings_keep_first_and_last_seen() -> None:
     ids = Identities(1)
     clusters = StrangerClusters()
@@ -208,9 +243,11 @@ def test_nearest_does_not_record_a_sighting() -> None:
     assert found is not None
     assert found[0] == cid
     assert found[1] <= DEFAULT_THRESHOLD
+    assert found[2] is True
     other = clusters.nearest(ids.photo(1))
     assert other is not None
-    assert other[1] > DEFAULT_THRESHOLD
+    assert other[1] > YOUNG_LIMIT
+    assert other[2] is False
     own = clusters.get(cid)
     assert own is not None
     assert own.count == 1
@@ -467,7 +504,7 @@ def test_bad_input_is_refused() -> None:
     assert len(clusters) == 0
     for kwargs in ({"threshold": 0.0}, {"max_clusters": 0}, {"max_weight": 0}, {"dims": 0}):
         with pytest.raises(ValueError, match="must be positive"):
-            StrangerClusters(**kwargs)  # type: ignore[arg-type]
+            StrangerClusters(**kwargs)
     # float64 input (face_recognition's dtype) is accepted and stored as float32.
     a = clusters.assign(np.full(128, 0.05), T0)
     c = clusters.get(a.cluster_id)
@@ -491,3 +528,98 @@ REAL_IDENTITIES = (
     "john_shimkus",
     "john_simm",
 )
+
+
+@pytest.fixture(scope="module")
+def real_encodings() -> dict[str, list[FloatArray]]:
+    """dlib encodings of the shared photos of six people, one face per photo."""
+    faces = pytest.importorskip(
+        "custom_components.community_gate.core.faces",
+        reason="core/faces.py (the dlib engine) is not available",
+    )
+    images = pytest.importorskip(
+        "custom_components.community_gate.core.images",
+        reason="core/images.py (the image loader) is not available",
+    )
+    if not hasattr(faces, "DlibEngine"):
+        pytest.skip("core/faces.py has no DlibEngine")
+    missing = [n for n in REAL_IDENTITIES if not (FACES / n).is_dir()]
+    if missing:
+        pytest.skip(f"shared face photos not found under {FACES} (missing {missing[0]})")
+    try:
+        engine = faces.DlibEngine()
+    except (ImportError, faces.ModelsMissingError) as err:
+        pytest.skip(f"dlib engine unavailable: {err}")
+    out: dict[str, list[FloatArray]] = {}
+    for name in REAL_IDENTITIES:
+        for path in sorted((FACES / name).iterdir()):
+            found = engine.analyse(images.load_image_file(path), upsample=0)
+            if len(found) == 1:
+                out.setdefault(name, []).append(np.asarray(found[0].encoding, dtype=np.float32))
+        assert len(out.get(name, [])) >= 4, f"{name}: fewer than 4 photos with one face"
+    return out
+
+
+def test_real_photos_one_cluster_per_person(real_encodings: dict[str, list[FloatArray]]) -> None:
+    """The same stranger photographed on different days keeps one id; people never share."""
+    people = sorted(real_encodings)
+    longest = max(len(v) for v in real_encodings.values())
+    # Photo k of every person is a sighting on day k, people interleaved.
+    schedule = [
+        (T0 + k * DAY + i * 60.0, name, real_encodings[name][k])
+        for k in range(longest)
+        for i, name in enumerate(people)
+        if k < len(real_encodings[name])
+    ]
+    for order in (schedule, schedule[::-1]):
+        clusters = StrangerClusters()
+        got: dict[str, set[str]] = defaultdict(set)
+        for ts, name, vec in order:
+            got[name].add(clusters.assign(vec, ts).cluster_id)
+        assert {n: len(ids) for n, ids in got.items()} == dict.fromkeys(people, 1)
+        assert len({next(iter(ids)) for ids in got.values()}) == len(people)
+        for name, ids in got.items():
+            c = clusters.get(next(iter(ids)))
+            assert c is not None
+            assert c.count == len(real_encodings[name])
+            assert len(c.days) == len(real_encodings[name])
+        assert clusters.merge_close() == []
+        # Every photo's nearest cluster is its own person's, within the threshold.
+        for name, vecs in real_encodings.items():
+            for vec in vecs:
+                found = clusters.nearest(vec)
+                assert found is not None
+                assert found[0] in got[name]
+                assert found[1] <= DEFAULT_THRESHOLD
+                assert found[2] is True
+
+
+def test_default_threshold_fits_real_distances(
+    real_encodings: dict[str, list[FloatArray]],
+) -> None:
+    """The reasoning behind DEFAULT_THRESHOLD, checked against the real encodings."""
+    genuine = np.array(
+        [
+            np.linalg.norm(a - b)
+            for vecs in real_encodings.values()
+            for a, b in combinations(vecs, 2)
+        ]
+    )
+    impostor = np.array(
+        [
+            np.linalg.norm(a - b)
+            for n, m in combinations(sorted(real_encodings), 2)
+            for a in real_encodings[n]
+            for b in real_encodings[m]
+        ]
+    )
+    # Nearly every pair of photos of one person is within the threshold, and every pair
+    # within the allowance a one-photo cluster gets (a centroid of several photos,
+    # being a mean, is closer still) ...
+    assert np.mean(genuine <= DEFAULT_THRESHOLD) >= 0.95
+    assert np.percentile(genuine, 99) <= YOUNG_LIMIT
+    # ... while the nearest two different people stay well beyond both.
+    assert impostor.min() >= DEFAULT_THRESHOLD + 0.1
+    assert impostor.min() >= YOUNG_LIMIT + 0.04
+    assert np.median(genuine) < 0.4
+    assert np.median(impostor) > 0.7

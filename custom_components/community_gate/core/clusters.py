@@ -13,6 +13,16 @@ true mean, later ones an exponential average, so the centroid follows slow chang
 (beard, glasses, season) yet one odd frame cannot drag an established cluster far.
 Anything further away starts a new cluster with a random, non-guessable id.
 
+"Within threshold" allows for how well a centroid is known. A young cluster's centroid
+is one or two photos, each off the person's true centre by the sighting spread ``s``;
+a mean of many sits on it. For a new photo of the same person the expected squared
+distance is ``s**2 * (1 + 1/n)`` for a centroid of ``n`` sightings, so the test is
+``d**2 - sighting_var / n <= threshold**2``: a second sighting may be up to
+``sqrt(threshold**2 + sighting_var)`` (0.570 with the defaults) from a one-photo
+cluster, while an established cluster is held to ``threshold`` itself. The same
+corrected distance picks the nearest cluster. ``sighting_var=0`` gives the plain
+nearest-centroid rule.
+
 Bounded by construction: at ``max_clusters`` the least recently seen cluster is
 evicted; ``expire`` drops clusters not seen since a cut-off (privacy: unknown faces
 are kept 30 days by default); the per-cluster set of days seen is pruned to the same
@@ -41,25 +51,33 @@ FloatArray = npt.NDArray[np.float32]
 _Int64Array = npt.NDArray[np.int64]
 _Float64Array = npt.NDArray[np.float64]
 
-# Default match threshold (Euclidean distance between dlib 128-d encodings).
-# Measured on ../shared/faces with the dlib ResNet encoder (HOG, upsample 1; the 77
-# photos holding exactly one face, 12 identities):
-#   genuine pairs  (272): median 0.331, p95 0.458, p99 0.533, max 0.548
-#   impostor pairs (2654): min 0.617, p0.1 0.654, p1 0.681, median 0.871
-#   nearest impostor photo to an identity's mean embedding: 0.610
-# Replaying every photo through this clusterer in 200 random orders: at 0.45 there are
-# 2.7 extra (split) clusters per run, at 0.50 0.94, at 0.55 and 0.60 none; no run at any
-# of these thresholds put two people in one cluster.
-# 0.50 is chosen, not 0.55, because the two errors are not equal. A split stranger
-# (two ids for one face) only delays a frequent_stranger / tailgating alert and heals
-# as the centroids converge (merge_close). A merged pair (one id for two faces) blames
-# one stranger for another's visits, cannot be undone in the log, and grows likelier
-# with every cluster kept (an estate sees hundreds of strangers a month, and dlib's
-# impostor distances run shorter for some groups of faces than in this set). 0.50
-# keeps a 0.11 margin to the closest impostor seen (0.61), twice what 0.55 leaves,
-# and a running-mean centroid lies closer to a new photo of the same person than any
-# single photo does, so most of the splits a pairwise figure suggests do not happen.
+# Default match threshold (Euclidean distance between dlib 128-d encodings) and the
+# sighting spread behind the young-cluster allowance (module docstring).
+# Measured on ../shared/faces with core.faces.DlibEngine (HOG upsample 0, as at the gate;
+# the 79 photos holding one face, 12 identities); upsample 1 and face_recognition agree
+# within 0.02:
+#   genuine pairs  (279): median 0.332, p95 0.476, p99 0.539, max 0.569
+#   impostor pairs (2802): min 0.622, p0.1 0.654, median 0.869
+#   nearest impostor photo to another identity's mean encoding: 0.614
+#   sighting spread E|photo - person's mean|^2, per identity: 0.040-0.111, mean 0.074
+# Replaying all 79 photos through this clusterer in 300-500 random orders, extra (split)
+# clusters per run: plain rule at 0.45: 2.7, at 0.50: 1.1, at 0.55: 0.07; flat 0.60
+# already put two people in one cluster (0.003 per run). 0.50 with the allowance below:
+# 0.002 splits per run, never two people in one cluster.
+# The two errors are not equal. A split stranger (two ids for one face) only delays a
+# frequent_stranger / tailgating alert. A merged pair (one id for two faces) blames one
+# stranger for another's visits, cannot be undone in the log, and grows likelier with
+# every cluster kept (an estate sees hundreds of strangers a month, and dlib's impostor
+# distances run shorter for some groups of faces than in this set). Nearly all splits
+# happen at the second sighting, against a one-photo centroid: two photos of one person
+# differ by up to 0.57, while a photo is at most ~0.4 from its person's mean.
+# So: 0.50 for an established cluster, a 0.11 margin below the nearest impostor to a
+# mean (0.614), and up to sqrt(0.50^2 + 0.075) = 0.570 for a one-photo cluster, above
+# 99 % of genuine pairs and 0.05 below the nearest impostor pair (0.622). A flat 0.55
+# splits more (young clusters) and lets an established cluster take a stranger 0.55
+# from its mean, halving the margin where it matters most.
 DEFAULT_THRESHOLD = 0.5
+DEFAULT_SIGHTING_VAR = 0.075
 DEFAULT_DIMS = 128
 DEFAULT_MAX_CLUSTERS = 50_000
 # Privacy default for callers: unknown-face clusters are kept 30 days after last seen.
@@ -129,6 +147,7 @@ class StrangerClusters:
         id_factory: Callable[[], str] | None = None,
         day_of: Callable[[float], int] | None = None,
         max_weight: int = MAX_WEIGHT,
+        sighting_var: float = DEFAULT_SIGHTING_VAR,
     ) -> None:
         if dims < 1:
             raise ValueError(f"dims must be positive, got {dims}")
@@ -138,10 +157,13 @@ class StrangerClusters:
             raise ValueError(f"max_clusters must be positive, got {max_clusters}")
         if max_weight < 1:
             raise ValueError(f"max_weight must be positive, got {max_weight}")
+        if not (math.isfinite(sighting_var) and sighting_var >= 0):
+            raise ValueError(f"sighting_var must be zero or positive, got {sighting_var}")
         self.dims = dims
         self.threshold = float(threshold)
         self.max_clusters = max_clusters
         self.max_weight = max_weight
+        self.sighting_var = float(sighting_var)
         self._id_factory = id_factory or random_cluster_id
         self._day_of = day_of or utc_day
         cap = min(_INITIAL_CAPACITY, max_clusters)
@@ -188,6 +210,7 @@ class StrangerClusters:
         id_factory: Callable[[], str] | None = None,
         day_of: Callable[[float], int] | None = None,
         max_weight: int = MAX_WEIGHT,
+        sighting_var: float = DEFAULT_SIGHTING_VAR,
     ) -> StrangerClusters:
         """Rebuild from ``export()`` output; keyword arguments as for the constructor.
 
@@ -206,6 +229,7 @@ class StrangerClusters:
             id_factory=id_factory,
             day_of=day_of,
             max_weight=max_weight,
+            sighting_var=sighting_var,
         )
         seen: set[str] = set()
         for c in items:
@@ -225,14 +249,15 @@ class StrangerClusters:
         inst._removed = {c.id for c in items[inst.max_clusters :]}
         return inst
 
-    def nearest(self, vector: npt.ArrayLike) -> tuple[str, float] | None:
-        """The nearest cluster and its distance, without recording a sighting."""
+    def nearest(self, vector: npt.ArrayLike) -> tuple[str, float, bool] | None:
+        """The nearest cluster, the distance to its centroid, and whether ``assign``
+        would put the vector there; records nothing."""
         vec = self._check_vector(vector)
         found = self._nearest(vec)
         if found is None:
             return None
-        row, dist = found
-        return self._ids[row], dist
+        row, dist, within = found
+        return self._ids[row], dist, within
 
     def drain_changes(self) -> tuple[list[Cluster], list[str]]:
         """Clusters created or changed, and ids removed, since the last call.
@@ -257,8 +282,8 @@ class StrangerClusters:
             raise ValueError(f"timestamp must be finite, got {ts}")
         day = self._day_of(ts)
         found = self._nearest(vec)
-        if found is not None and found[1] <= self.threshold:
-            row, dist = found
+        if found is not None and found[2]:
+            row, dist, _within = found
             self._update(row, vec, ts, day)
             return ClusterAssignment(self._ids[row], dist, False, int(self._counts[row]))
         evicted: str | None = None
@@ -378,13 +403,24 @@ class StrangerClusters:
         diff = a.astype(np.float64) - b.astype(np.float64)
         return float(np.sqrt(diff @ diff))
 
-    def _nearest(self, vec: FloatArray) -> tuple[int, float] | None:
-        if self._n == 0:
+    def _nearest(self, vec: FloatArray) -> tuple[int, float, bool] | None:
+        """Best row by corrected squared distance, its plain distance, and acceptance."""
+        n = self._n
+        if n == 0:
             return None
         d2 = self._sq_distances(vec[None, :])[0]
-        row = int(np.argmin(d2))
-        # The expanded form loses precision for near-equal vectors: report the exact value.
-        return row, self._exact_distance(self._centroids[row], vec)
+        allowance = self._allowance(self._counts[:n])
+        row = int(np.argmin(d2 - allowance))
+        # The expanded form loses precision for near-equal vectors: decide on exact values.
+        dist = self._exact_distance(self._centroids[row], vec)
+        within = dist * dist - float(allowance[row]) <= self.threshold * self.threshold
+        return row, dist, within
+
+    def _allowance(self, counts: _Int64Array) -> FloatArray:
+        """The centroid's own expected squared error, ``sighting_var / n``, per cluster."""
+        weights = np.minimum(counts, self.max_weight).astype(np.float32)
+        allowance: FloatArray = np.float32(self.sighting_var) / weights
+        return allowance
 
     def _update(self, row: int, vec: FloatArray, ts: float, day: int) -> None:
         count = int(self._counts[row]) + 1
