@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from itertools import combinations
-import os
-from pathlib import Path
 import re
 
 import numpy as np
@@ -515,11 +513,8 @@ def test_bad_input_is_refused() -> None:
 
 # ------------------------------------------------------------------ real dlib encodings
 
-FACES = Path(
-    os.environ.get(
-        "COMMUNITY_GATE_FACES", str(Path(__file__).resolve().parents[3] / "shared" / "faces")
-    )
-)
+# Six people with 5-11 photos each in ../shared/faces (the five john_* are dlib's
+# 150x150 face chips, guido_van_rossum ordinary photos).
 REAL_IDENTITIES = (
     "guido_van_rossum",
     "john_salley",
@@ -532,28 +527,23 @@ REAL_IDENTITIES = (
 
 @pytest.fixture(scope="module")
 def real_encodings() -> dict[str, list[FloatArray]]:
-    """dlib encodings of the shared photos of six people, one face per photo."""
-    faces = pytest.importorskip(
+    """DlibEngine encodings (HOG upsample 0, as at the gate) of one face per photo."""
+    pytest.importorskip(
         "custom_components.community_gate.core.faces",
-        reason="core/faces.py (the dlib engine) is not available",
+        reason="core/faces.py (the dlib engine) is not importable",
     )
-    images = pytest.importorskip(
-        "custom_components.community_gate.core.images",
-        reason="core/images.py (the image loader) is not available",
-    )
-    if not hasattr(faces, "DlibEngine"):
-        pytest.skip("core/faces.py has no DlibEngine")
-    missing = [n for n in REAL_IDENTITIES if not (FACES / n).is_dir()]
+    from custom_components.community_gate.core.images import load_image_file
+    from tests.core.photos import face_engine, identity_photos, require_shared_faces
+
+    photos = identity_photos(require_shared_faces())
+    missing = [n for n in REAL_IDENTITIES if n not in photos]
     if missing:
-        pytest.skip(f"shared face photos not found under {FACES} (missing {missing[0]})")
-    try:
-        engine = faces.DlibEngine()
-    except (ImportError, faces.ModelsMissingError) as err:
-        pytest.skip(f"dlib engine unavailable: {err}")
+        pytest.skip(f"shared face set lacks {', '.join(missing)}")
+    engine = face_engine()
     out: dict[str, list[FloatArray]] = {}
     for name in REAL_IDENTITIES:
-        for path in sorted((FACES / name).iterdir()):
-            found = engine.analyse(images.load_image_file(path), upsample=0)
+        for path in photos[name]:
+            found = engine.analyse(load_image_file(path), upsample=0)
             if len(found) == 1:
                 out.setdefault(name, []).append(np.asarray(found[0].encoding, dtype=np.float32))
         assert len(out.get(name, [])) >= 4, f"{name}: fewer than 4 photos with one face"
