@@ -244,6 +244,12 @@ def test_folder_mode_json(small_set: Path, capsys: pytest.CaptureFixture[str]) -
             assert 0.0 <= g[key]["tar"] <= 1.0
         # The best of two references is never worse than one of them.
         assert g["masked_with_masked_reference"]["tar"] >= g["masked_vs_plain_reference"]["tar"]
+        mi = m[variant]["identification"]
+        assert mi["unknown"]["probes"] == 11 - len(m["masked_failures_to_detect"]) * (
+            variant == "redetected"
+        )
+        k = mi["known"]
+        assert k["correct"] + k["wrong_person"] + k["refused"] == k["probes"]
         imp = m[variant]["impostor"]
         for key in ("masked_vs_plain", "masked_vs_masked"):
             assert imp[key]["false_accepts"] <= imp[key]["pairs"]
