@@ -74,7 +74,7 @@ DEFAULT_THRESHOLD: Final = 0.55
 # higher floor costs real faces before it removes false positives (see plausible_face).
 DEFAULT_MIN_SCORE: Final = 0.0
 # False-positive filter before encoding (see plausible_face for the measurements).
-MIN_DETAIL: Final = 30.0
+MIN_DETAIL: Final = 1.5
 MAX_LANDMARK_DISAGREEMENT: Final = 0.22
 
 # Enrollment quality defaults (see check_enrollment and the measurement functions).
@@ -375,9 +375,10 @@ def plausible_face(
     detections of the shared set and the package photos (upsample 0 and 1, group
     photos, low light and partial faces included):
 
-    * **detail** (:func:`face_detail`, Laplacian variance of the box at 64 px): the
-      blurred lights 5.6 and 16.5, real faces >= 72 (the sharp badge: 2,971). Cut at
-      ``MIN_DETAIL`` = 30.
+    * **detail** (:func:`face_detail`, edge energy relative to brightness): the blurred
+      lights 0.21 and 0.60, real faces >= 4.9 (the soft 150 px john_* chips), the same
+      faces darkened to 8 % of their exposure unchanged (the sharp badge: 199). Cut at
+      ``MIN_DETAIL`` = 1.5.
     * **landmark agreement** (:func:`landmark_disagreement`): the 68-point and 5-point
       models are separate regressors; on a face they put the eye corners and the base of
       the nose at the same place (real: median 0.018 of the eye distance, p99 0.09,
@@ -460,8 +461,12 @@ def _laplacian_var(grey: npt.NDArray[np.float32]) -> float:
 
 
 def face_detail(rgb: RGBImage, box: FaceBox) -> float:
-    """Edge energy of the box at 64 px (Laplacian variance): a blurred light has none."""
-    return _laplacian_var(_grey_face(rgb, box, 64))
+    """Edge energy of the box relative to its brightness: the Laplacian variance of the
+    box scaled to 64 px, divided by its squared mean luma (x 1000). A blurred light has
+    almost none; dividing by the brightness keeps a dim face (a dark frame at night)
+    from looking like one: the value does not change when the exposure does."""
+    grey = _grey_face(rgb, box, 64)
+    return _laplacian_var(grey) / max(float(grey.mean()), 8.0) ** 2 * 1000.0
 
 
 def face_sharpness(rgb: RGBImage, box: FaceBox) -> float:
@@ -505,25 +510,74 @@ def check_enrollment(
     min_sharpness: float = MIN_SHARPNESS,
     min_brightness: float = MIN_BRIGHTNESS,
     max_brightness: float = MAX_BRIGHTNESS,
+    candidates: Sequence[FaceBox] = (),
 ) -> Face:
     """The one good face of an enrollment photo, or :class:`FaceQualityError` saying why:
     no face, several faces, a face smaller than ``min_face_px`` (its shorter side), too
     dark / too bright (mean luma of the face), too blurred (:func:`face_sharpness`).
-    ``faces`` is what the engine's ``analyse`` found in ``rgb``."""
+
+    ``faces`` is what the engine's ``analyse`` found in ``rgb``. ``analyse`` drops
+    detections not worth an encoding, which includes very blurred or washed-out real
+    faces; pass the raw detections as ``candidates`` and, when ``faces`` is empty, the
+    largest one is checked so the admin reads "too blurred" rather than "no face"
+    (:func:`enrollment_face` does all of this)."""
     if not faces:
+        if candidates:
+            largest = max(candidates, key=lambda b: b.area)
+            _check_box(rgb, largest, min_face_px, min_sharpness, min_brightness, max_brightness)
         raise FaceQualityError(why=NO_FACE)
     if len(faces) > 1:
         raise FaceQualityError(why=SEVERAL_FACES, detail=str(len(faces)))
     face = faces[0]
-    side = min(face.box.width, face.box.height)
+    _check_box(rgb, face.box, min_face_px, min_sharpness, min_brightness, max_brightness)
+    return face
+
+
+def _check_box(
+    rgb: RGBImage,
+    box: FaceBox,
+    min_face_px: int,
+    min_sharpness: float,
+    min_brightness: float,
+    max_brightness: float,
+) -> None:
+    side = min(box.width, box.height)
     if side < min_face_px:
         raise FaceQualityError(why=FACE_TOO_SMALL, detail=f"{side} < {min_face_px} px")
-    brightness = face_brightness(rgb, face.box)
+    brightness = face_brightness(rgb, box)
     if brightness < min_brightness:
         raise FaceQualityError(why=TOO_DARK, detail=f"{brightness:.0f} < {min_brightness:.0f}")
     if brightness > max_brightness:
         raise FaceQualityError(why=TOO_BRIGHT, detail=f"{brightness:.0f} > {max_brightness:.0f}")
-    sharpness = face_sharpness(rgb, face.box)
+    sharpness = face_sharpness(rgb, box)
     if sharpness < min_sharpness:
         raise FaceQualityError(why=TOO_BLURRED, detail=f"{sharpness:.2f} < {min_sharpness:.2f}")
-    return face
+
+
+def enrollment_face(
+    engine: FaceEngine,
+    rgb: RGBImage,
+    *,
+    upsample: int = 1,
+    min_face_px: int = MIN_FACE_PX,
+    min_sharpness: float = MIN_SHARPNESS,
+    min_brightness: float = MIN_BRIGHTNESS,
+    max_brightness: float = MAX_BRIGHTNESS,
+) -> Face:
+    """Analyse an enrollment photo and return its one good face, or raise
+    :class:`FaceQualityError` with the most specific reason.
+
+    At most two faces are encoded (two are enough to refuse a group photo). Only when
+    nothing survives the false-positive filter is the photo detected again, to tell a
+    blurred or washed-out face from no face at all.
+    """
+    found = engine.analyse(rgb, upsample=upsample, max_faces=2)
+    return check_enrollment(
+        rgb,
+        found,
+        min_face_px=min_face_px,
+        min_sharpness=min_sharpness,
+        min_brightness=min_brightness,
+        max_brightness=max_brightness,
+        candidates=() if found else engine.detect(rgb, upsample=upsample),
+    )
