@@ -171,6 +171,8 @@ class StrangerClusters:
         self._centroids: FloatArray = np.zeros((cap, dims), dtype=np.float32)
         self._sqnorms: FloatArray = np.zeros(cap, dtype=np.float32)
         self._counts: _Int64Array = np.zeros(cap, dtype=np.int64)
+        # sighting_var / min(count, max_weight) per row, kept with the counts.
+        self._allow: FloatArray = np.zeros(cap, dtype=np.float32)
         self._first: _Float64Array = np.zeros(cap, dtype=np.float64)
         self._last: _Float64Array = np.zeros(cap, dtype=np.float64)
         self._ids: list[str] = []
@@ -307,6 +309,7 @@ class StrangerClusters:
             self._centroids[row] = self._centroids[last]
             self._sqnorms[row] = self._sqnorms[last]
             self._counts[row] = self._counts[last]
+            self._allow[row] = self._allow[last]
             self._first[row] = self._first[last]
             self._last[row] = self._last[last]
             self._ids[row] = self._ids[last]
@@ -409,18 +412,18 @@ class StrangerClusters:
         if n == 0:
             return None
         d2 = self._sq_distances(vec[None, :])[0]
-        allowance = self._allowance(self._counts[:n])
+        allowance = self._allow[:n]
         row = int(np.argmin(d2 - allowance))
         # The expanded form loses precision for near-equal vectors: decide on exact values.
         dist = self._exact_distance(self._centroids[row], vec)
         within = dist * dist - float(allowance[row]) <= self.threshold * self.threshold
         return row, dist, within
 
-    def _allowance(self, counts: _Int64Array) -> FloatArray:
-        """The centroid's own expected squared error, ``sighting_var / n``, per cluster."""
-        weights = np.minimum(counts, self.max_weight).astype(np.float32)
-        allowance: FloatArray = np.float32(self.sighting_var) / weights
-        return allowance
+    def _set_count(self, row: int, count: int) -> None:
+        """Set a row's count and its allowance: the centroid's own expected squared
+        error, ``sighting_var / n`` (n capped at ``max_weight``)."""
+        self._counts[row] = count
+        self._allow[row] = self.sighting_var / min(count, self.max_weight)
 
     def _update(self, row: int, vec: FloatArray, ts: float, day: int) -> None:
         count = int(self._counts[row]) + 1
@@ -429,7 +432,7 @@ class StrangerClusters:
         new = (old + (vec.astype(np.float64) - old) / weight).astype(np.float32)
         self._centroids[row] = new
         self._sqnorms[row] = float(new @ new)
-        self._counts[row] = count
+        self._set_count(row, count)
         self._first[row] = min(self._first[row], ts)
         self._last[row] = max(self._last[row], ts)
         self._days[row].add(day)
@@ -453,7 +456,7 @@ class StrangerClusters:
         new = mix.astype(np.float32)
         self._centroids[keep] = new
         self._sqnorms[keep] = float(new @ new)
-        self._counts[keep] += self._counts[gone]
+        self._set_count(keep, int(self._counts[keep]) + int(self._counts[gone]))
         self._first[keep] = min(self._first[keep], self._first[gone])
         self._last[keep] = max(self._last[keep], self._last[gone])
         self._days[keep] |= self._days[gone]
@@ -476,7 +479,7 @@ class StrangerClusters:
         row = self._n
         self._centroids[row] = vec
         self._sqnorms[row] = float(vec @ vec)
-        self._counts[row] = count
+        self._set_count(row, count)
         self._first[row] = first
         self._last[row] = last
         self._ids.append(cid)
@@ -497,6 +500,7 @@ class StrangerClusters:
         )
         self._sqnorms = np.concatenate([self._sqnorms, np.zeros(extra, dtype=np.float32)])
         self._counts = np.concatenate([self._counts, np.zeros(extra, dtype=np.int64)])
+        self._allow = np.concatenate([self._allow, np.zeros(extra, dtype=np.float32)])
         self._first = np.concatenate([self._first, np.zeros(extra, dtype=np.float64)])
         self._last = np.concatenate([self._last, np.zeros(extra, dtype=np.float64)])
 
