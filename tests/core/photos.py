@@ -17,8 +17,9 @@ Helpers: ``package_photos()`` / ``shared_faces()`` return the folder or None;
 ``package_photo(name)`` / ``require_shared_faces()`` return it or skip the test with the
 reason; ``needs_package_photos`` / ``needs_shared_faces`` are skip markers;
 ``identity_photos()`` lists the shared identities; ``face_engine()`` is one
-process-wide ``DlibEngine`` (loading the models takes about a second) and
-``import_face_recognition()`` imports the reference library safely.
+process-wide ``DlibEngine`` (loading the models takes about a second);
+``photo_faces()`` / ``largest_face()`` analyse a photo once per process (an encoding
+costs ~0.1-0.15 s); ``import_face_recognition()`` imports the reference library safely.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import warnings
 import pytest
 
 if TYPE_CHECKING:
-    from custom_components.community_gate.core.faces import DlibEngine
+    from custom_components.community_gate.core.faces import DlibEngine, Face
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_PHOTOS_DIR = REPO_ROOT / ".cache" / "test-photos"
@@ -137,6 +138,30 @@ def face_engine() -> DlibEngine:
         return DlibEngine()
     except ModelsMissingError as err:
         pytest.skip(f"face models not installed: {err}")
+
+
+@functools.cache
+def _photo_faces(path: Path, upsample: int) -> tuple[Face, ...]:
+    from custom_components.community_gate.core.images import load_image_file
+
+    return tuple(face_engine().analyse(load_image_file(path), upsample=upsample))
+
+
+def photo_faces(path: Path, upsample: int = 0) -> list[Face]:
+    """``face_engine().analyse`` of a photo file, computed once per process."""
+    return list(_photo_faces(path, upsample))
+
+
+def largest_face(path: Path) -> Face:
+    """The largest face of a photo (HOG upsample 1 for photos under 400 px, where faces
+    can be under HOG's 80 px window, else 0). Fails the test if there is none."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        upsample = 1 if max(im.size) < 400 else 0
+    found = photo_faces(path, upsample)
+    assert found, f"no face found in {path}"
+    return max(found, key=lambda f: f.box.area)
 
 
 def import_face_recognition() -> ModuleType:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
-import functools
 from pathlib import Path
 import subprocess
 import sys
@@ -51,6 +50,7 @@ from tests.core.photos import (
     needs_package_photos,
     needs_shared_faces,
     package_photo,
+    photo_faces,
     require_shared_faces,
     shared_manifest,
     shared_photo,
@@ -62,16 +62,6 @@ RGB = npt.NDArray[np.uint8]
 @pytest.fixture(scope="session")
 def engine() -> DlibEngine:
     return face_engine()
-
-
-@functools.cache
-def _analysed(path: Path, upsample: int) -> tuple[Face, ...]:
-    return tuple(face_engine().analyse(load_image_file(path), upsample=upsample))
-
-
-def analysed(path: Path, upsample: int = 0) -> list[Face]:
-    """engine.analyse of a photo file, once per session."""
-    return list(_analysed(path, upsample))
 
 
 def transformed(path: Path, change: Callable[[RGB], RGB]) -> RGB:
@@ -268,7 +258,7 @@ def test_false_positive_on_lights_filtered(engine: DlibEngine, relative: str) ->
 
 @needs_shared_faces
 def test_analyse_encodes_only_the_real_face(engine: DlibEngine) -> None:
-    found = analysed(shared_photo("paul_allen/2.jpg"), upsample=1)
+    found = photo_faces(shared_photo("paul_allen/2.jpg"), upsample=1)
     assert len(found) == 1
     assert found[0].box.width > 400
 
@@ -289,13 +279,13 @@ def test_false_positive_on_a_badge_filtered(engine: DlibEngine) -> None:
         landmark_disagreement(engine.landmarks(rgb, face), engine.landmarks5(rgb, face))
         < MAX_LANDMARK_DISAGREEMENT / 2
     )
-    found = analysed(package_photo("astronaut.png"), upsample=1)
+    found = photo_faces(package_photo("astronaut.png"), upsample=1)
     assert [f.box for f in found] == [face]
 
 
 @needs_package_photos
 def test_face_record(engine: DlibEngine) -> None:
-    (face,) = analysed(package_photo("obama.jpg"))
+    (face,) = photo_faces(package_photo("obama.jpg"))
     assert len(face.landmarks) == 68
     assert all(isinstance(c, int) for point in face.landmarks for c in point)
     assert face.encoding.dtype == np.float32
@@ -325,7 +315,7 @@ def test_faces_from_a_downscaled_detection(engine: DlibEngine) -> None:
     small, scale = resize_max(rgb, 480)
     candidates = [(b.rescaled(1 / scale), s) for b, s in engine.detect_scored(small)]
     (face,) = engine.faces_from(rgb, candidates)
-    (direct,) = analysed(path)
+    (direct,) = photo_faces(path)
     assert face_distance(face.encoding, direct.encoding) < 0.1
 
 
@@ -355,7 +345,7 @@ def _reason(rgb: RGB, found: list[Face]) -> str:
 def test_enrollment_accepts_a_good_photo() -> None:
     path = package_photo("obama.jpg")
     rgb = load_image_file(path)
-    found = analysed(path)
+    found = photo_faces(path)
     assert check_enrollment(rgb, found) is found[0]
     # the measurements behind the checks, for the record
     box = found[0].box
@@ -366,7 +356,7 @@ def test_enrollment_accepts_a_good_photo() -> None:
 @needs_package_photos
 def test_enrollment_no_face() -> None:
     path = package_photo("chelsea.png")  # a cat
-    found = analysed(path, upsample=1)
+    found = photo_faces(path, upsample=1)
     assert found == []
     assert _reason(load_image_file(path), found) == "no_face"
 
@@ -390,7 +380,7 @@ def test_enrollment_several_faces(engine: DlibEngine) -> None:
 @needs_shared_faces
 def test_enrollment_several_faces_in_a_real_photo() -> None:
     path = shared_photo("_multi_face/1.jpg")  # Kit Harington and Rose Leslie
-    found = analysed(path)
+    found = photo_faces(path)
     assert len(found) == 2
     assert _reason(load_image_file(path), found) == "several_faces"
 
@@ -411,7 +401,7 @@ def test_enrollment_face_too_small(engine: DlibEngine) -> None:
 def test_enrollment_face_too_small_is_configurable() -> None:
     path = package_photo("obama.jpg")
     with pytest.raises(FaceQualityError) as info:
-        check_enrollment(load_image_file(path), analysed(path), min_face_px=1000)
+        check_enrollment(load_image_file(path), photo_faces(path), min_face_px=1000)
     assert info.value.why == "face_too_small"
     assert "1000" in info.value.placeholders["detail"]
 
@@ -435,7 +425,7 @@ def test_enrollment_too_bright(engine: DlibEngine) -> None:
 
 
 def _blurred(path: Path, fraction: float) -> RGB:
-    (sharp,) = analysed(path)
+    (sharp,) = photo_faces(path)
     radius = fraction * sharp.box.width  # Gaussian sigma as a fraction of the face width
     return transformed(
         path, lambda a: np.asarray(Image.fromarray(a).filter(ImageFilter.GaussianBlur(radius)))
@@ -470,17 +460,17 @@ def test_enrollment_says_blurred_when_the_filter_dropped_the_face(engine: DlibEn
 def test_enrollment_face_helper_accepts_a_good_photo(engine: DlibEngine) -> None:
     path = package_photo("biden.jpg")
     face = enrollment_face(engine, load_image_file(path), upsample=0)
-    (direct,) = analysed(path)
+    (direct,) = photo_faces(path)
     assert face.box == direct.box
     assert np.array_equal(face.encoding, direct.encoding)
 
 
 @needs_package_photos
-def test_enrollment_dark_face_still_analysed(engine: DlibEngine) -> None:
+def test_enrollment_dark_face_still_photo_faces(engine: DlibEngine) -> None:
     """The false-positive filter is exposure-independent: a dim face at a gate at night
     is still encoded (and still matches)."""
     path = package_photo("obama.jpg")
     rgb = transformed(path, lambda a: (a * 0.3).astype(np.uint8))
     (dim,) = engine.analyse(rgb)
-    (bright,) = analysed(path)
+    (bright,) = photo_faces(path)
     assert face_distance(dim.encoding, bright.encoding) < DEFAULT_THRESHOLD / 2
