@@ -12,17 +12,18 @@ exactly like ``face_recognition.face_encodings`` (whose default is ``model="smal
 an edge terminal running the reference library produces embeddings comparable with
 ours. (Aligning on the 68 points instead moves an encoding by ~0.1, a fifth of the
 gate threshold, for no accuracy gain on the shared set.) The 68 points are still computed
-for every face that gets encoded: they feed the false-positive filter, mask synthesis
-and the quality checks.
+for every candidate face: they feed the false-positive filter (:func:`plausible_face`)
+and mask synthesis.
 
-Threads and the GIL (measured with dlib-bin 20.0.1 on 2 cores): the HOG detector and
-the shape predictors release the GIL, but ``compute_face_descriptor`` (the ResNet,
-~90-150 ms per face) **holds it for its whole run**. An encoding on an executor thread
-therefore stalls every other Python thread, Home Assistant's event loop included, for
-that long, and two threads never encode in parallel. For real parallelism or a loop that
-never stalls, run the engine in a separate process. One ``DlibEngine`` serialises its
-own calls with a lock (the dlib network object keeps per-call state), so it may be
-shared between threads; it is simply not faster for it.
+Threads and the GIL (measured with dlib-bin 20.0.1 on 2 cores): the HOG detector
+releases the GIL while it scans, but ``compute_face_descriptor`` (the ResNet, ~90-150 ms
+per face) **holds it for its whole run**: a thread ticking every millisecond stalled
+~93 ms per encoding. An encoding on an executor thread therefore stalls every other
+Python thread, Home Assistant's event loop included, for that long, and two threads
+never encode in parallel. For real parallelism or a loop that never stalls, run the
+engine in a separate process. One ``DlibEngine`` serialises its own calls with a lock
+(the dlib network object keeps per-call state), so it may be shared between threads; it
+is simply not faster for it.
 """
 
 from __future__ import annotations
@@ -55,19 +56,21 @@ MODEL_FILES: Final = (LANDMARKS_68_FILE, LANDMARKS_5_FILE, ENCODER_FILE)
 DIMS: Final = 128
 
 # Gate threshold on the euclidean distance between two encodings (accept iff <=).
-# Measured on /work/shared/faces (13 identities, 79 photos, largest face per photo,
-# HOG upsample 1, 5-point alignment; 279 genuine and 2,802 impostor pairs):
+# Measured on /work/shared/faces with this engine (13 identities, 79 photos, largest
+# face per photo, HOG upsample 1; 279 genuine and 2,802 impostor pairs):
 #   genuine  mean 0.338, p99 0.532, max 0.548
 #   impostor mean 0.873 (sd 0.094), empirical 0.1 % quantile 0.654, min 0.617
-#   at 0.60 (dlib's default): TAR 100 %, FAR 0 % on this set, but a normal fit to the
-#     impostor distances puts 0.1 % FAR at 0.58 and 0.01 % at 0.52: 0.60 leaves no
-#     room for a look-alike in a set this small (2,802 pairs: one false accept = 0.04 %)
-#   at 0.55: TAR 100 % (279/279), FAR 0 % (0/2,802); normal-fit FAR ~0.03 %
-#   at 0.50: TAR 97.5 %, FAR 0 %
-# 0.55 keeps TAR >= 99 % here while staying 0.07 below the nearest impostor pair seen
-# (guido_van_rossum/5 vs steve_wozniak/5, 0.617). Pairwise FAR is per comparison: a
-# stranger compared with N enrolled people has ~N chances, which is what the gallery's
-# margin to the second person and the 1:N duplicate check at enrollment are for.
+#   threshold  TAR               FAR (pairs)  FAR (normal fit to the impostor distances)
+#   0.50       97.5 % (272/279)  0 / 2,802    0.004 %
+#   0.55       100 %  (279/279)  0 / 2,802    0.03 %
+#   0.58       100 %             0 / 2,802    0.09 %
+#   0.60       100 %             0 / 2,802    0.19 %   dlib's default: over the 0.1 % target
+# One false accept in this set is already 0.036 %, so the 0.1 % tail cannot be seen
+# directly; the normal fit stands in for it. 0.55 keeps TAR >= 99 % here with a safety
+# factor of ~3 on the FAR target, and sits 0.07 below the nearest impostor pair seen
+# (guido_van_rossum/5 vs steve_wozniak/5, 0.617). FAR is per comparison: a stranger
+# compared with N enrolled people has ~N chances, which the gallery's margin to the
+# second person and the 1:N duplicate check at enrollment only partly offset.
 DEFAULT_THRESHOLD: Final = 0.55
 
 # Detector score floor (dlib's HOG SVM margin; dlib's own cut is 0). Kept at 0: a

@@ -73,7 +73,10 @@ class Gallery:
         self.threshold = threshold
         self.margin = margin
         self._lock = threading.Lock()
-        self._vectors = np.zeros((_INITIAL_CAPACITY, dims), dtype=np.float32)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._vectors = np.zeros((_INITIAL_CAPACITY, self.dims), dtype=np.float32)
         self._norms = np.zeros(_INITIAL_CAPACITY, dtype=np.float32)
         self._owner = np.zeros(_INITIAL_CAPACITY, dtype=np.int32)  # row -> person code
         self._ids: list[str] = []  # row -> embedding id
@@ -177,8 +180,9 @@ class Gallery:
             return len(ids)
 
     def clear(self) -> None:
+        """Forget every reference (settings stay)."""
         with self._lock:
-            self.__init__(self.dims, threshold=self._threshold, margin=self._margin)  # type: ignore[misc]
+            self._reset()
 
     # ----------------------------------------------------------------- matching
     def match(self, vector: npt.NDArray[Any]) -> Match:
