@@ -159,14 +159,15 @@ def resize_max(rgb: RGBImage, max_side: int) -> tuple[RGBImage, float]:
 
 
 def _oriented(im: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation tag (phones store portrait photos rotated)."""
+    """Apply the EXIF orientation tag (phones store portrait photos rotated). A broken
+    EXIF block leaves the photo as stored rather than refusing it."""
     try:
         orientation = im.getexif().get(0x0112, 1)
-    except Exception:  # a broken EXIF block must not refuse the photo
+        if orientation in (None, 1):
+            return im
+        out = ImageOps.exif_transpose(im)
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError):
         return im
-    if orientation in (None, 1):
-        return im
-    out = ImageOps.exif_transpose(im)
     return out if out is not None else im
 
 
