@@ -9,7 +9,8 @@ needs dlib (the engine is imported only when this benchmark runs).
 Frames: real photos — the identity folders of ``../shared/faces`` beside the repository,
 else the package photos that ``scripts/fetch_photos`` puts in ``.cache/test-photos`` —
 each letterboxed to 640×480 and JPEG-encoded in memory (quality 90), cycled to
-``--frames``. Every frame is then measured twice:
+``--frames``. Every frame then goes through three measurements back to back (so other
+work on the machine weighs on them alike):
 
 * **stages**: ``decode_image``; ``engine.detect`` (HOG, ``--upsample`` 0); for the
   largest face ``engine.landmarks`` (68 points: ``analyse`` computes them for every
@@ -22,6 +23,9 @@ each letterboxed to 640×480 and JPEG-encoded in memory (quality 90), cycled to
   largest gallery for the largest face → ``policy.decide``. The actuator command is
   outside the core and not included. Frames in which no face is found make no decision
   and are counted, not timed into it.
+* **investigation** (``--detect-side``, 480 by default, 0 skips it): the same path with
+  HOG run on a copy shrunk to that many pixels (``resize_max``), the boxes mapped back
+  and ``engine.faces_from`` filtering and encoding on the full frame. Not the hub's path.
 
 Galleries: the real encodings of the photos (one embedding each, under the person of
 its folder) plus synthetic people — a real encoding plus Gaussian noise (σ = 0.06 per
@@ -331,8 +335,9 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
     for _identity, jpeg in order[:WARMUP]:
         engine.analyse(decode_image(jpeg), upsample=args.upsample)
 
-    # 1. per stage
-    log(f"stages over {len(order)} frames")
+    # Every frame goes through the three measurements back to back (not three passes),
+    # so other work on the machine weighs on each of them alike.
+    log(f"{len(order)} frames: stages, the hub's path, HOG on a copy ({args.detect_side} px)")
     st: dict[str, list[float]] = {
         "decode": [],
         "detect": [],
@@ -343,7 +348,15 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
     }
     staged_sum: list[float] = []
     faces_found: list[int] = []
+    e2e: list[float] = []
+    e2e_no_face: list[float] = []
+    encoded: list[int] = []
+    granted = 0
+    small_detect: list[float] = []
+    small_e2e: list[float] = []
+    small_found = 0
     for _identity, jpeg in order:
+        # 1. per stage
         t0 = time.perf_counter()
         rgb = decode_image(jpeg)
         t1 = time.perf_counter()
@@ -352,55 +365,61 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
         st["decode"].append(t1 - t0)
         st["detect"].append(t2 - t1)
         faces_found.append(len(boxes))
-        if not boxes:
-            continue
-        box = max(boxes, key=lambda b: b.area)
-        t3 = time.perf_counter()
-        engine.landmarks(rgb, box)
-        t4 = time.perf_counter()
-        vector = engine.encode(rgb, box)
-        t5 = time.perf_counter()
-        st["landmarks"].append(t4 - t3)
-        st["encode"].append(t5 - t4)
-        match = None
-        for n in sizes:
-            t = time.perf_counter()
-            match = galleries[n].match(vector)
-            st[f"match_{n}"].append(time.perf_counter() - t)
-        assert match is not None
-        t6 = time.perf_counter()
-        directory.decide(match.person_id if match.accepted else None)
-        st["decide"].append(time.perf_counter() - t6)
-        staged_sum.append(
-            (t1 - t0) + (t2 - t1) + (t5 - t4) + st[f"match_{sizes[-1]}"][-1] + st["decide"][-1]
-        )
+        if boxes:
+            box = max(boxes, key=lambda b: b.area)
+            t3 = time.perf_counter()
+            engine.landmarks(rgb, box)
+            t4 = time.perf_counter()
+            vector = engine.encode(rgb, box)
+            t5 = time.perf_counter()
+            st["landmarks"].append(t4 - t3)
+            st["encode"].append(t5 - t4)
+            for n in sizes:
+                t = time.perf_counter()
+                match = galleries[n].match(vector)
+                st[f"match_{n}"].append(time.perf_counter() - t)
+            t6 = time.perf_counter()
+            directory.decide(match.person_id if match.accepted else None)
+            st["decide"].append(time.perf_counter() - t6)
+            staged_sum.append(
+                (t1 - t0) + (t2 - t1) + (t5 - t4) + st[f"match_{sizes[-1]}"][-1] + st["decide"][-1]
+            )
 
-    # 2. frame -> decision, the hub's calls
-    log(f"frame -> decision over {len(order)} frames (decode, analyse, match, decide)")
-    e2e: list[float] = []
-    e2e_no_face: list[float] = []
-    encoded: list[int] = []
-    granted = 0
-    for _identity, jpeg in order:
+        # 2. frame -> decision, the hub's calls
         t0 = time.perf_counter()
         faces = engine.analyse(decode_image(jpeg), upsample=args.upsample)
-        if not faces:
+        if faces:
+            face = max(faces, key=lambda f: f.box.area)
+            match = largest.match(face.encoding)
+            decision = directory.decide(match.person_id if match.accepted else None)
+            e2e.append(time.perf_counter() - t0)
+            encoded.append(len(faces))
+            granted += bool(decision.allowed)
+        else:
             e2e_no_face.append(time.perf_counter() - t0)
-            continue
-        face = max(faces, key=lambda f: f.box.area)
-        match = largest.match(face.encoding)
-        decision = directory.decide(match.person_id if match.accepted else None)
-        e2e.append(time.perf_counter() - t0)
-        encoded.append(len(faces))
-        granted += bool(decision.allowed)
 
-    # 2b. the same with detection on a downscaled copy (investigation, not the hub's path)
+        # 2b. the same with HOG on a downscaled copy (investigation, not the hub's path)
+        if args.detect_side:
+            t0 = time.perf_counter()
+            faces, detect_s = analyse_downscaled(
+                engine, decode_image(jpeg), args.detect_side, args.upsample
+            )
+            small_detect.append(detect_s)
+            if faces:
+                face = max(faces, key=lambda f: f.box.area)
+                match = largest.match(face.encoding)
+                directory.decide(match.person_id if match.accepted else None)
+                small_e2e.append(time.perf_counter() - t0)
+                small_found += 1
+
     downscaled: dict[str, Any] | None = None
     if args.detect_side:
-        log(f"frame -> decision with HOG on a copy at most {args.detect_side} px wide")
-        downscaled = measure_downscaled(
-            engine, order, args.detect_side, args.upsample, largest, directory
-        )
+        downscaled = {
+            "side": args.detect_side,
+            "frames_with_face": small_found,
+            "detect": percentiles(small_detect),
+            "frame_to_decision": percentiles(small_e2e),
+        }
 
     # 3. embedding -> decision
     log(f"embedding -> decision over {args.embeddings:,} terminal requests")
@@ -474,39 +493,6 @@ def analyse_downscaled(
     if scale != 1.0:
         candidates = [(box.rescaled(1 / scale), score) for box, score in candidates]
     return engine.faces_from(rgb, candidates, max_faces), detect_s
-
-
-def measure_downscaled(
-    engine: DlibEngine,
-    order: Sequence[tuple[str, bytes]],
-    side: int,
-    upsample: int,
-    gallery: Gallery,
-    directory: Directory,
-) -> dict[str, Any]:
-    """Frame -> decision as the hub's path, but HOG on a copy at most ``side`` px."""
-    from ..core.images import decode_image
-
-    detect: list[float] = []
-    e2e: list[float] = []
-    found = 0
-    for _identity, jpeg in order:
-        t0 = time.perf_counter()
-        faces, detect_s = analyse_downscaled(engine, decode_image(jpeg), side, upsample)
-        detect.append(detect_s)
-        if not faces:
-            continue
-        face = max(faces, key=lambda f: f.box.area)
-        match = gallery.match(face.encoding)
-        directory.decide(match.person_id if match.accepted else None)
-        e2e.append(time.perf_counter() - t0)
-        found += 1
-    return {
-        "side": side,
-        "frames_with_face": found,
-        "detect": percentiles(detect),
-        "frame_to_decision": percentiles(e2e),
-    }
 
 
 def _le(value: float | None, limit: float) -> bool | None:
