@@ -76,7 +76,9 @@ def test_faces_benchmark_json(photos: Path, capsys: pytest.CaptureFixture[str]) 
         "memory",
         "targets",
         "load_average",
+        "cpu_during_frames",
     }
+    assert r["cpu_during_frames"]["wall_s"] > 0
     assert set(r["machine"]) >= {"cpu", "cores", "ram_gb", "os", "python"}
     assert r["software"]["dlib-bin"]
     s = r["sizes"]

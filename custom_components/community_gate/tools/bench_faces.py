@@ -352,6 +352,7 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
     e2e_no_face: list[float] = []
     encoded: list[int] = []
     granted = 0
+    watch = CpuWatch()
     small_detect: list[float] = []
     small_e2e: list[float] = []
     small_found = 0
@@ -412,6 +413,7 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
                 small_e2e.append(time.perf_counter() - t0)
                 small_found += 1
 
+    cpu_frames = watch.result()
     downscaled: dict[str, Any] | None = None
     if args.detect_side:
         downscaled = {
@@ -454,6 +456,7 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
         "staged_sum": percentiles(staged_sum),
         "detect_downscaled": downscaled,
         "load_average": {"start": load_start, "end": _loadavg()},
+        "cpu_during_frames": cpu_frames,
         "embedding_to_decision": {**emb, "granted": emb_granted},
         "memory": memory,
         "targets": {
@@ -468,6 +471,47 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
             "at_full_size": sizes[-1] >= TARGET_GALLERY,
         },
     }
+
+
+def _cpu_jiffies() -> tuple[int, int] | None:
+    """(busy, steal) jiffies of the whole machine from /proc/stat."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return user + nice + system + irq + softirq + steal, steal
+
+
+class CpuWatch:
+    """How busy the machine was besides us while something ran: cores used by other
+    processes (machine busy time minus our own CPU time) and the hypervisor's steal."""
+
+    def __init__(self) -> None:
+        self._t = time.perf_counter()
+        self._own = _own_cpu()
+        self._jiffies = _cpu_jiffies()
+
+    def result(self) -> dict[str, float | None]:
+        wall = time.perf_counter() - self._t
+        own = _own_cpu() - self._own
+        now = _cpu_jiffies()
+        if self._jiffies is None or now is None or wall <= 0:
+            return {"wall_s": round(wall, 1), "own_cores": round(own / wall, 2) if wall else None}
+        tick = os.sysconf("SC_CLK_TCK")
+        busy = (now[0] - self._jiffies[0]) / tick
+        steal = (now[1] - self._jiffies[1]) / tick
+        return {
+            "wall_s": round(wall, 1),
+            "own_cores": round(own / wall, 2),
+            "other_cores": round(max(busy - own, 0.0) / wall, 2),
+            "steal_cores": round(steal / wall, 2),
+        }
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
 
 
 def _loadavg() -> list[float] | None:
@@ -611,7 +655,10 @@ def format_faces(r: dict[str, Any]) -> str:
     lines += [
         "",
         f"load      {r['load_average']['start']} at start, {r['load_average']['end']} at end"
-        " (1/5/15 min)",
+        " (1/5/15 min); during the frames: this process"
+        f" {r['cpu_during_frames'].get('own_cores')} cores, other processes"
+        f" {r['cpu_during_frames'].get('other_cores')}, steal"
+        f" {r['cpu_during_frames'].get('steal_cores')}",
         f"memory    VmRSS {mem['rss_start_mb']} MiB at start, {mem['rss_after_engine_mb']} MiB"
         f" with the engine, {mem['rss_before_gallery_mb']} -> {mem['rss_after_gallery_mb']} MiB"
         f" filling {mem['gallery_size']:,} faces; Gallery.memory_bytes()"
