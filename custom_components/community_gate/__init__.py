@@ -18,6 +18,7 @@ from homeassistant.helpers import (
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.typing import ConfigType
 
+from .capture import CaptureLoop
 from .const import (
     CONF_DB_PATH,
     DEFAULT_DB_FILE,
@@ -29,7 +30,10 @@ from .core.access import AccessControl
 from .core.crypto import Hasher, KeyFileError, load_or_create_key
 from .core.errors import StoreCorruptError, StoreError, StoreTooNewError
 from .core.store import Store
+from .core.templates import TemplateVault, template_sealer
 from .entity import estate_device
+from .face import FaceService
+from .http import async_register_views
 from .hub import EstateHub
 from .services import async_setup_services
 
@@ -50,6 +54,7 @@ type CommunityGateConfigEntry = ConfigEntry[EstateHub]
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Services are registered once per HA start, not per entry."""
     async_setup_services(hass)
+    async_register_views(hass)
     return True
 
 
@@ -58,13 +63,15 @@ def resolve_db_path(hass: HomeAssistant, raw: str | None) -> Path:
     return path if path.is_absolute() else Path(hass.config.path(str(path)))
 
 
-def _open(db_path: Path) -> tuple[Store, AccessControl]:
+def _open(db_path: Path) -> tuple[Store, AccessControl, bytes]:
     # The database first: a path that cannot hold it must be reported as such, not as
     # a key problem, and no key may be created beside a file that is not ours.
     store = Store.open(db_path)
     try:
         key_path = db_path.with_name(db_path.name + ".key")
-        if not key_path.exists() and store.count_credentials(live_only=False):
+        if not key_path.exists() and (
+            store.count_credentials(live_only=False) or store.count_face_templates()
+        ):
             # A fresh key would silently turn every stored card, ID and PIN into
             # "unknown": the original key must be restored instead.
             raise KeyFileError(f"key file {key_path.name} is missing")
@@ -72,7 +79,7 @@ def _open(db_path: Path) -> tuple[Store, AccessControl]:
     except BaseException:
         store.close()
         raise
-    return store, AccessControl(store, Hasher(key))
+    return store, AccessControl(store, Hasher(key)), key
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> bool:
@@ -80,7 +87,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     issue_id = f"database_{entry.entry_id}"
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{DOMAIN}_db")
     try:
-        store, access = await hass.loop.run_in_executor(executor, _open, db_path)
+        store, access, key = await hass.loop.run_in_executor(executor, _open, db_path)
     except (StoreError, KeyFileError, OSError) as err:
         executor.shutdown(wait=False)
         code = err.code if isinstance(err, StoreError) else "key_file_error"
@@ -127,7 +134,22 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     entry.async_on_unload(async_track_time_change(hass, _purge, hour=3, minute=17, second=0))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    _start_faces(hass, entry, hub, key)
     return True
+
+
+def _start_faces(
+    hass: HomeAssistant, entry: CommunityGateConfigEntry, hub: EstateHub, key: bytes
+) -> None:
+    """Faces load in the background: cards, PINs and QR work from the first second,
+    and an estate without the face models keeps working without them."""
+    hub.face = FaceService(hass, hub, TemplateVault(hub.store, template_sealer(key)))
+    entry.async_create_background_task(hass, hub.face.async_start(), f"{DOMAIN} face models")
+    for rt in hub.gates.values():
+        if rt.camera:
+            loop = CaptureLoop(hass, hub.face, rt)
+            hub.capture_loops.append(loop)
+            loop.start()
 
 
 async def _async_reload(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant, callback
@@ -52,6 +53,10 @@ from .core.model import (
     Reason,
 )
 from .core.store import Store
+
+if TYPE_CHECKING:
+    from .capture import CaptureLoop
+    from .face import FaceService
 
 _LOGGER = logging.getLogger(__name__)
 SETTING_EMERGENCY = "emergency"
@@ -119,6 +124,8 @@ class EstateHub:
         self.emergency = False
         self.stats = HubStats()
         self.closed = False
+        self.face: FaceService | None = None
+        self.capture_loops: list[CaptureLoop] = []
 
     # ------------------------------------------------------------------ plumbing
     async def db[T](self, func: Callable[..., T], *args: Any) -> T:
@@ -168,14 +175,19 @@ class EstateHub:
         await self.async_refresh_stats()
 
     async def async_close(self) -> None:
-        """End running pulses, close the database, free the worker thread."""
+        """Stop cameras and faces, end running pulses, close the database."""
+        for loop in self.capture_loops:
+            await loop.stop()
+        if self.face is not None:
+            with suppress(HubClosedError, StoreError):
+                await self.face.async_stop()
         await asyncio.gather(*(rt.actuator.release() for rt in self.gates.values()))
         # From here on background work (purge, stats) stops instead of touching a
         # closed connection; close() queues behind any store call already running.
         self.closed = True
         await self.hass.loop.run_in_executor(self._executor, self.store.close)
-        # The worker is idle after close(); don't wait on it from the event loop.
-        self._executor.shutdown(wait=False)
+        # Join the worker off the event loop: no thread outlives the entry.
+        await self.hass.async_add_executor_job(self._executor.shutdown, True)
 
     async def async_refresh_stats(self) -> None:
         day_start = dt_util.start_of_local_day().timestamp()

@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.components.camera import async_get_image
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
@@ -17,17 +19,32 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError, Unauthorized, UnknownUser
+from homeassistant.exceptions import (
+    HomeAssistantError,
+    ServiceValidationError,
+    Unauthorized,
+    UnknownUser,
+)
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import DOMAIN
 from .core import errors
-from .core.model import RESIDENT_ROLES, CredentialKind, Direction, Person, Role, Unit
+from .core.images import MAX_IMAGE_BYTES, ImageError
+from .core.model import (
+    RESIDENT_ROLES,
+    CredentialKind,
+    Direction,
+    FaceVariant,
+    Person,
+    Role,
+    Unit,
+)
 from .core.store import schedule_from_obj
 
 if TYPE_CHECKING:
+    from .face import FaceService
     from .hub import EstateHub
 
 ATTR_ENTRY = "config_entry_id"
@@ -135,6 +152,24 @@ SCHEMAS: dict[str, vol.Schema] = {
             **_entry,
             vol.Required("active"): cv.boolean,
             vol.Optional("reason"): _text,
+        }
+    ),
+    "record_consent": vol.Schema(
+        {
+            **_entry,
+            vol.Required("person_id"): _id,
+            vol.Required("notice_version"): vol.All(cv.string, vol.Length(min=1, max=64)),
+            vol.Optional("guardian", default=False): cv.boolean,
+        }
+    ),
+    "withdraw_consent": vol.Schema({**_entry, vol.Required("person_id"): _id}),
+    "enroll_face": vol.Schema(
+        {
+            **_entry,
+            vol.Required("person_id"): _id,
+            vol.Optional("variant", default="plain"): vol.In(["plain", "masked"]),
+            vol.Exclusive("camera_entity_id", "source"): cv.entity_domain("camera"),
+            vol.Exclusive("file_path", "source"): vol.All(cv.string, vol.Length(min=1, max=1024)),
         }
     ),
 }
@@ -379,6 +414,63 @@ async def _set_emergency(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     return {"active": hub.emergency, "gates_opened": [o.passage.gate_id for o in outcomes]}
 
 
+def _face(hub: EstateHub) -> FaceService:
+    if hub.face is None:
+        raise errors.FaceUnavailableError("face recognition not running", why="not_started")
+    return hub.face
+
+
+async def _record_consent(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    consent = await _face(hub).async_record_consent(
+        d["person_id"],
+        notice_version=d["notice_version"],
+        operator=call.context.user_id or "system",
+        guardian=d["guardian"],
+    )
+    return {"consent_id": consent.id, "person_id": consent.person_id}
+
+
+async def _withdraw_consent(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    removed = await _face(hub).async_withdraw_consent(call.data["person_id"])
+    return {"person_id": call.data["person_id"], "templates_removed": removed}
+
+
+def _read_allowed_file(hass: HomeAssistant, raw: str) -> bytes:
+    """An image file under a directory the admin allowed (allowlist_external_dirs)."""
+    path = Path(raw)
+    if not path.is_absolute() or ".." in path.parts:
+        raise errors.InvalidValueError("absolute path without ..", field="file_path")
+    resolved = path.resolve()
+    if not hass.config.is_allowed_path(str(resolved)):
+        raise errors.InvalidValueError("path not in allowlist_external_dirs", field="file_path")
+    if not resolved.is_file():
+        raise errors.InvalidValueError("not a file", field="file_path")
+    if resolved.stat().st_size > MAX_IMAGE_BYTES:
+        raise ImageError("image file too large", why="too_large_bytes")
+    return resolved.read_bytes()
+
+
+async def _enroll_face(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    face = _face(hub)
+    if "camera_entity_id" in d:
+        try:
+            image = (await async_get_image(hub.hass, d["camera_entity_id"], timeout=10)).content
+        except HomeAssistantError as err:
+            raise _fail("camera_unavailable", entity_id=d["camera_entity_id"]) from err
+    elif "file_path" in d:
+        image = await hub.hass.async_add_executor_job(_read_allowed_file, hub.hass, d["file_path"])
+    else:
+        raise _fail("image_source_required")
+    result = await face.async_enroll(d["person_id"], image, variant=FaceVariant(d["variant"]))
+    return {
+        "template_id": result.template_id,
+        "variant": result.variant.value,
+        "face_px": result.face_px,
+    }
+
+
 Handler = Callable[["EstateHub", ServiceCall], Awaitable[ServiceResponse]]
 HANDLERS: dict[str, Handler] = {
     "add_unit": _add_unit,
@@ -392,6 +484,9 @@ HANDLERS: dict[str, Handler] = {
     "present_credential": _present,
     "open_gate": _open_gate,
     "set_emergency": _set_emergency,
+    "record_consent": _record_consent,
+    "withdraw_consent": _withdraw_consent,
+    "enroll_face": _enroll_face,
 }
 
 

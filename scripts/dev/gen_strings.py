@@ -53,6 +53,11 @@ SELECTORS = {
     "direction": {"select": {"options": ["in", "out"], "translation_key": "passage_direction"}},
     "reason": {"text": {}},
     "active": {"boolean": {}},
+    "notice_version": {"text": {}},
+    "guardian": {"boolean": {}},
+    "variant": {"select": {"options": ["plain", "masked"], "translation_key": "variant"}},
+    "camera_entity_id": {"entity": {"domain": "camera"}},
+    "file_path": {"text": {}},
 }
 REQUIRED = {
     "add_unit": {"unit_id", "building", "number"},
@@ -66,6 +71,9 @@ REQUIRED = {
     "present_credential": {"gate_id", "kind", "value"},
     "open_gate": {"gate_id", "reason"},
     "set_emergency": {"active"},
+    "record_consent": {"person_id", "notice_version"},
+    "withdraw_consent": {"person_id"},
+    "enroll_face": {"person_id"},
 }
 
 
@@ -145,6 +153,7 @@ def build(m) -> dict:
                 "options": {k: v for k, v in m.DIRECTIONS.items() if k != "both"}
             },
             "role": {"options": m.ROLES},
+            "variant": {"options": m.VARIANTS},
         },
         "entity": {
             "button": {"open": {"name": m.ENTITY["open"]}},

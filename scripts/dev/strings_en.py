@@ -65,7 +65,11 @@ GATE_DESC = {
 }
 
 EXCEPTIONS = {
-    "consent_required": "Person \"{person_id}\" has no recorded consent to face recognition. Record the consent first; cards, PINs and QR passes do not need it.",
+    "face_duplicate": 'This face already belongs to person "{other_person_id}" (distance {distance}). One face, one person: check the photo, or remove the other person\'s face first.',
+    "face_unavailable": "Face recognition is not running ({why}). Cards, PINs and QR passes still work.",
+    "camera_unavailable": "No image from camera {entity_id}.",
+    "image_source_required": "Give a camera (camera_entity_id) or an image file (file_path), or upload the photo.",
+    "consent_required": 'Person "{person_id}" has no recorded consent to face recognition. Record the consent first; cards, PINs and QR passes do not need it.',
     "image_invalid": "The image cannot be used ({why}).",
     "face_quality": "The photo cannot be enrolled ({why}).",
     "face_models_missing": "The face recognition models are not installed. Face access is off; cards, PINs and QR passes still work.",
@@ -104,6 +108,17 @@ EXCEPTIONS = {
 }
 
 FIELD_DESC = {
+    "notice_version": (
+        "Notice version",
+        "Which version of the privacy notice the person was shown and agreed to.",
+    ),
+    "guardian": (
+        "Given by a guardian",
+        "Consent given by a parent or guardian (required for children under 14).",
+    ),
+    "variant": ("Variant", "A plain face, or the same person wearing a mask (an extra reference)."),
+    "camera_entity_id": ("Camera", "Take the photo from this camera's current image."),
+    "file_path": ("Image file", "An image file in a folder listed in allowlist_external_dirs."),
     "unit_id": ("Unit ID", 'Your ID for the unit, e.g. "3-2-1201".'),
     "building": ("Building", "Building name or number."),
     "number": ("Unit number", "Unit (apartment) number within the building."),
@@ -234,6 +249,21 @@ SERVICES = {
         "Emergency open-all: opens every gate and lets everyone through until turned off. Logged.",
         ["active", "reason"],
     ),
+    "record_consent": (
+        "Record consent",
+        "Records that a person (or their guardian) agreed to face recognition under a given notice. Required before enrolling a face.",
+        ["person_id", "notice_version", "guardian"],
+    ),
+    "withdraw_consent": (
+        "Withdraw consent",
+        "Withdraws face consent and erases the person's face data at once. Cards, PINs and QR passes keep working.",
+        ["person_id"],
+    ),
+    "enroll_face": (
+        "Enroll face",
+        "Enrolls a reference photo of a person from a camera or an image file. Refused without consent, for a poor photo, or if the face already belongs to someone else.",
+        ["person_id", "variant", "camera_entity_id", "file_path"],
+    ),
 }
 
 GATE_KINDS = {"estate_gate": "Estate gate", "building_door": "Building door"}
@@ -312,3 +342,4 @@ ISSUES = {
         "The key file beside {path} is damaged. Stored cards, ID numbers and PINs can only be checked with the original key: restore it from a backup.",
     ),
 }
+VARIANTS = {"plain": "Plain face", "masked": "Wearing a mask"}

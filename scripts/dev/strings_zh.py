@@ -65,6 +65,10 @@ GATE_DESC = {
 }
 
 EXCEPTIONS = {
+    "face_duplicate": "该人脸已属于人员“{other_person_id}”（距离 {distance}）。一张人脸只能对应一人：请检查照片，或先删除另一人的人脸。",
+    "face_unavailable": "人脸识别未运行（{why}）。门禁卡、密码和二维码通行仍可使用。",
+    "camera_unavailable": "摄像头 {entity_id} 没有图像。",
+    "image_source_required": "请提供摄像头（camera_entity_id）或图片文件（file_path），或上传照片。",
     "consent_required": "人员“{person_id}”没有人脸识别的同意记录。请先记录同意；门禁卡、密码和二维码通行不需要此同意。",
     "image_invalid": "无法使用该图片（{why}）。",
     "face_quality": "该照片无法用于登记（{why}）。",
@@ -104,6 +108,11 @@ EXCEPTIONS = {
 }
 
 FIELD_DESC = {
+    "notice_version": ("告知书版本", "此人阅读并同意的隐私告知书版本。"),
+    "guardian": ("由监护人同意", "由父母或监护人作出的同意（不满 14 周岁的儿童必须）。"),
+    "variant": ("类型", "普通人脸，或同一人戴口罩的照片（作为额外参照）。"),
+    "camera_entity_id": ("摄像头", "使用此摄像头的当前画面拍照。"),
+    "file_path": ("图片文件", "位于 allowlist_external_dirs 所列目录中的图片文件。"),
     "unit_id": ("房屋 ID", "房屋的编号，例如“3-2-1201”。"),
     "building": ("楼栋", "楼栋名称或编号。"),
     "number": ("房号", "楼栋内的房号。"),
@@ -220,6 +229,21 @@ SERVICES = {
         "紧急全开：打开所有门并放行所有人，直到关闭。记入日志。",
         ["active", "reason"],
     ),
+    "record_consent": (
+        "记录同意",
+        "记录某人（或其监护人）依据指定告知书同意人脸识别。登记人脸前必须先记录。",
+        ["person_id", "notice_version", "guardian"],
+    ),
+    "withdraw_consent": (
+        "撤回同意",
+        "撤回人脸识别同意并立即删除其人脸数据。门禁卡、密码和二维码通行继续有效。",
+        ["person_id"],
+    ),
+    "enroll_face": (
+        "登记人脸",
+        "从摄像头或图片文件登记某人的参照照片。未同意、照片质量差或该人脸已属于他人时拒绝。",
+        ["person_id", "variant", "camera_entity_id", "file_path"],
+    ),
 }
 
 GATE_KINDS = {"estate_gate": "小区大门", "building_door": "单元门"}
@@ -298,3 +322,4 @@ ISSUES = {
         "{path} 旁的密钥文件已损坏。已存储的卡号、身份证号和密码只能用原密钥核验：请从备份恢复。",
     ),
 }
+VARIANTS = {"plain": "普通人脸", "masked": "戴口罩"}

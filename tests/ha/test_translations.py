@@ -249,7 +249,11 @@ def _core_error_classes() -> dict[str, type[errors.CoreError]]:
 
 
 def test_every_core_error_code_is_an_exception_translation() -> None:
-    source_codes = set(re.findall(r'^\s+code = "([a-z_]+)"', _source("core/errors.py"), re.M))
+    source_codes = {
+        code
+        for path in sorted((COMP / "core").glob("*.py"))
+        for code in re.findall(r'^\s+code = "([a-z_]+)"', path.read_text(encoding="utf-8"), re.M)
+    }
     class_codes = {cls.code for cls in _core_error_classes().values()}
     assert source_codes == class_codes
     for lang, tree in LANGS.items():

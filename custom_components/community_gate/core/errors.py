@@ -3,6 +3,8 @@ translated message, plus placeholders that never hold names or secret values."""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CoreError(Exception):
     """Base class: ``code`` is a translation key, ``placeholders`` fill its message."""
@@ -12,6 +14,18 @@ class CoreError(Exception):
     def __init__(self, message: str = "", **placeholders: str) -> None:
         self.placeholders = {k: str(v) for k, v in placeholders.items()}
         super().__init__(message or self.code)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses have their own __init__ signatures: rebuild from state, so an
+        # error raised in the face worker process arrives whole (code, placeholders).
+        return (_rebuild, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild(cls: type[CoreError], args: tuple[Any, ...], state: dict[str, Any]) -> CoreError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
 
 
 class NotFoundError(CoreError):
@@ -107,3 +121,15 @@ class ConsentRequiredError(CoreError):
     """No active consent for face data: enrollment is refused."""
 
     code = "consent_required"
+
+
+class FaceDuplicateError(CoreError):
+    """The face already belongs to another enrolled person (1:N check at enrollment)."""
+
+    code = "face_duplicate"
+
+
+class FaceUnavailableError(CoreError):
+    """Face recognition is not running (models missing or still loading)."""
+
+    code = "face_unavailable"

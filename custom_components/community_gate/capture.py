@@ -1,0 +1,121 @@
+"""The capture loop of one gate camera: pull the camera's current frame, recognise,
+repeat. Pulling means the latest frame always wins: a frame is fetched only when the
+previous one is done, so nothing queues and a slow frame delays nothing but itself.
+
+With a presence sensor the loop runs only while someone stands at the gate; without
+one it runs continuously at the configured interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+import logging
+from typing import TYPE_CHECKING
+
+from homeassistant.components.camera import async_get_image
+from homeassistant.const import STATE_ON
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.event import async_track_state_change_event
+
+from .core.errors import CoreError
+
+if TYPE_CHECKING:
+    from .face import FaceService
+    from .hub import GateRuntime
+
+_LOGGER = logging.getLogger(__name__)
+DEFAULT_INTERVAL_S = 0.5
+FRAME_TIMEOUT_S = 5
+MAX_BACKOFF_S = 30.0
+
+
+class CaptureLoop:
+    """One gate's camera loop; ``start()`` from the event loop, ``stop()`` on unload."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        face: FaceService,
+        rt: GateRuntime,
+        *,
+        interval: float = DEFAULT_INTERVAL_S,
+    ) -> None:
+        assert rt.camera is not None
+        self.hass = hass
+        self.face = face
+        self.rt = rt
+        self.camera = rt.camera
+        self.interval = interval
+        self.frames = 0
+        self.errors = 0
+        self.camera_ok = True
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._unsub: list[object] = []
+
+    def _present(self) -> bool:
+        if self.rt.presence is None:
+            return True
+        state = self.hass.states.get(self.rt.presence)
+        return state is not None and state.state == STATE_ON
+
+    @callback
+    def start(self) -> None:
+        if self.rt.presence is not None:
+
+            @callback
+            def _presence(_event: Event[EventStateChangedData]) -> None:
+                self._wake.set()
+
+            self._unsub.append(
+                async_track_state_change_event(self.hass, [self.rt.presence], _presence)
+            )
+        self._task = self.hass.async_create_background_task(
+            self._run(), f"community_gate capture {self.rt.gate.id}"
+        )
+
+    async def stop(self) -> None:
+        for unsub in self._unsub:
+            unsub()  # type: ignore[operator]
+        self._unsub.clear()
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        backoff = self.interval
+        while True:
+            if not self._present():
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if not self.face.ready:
+                await asyncio.sleep(1.0)
+                continue
+            try:
+                image = await async_get_image(self.hass, self.camera, timeout=FRAME_TIMEOUT_S)
+            except HomeAssistantError as err:
+                self.errors += 1
+                if self.camera_ok:
+                    # Once per outage, not once per frame.
+                    _LOGGER.warning("Camera %s gives no frames: %s", self.camera, err)
+                self.camera_ok = False
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                await asyncio.sleep(backoff)
+                continue
+            if not self.camera_ok:
+                _LOGGER.info("Camera %s is back", self.camera)
+            self.camera_ok = True
+            backoff = self.interval
+            self.frames += 1
+            try:
+                await self.face.async_present_frame(self.rt.gate.id, image.content)
+            except CoreError as err:
+                # A bad frame (corrupt JPEG) costs that frame only.
+                self.errors += 1
+                _LOGGER.debug("Frame at %s skipped: %s", self.rt.gate.id, err.code)
+            await asyncio.sleep(self.interval)

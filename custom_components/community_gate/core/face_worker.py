@@ -1,0 +1,143 @@
+"""Face analysis in a child process.
+
+dlib's ResNet encoder holds the interpreter lock for the whole encoding (~100 ms per
+face measured on 2 cores): run in a thread, it would freeze Home Assistant's event loop
+for that long on every face. A child process keeps the hub responsive. The parent talks
+to it over a pipe from one (its own) thread, so a call blocks only that thread, and
+nothing else (no manager thread, no pool) runs beside it.
+
+Images travel as encoded bytes (a JPEG frame is ~50 KB) and results come back as
+``Face`` records (128 floats each); an exception raised in the child is re-raised in
+the parent with its code and placeholders intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from multiprocessing import get_context
+from multiprocessing.connection import Connection
+import threading
+from typing import Any
+
+from .errors import FaceUnavailableError
+from .faces import DlibEngine, Face, FaceEngine, enrollment_face
+from .images import decode_image
+
+
+def _analyse(engine: FaceEngine, image: bytes, upsample: int, max_faces: int) -> list[Face]:
+    return engine.analyse(decode_image(image), upsample=upsample, max_faces=max_faces)
+
+
+def _enroll(engine: FaceEngine, image: bytes) -> Face:
+    return enrollment_face(engine, decode_image(image))
+
+
+def _ping(engine: FaceEngine) -> str:
+    return getattr(engine, "name", type(engine).__name__)
+
+
+_HANDLERS: dict[str, Callable[..., Any]] = {
+    "analyse": _analyse,
+    "enroll": _enroll,
+    "ping": _ping,
+}
+
+
+def _serve(conn: Connection, factory: Callable[[], FaceEngine]) -> None:
+    """The child's loop: build the engine once, answer requests until EOF/None."""
+    engine: FaceEngine | None = None
+    failure: BaseException | None = None
+    try:
+        engine = factory()
+    except Exception as err:  # reported on every request, e.g. models missing
+        failure = err
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        name, args = msg
+        try:
+            if failure is not None:
+                raise failure
+            assert engine is not None
+            result = _HANDLERS[name](engine, *args)
+        except Exception as err:
+            try:
+                conn.send((False, err))
+            except Exception:  # unpicklable: send the gist
+                conn.send((False, RuntimeError(f"{type(err).__name__}: {err}")))
+        else:
+            conn.send((True, result))
+
+
+class FaceWorker:
+    """A child process owning one face engine. Thread-safe; calls block the caller."""
+
+    def __init__(self, factory: Callable[[], FaceEngine] = DlibEngine) -> None:
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._proc: Any = None
+
+    def _ensure(self) -> Connection:
+        if self._conn is not None and self._proc is not None and self._proc.is_alive():
+            return self._conn
+        self._stop_locked()
+        # spawn, never fork: forking a process with running threads (HA) is unsafe.
+        ctx = get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(
+            target=_serve, args=(child, self._factory), name="community_gate_faces", daemon=True
+        )
+        proc.start()
+        child.close()
+        self._conn, self._proc = parent, proc
+        return parent
+
+    def call(self, name: str, *args: Any) -> Any:
+        with self._lock:
+            conn = self._ensure()
+            try:
+                conn.send((name, args))
+                ok, payload = conn.recv()
+            except (EOFError, OSError, BrokenPipeError) as err:
+                # The child died (out of memory, killed): restart on the next call.
+                self._stop_locked()
+                raise FaceUnavailableError("face worker died", why="worker_died") from err
+        if ok:
+            return payload
+        if isinstance(payload, BaseException):
+            raise payload
+        raise RuntimeError(str(payload))  # pragma: no cover - protocol guard
+
+    def analyse(self, image: bytes, *, upsample: int = 0, max_faces: int = 4) -> list[Face]:
+        result: list[Face] = self.call("analyse", image, upsample, max_faces)
+        return result
+
+    def enroll(self, image: bytes) -> Face:
+        result: Face = self.call("enroll", image)
+        return result
+
+    def ping(self) -> str:
+        """Start the child if needed and wait until its engine is loaded."""
+        return str(self.call("ping"))
+
+    def _stop_locked(self) -> None:
+        if self._conn is not None:
+            with suppress(OSError):  # BrokenPipeError is an OSError
+                self._conn.send(None)
+            self._conn.close()
+        if self._proc is not None:
+            self._proc.join(timeout=5)
+            if self._proc.is_alive():
+                self._proc.kill()
+                self._proc.join(timeout=5)
+        self._conn = self._proc = None
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop_locked()

@@ -1,0 +1,281 @@
+"""Faces on the hub: the engine, the gallery and the stranger clusters of one estate.
+
+All CPU-heavy work (decoding, detection, encoding, matching, clustering) runs on one
+dedicated "face" thread, so the gallery and clusters are only ever touched from that
+thread and the event loop never waits on them. Database work goes through the hub's
+own database thread. A recognised face becomes one more presentation on the hub's
+single decision path (``EstateHub.async_present_face``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import Context, HomeAssistant
+import numpy as np
+
+from .core import errors
+from .core.clusters import Cluster, StrangerClusters
+from .core.face_worker import FaceWorker
+from .core.faces import DEFAULT_THRESHOLD, Face
+from .core.gallery import Gallery, Match
+from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant
+from .core.templates import DIMS, TemplateVault, Vector
+
+if TYPE_CHECKING:
+    from .hub import EstateHub, PassageOutcome
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_MARGIN = 0.05
+DEFAULT_DEBOUNCE_S = 10.0
+CLUSTER_RETENTION_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollResult:
+    template_id: str
+    variant: FaceVariant
+    face_px: int
+
+
+_WORKER: FaceWorker | None = None
+
+
+def shared_worker() -> FaceWorker:
+    """One face process per Home Assistant: the models (~100 MB) load once, and a
+    reloaded estate reuses them. Its pipe is only used from face threads."""
+    global _WORKER  # noqa: PLW0603 - a process-wide resource by design
+    if _WORKER is None:
+        _WORKER = FaceWorker()
+    return _WORKER
+
+
+class FaceService:
+    """Recognition for one estate. Create, ``async_start`` in the background, use."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        hub: EstateHub,
+        vault: TemplateVault,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        margin: float = DEFAULT_MARGIN,
+        debounce_s: float = DEFAULT_DEBOUNCE_S,
+        worker: FaceWorker | None = None,
+    ) -> None:
+        self.hass = hass
+        self.hub = hub
+        self.vault = vault
+        self.debounce_s = debounce_s
+        self.worker = worker or shared_worker()
+        self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="community_gate_face")
+        self.engine: str | None = None  # the engine's name once the worker answered
+        self.gallery = Gallery(DIMS, threshold=threshold, margin=margin)
+        self.clusters = StrangerClusters(DIMS)
+        self.error: str | None = None
+        # Set when start-up finished, loaded or not (tests and the panel wait on it).
+        self.loaded = asyncio.Event()
+        self._stopped = False
+        self._seen: dict[tuple[str, str], float] = {}
+
+    @property
+    def ready(self) -> bool:
+        return self.engine is not None
+
+    async def _run[T](self, func: Callable[..., T], *args: Any) -> T:
+        return await self.hass.loop.run_in_executor(self._exec, func, *args)
+
+    # --------------------------------------------------------------- lifecycle
+    async def async_start(self) -> None:
+        """Load the models and the enrolled faces. Runs as a background task: the
+        estate (cards, PINs, QR) works while this is still loading or if it fails."""
+        try:
+            await self._start()
+        except Exception as err:
+            if not self._stopped:
+                raise
+            _LOGGER.debug("Face start-up ended by unload: %s", type(err).__name__)
+        finally:
+            self.loaded.set()
+
+    async def _start(self) -> None:
+        try:
+            engine = await self._run(self.worker.ping)
+        except errors.CoreError as err:
+            self.error = err.code
+            _LOGGER.error("Face recognition is off: %s", err.code)
+            return
+        templates = await self.hub.db(lambda: list(self.vault.load_all()))
+        await self._run(self.gallery.add_many, templates)
+        stored = await self.hub.db(lambda: list(self.hub.store.iter_clusters()))
+        restored = []
+        for sc in stored:
+            try:
+                centroid = self.vault.open_cluster(sc)
+            except ValueError:
+                continue  # unreadable: forget that stranger rather than fail
+            restored.append(
+                Cluster(sc.id, centroid, sc.count, sc.first_seen, sc.last_seen, set(sc.days))
+            )
+        self.clusters = StrangerClusters.restore(restored, dims=DIMS)
+        self.engine = engine
+        _LOGGER.info(
+            "Face recognition ready: %d references of %d people, %d stranger clusters",
+            len(self.gallery),
+            self.gallery.persons,
+            len(self.clusters),
+        )
+
+    async def async_stop(self) -> None:
+        self._stopped = True
+        if self.ready:
+            await self.async_save_clusters()
+        await self.hass.async_add_executor_job(self._exec.shutdown, True)
+
+    async def async_save_clusters(self) -> None:
+        changed, removed = await self._run(self.clusters.drain_changes)
+        if not changed and not removed:
+            return
+        sealed = [
+            self.vault.seal_cluster(
+                c.id, c.centroid, c.count, c.first_seen, c.last_seen, tuple(sorted(c.days))
+            )
+            for c in changed
+        ]
+        await self.hub.db(self.hub.store.save_clusters, sealed, removed)
+
+    def _require_engine(self) -> str:
+        if self.engine is None:
+            raise errors.FaceUnavailableError(
+                "face recognition not running", why=self.error or "loading"
+            )
+        return self.engine
+
+    # -------------------------------------------------------------- enrollment
+    async def async_record_consent(
+        self, person_id: str, *, notice_version: str, operator: str, guardian: bool
+    ) -> Consent:
+        return await self.hub.db(
+            self.hub.store.add_consent,
+            Consent(person_id, CONSENT_FACE, notice_version, time.time(), operator, guardian),
+        )
+
+    async def async_withdraw_consent(self, person_id: str) -> int:
+        """Erase the person's face data now; cards, PINs and QR passes stay."""
+        await self.hub.db(self.hub.store.get_person, person_id)
+        removed = await self.hub.db(self.vault.withdraw, person_id)
+        await self._run(self.gallery.remove_person, person_id)
+        return removed
+
+    async def async_enroll(
+        self, person_id: str, image: bytes, *, variant: FaceVariant = FaceVariant.PLAIN
+    ) -> EnrollResult:
+        """One reference photo: quality gate, 1:N duplicate check, consent, sealed store."""
+        self._require_engine()
+        await self.hub.db(self.hub.store.get_person, person_id)
+        if await self.hub.db(self.hub.store.active_consent, person_id, CONSENT_FACE) is None:
+            raise errors.ConsentRequiredError("no face consent", person_id=person_id)
+
+        def _analyse() -> tuple[Face, list[tuple[str, float]]]:
+            face = self.worker.enroll(image)
+            return face, self.gallery.nearest_people(face.encoding, k=3)
+
+        face, nearest = await self._run(_analyse)
+        for other, distance in nearest:
+            if other != person_id and distance <= self.gallery.threshold:
+                raise errors.FaceDuplicateError(
+                    "face belongs to another person",
+                    other_person_id=other,
+                    distance=f"{distance:.3f}",
+                )
+        tpl = await self.hub.db(
+            lambda: self.vault.enroll(person_id, face.encoding, variant=variant)
+        )
+        await self._run(self.gallery.add, tpl.id, person_id, face.encoding)
+        return EnrollResult(tpl.id, variant, face.box.height)
+
+    # ------------------------------------------------------------- recognition
+    def _debounced(self, gate_id: str, subject: str) -> bool:
+        now = time.monotonic()
+        key = (gate_id, subject)
+        last = self._seen.get(key)
+        if last is not None and now - last < self.debounce_s:
+            return True
+        self._seen[key] = now
+        if len(self._seen) > 10_000:  # never grows without bound
+            cutoff = now - self.debounce_s
+            self._seen = {k: t for k, t in self._seen.items() if t >= cutoff}
+        return False
+
+    def _classify(self, vector: Vector) -> tuple[Match, str | None]:
+        match = self.gallery.match(vector)
+        if match.accepted:
+            return match, None
+        return match, self.clusters.assign(vector, time.time()).cluster_id
+
+    async def async_present_embedding(
+        self,
+        gate_id: str,
+        vector: Vector,
+        *,
+        context: Context | None = None,
+        debounce: bool = False,
+        direction: Direction | None = None,
+    ) -> PassageOutcome | None:
+        """An embedding (from a camera frame or an edge terminal) at a gate. Returns
+        None when debounced (the same person or stranger moments ago)."""
+        self._require_engine()
+        self.hub.gate_runtime(gate_id)
+        vec = np.asarray(vector, dtype=np.float32)
+        if vec.shape != (DIMS,) or not np.all(np.isfinite(vec)):
+            raise errors.InvalidValueError(
+                "embedding must be 128 finite numbers", field="embedding"
+            )
+        match, cluster_id = await self._run(self._classify, vec)
+        subject = match.person_id if match.accepted else cluster_id
+        if debounce and subject is not None and self._debounced(gate_id, subject):
+            return None
+        flags = ("face_ambiguous",) if match.reason == "ambiguous" else ()
+        outcome = await self.hub.async_present_face(
+            gate_id,
+            person_id=match.person_id if match.accepted else None,
+            template_id=match.embedding_id if match.accepted else None,
+            distance=match.distance if np.isfinite(match.distance) else None,
+            cluster_id=cluster_id,
+            extra_flags=flags,
+            direction=direction,
+            context=context,
+        )
+        if cluster_id is not None:
+            await self.async_save_clusters()
+        return outcome
+
+    async def async_present_frame(
+        self, gate_id: str, image: bytes, *, context: Context | None = None
+    ) -> list[PassageOutcome]:
+        """A camera frame: every face in it, largest first, debounced per subject."""
+        self._require_engine()
+        faces: list[Face] = await self._run(self.worker.analyse, image)
+        faces.sort(key=lambda f: f.box.area, reverse=True)
+        out = []
+        for face in faces:
+            outcome = await self.async_present_embedding(
+                gate_id, face.encoding, context=context, debounce=True
+            )
+            if outcome is not None:
+                out.append(outcome)
+        return out
+
+    async def async_expire_clusters(self, now: float | None = None) -> int:
+        cutoff = (now or time.time()) - CLUSTER_RETENTION_DAYS * 86400
+        removed = await self._run(self.clusters.expire, cutoff)
+        await self.async_save_clusters()
+        return len(removed)

@@ -1,0 +1,183 @@
+"""HTTP endpoints: enrollment photo upload (admins) and the edge-terminal decision
+endpoint (authenticated terminals send an embedding, never an image or a name)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from homeassistant.components.http.const import KEY_HASS_USER
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import Context, HomeAssistant, callback
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
+import numpy as np
+
+from .const import DOMAIN
+from .core.errors import CoreError
+from .core.images import MAX_IMAGE_BYTES
+from .core.model import Direction, FaceVariant
+
+if TYPE_CHECKING:
+    from .hub import EstateHub
+
+_LOGGER = logging.getLogger(__name__)
+MAX_JSON_BYTES = 16 * 1024
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/octet-stream"})
+DISPLAY = {
+    "en": {True: "Welcome", False: "Access denied"},
+    "zh": {True: "欢迎", False: "禁止通行"},
+}
+
+
+@callback
+def async_register_views(hass: HomeAssistant) -> None:
+    hass.http.register_view(EnrollUploadView())
+    hass.http.register_view(TerminalDecisionView())
+
+
+def _error(code: str, status: HTTPStatus, **extra: Any) -> web.Response:
+    return web.json_response({"error": code, **extra}, status=status)
+
+
+def _hub(hass: HomeAssistant, entry_id: str | None) -> EstateHub | web.Response:
+    entries = [
+        e
+        for e in hass.config_entries.async_entries(DOMAIN)
+        if e.state is ConfigEntryState.LOADED and (entry_id is None or e.entry_id == entry_id)
+    ]
+    if not entries:
+        return _error("no_estate", HTTPStatus.NOT_FOUND)
+    if len(entries) > 1:
+        return _error("estate_ambiguous", HTTPStatus.BAD_REQUEST)
+    hub: EstateHub = entries[0].runtime_data
+    return hub
+
+
+def _core_error(err: CoreError) -> web.Response:
+    status = (
+        HTTPStatus.SERVICE_UNAVAILABLE
+        if err.code == "face_unavailable"
+        else (HTTPStatus.NOT_FOUND if err.code.startswith("unknown_") else HTTPStatus.BAD_REQUEST)
+    )
+    return _error(err.code, status, details=err.placeholders)
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes | None:
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    # read(n) returns what has arrived so far: keep reading to the end (or the limit).
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class EnrollUploadView(HomeAssistantView):
+    """POST an image body to enroll it: ``?person_id=..&variant=plain|masked``."""
+
+    url = "/api/community_gate/enroll"
+    name = "api:community_gate:enroll"
+    requires_auth = True
+
+    async def post(self, request: web.Request) -> web.Response:
+        hass = request.app[KEY_HASS]
+        user = request[KEY_HASS_USER]
+        if not user.is_admin:
+            return _error("unauthorized", HTTPStatus.FORBIDDEN)
+        person_id = request.query.get("person_id", "")
+        if not person_id:
+            return _error("person_id_required", HTTPStatus.BAD_REQUEST)
+        try:
+            variant = FaceVariant(request.query.get("variant", "plain"))
+        except ValueError:
+            return _error("invalid_variant", HTTPStatus.BAD_REQUEST)
+        ctype = request.content_type.lower()
+        if ctype not in IMAGE_TYPES:
+            return _error("unsupported_media_type", HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+        hub = _hub(hass, request.query.get("config_entry_id"))
+        if isinstance(hub, web.Response):
+            return hub
+        body = await _read_limited(request, MAX_IMAGE_BYTES)
+        if body is None:
+            return _error("too_large", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        if hub.face is None:
+            return _error("face_unavailable", HTTPStatus.SERVICE_UNAVAILABLE)
+        try:
+            result = await hub.face.async_enroll(person_id, body, variant=variant)
+        except CoreError as err:
+            return _core_error(err)
+        return web.json_response(
+            {
+                "template_id": result.template_id,
+                "variant": result.variant.value,
+                "face_px": result.face_px,
+            }
+        )
+
+
+class TerminalDecisionView(HomeAssistantView):
+    """POST ``{"gate_id", "embedding": [128 floats], "direction"?}`` → the decision."""
+
+    url = "/api/community_gate/terminal/decision"
+    name = "api:community_gate:terminal"
+    requires_auth = True
+
+    async def post(self, request: web.Request) -> web.Response:
+        hass = request.app[KEY_HASS]
+        user = request[KEY_HASS_USER]
+        if request.content_type.lower() != "application/json":
+            return _error("unsupported_media_type", HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+        raw = await _read_limited(request, MAX_JSON_BYTES)
+        if raw is None:
+            return _error("too_large", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return _error("invalid_json", HTTPStatus.BAD_REQUEST)
+        if not isinstance(body, dict):
+            return _error("invalid_json", HTTPStatus.BAD_REQUEST)
+        gate_id, embedding = body.get("gate_id"), body.get("embedding")
+        if not isinstance(gate_id, str) or not gate_id:
+            return _error("gate_id_required", HTTPStatus.BAD_REQUEST)
+        if (
+            not isinstance(embedding, list)
+            or len(embedding) != 128
+            or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in embedding)
+        ):
+            return _error("invalid_embedding", HTTPStatus.BAD_REQUEST)
+        direction_raw = body.get("direction")
+        if direction_raw not in (None, "in", "out"):
+            return _error("invalid_direction", HTTPStatus.BAD_REQUEST)
+        direction = Direction(direction_raw) if direction_raw else None
+        hub = _hub(hass, body.get("config_entry_id"))
+        if isinstance(hub, web.Response):
+            return hub
+        if hub.face is None:
+            return _error("face_unavailable", HTTPStatus.SERVICE_UNAVAILABLE)
+        try:
+            outcome = await hub.face.async_present_embedding(
+                gate_id,
+                np.asarray(embedding, dtype=np.float32),
+                context=Context(user_id=user.id),
+                direction=direction,
+            )
+        except CoreError as err:
+            return _core_error(err)
+        assert outcome is not None  # not debounced: a terminal asks once per person
+        p = outcome.passage
+        lang = "zh" if request.headers.get("Accept-Language", "").lower().startswith("zh") else "en"
+        return web.json_response(
+            {
+                "allowed": p.allowed,
+                "reason": p.reason.value,
+                "passage_id": p.id,
+                "display": DISPLAY[lang][p.allowed],
+            }
+        )
