@@ -138,9 +138,18 @@ async def test_duplicate_face_is_refused_naming_the_other_person(
         await enroll(hass, "biden", "obama2.jpg")
     assert exc.value.translation_key == "face_duplicate"
     assert exc.value.translation_placeholders["other_person_id"] == "obama"
-    # A second photo of the same person is simply another reference.
-    await enroll(hass, "obama", "obama2.jpg", variant="masked")
+    # A second photo of the same person is simply another reference; a masked one goes
+    # to the stricter masked gallery, never the plain one.
+    masked = await enroll(hass, "obama", "obama2.jpg", variant="masked")
     assert len(faces_estate.runtime_data.store.list_face_templates("obama")) == 2
+    face = faces_estate.runtime_data.face
+    assert face.masked.embeddings_of("obama") == [masked["template_id"]]
+    assert masked["template_id"] not in face.gallery.embeddings_of("obama")
+    assert face.masked.threshold < face.gallery.threshold
+    # Both kinds come back, each in its own gallery, after a reload.
+    await hass.config_entries.async_reload(faces_estate.entry_id)
+    face = await ready(hass, faces_estate)
+    assert (len(face.gallery), len(face.masked)) == (1, 1)
 
 
 @pytest.mark.parametrize(

@@ -101,6 +101,14 @@ class TemplateVault:
         if unreadable:
             _LOGGER.error("%d face templates could not be decrypted and were skipped", unreadable)
 
+    def load_by_variant(self) -> dict[FaceVariant, list[tuple[str, str, Vector]]]:
+        """Like ``load_all``, split by variant (masked references match more strictly)."""
+        variants = {tpl.id: tpl.variant for tpl in self.store.iter_face_templates(self.engine)}
+        out: dict[FaceVariant, list[tuple[str, str, Vector]]] = {v: [] for v in FaceVariant}
+        for tid, pid, vec in self.load_all():
+            out[variants.get(tid, FaceVariant.PLAIN)].append((tid, pid, vec))
+        return out
+
     def withdraw(self, person_id: str, at: float | None = None) -> int:
         """Consent withdrawn: the face data goes now; other credentials keep working."""
         when = at if at is not None else _time.time()
