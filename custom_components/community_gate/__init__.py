@@ -129,6 +129,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
         days = int(entry.options.get(OPT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
         # An entry background task: cancelled, not orphaned, when the entry unloads.
         entry.async_create_background_task(hass, hub.async_purge(days), f"{DOMAIN} purge")
+        if hub.face is not None and hub.face.ready:
+            # Unknown-face clusters are biometric data: kept 30 days, then forgotten.
+            entry.async_create_background_task(
+                hass, hub.face.async_expire_clusters(), f"{DOMAIN} stranger expiry"
+            )
 
     entry.async_on_unload(async_track_time_change(hass, _midnight, hour=0, minute=0, second=0))
     entry.async_on_unload(async_track_time_change(hass, _purge, hour=3, minute=17, second=0))

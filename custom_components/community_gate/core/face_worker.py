@@ -17,6 +17,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
+from pathlib import Path
+import sys
 import threading
 from typing import Any
 
@@ -87,6 +89,12 @@ class FaceWorker:
         if self._conn is not None and self._proc is not None and self._proc.is_alive():
             return self._conn
         self._stop_locked()
+        # The child imports this module by name: make sure the folder holding
+        # ``custom_components`` is on the path it inherits (HA mounts its config dir
+        # only for its own imports).
+        root = str(Path(__file__).resolve().parents[3])
+        if root not in sys.path:
+            sys.path.append(root)
         # spawn, never fork: forking a process with running threads (HA) is unsafe.
         ctx = get_context("spawn")
         parent, child = ctx.Pipe()
