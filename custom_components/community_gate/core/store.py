@@ -819,9 +819,7 @@ class Store:
         """Commit one passage (and a credential use, atomically). Returns it with its id."""
         with self._tx() as c:
             cur = c.execute(
-                "INSERT INTO passages (ts, gate_id, direction, method, allowed, reason,"
-                " person_id, unit_id, credential_id, distance, cluster_id, flags, note)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                _INSERT_PASSAGE,
                 _passage_row(passage),
             )
             if count_use and passage.credential_id is not None:
@@ -838,9 +836,7 @@ class Store:
             with self._tx() as c:
                 for p in passages:
                     cur = c.execute(
-                        "INSERT INTO passages (ts, gate_id, direction, method, allowed, reason,"
-                        " person_id, unit_id, credential_id, distance, cluster_id, flags, note)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        _INSERT_PASSAGE,
                         _passage_row(p),
                     )
                     out.append(replace(p, id=cur.lastrowid))
@@ -852,9 +848,7 @@ class Store:
         """Bulk insert in one transaction (imports, simulator, benchmark set-up)."""
         with self._tx() as c:
             cur = c.executemany(
-                "INSERT INTO passages (ts, gate_id, direction, method, allowed, reason,"
-                " person_id, unit_id, credential_id, distance, cluster_id, flags, note)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                _INSERT_PASSAGE,
                 (_passage_row(p) for p in passages),
             )
         return cur.rowcount
@@ -959,6 +953,11 @@ def _template(r: Sequence[Any]) -> FaceTemplate:
     )
 
 
+_INSERT_PASSAGE = (
+    "INSERT INTO passages (ts, gate_id, direction, method, allowed, reason, person_id,"
+    " unit_id, credential_id, distance, cluster_id, flags, note)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 _PASSAGE_COLS = (
     "id, ts, gate_id, direction, method, allowed, reason, person_id, unit_id, credential_id,"
     " distance, cluster_id, flags, note"
