@@ -343,3 +343,20 @@ async def test_capture_loop_recognises_a_camera_frame(
             break
     assert len(store.recent_passages(gate_id="east_gate")) == 1
     assert np.isfinite(face.gallery.threshold)
+
+    # The camera now shows somebody else: the next frame is a denied stranger with a
+    # cluster id, and the gate stays shut.
+    relay_calls.clear()
+    frame.write_bytes((PHOTOS / "biden.jpg").read_bytes())
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        await hass.async_block_till_done()
+        rows = store.recent_passages(gate_id="east_gate")
+        if len(rows) == 2:
+            break
+    stranger = rows[0]
+    assert (stranger.method.value, stranger.allowed, stranger.person_id) == ("face", False, None)
+    assert stranger.reason.value == "unknown_credential"
+    assert stranger.cluster_id is not None
+    assert stranger.cluster_id.startswith("stranger_")
+    assert relay_calls == []
