@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from homeassistant.components.http.const import KEY_HASS_USER
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 import numpy as np
 
-from .const import DOMAIN
 from .core.errors import CoreError
 from .core.images import MAX_IMAGE_BYTES
 from .core.model import Direction, FaceVariant
+from .services import resolve_hub
 
 if TYPE_CHECKING:
     from .hub import EstateHub
@@ -43,17 +43,12 @@ def _error(code: str, status: HTTPStatus, **extra: Any) -> web.Response:
 
 
 def _hub(hass: HomeAssistant, entry_id: str | None) -> EstateHub | web.Response:
-    entries = [
-        e
-        for e in hass.config_entries.async_entries(DOMAIN)
-        if e.state is ConfigEntryState.LOADED and (entry_id is None or e.entry_id == entry_id)
-    ]
-    if not entries:
-        return _error("no_estate", HTTPStatus.NOT_FOUND)
-    if len(entries) > 1:
-        return _error("estate_ambiguous", HTTPStatus.BAD_REQUEST)
-    hub: EstateHub = entries[0].runtime_data
-    return hub
+    try:
+        return resolve_hub(hass, entry_id)
+    except ServiceValidationError as err:
+        code = err.translation_key or "no_estate"
+        status = HTTPStatus.BAD_REQUEST if code == "estate_ambiguous" else HTTPStatus.NOT_FOUND
+        return _error(code, status)
 
 
 def _core_error(err: CoreError) -> web.Response:

@@ -198,21 +198,25 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else dt_util.utc_from_timestamp(ts).isoformat()
 
 
-def _hub(hass: HomeAssistant, call: ServiceCall) -> EstateHub:
+def resolve_hub(hass: HomeAssistant, entry_id: str | None) -> EstateHub:
+    """The loaded estate named by ``entry_id``, or the only one; a translated error else."""
     entries = [
         e for e in hass.config_entries.async_entries(DOMAIN) if e.state is ConfigEntryState.LOADED
     ]
-    wanted = call.data.get(ATTR_ENTRY)
-    if wanted is not None:
+    if entry_id is not None:
         for e in entries:
-            if e.entry_id == wanted:
+            if e.entry_id == entry_id:
                 return e.runtime_data  # type: ignore[no-any-return]
-        raise _fail("entry_not_loaded", entry_id=wanted)
+        raise _fail("entry_not_loaded", entry_id=entry_id)
     if not entries:
         raise _fail("no_estate")
     if len(entries) > 1:
         raise _fail("estate_ambiguous")
     return entries[0].runtime_data  # type: ignore[no-any-return]
+
+
+def _hub(hass: HomeAssistant, call: ServiceCall) -> EstateHub:
+    return resolve_hub(hass, call.data.get(ATTR_ENTRY))
 
 
 async def _require_admin(hass: HomeAssistant, call: ServiceCall) -> None:

@@ -85,9 +85,9 @@ class TemplateVault:
         )
         return self.store.add_face_template(tpl)
 
-    def load_all(self) -> Iterator[tuple[str, str, Vector]]:
-        """(template id, person id, vector) for the gallery. A row that fails to open is
-        skipped and counted, never fatal: one bad row must not keep every gate shut."""
+    def _open_all(self) -> Iterator[tuple[FaceTemplate, Vector]]:
+        """Every readable template with its vector. A row that fails to open is skipped
+        and counted, never fatal: one bad row must not keep every gate shut."""
         loaded = unreadable = 0
         for tpl in self.store.iter_face_templates(self.engine):
             try:
@@ -96,17 +96,22 @@ class TemplateVault:
                 unreadable += 1
                 continue
             loaded += 1
-            yield tpl.id, tpl.person_id, vec
+            yield tpl, vec
         self.last_load = LoadReport(loaded, unreadable)
         if unreadable:
             _LOGGER.error("%d face templates could not be decrypted and were skipped", unreadable)
 
+    def load_all(self) -> Iterator[tuple[str, str, Vector]]:
+        """(template id, person id, vector) for the gallery."""
+        for tpl, vec in self._open_all():
+            yield tpl.id, tpl.person_id, vec
+
     def load_by_variant(self) -> dict[FaceVariant, list[tuple[str, str, Vector]]]:
-        """Like ``load_all``, split by variant (masked references match more strictly)."""
-        variants = {tpl.id: tpl.variant for tpl in self.store.iter_face_templates(self.engine)}
+        """Like ``load_all``, split by variant (masked references match more strictly),
+        in one pass over the table."""
         out: dict[FaceVariant, list[tuple[str, str, Vector]]] = {v: [] for v in FaceVariant}
-        for tid, pid, vec in self.load_all():
-            out[variants.get(tid, FaceVariant.PLAIN)].append((tid, pid, vec))
+        for tpl, vec in self._open_all():
+            out[tpl.variant].append((tpl.id, tpl.person_id, vec))
         return out
 
     def withdraw(self, person_id: str, at: float | None = None) -> int:
