@@ -18,21 +18,25 @@ from homeassistant.helpers import (
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.typing import ConfigType
 
-from .capture import CaptureLoop
+from .capture import DEFAULT_INTERVAL_S, CaptureLoop
 from .const import (
     CONF_DB_PATH,
     DEFAULT_DB_FILE,
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
+    OPT_CAPTURE_INTERVAL,
+    OPT_FACE_DEBOUNCE,
+    OPT_FACE_THRESHOLD,
     OPT_RETENTION_DAYS,
 )
 from .core.access import AccessControl
 from .core.crypto import Hasher, KeyFileError, load_or_create_key
 from .core.errors import StoreCorruptError, StoreError, StoreTooNewError
+from .core.faces import DEFAULT_THRESHOLD
 from .core.store import Store
 from .core.templates import TemplateVault, template_sealer
 from .entity import estate_device
-from .face import FaceService
+from .face import DEFAULT_DEBOUNCE_S, FaceService
 from .http import async_register_views
 from .hub import EstateHub
 from .services import async_setup_services
@@ -148,11 +152,19 @@ def _start_faces(
 ) -> None:
     """Faces load in the background: cards, PINs and QR work from the first second,
     and an estate without the face models keeps working without them."""
-    hub.face = FaceService(hass, hub, TemplateVault(hub.store, template_sealer(key)))
+    opts = entry.options
+    hub.face = FaceService(
+        hass,
+        hub,
+        TemplateVault(hub.store, template_sealer(key)),
+        threshold=float(opts.get(OPT_FACE_THRESHOLD, DEFAULT_THRESHOLD)),
+        debounce_s=float(opts.get(OPT_FACE_DEBOUNCE, DEFAULT_DEBOUNCE_S)),
+    )
     entry.async_create_background_task(hass, hub.face.async_start(), f"{DOMAIN} face models")
+    interval = float(opts.get(OPT_CAPTURE_INTERVAL, DEFAULT_INTERVAL_S))
     for rt in hub.gates.values():
-        if rt.camera:
-            loop = CaptureLoop(hass, hub.face, rt)
+        if rt.camera or rt.stream_url:
+            loop = CaptureLoop(hass, hub.face, rt, interval=interval)
             hub.capture_loops.append(loop)
             loop.start()
 

@@ -1,9 +1,11 @@
-"""The capture loop of one gate camera: pull the camera's current frame, recognise,
-repeat. Pulling means the latest frame always wins: a frame is fetched only when the
-previous one is done, so nothing queues and a slow frame delays nothing but itself.
+"""The capture loop of one gate camera: take the camera's current frame, recognise,
+repeat. The latest frame always wins: a frame is taken only when the previous one is
+done, so nothing queues and a slow frame delays nothing but itself.
 
-With a presence sensor the loop runs only while someone stands at the gate; without
-one it runs continuously at the configured interval.
+Frames come from the gate's stream URL (RTSP/HTTP, read on a thread that keeps only the
+newest frame, see ``core/stream.py``) when one is configured, otherwise from the camera
+entity's snapshot. With a presence sensor the loop runs only while someone stands at the
+gate; without one it runs continuously at the configured interval.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_state_change_event
 
 from .core.errors import CoreError
+from .core.stream import LatestFrameStream, encode_jpeg, redact_url
 
 if TYPE_CHECKING:
     from .face import FaceService
@@ -29,6 +32,7 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_INTERVAL_S = 0.5
 FRAME_TIMEOUT_S = 5
 MAX_BACKOFF_S = 30.0
+STREAM_POLL_S = 0.02
 
 
 class CaptureLoop:
@@ -42,11 +46,13 @@ class CaptureLoop:
         *,
         interval: float = DEFAULT_INTERVAL_S,
     ) -> None:
-        assert rt.camera is not None
+        assert rt.camera is not None or rt.stream_url is not None
         self.hass = hass
         self.face = face
         self.rt = rt
         self.camera = rt.camera
+        self.stream = LatestFrameStream(rt.stream_url) if rt.stream_url else None
+        self.source = "stream" if self.stream is not None else "camera"
         self.interval = interval
         self.frames = 0
         self.errors = 0
@@ -72,6 +78,8 @@ class CaptureLoop:
             self._unsub.append(
                 async_track_state_change_event(self.hass, [self.rt.presence], _presence)
             )
+        if self.stream is not None:
+            self.stream.start()  # stays connected: no RTSP handshake when someone arrives
         self._task = self.hass.async_create_background_task(
             self._run(), f"community_gate capture {self.rt.gate.id}"
         )
@@ -85,6 +93,33 @@ class CaptureLoop:
             with suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self.stream is not None:
+            await self.hass.async_add_executor_job(self.stream.stop)
+
+    def _outage(self, what: str, why: object) -> None:
+        self.errors += 1
+        if self.camera_ok:
+            # Once per outage, not once per frame.
+            _LOGGER.warning("%s gives no frames: %s", what, why)
+        self.camera_ok = False
+
+    def _back(self, what: str) -> None:
+        if not self.camera_ok:
+            _LOGGER.info("%s is back", what)
+        self.camera_ok = True
+
+    async def _stream_frame(self) -> bytes | None:
+        """The newest unseen stream frame as JPEG, or None if none came in time."""
+        assert self.stream is not None
+        what = f"Stream {redact_url(self.stream.url)}"
+        deadline = self.hass.loop.time() + FRAME_TIMEOUT_S
+        while (got := self.stream.latest()) is None:
+            if self.hass.loop.time() >= deadline:
+                self._outage(what, self.stream.last_error or "no frame")
+                return None
+            await asyncio.sleep(STREAM_POLL_S)
+        self._back(what)
+        return await self.hass.async_add_executor_job(encode_jpeg, got[1])
 
     async def _run(self) -> None:
         backoff = self.interval
@@ -96,24 +131,27 @@ class CaptureLoop:
             if not self.face.ready:
                 await asyncio.sleep(1.0)
                 continue
-            try:
-                image = await async_get_image(self.hass, self.camera, timeout=FRAME_TIMEOUT_S)
-            except HomeAssistantError as err:
-                self.errors += 1
-                if self.camera_ok:
-                    # Once per outage, not once per frame.
-                    _LOGGER.warning("Camera %s gives no frames: %s", self.camera, err)
-                self.camera_ok = False
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
-                await asyncio.sleep(backoff)
-                continue
-            if not self.camera_ok:
-                _LOGGER.info("Camera %s is back", self.camera)
-            self.camera_ok = True
+            content: bytes | None = None
+            if self.stream is not None:
+                # The reader thread reconnects by itself; just wait for its next frame.
+                content = await self._stream_frame()
+                if content is None:
+                    continue
+            else:
+                assert self.camera is not None
+                try:
+                    image = await async_get_image(self.hass, self.camera, timeout=FRAME_TIMEOUT_S)
+                except HomeAssistantError as err:
+                    self._outage(f"Camera {self.camera}", err)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+                    await asyncio.sleep(backoff)
+                    continue
+                self._back(f"Camera {self.camera}")
+                content = image.content
             backoff = self.interval
             self.frames += 1
             try:
-                await self.face.async_present_frame(self.rt.gate.id, image.content)
+                await self.face.async_present_frame(self.rt.gate.id, content)
             except CoreError as err:
                 # A bad frame (corrupt JPEG) costs that frame only.
                 self.errors += 1

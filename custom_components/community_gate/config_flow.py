@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from homeassistant.helpers import selector
 from homeassistant.util import slugify
 import voluptuous as vol
 
+from .capture import DEFAULT_INTERVAL_S
 from .const import (
     ACTUATOR_DOMAINS,
     CONF_ACTUATOR,
@@ -30,16 +32,23 @@ from .const import (
     CONF_GATE_KIND,
     CONF_PRESENCE,
     CONF_PULSE_SECONDS,
+    CONF_STREAM_URL,
     DEFAULT_DB_FILE,
     DEFAULT_PULSE_SECONDS,
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
+    OPT_CAPTURE_INTERVAL,
+    OPT_FACE_DEBOUNCE,
+    OPT_FACE_THRESHOLD,
     OPT_RETENTION_DAYS,
     SUBENTRY_GATE,
 )
-from .core.errors import InvalidIdError, StoreError
+from .core.errors import InvalidIdError, InvalidValueError, StoreError
+from .core.faces import DEFAULT_THRESHOLD
 from .core.model import Direction, GateKind
 from .core.store import Store, check_id
+from .core.stream import check_stream_url
+from .face import DEFAULT_DEBOUNCE_S
 
 MAX_RETENTION_DAYS = 3650
 
@@ -159,31 +168,73 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
         return {SUBENTRY_GATE: GateSubentryFlow}
 
 
+@dataclass(frozen=True, slots=True)
+class _Number:
+    """One numeric estate option: its range, step, unit and default."""
+
+    default: float
+    low: float
+    high: float
+    step: float
+    unit: str
+    integer: bool = False
+    error: str = ""
+
+
+# The retention is integer days; the face settings are tuned per estate (a brighter
+# gate camera allows a stricter threshold; a busy gate a shorter interval).
+NUMBER_OPTIONS: dict[str, _Number] = {
+    OPT_RETENTION_DAYS: _Number(
+        DEFAULT_RETENTION_DAYS, 1, MAX_RETENTION_DAYS, 1, "d", True, "retention_out_of_range"
+    ),
+    OPT_FACE_THRESHOLD: _Number(DEFAULT_THRESHOLD, 0.3, 0.7, 0.01, ""),
+    OPT_CAPTURE_INTERVAL: _Number(DEFAULT_INTERVAL_S, 0.1, 10, 0.1, "s"),
+    OPT_FACE_DEBOUNCE: _Number(DEFAULT_DEBOUNCE_S, 1, 300, 1, "s"),
+}
+
+
+def _check_numbers(
+    user_input: dict[str, Any], options: dict[str, _Number]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Range-check the numeric options; the error key is ``<option>_out_of_range``."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for key, spec in options.items():
+        value = user_input.get(key, spec.default)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not spec.low <= value <= spec.high
+        ):
+            errors[key] = spec.error or f"{key}_out_of_range"
+        else:
+            clean[key] = int(value) if spec.integer else float(value)
+    return clean, errors
+
+
+def _number_selector(spec: _Number) -> selector.NumberSelector:
+    config = selector.NumberSelectorConfig(
+        min=spec.low, max=spec.high, step=spec.step, mode=selector.NumberSelectorMode.BOX
+    )
+    if spec.unit:
+        config["unit_of_measurement"] = spec.unit
+    return selector.NumberSelector(config)
+
+
 class CommunityGateOptionsFlow(OptionsFlow):
-    """Estate-wide settings. Later capabilities (rules, faces) add their thresholds here."""
+    """Estate-wide settings: retention and face recognition; later capabilities add theirs."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
-            days = user_input.get(OPT_RETENTION_DAYS)
-            if not isinstance(days, int | float) or not 1 <= days <= MAX_RETENTION_DAYS:
-                errors[OPT_RETENTION_DAYS] = "retention_out_of_range"
-            else:
-                return self.async_create_entry(
-                    data=dict(self.config_entry.options) | {OPT_RETENTION_DAYS: int(days)}
-                )
-        current = self.config_entry.options.get(OPT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
+            clean, errors = _check_numbers(user_input, NUMBER_OPTIONS)
+            if not errors:
+                return self.async_create_entry(data=dict(self.config_entry.options) | clean)
+        current = dict(self.config_entry.options) | (user_input or {})
         schema = vol.Schema(
             {
-                vol.Required(OPT_RETENTION_DAYS, default=current): selector.NumberSelector(
-                    selector.NumberSelectorConfig(
-                        min=1,
-                        max=MAX_RETENTION_DAYS,
-                        step=1,
-                        mode=selector.NumberSelectorMode.BOX,
-                        unit_of_measurement="d",
-                    )
-                ),
+                vol.Required(key, default=current.get(key, spec.default)): _number_selector(spec)
+                for key, spec in NUMBER_OPTIONS.items()
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
@@ -233,6 +284,9 @@ def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
             vol.Optional(CONF_CAMERA, description=opt(CONF_CAMERA)): selector.EntitySelector(
                 selector.EntitySelectorConfig(domain="camera")
             ),
+            vol.Optional(CONF_STREAM_URL, description=opt(CONF_STREAM_URL)): selector.TextSelector(
+                selector.TextSelectorConfig(type=selector.TextSelectorType.URL)
+            ),
             vol.Optional(CONF_PRESENCE, description=opt(CONF_PRESENCE)): selector.EntitySelector(
                 selector.EntitySelectorConfig(domain="binary_sensor")
             ),
@@ -261,7 +315,12 @@ def _clean_gate_input(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[
     data[CONF_BUILDING] = building
     if kind == GateKind.BUILDING_DOOR.value and not building:
         errors[CONF_BUILDING] = "building_required"
-    for key in (CONF_CAMERA, CONF_PRESENCE):
+    if data.get(CONF_STREAM_URL):
+        try:
+            data[CONF_STREAM_URL] = check_stream_url(data[CONF_STREAM_URL])
+        except InvalidValueError:
+            errors[CONF_STREAM_URL] = "stream_url_invalid"
+    for key in (CONF_CAMERA, CONF_PRESENCE, CONF_STREAM_URL):
         if not data.get(key):
             data.pop(key, None)
     return data, errors

@@ -19,6 +19,7 @@ CONF_DIRECTION: Final = "direction"
 CONF_ACTUATOR: Final = "actuator"
 CONF_CAMERA: Final = "camera"
 CONF_PRESENCE: Final = "presence"
+CONF_STREAM_URL: Final = "stream_url"
 CONF_BUILDING: Final = "building"
 CONF_PULSE_SECONDS: Final = "pulse_seconds"
 DEFAULT_PULSE_SECONDS: Final = 5
@@ -26,6 +27,9 @@ ACTUATOR_DOMAINS: Final = ("lock", "switch", "cover", "button")
 
 # Options
 OPT_RETENTION_DAYS: Final = "retention_days"
+OPT_FACE_THRESHOLD: Final = "face_threshold"
+OPT_CAPTURE_INTERVAL: Final = "capture_interval"
+OPT_FACE_DEBOUNCE: Final = "face_debounce"
 DEFAULT_RETENTION_DAYS: Final = 180
 
 EVENT_PASSAGE: Final = "community_gate_passage"

@@ -51,8 +51,19 @@ async def async_get_config_entry_diagnostics(
                 "actuator_available": rt.actuator.available,
                 "has_camera": rt.camera is not None,
                 "has_presence": rt.presence is not None,
+                "has_stream": rt.stream_url is not None,
             }
             for rt in hub.gates.values()
+        ],
+        "capture": [
+            {
+                "gate_id": loop.rt.gate.id,
+                "source": loop.source,
+                "frames": loop.frames,
+                "errors": loop.errors,
+                "camera_ok": loop.camera_ok,
+            }
+            for loop in hub.capture_loops
         ],
         "emergency": hub.emergency,
         "counts": await hub.db(_counts),

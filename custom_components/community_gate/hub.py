@@ -32,6 +32,7 @@ from .const import (
     CONF_GATE_KIND,
     CONF_PRESENCE,
     CONF_PULSE_SECONDS,
+    CONF_STREAM_URL,
     DEFAULT_PULSE_SECONDS,
     EVENT_EMERGENCY,
     EVENT_PASSAGE,
@@ -72,6 +73,7 @@ class GateRuntime:
     camera: str | None
     presence: str | None
     actuator: Actuator
+    stream_url: str | None = None
     last_passage: Passage | None = None
 
 
@@ -164,6 +166,7 @@ class EstateHub:
                 camera=sub.data.get(CONF_CAMERA) or None,
                 presence=sub.data.get(CONF_PRESENCE) or None,
                 actuator=actuator,
+                stream_url=sub.data.get(CONF_STREAM_URL) or None,
             )
             await self.db(self.store.upsert_gate, gate)
         for rt in self.gates.values():

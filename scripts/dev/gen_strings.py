@@ -77,6 +77,10 @@ REQUIRED = {
 }
 
 
+# Estate options added with the face issue: data, "_desc" and "_err" texts each.
+FACE_OPTIONS = ("face_threshold", "capture_interval", "face_debounce")
+
+
 def build(m) -> dict:
     fields_common = {"config_entry_id": m.ENTRY_FIELD}
     services = {}
@@ -116,11 +120,20 @@ def build(m) -> dict:
             "step": {
                 "init": {
                     "title": m.CONFIG["options_title"],
-                    "data": {"retention_days": m.CONFIG["retention"]},
-                    "data_description": {"retention_days": m.CONFIG["retention_desc"]},
+                    "data": {
+                        "retention_days": m.CONFIG["retention"],
+                        **{k: m.CONFIG[k] for k in FACE_OPTIONS},
+                    },
+                    "data_description": {
+                        "retention_days": m.CONFIG["retention_desc"],
+                        **{k: m.CONFIG[f"{k}_desc"] for k in FACE_OPTIONS},
+                    },
                 }
             },
-            "error": {"retention_out_of_range": m.CONFIG["retention_err"]},
+            "error": {
+                "retention_out_of_range": m.CONFIG["retention_err"],
+                **{f"{k}_out_of_range": m.CONFIG[f"{k}_err"] for k in FACE_OPTIONS},
+            },
         },
         "config_subentries": {
             "gate": {

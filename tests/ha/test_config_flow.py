@@ -19,6 +19,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
 
+from custom_components.community_gate.config_flow import NUMBER_OPTIONS, _check_numbers
 from custom_components.community_gate.const import (
     CONF_DB_PATH,
     DEFAULT_DB_FILE,
@@ -354,14 +355,14 @@ async def test_options_set_retention(hass: HomeAssistant, estate: MockConfigEntr
     result = await hass.config_entries.options.async_init(estate.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
-    assert result["data_schema"]({}) == {OPT_RETENTION_DAYS: 180}
+    assert result["data_schema"]({}) == {OPT_RETENTION_DAYS: 180, **FACE_DEFAULTS}
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {OPT_RETENTION_DAYS: 30}
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert estate.options == {OPT_RETENTION_DAYS: 30}
+    assert estate.options == {OPT_RETENTION_DAYS: 30, **FACE_DEFAULTS}
     assert isinstance(estate.options[OPT_RETENTION_DAYS], int)
     # The update listener rebuilt the runtime.
     assert estate.state is ConfigEntryState.LOADED
@@ -388,7 +389,81 @@ async def test_options_retention_out_of_range(
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert estate.options == {OPT_RETENTION_DAYS: 3650}
+    assert estate.options[OPT_RETENTION_DAYS] == 3650
+
+
+FACE_DEFAULTS = {"face_threshold": 0.55, "capture_interval": 0.5, "face_debounce": 10.0}
+
+
+async def test_options_face_settings_reach_the_recogniser(
+    hass: HomeAssistant, estate: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.options.async_init(estate.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            OPT_RETENTION_DAYS: 90,
+            "face_threshold": 0.5,
+            "capture_interval": 1.5,
+            "face_debounce": 30,
+        },
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert estate.options == {
+        OPT_RETENTION_DAYS: 90,
+        "face_threshold": 0.5,
+        "capture_interval": 1.5,
+        "face_debounce": 30.0,
+    }
+    face = estate.runtime_data.face
+    assert face.gallery.threshold == 0.5
+    assert face.masked.threshold <= 0.5  # masked references never looser than plain ones
+    assert face.debounce_s == 30.0
+    # The form shows the saved values next time.
+    result = await hass.config_entries.options.async_init(estate.entry_id)
+    assert result["data_schema"]({})["face_threshold"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("face_threshold", 0.2),
+        ("face_threshold", 0.95),
+        ("capture_interval", 0),
+        ("capture_interval", 60),
+        ("face_debounce", 0),
+        ("face_debounce", 3600),
+    ],
+)
+async def test_options_face_settings_out_of_range(
+    hass: HomeAssistant, estate: MockConfigEntry, key: str, value: float
+) -> None:
+    result = await hass.config_entries.options.async_init(estate.entry_id)
+    with pytest.raises(InvalidData) as exc:
+        await hass.config_entries.options.async_configure(result["flow_id"], {key: value})
+    assert set(exc.value.schema_errors) == {key}
+    assert estate.options == {OPT_RETENTION_DAYS: 180}
+
+
+@pytest.mark.parametrize(
+    ("data", "errors"),
+    [
+        ({"face_threshold": True}, {"face_threshold": "face_threshold_out_of_range"}),
+        ({"capture_interval": "fast"}, {"capture_interval": "capture_interval_out_of_range"}),
+        ({OPT_RETENTION_DAYS: 0}, {OPT_RETENTION_DAYS: "retention_out_of_range"}),
+        ({"face_debounce": 5}, {}),
+    ],
+)
+def test_option_ranges_are_checked_behind_the_selectors(
+    data: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """The selectors bound the UI; the step checks again for callers that skip them."""
+    clean, found = _check_numbers(data, NUMBER_OPTIONS)
+    assert found == errors
+    if not errors:
+        assert clean["face_debounce"] == 5.0
+        assert clean[OPT_RETENTION_DAYS] == 180
 
 
 # ------------------------------------------------------------------ gate subentry
@@ -505,6 +580,18 @@ async def test_gate_subentry_explicit_id_and_building_door(
     assert hass.states.get("button.tower_7_lobby_open") is not None
 
 
+async def test_gate_subentry_with_stream_url(hass: HomeAssistant, estate: MockConfigEntry) -> None:
+    url = "rtsp://viewer:pw@192.0.2.7:554/stream1"
+    result = await _add_gate(hass, estate, name="South gate", stream_url=f" {url} ")
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["stream_url"] == url
+    hub = estate.runtime_data
+    assert hub.gates["south_gate"].stream_url == url
+    # The stream gets its own capture loop (the camera is unreachable: it just retries).
+    loops = [lp for lp in hub.capture_loops if lp.rt.gate.id == "south_gate"]
+    assert [lp.source for lp in loops] == ["stream"]
+
+
 @pytest.mark.parametrize(
     ("over", "errors"),
     [
@@ -520,6 +607,10 @@ async def test_gate_subentry_explicit_id_and_building_door(
         # The entity selector also accepts entity registry ids; the flow cannot tell
         # such an id's domain, so it refuses it instead of guessing.
         ({"actuator": "0123456789abcdef0123456789abcdef"}, {"actuator": "actuator_domain"}),
+        # A stream URL must name a network camera, never a local file or device.
+        ({"stream_url": "file:///etc/passwd"}, {"stream_url": "stream_url_invalid"}),
+        ({"stream_url": "/dev/video0"}, {"stream_url": "stream_url_invalid"}),
+        ({"stream_url": "rtsp://"}, {"stream_url": "stream_url_invalid"}),
     ],
 )
 async def test_gate_subentry_form_errors(

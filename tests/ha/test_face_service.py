@@ -360,3 +360,113 @@ async def test_capture_loop_recognises_a_camera_frame(
     assert stranger.cluster_id is not None
     assert stranger.cluster_id.startswith("stranger_")
     assert relay_calls == []
+
+
+async def _camera_estate(
+    hass: HomeAssistant, db_path: Path, **gate: Any
+) -> tuple[MockConfigEntry, Any]:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Cam estate",
+        data={"name": "Cam estate", "db_path": str(db_path)},
+        unique_id=str(db_path),
+        subentries_data=[gate_subentry("east_gate", "switch.east_relay", **gate)],
+    )
+    entry.add_to_hass(hass)
+    hass.config.allowlist_external_dirs.add(str(PHOTOS))
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    face = await ready(hass, entry)
+    await call(hass, "add_unit", {"unit_id": "u", "building": "3", "number": "1"})
+    await call(hass, "add_person", {"person_id": "obama", "role": "tenant", "unit_id": "u"})
+    await consent(hass, "obama")
+    await enroll(hass, "obama", "obama.jpg")
+    return entry, face
+
+
+async def _wait_passages(hass: HomeAssistant, entry: MockConfigEntry, n: int) -> list[Any]:
+    store = entry.runtime_data.store
+    rows: list[Any] = []
+    for _ in range(300):
+        await asyncio.sleep(0.05)
+        await hass.async_block_till_done()
+        rows = store.recent_passages(gate_id="east_gate")
+        if len(rows) >= n:
+            break
+    return rows
+
+
+async def test_stream_url_gate_recognises_from_a_live_mjpeg_camera(
+    hass: HomeAssistant,
+    db_path: Path,
+    relay_calls: list,
+    socket_enabled: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The gate reads a real network camera (HTTP MJPEG on loopback) directly, without a
+    camera entity: the resident is let in; the camera dies; the outage is logged once,
+    without the password in its URL."""
+    from tests.mjpeg_server import MJPEGServer
+
+    with MJPEGServer((PHOTOS / "obama2.jpg").read_bytes(), fps=15) as cam:
+        url = cam.url.replace("http://", "http://viewer:s3cret@")
+        entry, _face = await _camera_estate(hass, db_path, stream_url=url)
+        loop = entry.runtime_data.capture_loops[0]
+        assert loop.source == "stream"
+        rows = await _wait_passages(hass, entry, 1)
+        assert rows, f"no passage: {loop.frames} frames, {loop.errors} errors"
+        assert (rows[0].method.value, rows[0].person_id, rows[0].allowed) == (
+            "face",
+            "obama",
+            True,
+        )
+        assert relay_calls[:1] == [("switch.east_relay", "on")]
+        assert cam.connections >= 1
+    # The server is gone: frames stop, the loop reports the outage (once) and retries.
+    for _ in range(300):
+        await asyncio.sleep(0.05)
+        if not loop.camera_ok:
+            break
+    assert not loop.camera_ok
+    outages = [r for r in caplog.records if "gives no frames" in r.getMessage()]
+    assert len(outages) == 1
+    assert "s3cret" not in caplog.text
+    assert "viewer:***@" in outages[0].getMessage()
+
+
+async def test_presence_sensor_starts_and_stops_recognition(
+    hass: HomeAssistant, db_path: Path, relay_calls: list, tmp_path: Path
+) -> None:
+    """With a presence sensor, no frame is taken while nobody stands at the gate."""
+    frame = tmp_path / "frame.jpg"
+    frame.write_bytes((PHOTOS / "obama2.jpg").read_bytes())
+    assert await async_setup_component(
+        hass,
+        "camera",
+        {"camera": [{"platform": "local_file", "name": "gate_cam", "file_path": str(frame)}]},
+    )
+    hass.states.async_set("binary_sensor.gate_presence", "off")
+    await hass.async_block_till_done()
+    entry, _face = await _camera_estate(
+        hass, db_path, camera="camera.gate_cam", presence="binary_sensor.gate_presence"
+    )
+    loop = entry.runtime_data.capture_loops[0]
+    await asyncio.sleep(1.5)  # three capture intervals with nobody there
+    assert loop.frames == 0
+    assert entry.runtime_data.store.recent_passages(gate_id="east_gate") == []
+
+    hass.states.async_set("binary_sensor.gate_presence", "on")
+    rows = await _wait_passages(hass, entry, 1)
+    assert rows
+    assert (rows[0].person_id, rows[0].allowed) == ("obama", True)
+    assert relay_calls[:1] == [("switch.east_relay", "on")]
+
+    hass.states.async_set("binary_sensor.gate_presence", "off")
+    await asyncio.sleep(1.0)  # the frame in flight (if any) finishes
+    stopped_at = loop.frames
+    await asyncio.sleep(1.5)
+    assert loop.frames == stopped_at
+    # The sensor becoming unavailable counts as nobody there, not as "always on".
+    hass.states.async_set("binary_sensor.gate_presence", "unavailable")
+    await asyncio.sleep(1.0)
+    assert loop.frames == stopped_at
