@@ -113,6 +113,13 @@ def test_faces_benchmark_json(photos: Path, capsys: pytest.CaptureFixture[str]) 
     # End to end includes at least the detection and the encoding.
     assert f["p50_ms"] >= st["encode"]["p50_ms"] * 0.5
 
+    # The hub's path, through the face process: the same frames find the same faces.
+    w = r["frame_to_decision_worker"]
+    assert w["count"] == f["count"]
+    assert 0 < w["p50_ms"] <= w["p95_ms"]
+    assert w["worker_start_s"] > 0
+    assert r["targets"]["frame_p95_met"] == (w["p95_ms"] <= r["targets"]["frame_p95_ms"])
+
     ds = r["detect_downscaled"]
     assert ds["side"] == 320
     assert ds["detect"]["count"] == 6
@@ -144,7 +151,8 @@ def test_faces_benchmark_text(photos: Path, capsys: pytest.CaptureFixture[str]) 
         str(photos),
         *("--frames", "2", "--gallery", "20", "--embeddings", "5", "--detect-side", "0"),
     )
-    assert "frame -> decision (hub path), 20" in text
+    assert "frame -> decision (in process), 20" in text
+    assert "frame -> decision (face process, hub path)" in text
     assert "embedding -> decision, 20" in text
     assert "investigation" not in text
     assert "not the target" in text
