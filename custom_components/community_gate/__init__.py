@@ -136,7 +136,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
         if hub.face is not None and hub.face.ready:
             # Unknown-face clusters are biometric data: kept 30 days, then forgotten.
             entry.async_create_background_task(
-                hass, hub.face.async_expire_clusters(), f"{DOMAIN} stranger expiry"
+                hass, _stranger_upkeep(hub.face), f"{DOMAIN} stranger upkeep"
             )
 
     entry.async_on_unload(async_track_time_change(hass, _midnight, hour=0, minute=0, second=0))
@@ -145,6 +145,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     _start_faces(hass, entry, hub, key)
     return True
+
+
+async def _stranger_upkeep(face: FaceService) -> None:
+    await face.async_merge_clusters()
+    await face.async_expire_clusters()
 
 
 def _start_faces(

@@ -10,7 +10,7 @@ single decision path (``EstateHub.async_present_face``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 import logging
@@ -146,17 +146,27 @@ class FaceService:
             await self.async_save_clusters()
         await self.hass.async_add_executor_job(self._exec.shutdown, True)
 
-    async def async_save_clusters(self) -> None:
+    async def async_save_clusters(self, relabel: Sequence[tuple[str, str]] = ()) -> int:
         changed, removed = await self._run(self.clusters.drain_changes)
         if not changed and not removed:
-            return
+            return 0
         sealed = [
             self.vault.seal_cluster(
                 c.id, c.centroid, c.count, c.first_seen, c.last_seen, tuple(sorted(c.days))
             )
             for c in changed
         ]
-        await self.hub.db(self.hub.store.save_clusters, sealed, removed)
+        return await self.hub.db(self.hub.store.save_clusters, sealed, removed, relabel)
+
+    async def async_merge_clusters(self, *, all_pairs: bool = False) -> list[tuple[str, str]]:
+        """Join stranger clusters whose centroids drifted together (one person first seen
+        in two very different lights) and relabel their passages, so the tailgating and
+        frequent-stranger rules count one stranger once."""
+        merged = await self._run(lambda: self.clusters.merge_close(all_pairs=all_pairs))
+        if merged:
+            moved = await self.async_save_clusters(merged)
+            _LOGGER.info("Merged %d stranger clusters, %d passages relabelled", len(merged), moved)
+        return merged
 
     def _require_engine(self) -> str:
         if self.engine is None:

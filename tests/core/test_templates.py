@@ -15,8 +15,12 @@ from custom_components.community_gate.core.model import (
     Consent,
     Credential,
     CredentialKind,
+    Direction,
     FaceVariant,
+    Method,
+    Passage,
     Person,
+    Reason,
     Role,
     Unit,
 )
@@ -156,6 +160,42 @@ def test_clusters_sealed_round_trip_and_purge(vault: TemplateVault, store: Store
     assert [c.id for c in store.iter_clusters()] == ["stranger_b"]
     assert store.purge_clusters(before_ts=100.0) == 1
     assert list(store.iter_clusters()) == []
+
+
+def test_merged_clusters_relabel_their_passages_atomically(
+    vault: TemplateVault, store: Store
+) -> None:
+    def seen(cid: str, ts: float) -> Passage:
+        return Passage(
+            ts,
+            "east_gate",
+            Direction.IN,
+            Method.FACE,
+            False,
+            Reason.UNKNOWN_CREDENTIAL,
+            cluster_id=cid,
+        )
+
+    store.add_passages(
+        [
+            seen("stranger_a", 1),
+            seen("stranger_b", 2),
+            seen("stranger_c", 3),
+            seen("stranger_x", 4),
+            seen(None, 5),
+        ]
+    )  # type: ignore[arg-type]
+    # A chain in merge order: b took c, then a took b.
+    kept = vault.seal_cluster("stranger_a", vec(5), 3, 1.0, 3.0, ())
+    relabelled = store.save_clusters(
+        [kept],
+        removed=["stranger_b", "stranger_c"],
+        relabel=[("stranger_b", "stranger_c"), ("stranger_a", "stranger_b")],
+    )
+    assert relabelled == 3  # c -> b (1), then b -> a (2)
+    ids = [p.cluster_id for p in sorted(store.recent_passages(limit=10), key=lambda p: p.ts)]
+    assert ids == ["stranger_a", "stranger_a", "stranger_a", "stranger_x", None]
+    assert [c.id for c in store.iter_clusters()] == ["stranger_a"]
 
 
 def test_consent_needs_notice_and_operator(store: Store) -> None:

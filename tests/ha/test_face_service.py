@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from http import HTTPStatus
 from pathlib import Path
+import time
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -470,3 +471,36 @@ async def test_presence_sensor_starts_and_stops_recognition(
     hass.states.async_set("binary_sensor.gate_presence", "unavailable")
     await asyncio.sleep(1.0)
     assert loop.frames == stopped_at
+
+
+async def test_nightly_merge_joins_drifted_strangers_and_relabels_passages(
+    hass: HomeAssistant, faces_estate: MockConfigEntry
+) -> None:
+    """One stranger first seen in two lights got two cluster ids; once the centroids come
+    together the merge keeps one id and the passage log follows it."""
+    from custom_components.community_gate.core.clusters import Cluster, StrangerClusters
+
+    face = faces_estate.runtime_data.face
+    base = np.asarray(embedding_of(face, "biden.jpg"), dtype=np.float32)
+    near = base + np.float32(0.1) / np.sqrt(np.float32(base.size))  # 0.1 away
+    now = time.time()
+    face.clusters = StrangerClusters.restore(
+        [
+            Cluster("stranger_sunny", base.copy(), 5, now - 50, now - 40, set()),
+            Cluster("stranger_dusk", near.astype(np.float32), 5, now - 30, now - 30, set()),
+        ]
+    )
+    outcomes = []
+    for vec in (base, near):
+        outcomes.append(await face.async_present_embedding("east_gate", [float(x) for x in vec]))
+    store = faces_estate.runtime_data.store
+    before = {store.get_passage(o.passage.id).cluster_id for o in outcomes}
+    assert before == {"stranger_sunny", "stranger_dusk"}
+
+    merged = await face.async_merge_clusters()
+    assert merged == [("stranger_sunny", "stranger_dusk")]  # as many sightings, older: kept
+    after = {store.get_passage(o.passage.id).cluster_id for o in outcomes}
+    assert after == {"stranger_sunny"}
+    assert [c.id for c in store.iter_clusters()] == ["stranger_sunny"]
+    assert "stranger_dusk" not in face.clusters
+    assert await face.async_merge_clusters() == []  # nothing moved since

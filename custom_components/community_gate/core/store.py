@@ -779,9 +779,23 @@ class Store:
         return int(self._conn.execute("SELECT count(*) FROM face_templates").fetchone()[0])
 
     # ----------------------------------------------------------- stranger clusters
-    def save_clusters(self, clusters: Iterable[StoredCluster], removed: Iterable[str] = ()) -> None:
-        """Upsert changed clusters and drop removed ones in one transaction."""
+    def save_clusters(
+        self,
+        clusters: Iterable[StoredCluster],
+        removed: Iterable[str] = (),
+        relabel: Sequence[tuple[str, str]] = (),
+    ) -> int:
+        """Upsert changed clusters and drop removed ones in one transaction.
+
+        ``relabel`` lists ``(kept, merged)`` cluster merges in merge order: the merged
+        stranger's passages take the kept id in the same transaction, so the log and the
+        clusters never disagree. Returns the number of passages relabelled."""
+        relabelled = 0
         with self._tx() as c:
+            for kept, gone in relabel:
+                relabelled += c.execute(
+                    "UPDATE passages SET cluster_id=? WHERE cluster_id=?", (kept, gone)
+                ).rowcount
             c.executemany("DELETE FROM stranger_clusters WHERE id=?", ((i,) for i in removed))
             c.executemany(
                 "INSERT INTO stranger_clusters VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
@@ -800,6 +814,7 @@ class Store:
                     for k in clusters
                 ),
             )
+        return relabelled
 
     def iter_clusters(self) -> Iterator[StoredCluster]:
         for r in self._conn.execute(
