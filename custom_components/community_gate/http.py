@@ -15,6 +15,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 import numpy as np
 
+from .core.display import pick_language, prompt
 from .core.errors import CoreError
 from .core.images import MAX_IMAGE_BYTES
 from .core.model import Direction, FaceVariant
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 MAX_JSON_BYTES = 16 * 1024
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/octet-stream"})
-DISPLAY = {
-    "en": {True: "Welcome", False: "Access denied"},
-    "zh": {True: "欢迎", False: "禁止通行"},
-}
 
 
 @callback
@@ -167,12 +164,15 @@ class TerminalDecisionView(HomeAssistantView):
             return _core_error(err)
         assert outcome is not None  # not debounced: a terminal asks once per person
         p = outcome.passage
-        lang = "zh" if request.headers.get("Accept-Language", "").lower().startswith("zh") else "en"
+        lang = pick_language(request.headers.get("Accept-Language"))
+        shown = prompt(p.reason, lang)
         return web.json_response(
             {
                 "allowed": p.allowed,
                 "reason": p.reason.value,
                 "passage_id": p.id,
-                "display": DISPLAY[lang][p.allowed],
+                "language": lang,
+                "display": shown.text,
+                "voice": shown.voice,
             }
         )

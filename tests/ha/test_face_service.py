@@ -93,8 +93,18 @@ async def test_enrollment_needs_consent_then_recognises_another_photo(
     body = await r.json()
     assert body["allowed"] is True
     assert body["reason"] == "granted"
-    assert body["display"] == "Welcome"
+    assert (body["language"], body["display"]) == ("en", "Welcome")
     assert "obama" not in str(body)  # no names (nor ids) go back to the terminal
+    # A Chinese terminal gets its own text; a stranger is pointed to the card / QR / PIN.
+    r = await client.post(
+        "/api/community_gate/terminal/decision",
+        json={"gate_id": "east_gate", "embedding": embedding_of(face, "biden.jpg")},
+        headers={"Accept-Language": "zh-CN,zh;q=0.9"},
+    )
+    stranger = await r.json()
+    assert (stranger["allowed"], stranger["language"]) == (False, "zh-Hans")
+    assert stranger["display"] == "未识别"
+    assert "刷卡" in stranger["voice"]
     passage = store.get_passage(body["passage_id"])
     assert passage is not None
     assert (passage.method.value, passage.person_id) == ("face", "obama")

@@ -1,0 +1,58 @@
+"""Terminal texts: every decision has a screen text and a voice prompt in both languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.community_gate.core.display import LANGUAGES, pick_language, prompt
+from custom_components.community_gate.core.model import ALLOWING_REASONS, Reason
+
+
+@pytest.mark.parametrize("reason", list(Reason))
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_reason_has_short_text_and_voice(reason: Reason, language: str) -> None:
+    p = prompt(reason, language)
+    assert p.text.strip()
+    assert p.voice.strip()
+    # Fits a two-line terminal display (16-20 columns; CJK glyphs are double width).
+    width = sum(2 if ord(c) > 0x2E80 else 1 for c in p.text)
+    assert width <= 24, p.text
+    if language == "zh-Hans":
+        assert any(ord(c) > 0x4E00 for c in p.text + p.voice)
+
+
+def test_texts_differ_between_languages_and_reasons() -> None:
+    for language in LANGUAGES:
+        voices = [prompt(r, language).voice for r in Reason]
+        # Each refusal says something of its own (two office referrals may share a screen).
+        assert len(set(voices)) == len(voices)
+    assert prompt(Reason.GRANTED, "en") != prompt(Reason.GRANTED, "zh-Hans")
+
+
+def test_a_stranger_is_offered_a_way_in_without_a_face() -> None:
+    assert "card" in prompt(Reason.UNKNOWN_CREDENTIAL, "en").voice
+    assert "刷卡" in prompt(Reason.UNKNOWN_CREDENTIAL, "zh-Hans").voice
+    # Refusals never sound like a welcome.
+    for reason in set(Reason) - ALLOWING_REASONS:
+        assert "Welcome" not in prompt(reason, "en").voice
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh-Hans"),
+        ("zh", "zh-Hans"),
+        ("zh-Hans", "zh-Hans"),
+        ("ZH-tw", "zh-Hans"),
+        ("en-US,zh;q=0.5", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("fr", "en"),
+    ],
+)
+def test_language_from_accept_language(header: str | None, language: str) -> None:
+    assert pick_language(header) == language
+
+
+def test_unknown_language_falls_back_to_english() -> None:
+    assert prompt(Reason.GRANTED, "de") == prompt(Reason.GRANTED, "en")
