@@ -24,6 +24,8 @@ from custom_components.community_gate.core.access import AccessControl  # noqa: 
 from custom_components.community_gate.core.crypto import Hasher, load_or_create_key  # noqa: E402
 from custom_components.community_gate.core.errors import DuplicateError  # noqa: E402
 from custom_components.community_gate.core.model import (  # noqa: E402
+    CONSENT_FACE,
+    Consent,
     CredentialKind,
     Person,
     Role,
@@ -56,7 +58,6 @@ frontend:
 config:
 history:
 logbook:
-automation: []
 script: {{}}
 logger:
   default: warning
@@ -87,6 +88,41 @@ lock:
       action: input_boolean.turn_on
       target:
         entity_id: input_boolean.east_gate_strike
+
+# Face recognition at the Building 3 door: a file "camera" (Local file, set up by the
+# demo) shows whoever this selector says stands there; the presence sensor follows it.
+input_select:
+  building_3_visitor:
+    name: Who stands at the Building 3 door
+    icon: mdi:account-question
+    options:
+      - Nobody
+      - Wang Fang (resident)
+      - A stranger
+    initial: Nobody
+
+template:
+  - binary_sensor:
+      - name: Building 3 door presence
+        unique_id: demo_building_3_door_presence
+        device_class: occupancy
+        state: "{{{{ not is_state('input_select.building_3_visitor', 'Nobody') }}}}"
+
+automation:
+  - id: demo_building_3_camera
+    alias: "Demo: the Building 3 door camera shows who stands there"
+    triggers:
+      - trigger: state
+        entity_id: input_select.building_3_visitor
+    actions:
+      - action: local_file.update_file_path
+        target:
+          entity_id: camera.building_3_door_camera
+        data:
+          file_path: >-
+            {{{{ {{'Nobody': '{camera_dir}/nobody.png',
+                'Wang Fang (resident)': '{camera_dir}/resident.jpg',
+                'A stranger': '{camera_dir}/stranger.jpg'}}[trigger.to_state.state] }}}}
 
 switch:
   - platform: template
@@ -147,6 +183,49 @@ TRY_THESE = [
 ]
 
 
+CAMERA_ENTITY = "camera.building_3_door_camera"
+PHOTOS = ROOT / ".cache" / "test-photos"  # filled by scripts/fetch_photos (setup runs it)
+# What the door camera can show, and Wang Fang's enrolled reference (another photo of the
+# same person: recognition, not a pixel match). Photos from the face_recognition and
+# scikit-image packages; the "nobody" frame is a cat, which has no human face.
+CAMERA_FRAMES = {
+    "nobody.png": "chelsea.png",
+    "resident.jpg": "obama2.jpg",
+    "stranger.jpg": "biden.jpg",
+}
+REFERENCE_PHOTO = "obama.jpg"
+FACE_PERSON = "p-wang"
+
+
+def write_camera_frames(cam_dir: Path) -> bool:
+    cam_dir.mkdir(parents=True, exist_ok=True)
+    if not all((PHOTOS / src).is_file() for src in CAMERA_FRAMES.values()):
+        return False
+    for name, src in CAMERA_FRAMES.items():
+        target = cam_dir / name
+        if not target.exists():
+            target.write_bytes((PHOTOS / src).read_bytes())
+    return True
+
+
+def enroll_demo_face(store: Store, key: bytes) -> bool:
+    """Wang Fang agreed to face recognition (a consent record first), then enrolled."""
+    photo = PHOTOS / REFERENCE_PHOTO
+    if not photo.is_file() or store.list_face_templates(FACE_PERSON):
+        return False
+    from custom_components.community_gate.core.faces import DlibEngine, enrollment_face
+    from custom_components.community_gate.core.images import decode_image
+    from custom_components.community_gate.core.templates import TemplateVault, template_sealer
+
+    if store.active_consent(FACE_PERSON, CONSENT_FACE) is None:
+        store.add_consent(
+            Consent(FACE_PERSON, CONSENT_FACE, "demo-notice-2026-11", time.time(), "make_demo")
+        )
+    face = enrollment_face(DlibEngine(), decode_image(photo.read_bytes()))
+    TemplateVault(store, template_sealer(key)).enroll(FACE_PERSON, face.encoding)
+    return True
+
+
 def _storage(path: Path, key: str, version: int, minor: int, data: object) -> None:
     path.write_text(
         json.dumps({"version": version, "minor_version": minor, "key": key, "data": data}, indent=2)
@@ -159,7 +238,9 @@ def write_config(cfg: Path, host: str, port: int) -> None:
     storage.mkdir(exist_ok=True)
     yaml_path = cfg / "configuration.yaml"
     if not yaml_path.exists():
-        yaml_path.write_text(CONFIGURATION_YAML.format(host=host, port=port))
+        yaml_path.write_text(
+            CONFIGURATION_YAML.format(host=host, port=port, camera_dir=cfg.resolve() / "camera")
+        )
     onboarding = storage / "onboarding"
     if not onboarding.exists():
         _storage(
@@ -169,6 +250,8 @@ def write_config(cfg: Path, host: str, port: int) -> None:
             1,
             {"done": ["user", "core_config", "analytics", "integration"]},
         )
+    cam_dir = cfg.resolve() / "camera"
+    write_camera_frames(cam_dir)
     entries_path = storage / "core.config_entries"
     if not entries_path.exists():
         now = datetime.now(UTC).isoformat()
@@ -190,6 +273,8 @@ def write_config(cfg: Path, host: str, port: int) -> None:
                 "actuator": "switch.building_3_door_relay",
                 "pulse_seconds": 3,
                 "building": "3",
+                "camera": CAMERA_ENTITY,
+                "presence": "binary_sensor.building_3_door_presence",
             },
         ]
         entry = {
@@ -219,7 +304,25 @@ def write_config(cfg: Path, host: str, port: int) -> None:
             "unique_id": str(cfg.resolve() / DB_FILE),
             "version": 1,
         }
-        _storage(entries_path, "core.config_entries", 1, 5, {"entries": [entry]})
+        camera = {
+            "created_at": now,
+            "modified_at": now,
+            "data": {},
+            "discovery_keys": {},
+            "disabled_by": None,
+            "domain": "local_file",
+            "entry_id": uuid.uuid4().hex,
+            "minor_version": 1,
+            "options": {"name": "Building 3 door camera", "file_path": str(cam_dir / "nobody.png")},
+            "pref_disable_new_entities": False,
+            "pref_disable_polling": False,
+            "source": "user",
+            "subentries": [],
+            "title": "Building 3 door camera",
+            "unique_id": None,
+            "version": 1,
+        }
+        _storage(entries_path, "core.config_entries", 1, 5, {"entries": [entry, camera]})
 
 
 def ensure_user(cfg: Path) -> None:
@@ -249,7 +352,8 @@ def seed(cfg: Path) -> str | None:
     """Demo units, people and cards; returns a fresh visitor QR token."""
     db = cfg / DB_FILE
     store = Store.open(db)
-    access = AccessControl(store, Hasher(load_or_create_key(db.with_name(db.name + ".key"))))
+    key = load_or_create_key(db.with_name(db.name + ".key"))
+    access = AccessControl(store, Hasher(key))
     try:
         for unit in UNITS:
             with contextlib.suppress(DuplicateError):
@@ -266,6 +370,7 @@ def seed(cfg: Path) -> str | None:
                 access.add_credential(
                     person.id, CredentialKind.PIN, PINS[person.id], credential_id=f"pin-{person.id}"
                 )
+        enroll_demo_face(store, key)
         now = time.time()
         vp = access.issue_visitor_pass(
             valid_from=now,
@@ -309,6 +414,9 @@ def banner(host: str, port: int, token: str | None) -> str:
         " Watch: lock.east_gate_lock unlocks, then relocks after 5 s; the passage shows",
         " on the East gate device (event, last passage) and in the Logbook.",
         " Remote open: press button.east_gate_open.",
+        " Faces: set input_select.building_3_visitor to 'Wang Fang (resident)': the door",
+        " camera shows her, she is recognised and the relay clicks; 'A stranger' is logged",
+        " as denied with a stranger cluster id (no photo or name kept).",
         " Emergency open-all: switch.demo_estate_emergency_open_all.",
         "=" * 72,
         "",

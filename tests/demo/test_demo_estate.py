@@ -170,3 +170,33 @@ def test_demo_estate_opens_the_gate(demo_hass: tuple[Client, str]) -> None:
     while client.state("lock.east_gate_lock")["state"] != "locked":
         assert time.monotonic() < deadline, "the demo lock never relocked"
         time.sleep(0.5)
+
+    # Faces: the Building 3 door camera shows the enrolled resident (another photo of
+    # her than the enrolled one); she is recognised and let in. Then a stranger.
+    assert "Faces:" in banner
+    visitor = {"entity_id": "input_select.building_3_visitor"}
+    client.call(
+        "POST",
+        "/api/services/input_select/select_option",
+        visitor | {"option": "Wang Fang (resident)"},
+    )
+    _wait_for_passage(client, "building_3_door", lambda a: a["method"] == "face", 120)
+    event = client.state("event.building_3_door_passage")["attributes"]
+    assert (event["event_type"], event["reason"]) == ("granted", "granted")
+    client.call(
+        "POST", "/api/services/input_select/select_option", visitor | {"option": "A stranger"}
+    )
+    _wait_for_passage(client, "building_3_door", lambda a: a["event_type"] == "denied", 60)
+    event = client.state("event.building_3_door_passage")["attributes"]
+    assert (event["method"], event["reason"]) == ("face", "unknown_credential")
+    client.call("POST", "/api/services/input_select/select_option", visitor | {"option": "Nobody"})
+
+
+def _wait_for_passage(client: Client, gate: str, match: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        attrs = client.state(f"event.{gate}_passage")["attributes"]
+        if attrs.get("method") and match(attrs):
+            return
+        assert time.monotonic() < deadline, f"no matching passage at {gate}: {attrs}"
+        time.sleep(0.5)
