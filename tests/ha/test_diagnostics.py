@@ -97,6 +97,7 @@ async def test_diagnostics_counts_and_gates(
             "actuator_available": True,
             "has_camera": False,
             "has_presence": False,
+            "has_stream": False,
         },
         "north_door": {
             "gate_id": "north_door",
@@ -106,8 +107,10 @@ async def test_diagnostics_counts_and_gates(
             "actuator_available": True,
             "has_camera": False,
             "has_presence": False,
+            "has_stream": False,
         },
     }
+    assert diag["capture"] == []  # no camera gates in this estate
 
 
 async def test_diagnostics_download_has_no_personal_data_or_paths(

@@ -20,6 +20,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
 
+from custom_components.community_gate.config_flow import NUMBER_OPTIONS
 from custom_components.community_gate.const import DOMAIN
 from custom_components.community_gate.core import errors
 from custom_components.community_gate.core.model import (
@@ -388,7 +389,11 @@ def _flow_strings_used() -> dict[str, set[str]]:
 def test_every_form_error_is_translated() -> None:
     used = _flow_strings_used()
     assert "db_path_empty" in used["config"]
-    assert "retention_out_of_range" in used["options"]
+    # The numeric options name their error keys in a table, not in literals.
+    used["options"] |= {
+        spec.error or f"{key}_out_of_range" for key, spec in NUMBER_OPTIONS.items()
+    }
+    assert {"retention_out_of_range", "face_threshold_out_of_range"} <= used["options"]
     assert {"gate_id_taken", "building_required", "actuator_domain"} <= used["gate"]
     # _validate_db passes any StoreError code through to the form.
     used["config"] |= {c.code for c in _store_error_subclasses()}
