@@ -390,9 +390,7 @@ def test_every_form_error_is_translated() -> None:
     used = _flow_strings_used()
     assert "db_path_empty" in used["config"]
     # The numeric options name their error keys in a table, not in literals.
-    used["options"] |= {
-        spec.error or f"{key}_out_of_range" for key, spec in NUMBER_OPTIONS.items()
-    }
+    used["options"] |= {spec.error or f"{key}_out_of_range" for key, spec in NUMBER_OPTIONS.items()}
     assert {"retention_out_of_range", "face_threshold_out_of_range"} <= used["options"]
     assert {"gate_id_taken", "building_required", "actuator_domain"} <= used["gate"]
     # _validate_db passes any StoreError code through to the form.
