@@ -39,7 +39,9 @@ from .entity import estate_device
 from .face import DEFAULT_DEBOUNCE_S, FaceService
 from .http import async_register_views
 from .hub import EstateHub
+from .panel import async_register_panel
 from .services import async_setup_services
+from .websocket_api import async_register_commands
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Services are registered once per HA start, not per entry."""
     async_setup_services(hass)
     async_register_views(hass)
+    async_register_commands(hass)
+    await async_register_panel(hass)
     return True
 
 

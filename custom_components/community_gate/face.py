@@ -193,9 +193,17 @@ class FaceService:
         return removed
 
     async def async_enroll(
-        self, person_id: str, image: bytes, *, variant: FaceVariant = FaceVariant.PLAIN
+        self,
+        person_id: str,
+        image: bytes,
+        *,
+        variant: FaceVariant = FaceVariant.PLAIN,
+        dry_run: bool = False,
     ) -> EnrollResult:
-        """One reference photo: quality gate, 1:N duplicate check, consent, sealed store."""
+        """One reference photo: quality gate, 1:N duplicate check, consent, sealed store.
+
+        ``dry_run`` runs every check and stores nothing: the panel's live quality
+        feedback. Consent is still required first: no biometric processing without it."""
         self._require_engine()
         await self.hub.db(self.hub.store.get_person, person_id)
         if await self.hub.db(self.hub.store.active_consent, person_id, CONSENT_FACE) is None:
@@ -213,6 +221,8 @@ class FaceService:
                     other_person_id=other,
                     distance=f"{distance:.3f}",
                 )
+        if dry_run:
+            return EnrollResult("", variant, face.box.height)
         tpl = await self.hub.db(
             lambda: self.vault.enroll(person_id, face.encoding, variant=variant)
         )
@@ -295,6 +305,49 @@ class FaceService:
             if outcome is not None:
                 out.append(outcome)
         return out
+
+    async def async_assign_stranger(self, cluster_id: str, person_id: str) -> tuple[int, bool]:
+        """Staff say who a stranger was: the cluster's passages take that person's id and
+        the cluster is forgotten. If the person consented to face recognition, the
+        cluster's centroid becomes a face reference (unless it matches someone else), so
+        they are recognised next time; without consent they are not. Returns
+        ``(passages relabelled, enrolled)``."""
+        self._require_engine()
+        person = await self.hub.db(self.hub.store.get_person, person_id)
+        cluster = await self._run(self.clusters.get, cluster_id)
+        if cluster is None:
+            raise errors.UnknownStrangerError("no such stranger", cluster_id=cluster_id)
+        consent = await self.hub.db(self.hub.store.active_consent, person_id, CONSENT_FACE)
+        enrolled = False
+        if consent is not None:
+            nearest = await self._run(self.gallery.nearest_people, cluster.centroid, 3)
+            if not any(o != person_id and d <= self.gallery.threshold for o, d in nearest):
+                tpl = await self.hub.db(lambda: self.vault.enroll(person_id, cluster.centroid))
+                await self._run(self.gallery.add, tpl.id, person_id, cluster.centroid)
+                enrolled = True
+        await self._run(self.clusters.remove, cluster_id)
+        moved = await self.hub.db(
+            self.hub.store.assign_cluster, cluster_id, person_id, person.unit_id
+        )
+        await self.async_save_clusters()
+        return moved, enrolled
+
+    async def async_cluster_summaries(self) -> list[dict[str, Any]]:
+        """Each stranger cluster's id, sightings and dates: never its centroid."""
+
+        def summarise() -> list[dict[str, Any]]:
+            return [
+                {
+                    "cluster_id": c.id,
+                    "sightings": c.count,
+                    "days_seen": len(c.days),
+                    "first_seen": c.first_seen,
+                    "last_seen": c.last_seen,
+                }
+                for c in self.clusters.export()
+            ]
+
+        return await self._run(summarise)
 
     async def async_expire_clusters(self, now: float | None = None) -> int:
         cutoff = (now or time.time()) - CLUSTER_RETENTION_DAYS * 86400

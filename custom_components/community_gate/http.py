@@ -102,7 +102,9 @@ class EnrollUploadView(HomeAssistantView):
         if hub.face is None:
             return _error("face_unavailable", HTTPStatus.SERVICE_UNAVAILABLE)
         try:
-            result = await hub.face.async_enroll(person_id, body, variant=variant)
+            result = await hub.face.async_enroll(
+                person_id, body, variant=variant, dry_run=request.query.get("dry_run") == "1"
+            )
         except CoreError as err:
             return _core_error(err)
         return web.json_response(

@@ -172,6 +172,13 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Exclusive("file_path", "source"): vol.All(cv.string, vol.Length(min=1, max=1024)),
         }
     ),
+    "assign_stranger": vol.Schema(
+        {
+            **_entry,
+            vol.Required("cluster_id"): _id,
+            vol.Required("person_id"): _id,
+        }
+    ),
 }
 
 # Services anyone (a reader automation) may call; everything else changes the estate.
@@ -475,6 +482,13 @@ async def _enroll_face(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     }
 
 
+async def _assign_stranger(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    moved, enrolled = await _face(hub).async_assign_stranger(
+        call.data["cluster_id"], call.data["person_id"]
+    )
+    return {"passages": moved, "enrolled": enrolled}
+
+
 Handler = Callable[["EstateHub", ServiceCall], Awaitable[ServiceResponse]]
 HANDLERS: dict[str, Handler] = {
     "add_unit": _add_unit,
@@ -491,6 +505,7 @@ HANDLERS: dict[str, Handler] = {
     "record_consent": _record_consent,
     "withdraw_consent": _withdraw_consent,
     "enroll_face": _enroll_face,
+    "assign_stranger": _assign_stranger,
 }
 
 

@@ -22,6 +22,7 @@ SELECTORS = {
     "rent_arrears": {"boolean": {}},
     "lease_until": {"datetime": {}},
     "person_id": {"text": {}},
+    "cluster_id": {"text": {}},
     "name": {"text": {}},
     "role": {
         "select": {
@@ -74,6 +75,7 @@ REQUIRED = {
     "record_consent": {"person_id", "notice_version"},
     "withdraw_consent": {"person_id"},
     "enroll_face": {"person_id"},
+    "assign_stranger": {"cluster_id", "person_id"},
 }
 
 

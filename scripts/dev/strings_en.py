@@ -68,6 +68,7 @@ GATE_DESC = {
 
 EXCEPTIONS = {
     "face_duplicate": 'This face already belongs to person "{other_person_id}" (distance {distance}). One face, one person: check the photo, or remove the other person\'s face first.',
+    "unknown_stranger": 'No stranger "{cluster_id}" (it may have expired, been merged or been assigned already).',
     "face_unavailable": "Face recognition is not running ({why}). Cards, PINs and QR passes still work.",
     "camera_unavailable": "No image from camera {entity_id}.",
     "image_source_required": "Give a camera (camera_entity_id) or an image file (file_path), or upload the photo.",
@@ -130,6 +131,10 @@ FIELD_DESC = {
     ),
     "lease_until": ("Lease until", "When the lease ends. Residents are refused after it."),
     "person_id": ("Person ID", "ID of the person. Generated when left empty on add."),
+    "cluster_id": (
+        "Stranger ID",
+        "ID of an unknown-face cluster (stranger_...), as shown in the passage log.",
+    ),
     "name": ("Name", "Display name for staff. Never written to logs or events."),
     "role": ("Role", "The person's role at the estate."),
     "company": ("Company", "For service people: their employer."),
@@ -265,6 +270,11 @@ SERVICES = {
         "Enroll face",
         "Enrolls a reference photo of a person from a camera or an image file. Refused without consent, for a poor photo, or if the face already belongs to someone else.",
         ["person_id", "variant", "camera_entity_id", "file_path"],
+    ),
+    "assign_stranger": (
+        "Assign stranger to a person",
+        "Says who an unknown face was: the stranger's passages take the person's ID and the stranger ID is forgotten. With face consent the person is recognised from then on.",
+        ["cluster_id", "person_id"],
     ),
 }
 

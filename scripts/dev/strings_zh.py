@@ -68,6 +68,7 @@ GATE_DESC = {
 
 EXCEPTIONS = {
     "face_duplicate": "该人脸已属于人员“{other_person_id}”（距离 {distance}）。一张人脸只能对应一人：请检查照片，或先删除另一人的人脸。",
+    "unknown_stranger": "没有陌生人“{cluster_id}”（可能已过期、已合并或已归属）。",
     "face_unavailable": "人脸识别未运行（{why}）。门禁卡、密码和二维码通行仍可使用。",
     "camera_unavailable": "摄像头 {entity_id} 没有图像。",
     "image_source_required": "请提供摄像头（camera_entity_id）或图片文件（file_path），或上传照片。",
@@ -121,6 +122,7 @@ FIELD_DESC = {
     "rent_arrears": ("欠租", "该房屋拖欠租金。其人员仍可通行，但会通知物业人员。"),
     "lease_until": ("租约到期", "租约结束时间。到期后住户将被拒绝通行。"),
     "person_id": ("人员 ID", "人员的 ID。添加时留空则自动生成。"),
+    "cluster_id": ("陌生人 ID", "未知人脸聚类的 ID（stranger_...），见通行记录。"),
     "name": ("姓名", "供物业人员查看的姓名。绝不写入日志或事件。"),
     "role": ("身份", "此人在小区中的身份。"),
     "company": ("单位", "服务人员所属的公司。"),
@@ -245,6 +247,11 @@ SERVICES = {
         "登记人脸",
         "从摄像头或图片文件登记某人的参照照片。未同意、照片质量差或该人脸已属于他人时拒绝。",
         ["person_id", "variant", "camera_entity_id", "file_path"],
+    ),
+    "assign_stranger": (
+        "将陌生人归属到人员",
+        "说明某个未知人脸是谁：该陌生人的通行记录改为此人员 ID，陌生人 ID 随即删除。若此人已同意人脸识别，此后即可识别。",
+        ["cluster_id", "person_id"],
     ),
 }
 

@@ -514,3 +514,74 @@ async def test_nightly_merge_joins_drifted_strangers_and_relabels_passages(
     assert [c.id for c in store.iter_clusters()] == ["stranger_sunny"]
     assert "stranger_dusk" not in face.clusters
     assert await face.async_merge_clusters() == []  # nothing moved since
+
+
+async def test_assign_stranger_relabels_and_enrolls_with_consent(
+    hass: HomeAssistant, faces_estate: MockConfigEntry
+) -> None:
+    """A stranger staff recognise as Biden: the log says so, and with his consent the
+    stranger's centroid becomes his reference, so the next sighting opens the gate."""
+    face = faces_estate.runtime_data.face
+    store = faces_estate.runtime_data.store
+    vec = embedding_of(face, "biden.jpg")
+    first = await face.async_present_embedding("east_gate", vec)
+    cluster = store.get_passage(first.passage.id).cluster_id
+    assert cluster is not None
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "assign_stranger", {"cluster_id": "stranger_nope", "person_id": "biden"})
+    assert err.value.translation_key == "unknown_stranger"
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "assign_stranger", {"cluster_id": cluster, "person_id": "ghost"})
+    assert err.value.translation_key == "unknown_person"
+
+    await consent(hass, "biden")
+    out = await call(hass, "assign_stranger", {"cluster_id": cluster, "person_id": "biden"})
+    assert out == {"passages": 1, "enrolled": True}
+    relabelled = store.get_passage(first.passage.id)
+    assert (relabelled.person_id, relabelled.cluster_id) == ("biden", None)
+    assert cluster not in face.clusters
+    assert all(c.id != cluster for c in store.iter_clusters())
+    again = await face.async_present_embedding("east_gate", vec)
+    assert (again.passage.person_id, again.passage.allowed) == ("biden", True)
+    # Assigned once: the stranger id is gone.
+    with pytest.raises(ServiceValidationError):
+        await call(hass, "assign_stranger", {"cluster_id": cluster, "person_id": "biden"})
+
+
+async def test_assign_stranger_without_consent_only_relabels(
+    hass: HomeAssistant, faces_estate: MockConfigEntry
+) -> None:
+    face = faces_estate.runtime_data.face
+    vec = embedding_of(face, "biden.jpg")
+    first = await face.async_present_embedding("east_gate", vec)
+    cluster = faces_estate.runtime_data.store.get_passage(first.passage.id).cluster_id
+    out = await call(hass, "assign_stranger", {"cluster_id": cluster, "person_id": "biden"})
+    assert out == {"passages": 1, "enrolled": False}
+    assert len(face.gallery) == 0  # no consent, no face reference
+    again = await face.async_present_embedding("east_gate", vec)
+    assert again.passage.allowed is False
+
+
+async def test_upload_dry_run_checks_without_storing(
+    hass: HomeAssistant, faces_estate: MockConfigEntry, hass_client: Any
+) -> None:
+    client = await hass_client()
+    url = "/api/community_gate/enroll?person_id=obama&dry_run=1"
+    jpeg = (PHOTOS / "obama.jpg").read_bytes()
+    r = await client.post(url, data=jpeg, headers={"Content-Type": "image/jpeg"})
+    assert (r.status, (await r.json())["error"]) == (HTTPStatus.BAD_REQUEST, "consent_required")
+    await consent(hass, "obama")
+    r = await client.post(url, data=jpeg, headers={"Content-Type": "image/jpeg"})
+    assert r.status == HTTPStatus.OK
+    body = await r.json()
+    assert body["template_id"] == ""
+    assert body["face_px"] > 80
+    assert faces_estate.runtime_data.store.list_face_templates("obama") == []
+    r = await client.post(
+        url,
+        data=(PHOTOS / "chelsea.png").read_bytes(),
+        headers={"Content-Type": "image/png"},
+    )
+    body = await r.json()
+    assert (body["error"], body["details"]["why"]) == ("face_quality", "no_face")

@@ -802,10 +802,13 @@ MUTATING: list[tuple[str, dict[str, Any]]] = [
     ("record_consent", {"person_id": "p1", "notice_version": "2026-11"}),
     ("withdraw_consent", {"person_id": "p1"}),
     ("enroll_face", {"person_id": "p1", "file_path": "/nonexistent/p1.jpg"}),
+    ("assign_stranger", {"cluster_id": "stranger_1", "person_id": "p1"}),
 ]
-# Allowed for admins, but these need a consent (or a real photo) to change anything:
-# tests/ha/test_faces.py covers them with the real engine.
-ADMIN_CHANGES = [m for m in MUTATING if m[0] not in {"withdraw_consent", "enroll_face"}]
+# Allowed for admins, but these need a consent, a real photo or a real stranger to change
+# anything: tests/ha/test_face_service.py covers them with the real engine.
+ADMIN_CHANGES = [
+    m for m in MUTATING if m[0] not in {"withdraw_consent", "enroll_face", "assign_stranger"}
+]
 
 
 def test_every_mutating_service_is_covered() -> None:

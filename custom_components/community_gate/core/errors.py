@@ -129,6 +129,12 @@ class FaceDuplicateError(CoreError):
     code = "face_duplicate"
 
 
+class UnknownStrangerError(NotFoundError):
+    """No unknown-face cluster with that id (expired, merged or already assigned)."""
+
+    code = "unknown_stranger"
+
+
 class FaceUnavailableError(CoreError):
     """Face recognition is not running (models missing or still loading)."""
 

@@ -297,6 +297,11 @@ class Store:
         self._conn.close()
 
     @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection, for read-only query modules (``queries.py``); same thread rules."""
+        return self._conn
+
+    @property
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
@@ -815,6 +820,15 @@ class Store:
                 ),
             )
         return relabelled
+
+    def assign_cluster(self, cluster_id: str, person_id: str, unit_id: str | None) -> int:
+        """A stranger turned out to be ``person_id``: their passages say so from now on
+        (the cluster id is cleared with them). Returns the passages changed."""
+        with self._tx() as c:
+            return c.execute(
+                "UPDATE passages SET person_id=?, unit_id=?, cluster_id=NULL WHERE cluster_id=?",
+                (person_id, unit_id, cluster_id),
+            ).rowcount
 
     def iter_clusters(self) -> Iterator[StoredCluster]:
         for r in self._conn.execute(

@@ -1,0 +1,388 @@
+"""Websocket commands for the staff panel: read-only, admin-only, typed and validated.
+
+Everything that changes the estate goes through the integration's services (the panel
+calls them with ``return_response``), so the panel, automations and scripts share one set
+of checks, errors and audit entries. These commands only read: people, a person's
+record, the paged passage log, gates, stranger clusters, and a live passage feed.
+Nothing here returns a credential value, an embedding or a photo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import io
+from typing import Any, Final
+
+from homeassistant.components.websocket_api import async_register_command
+from homeassistant.components.websocket_api.connection import ActiveConnection
+from homeassistant.components.websocket_api.decorators import (
+    async_response,
+    require_admin,
+    websocket_command,
+)
+from homeassistant.components.websocket_api.messages import event_message
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import DOMAIN
+from .core.errors import CoreError
+from .core.model import Method, Passage, Person, Role
+from .core.queries import MAX_PAGE, PERSON_FLAGS, PassageFilter, passage_page, people_page
+from .hub import EstateHub, passage_event_data
+from .services import resolve_hub
+
+MAX_QR_CHARS: Final = 512
+ENTRY = "config_entry_id"  # the same field name as the services and HTTP views
+
+
+@callback
+def async_register_commands(hass: HomeAssistant) -> None:
+    for command in (
+        ws_estates,
+        ws_units,
+        ws_people,
+        ws_person,
+        ws_passages,
+        ws_gates,
+        ws_strangers,
+        ws_qr,
+        ws_subscribe_passages,
+    ):
+        async_register_command(hass, command)
+
+
+def _ts(value: float | None) -> str | None:
+    return None if value is None else dt_util.utc_from_timestamp(value).isoformat()
+
+
+def _epoch(value: str | None) -> float | None:
+    if value is None:
+        return None
+    parsed = dt_util.parse_datetime(value)
+    if parsed is None:
+        raise vol.Invalid("not a date and time")
+    return parsed.timestamp() if parsed.tzinfo else dt_util.as_utc(parsed).timestamp()
+
+
+def _person(p: Person) -> dict[str, Any]:
+    return {
+        "person_id": p.id,
+        "role": p.role.value,
+        "display_name": p.display_name,
+        "unit_id": p.unit_id,
+        "company": p.company,
+        "special_attention": p.special_attention,
+        "lives_alone": p.lives_alone,
+        "blocked": p.blocked,
+        "valid_from": _ts(p.valid_from),
+        "valid_until": _ts(p.valid_until),
+        "allowed_gates": sorted(p.allowed_gates),
+    }
+
+
+def _passage(hub: EstateHub, p: Passage) -> dict[str, Any]:
+    return passage_event_data(hub, p) | {"distance": p.distance}
+
+
+async def _run(
+    hass: HomeAssistant,
+    connection: ActiveConnection,
+    msg: dict[str, Any],
+    work: Callable[[EstateHub], Any],
+) -> None:
+    """Resolve the estate, run ``work`` and answer; every failure is a coded error."""
+    try:
+        hub = resolve_hub(hass, msg.get(ENTRY))
+        result = await work(hub)
+    except CoreError as err:
+        connection.send_error(msg["id"], err.code, str(err))
+        return
+    except HomeAssistantError as err:
+        key = getattr(err, "translation_key", None) or "error"
+        connection.send_error(msg["id"], key, str(err))
+        return
+    connection.send_result(msg["id"], result)
+
+
+@require_admin
+@websocket_command({vol.Required("type"): f"{DOMAIN}/estates"})
+@callback
+def ws_estates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    connection.send_result(
+        msg["id"],
+        [
+            {"entry_id": e.entry_id, "title": e.title, "loaded": e.state is ConfigEntryState.LOADED}
+            for e in hass.config_entries.async_entries(DOMAIN)
+        ],
+    )
+
+
+@require_admin
+@websocket_command({vol.Required("type"): f"{DOMAIN}/units", vol.Optional(ENTRY): str})
+@async_response
+async def ws_units(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    async def work(hub: EstateHub) -> list[dict[str, Any]]:
+        units = await hub.db(hub.store.list_units)
+        return [
+            {
+                "unit_id": u.id,
+                "building": u.building,
+                "number": u.number,
+                "rent_arrears": u.rent_arrears,
+                "lease_until": _ts(u.lease_until),
+            }
+            for u in units
+        ]
+
+    await _run(hass, connection, msg, work)
+
+
+@require_admin
+@websocket_command(
+    {
+        vol.Required("type"): f"{DOMAIN}/people",
+        vol.Optional(ENTRY): str,
+        vol.Optional("search"): vol.All(str, vol.Length(max=100)),
+        vol.Optional("role"): vol.In([r.value for r in Role]),
+        vol.Optional("flag"): vol.In(PERSON_FLAGS),
+        vol.Optional("unit_id"): str,
+        vol.Optional("limit", default=50): vol.All(int, vol.Range(min=1, max=MAX_PAGE)),
+        vol.Optional("offset", default=0): vol.All(int, vol.Range(min=0)),
+    }
+)
+@async_response
+async def ws_people(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    async def work(hub: EstateHub) -> dict[str, Any]:
+        page = await hub.db(
+            lambda: people_page(
+                hub.store,
+                search=msg.get("search") or None,
+                role=Role(msg["role"]) if "role" in msg else None,
+                flag=msg.get("flag"),
+                unit_id=msg.get("unit_id"),
+                limit=msg["limit"],
+                offset=msg["offset"],
+            )
+        )
+        return {"people": [_person(p) for p in page.rows], "total": page.total}
+
+    await _run(hass, connection, msg, work)
+
+
+@require_admin
+@websocket_command(
+    {
+        vol.Required("type"): f"{DOMAIN}/person",
+        vol.Optional(ENTRY): str,
+        vol.Required("person_id"): str,
+    }
+)
+@async_response
+async def ws_person(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    pid = msg["person_id"]
+
+    async def work(hub: EstateHub) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            store = hub.store
+            person = store.get_person(pid)
+            templates = store.list_face_templates(pid)
+            return {
+                "person": _person(person),
+                "credentials": [
+                    {
+                        "credential_id": c.id,
+                        "kind": c.kind.value,
+                        "valid_from": _ts(c.valid_from),
+                        "valid_until": _ts(c.valid_until),
+                        "max_uses": c.max_uses,
+                        "uses": c.uses,
+                        "revoked_at": _ts(c.revoked_at),
+                    }
+                    for c in store.list_credentials(pid)
+                ],
+                "consents": [
+                    {
+                        "purpose": c.purpose,
+                        "notice_version": c.notice_version,
+                        "given_at": _ts(c.given_at),
+                        "guardian": c.guardian,
+                        "withdrawn_at": _ts(c.withdrawn_at),
+                    }
+                    for c in store.list_consents(pid)
+                ],
+                "face_references": {
+                    variant: sum(1 for t in templates if t.variant.value == variant)
+                    for variant in ("plain", "masked")
+                },
+                "last_seen": _ts(store.last_seen(pid)),
+            }
+
+        return await hub.db(read)
+
+    await _run(hass, connection, msg, work)
+
+
+@require_admin
+@websocket_command(
+    {
+        vol.Required("type"): f"{DOMAIN}/passages",
+        vol.Optional(ENTRY): str,
+        vol.Optional("gate_id"): str,
+        vol.Optional("person_id"): str,
+        vol.Optional("unit_id"): str,
+        vol.Optional("cluster_id"): str,
+        vol.Optional("method"): vol.In([m.value for m in Method]),
+        vol.Optional("allowed"): bool,
+        vol.Optional("since"): str,
+        vol.Optional("until"): str,
+        vol.Optional("cursor"): vol.All(str, vol.Length(max=64)),
+        vol.Optional("limit", default=50): vol.All(int, vol.Range(min=1, max=MAX_PAGE)),
+    }
+)
+@async_response
+async def ws_passages(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    try:
+        since, until = _epoch(msg.get("since")), _epoch(msg.get("until"))
+    except vol.Invalid:
+        connection.send_error(msg["id"], "invalid_format", "since/until: not a date and time")
+        return
+    flt = PassageFilter(
+        gate_id=msg.get("gate_id"),
+        person_id=msg.get("person_id"),
+        unit_id=msg.get("unit_id"),
+        cluster_id=msg.get("cluster_id"),
+        method=Method(msg["method"]) if "method" in msg else None,
+        allowed=msg.get("allowed"),
+        since=since,
+        until=until,
+    )
+
+    async def work(hub: EstateHub) -> dict[str, Any]:
+        page = await hub.db(
+            lambda: passage_page(hub.store, flt, cursor=msg.get("cursor"), limit=msg["limit"])
+        )
+        return {"passages": [_passage(hub, p) for p in page.rows], "cursor": page.cursor}
+
+    await _run(hass, connection, msg, work)
+
+
+@require_admin
+@websocket_command({vol.Required("type"): f"{DOMAIN}/gates", vol.Optional(ENTRY): str})
+@async_response
+async def ws_gates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    async def work(hub: EstateHub) -> dict[str, Any]:
+        loops = {loop.rt.gate.id: loop for loop in hub.capture_loops}
+        gates = []
+        for rt in hub.gates.values():
+            loop = loops.get(rt.gate.id)
+            last = rt.last_passage
+            gates.append(
+                {
+                    "gate_id": rt.gate.id,
+                    "name": rt.gate.name,
+                    "kind": rt.gate.kind.value,
+                    "direction": rt.gate.direction.value,
+                    "building": rt.gate.building,
+                    "actuator": rt.actuator_entity,
+                    "online": rt.actuator.available,
+                    "camera": rt.camera,
+                    "has_stream": rt.stream_url is not None,
+                    "camera_ok": loop.camera_ok if loop else None,
+                    "last_passage": _passage(hub, last) if last else None,
+                }
+            )
+        face = hub.face
+        return {
+            "gates": gates,
+            "emergency": hub.emergency,
+            "faces": {
+                "ready": bool(face and face.ready),
+                "error": face.error if face else None,
+                "references": len(face.gallery) if face else 0,
+            },
+        }
+
+    await _run(hass, connection, msg, work)
+
+
+@require_admin
+@websocket_command(
+    {
+        vol.Required("type"): f"{DOMAIN}/strangers",
+        vol.Optional(ENTRY): str,
+        vol.Optional("limit", default=100): vol.All(int, vol.Range(min=1, max=MAX_PAGE)),
+    }
+)
+@async_response
+async def ws_strangers(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Unknown-face clusters, most recently seen first: counts and days, no centroids."""
+
+    async def work(hub: EstateHub) -> dict[str, Any]:
+        face = hub.face
+        if face is None or not face.ready:
+            return {"strangers": [], "ready": False}
+        clusters = await face.async_cluster_summaries()
+        clusters.sort(key=lambda c: c["last_seen"], reverse=True)
+        return {
+            "ready": True,
+            "strangers": [
+                c | {"first_seen": _ts(c["first_seen"]), "last_seen": _ts(c["last_seen"])}
+                for c in clusters[: msg["limit"]]
+            ],
+        }
+
+    await _run(hass, connection, msg, work)
+
+
+@require_admin
+@websocket_command(
+    {
+        vol.Required("type"): f"{DOMAIN}/qr",
+        vol.Required("data"): vol.All(str, vol.Length(min=1, max=MAX_QR_CHARS)),
+    }
+)
+@async_response
+async def ws_qr(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """An SVG QR code of a visitor pass token, for printing right after it was issued
+    (the token is only ever shown then: the store keeps its hash)."""
+
+    def render() -> str:
+        import segno
+
+        buf = io.BytesIO()
+        segno.make(msg["data"], error="m").save(buf, kind="svg", scale=6, border=2)
+        return buf.getvalue().decode()
+
+    svg = await hass.async_add_executor_job(render)
+    connection.send_result(msg["id"], {"svg": svg})
+
+
+@require_admin
+@websocket_command({vol.Required("type"): f"{DOMAIN}/subscribe_passages", vol.Optional(ENTRY): str})
+@callback
+def ws_subscribe_passages(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Every new passage of the estate, as it is committed (ids and codes only)."""
+    try:
+        hub = resolve_hub(hass, msg.get(ENTRY))
+    except HomeAssistantError as err:
+        connection.send_error(msg["id"], getattr(err, "translation_key", None) or "error", str(err))
+        return
+
+    @callback
+    def forward(passage: Passage) -> None:
+        connection.send_message(event_message(msg["id"], _passage(hub, passage)))
+
+    connection.subscriptions[msg["id"]] = async_dispatcher_connect(
+        hass, hub.passage_signal, forward
+    )
+    connection.send_result(msg["id"])

@@ -1,0 +1,243 @@
+"""The staff panel's back end in a real HA instance: the sidebar panel and its static
+module, and every websocket command (admin only, validated, paged, live)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    WebSocketGenerator,
+)
+from yarl import URL
+
+from custom_components.community_gate.const import DOMAIN
+from custom_components.community_gate.panel import PANEL_PATH, STATIC_URL
+
+
+async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
+    return await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, return_response=True
+    )
+
+
+@pytest.fixture
+async def people(hass: HomeAssistant, estate: MockConfigEntry) -> MockConfigEntry:
+    await call(hass, "add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"})
+    await call(hass, "add_unit", {"unit_id": "5-0301", "building": "5", "number": "0301"})
+    for pid, name, role, unit, extra in (
+        ("p-wang", "Wang Fang", "tenant", "3-1201", {}),
+        ("p-li", "Li Ming", "co_resident", "3-1201", {}),
+        ("p-chen", "Chen Jie", "tenant", "5-0301", {"special_attention": True}),
+    ):
+        await call(
+            hass,
+            "add_person",
+            {"person_id": pid, "name": name, "role": role, "unit_id": unit, **extra},
+        )
+    await call(hass, "add_credential", {"person_id": "p-wang", "kind": "card", "value": "10001"})
+    return estate
+
+
+async def ws(client: Any, msg: dict[str, Any]) -> dict[str, Any]:
+    await client.send_json_auto_id(msg)
+    return await client.receive_json()
+
+
+async def test_panel_is_registered_for_admins_with_its_module(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, db_path: Any
+) -> None:
+    assert await async_setup_component(hass, "frontend", {})
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="E", data={"name": "E", "db_path": str(db_path)}, unique_id="e"
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    panel = hass.data["frontend_panels"][PANEL_PATH]
+    assert panel.require_admin is True
+    assert panel.sidebar_icon == "mdi:gate"
+    module = panel.config["_panel_custom"]["module_url"]
+    assert module.startswith(f"{STATIC_URL}/community-gate-panel.js?v=")
+    client = await hass_client()
+    resp = await client.get(module)
+    assert resp.status == HTTPStatus.OK
+    text = await resp.text()
+    assert 'customElements.define("community-gate-panel"' in text
+    # Only the panel's folder is served: no way up into the integration's Python files.
+    for path in ("%2e%2e/manifest.json", "..%2fmanifest.json", "%2e%2e%2f__init__.py"):
+        resp = await client.get(URL(f"{STATIC_URL}/{path}", encoded=True))
+        assert resp.status in (400, 403, 404), path
+        assert "community_gate" not in await resp.text()
+
+
+async def test_people_search_and_person_record(
+    hass: HomeAssistant, people: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    client = await hass_ws_client(hass)
+    r = await ws(client, {"type": "community_gate/people", "search": "wang"})
+    assert r["success"], r
+    assert [p["person_id"] for p in r["result"]["people"]] == ["p-wang"]
+    assert r["result"]["total"] == 1
+    r = await ws(client, {"type": "community_gate/people", "flag": "special_attention"})
+    assert [p["person_id"] for p in r["result"]["people"]] == ["p-chen"]
+    r = await ws(client, {"type": "community_gate/people", "limit": 2, "offset": 2})
+    assert (len(r["result"]["people"]), r["result"]["total"]) == (1, 3)
+
+    r = await ws(client, {"type": "community_gate/person", "person_id": "p-wang"})
+    assert r["success"], r
+    rec = r["result"]
+    assert rec["person"]["display_name"] == "Wang Fang"
+    [card] = rec["credentials"]
+    assert card["kind"] == "card"
+    # Never the number, nor its hash.
+    assert "10001" not in str(rec)
+    assert "secret" not in str(rec)
+    assert rec["face_references"] == {"plain": 0, "masked": 0}
+    assert rec["last_seen"] is None
+
+    r = await ws(client, {"type": "community_gate/person", "person_id": "ghost"})
+    assert (r["success"], r["error"]["code"]) == (False, "unknown_person")
+    r = await ws(client, {"type": "community_gate/units"})
+    assert [u["unit_id"] for u in r["result"]] == ["3-1201", "5-0301"]
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        {"type": "community_gate/people", "limit": 0},
+        {"type": "community_gate/people", "limit": 10_000},
+        {"type": "community_gate/people", "role": "king"},
+        {"type": "community_gate/people", "flag": "rich"},
+        {"type": "community_gate/people", "offset": -1},
+        {"type": "community_gate/passages", "method": "telepathy"},
+        {"type": "community_gate/passages", "allowed": "maybe"},
+        {"type": "community_gate/passages", "cursor": "x" * 65},
+        {"type": "community_gate/person"},
+        {"type": "community_gate/qr", "data": ""},
+        {"type": "community_gate/qr", "data": "x" * 513},
+    ],
+)
+async def test_bad_requests_are_refused_by_schema(
+    hass: HomeAssistant,
+    people: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    msg: dict[str, Any],
+) -> None:
+    client = await hass_ws_client(hass)
+    r = await ws(client, msg)
+    assert r["success"] is False
+    assert r["error"]["code"] == "invalid_format"
+
+
+async def test_bad_values_are_coded_errors(
+    hass: HomeAssistant, people: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    client = await hass_ws_client(hass)
+    r = await ws(client, {"type": "community_gate/passages", "cursor": "not-a-cursor"})
+    assert (r["success"], r["error"]["code"]) == (False, "invalid_value")
+    r = await ws(client, {"type": "community_gate/passages", "since": "yesterday"})
+    assert (r["success"], r["error"]["code"]) == (False, "invalid_format")
+    r = await ws(client, {"type": "community_gate/people", "config_entry_id": "nope"})
+    assert (r["success"], r["error"]["code"]) == (False, "entry_not_loaded")
+
+
+async def test_non_admins_get_nothing(
+    hass: HomeAssistant,
+    people: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    hass_read_only_access_token: str,
+) -> None:
+    client = await hass_ws_client(hass, hass_read_only_access_token)
+    for msg in (
+        {"type": "community_gate/estates"},
+        {"type": "community_gate/people"},
+        {"type": "community_gate/person", "person_id": "p-wang"},
+        {"type": "community_gate/passages"},
+        {"type": "community_gate/gates"},
+        {"type": "community_gate/strangers"},
+        {"type": "community_gate/units"},
+        {"type": "community_gate/qr", "data": "x"},
+        {"type": "community_gate/subscribe_passages"},
+    ):
+        r = await ws(client, msg)
+        assert (r["success"], r["error"]["code"]) == (False, "unauthorized"), msg
+
+
+async def test_passage_log_pages_and_live_feed(
+    hass: HomeAssistant, people: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    client = await hass_ws_client(hass)
+    sub = await ws(client, {"type": "community_gate/subscribe_passages"})
+    assert sub["success"], sub
+    for value in ("10001", "99999", "10001", "55555", "10001"):
+        await call(
+            hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": value}
+        )
+    # The live feed carried all five, in order, ids and codes only.
+    live = [await client.receive_json() for _ in range(5)]
+    assert [m["id"] for m in live] == [sub["id"]] * 5
+    assert [m["event"]["allowed"] for m in live] == [True, False, True, False, True]
+    assert all("10001" not in str(m) for m in live)
+
+    seen: list[int] = []
+    cursor = None
+    while True:
+        msg: dict[str, Any] = {"type": "community_gate/passages", "limit": 2}
+        if cursor:
+            msg["cursor"] = cursor
+        r = await ws(client, msg)
+        assert r["success"], r
+        seen += [p["passage_id"] for p in r["result"]["passages"]]
+        cursor = r["result"]["cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(seen, reverse=True)
+    assert len(seen) == 5
+    r = await ws(client, {"type": "community_gate/passages", "allowed": False})
+    assert [p["reason"] for p in r["result"]["passages"]] == ["unknown_credential"] * 2
+    r = await ws(client, {"type": "community_gate/passages", "person_id": "p-wang"})
+    assert len(r["result"]["passages"]) == 3
+    r = await ws(
+        client, {"type": "community_gate/passages", "method": "card", "gate_id": "north_door"}
+    )
+    assert r["result"] == {"passages": [], "cursor": None}
+
+
+async def test_gates_and_qr(
+    hass: HomeAssistant, people: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    client = await hass_ws_client(hass)
+    await call(hass, "open_gate", {"gate_id": "north_door", "reason": "delivery"})
+    r = await ws(client, {"type": "community_gate/gates"})
+    assert r["success"], r
+    gates = {g["gate_id"]: g for g in r["result"]["gates"]}
+    assert set(gates) == {"east_gate", "north_door"}
+    assert gates["north_door"]["last_passage"]["method"] == "remote"
+    assert gates["east_gate"]["last_passage"] is None
+    assert gates["east_gate"]["online"] is True
+    assert r["result"]["emergency"] is False
+    assert set(r["result"]["faces"]) == {"ready", "error", "references"}
+
+    r = await ws(client, {"type": "community_gate/qr", "data": "VP-abc123"})
+    assert r["success"], r
+    svg = r["result"]["svg"]
+    assert svg.startswith("<?xml") or svg.startswith("<svg")
+    assert "<path" in svg
+
+
+async def test_estates_lists_the_loaded_estate(
+    hass: HomeAssistant, people: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    client = await hass_ws_client(hass)
+    r = await ws(client, {"type": "community_gate/estates"})
+    assert r["result"] == [{"entry_id": people.entry_id, "title": "Maple Court", "loaded": True}]
+
+
+async def test_read_only_user_fixture_is_not_admin(hass_read_only_user: MockUser) -> None:
+    assert not hass_read_only_user.is_admin
