@@ -52,6 +52,16 @@ const STR = {
       too_large_bytes: "The photo file is too large.", too_many_pixels: "The photo is too large.",
       empty: "The photo is empty.",
     },
+    err: {
+      face_unavailable: "Face recognition is not running yet. Try again in a moment; cards, PINs and QR passes work meanwhile.",
+      consent_required: "Record the person's consent first.",
+      face_duplicate: "This face already belongs to {other_person_id}.",
+      unknown_person: "No such person: check the person ID.",
+      too_large: "The photo file is too large (20 MB at most).",
+      unsupported_media_type: "Upload a JPEG, PNG or WebP photo.",
+      unauthorized: "Only administrators can do this.",
+      person_id_required: "Enter the person ID first.",
+    },
   },
   zh: {
     title: "小区门禁", people: "人员", enroll: "人脸登记", passages: "通行记录", gates: "门",
@@ -94,6 +104,16 @@ const STR = {
       too_bright: "光线太亮。请避免阳光直射或闪光灯。",
       not_an_image: "该文件不是照片。", corrupt: "照片文件已损坏。",
       too_large_bytes: "照片文件太大。", too_many_pixels: "照片尺寸太大。", empty: "照片为空。",
+    },
+    err: {
+      face_unavailable: "人脸识别尚未运行，请稍后再试；门禁卡、密码和二维码通行不受影响。",
+      consent_required: "请先记录本人同意。",
+      face_duplicate: "该人脸已属于 {other_person_id}。",
+      unknown_person: "没有此人员，请检查人员 ID。",
+      too_large: "照片文件太大（最大 20 MB）。",
+      unsupported_media_type: "请上传 JPEG、PNG 或 WebP 照片。",
+      unauthorized: "只有管理员可以执行此操作。",
+      person_id_required: "请先输入人员 ID。",
     },
   },
 };
@@ -165,10 +185,16 @@ class CommunityGatePanel extends HTMLElement {
   set hass(hass) {
     const first = !this._hass;
     this._hass = hass;
+    const menu = this.shadowRoot.querySelector("ha-menu-button");
+    if (menu) menu.hass = hass;
     if (first) this._start();
   }
 
-  set narrow(v) { this._narrow = v; }
+  set narrow(v) {
+    this._narrow = v;
+    const menu = this.shadowRoot.querySelector("ha-menu-button");
+    if (menu) menu.narrow = v;
+  }
   set panel(v) { this._panel = v; }
   set route(v) { this._route = v; }
 
@@ -211,6 +237,11 @@ class CommunityGatePanel extends HTMLElement {
     const root = this.shadowRoot;
     root.innerHTML = `<style>${CSS}</style><header><h1></h1><select class="estate hide-narrow" hidden></select></header>
       <div class="emergency"></div><nav></nav><main></main>`;
+    // HA's own sidebar toggle: on a tablet in portrait the sidebar is hidden.
+    const menu = document.createElement("ha-menu-button");
+    menu.hass = this._hass;
+    menu.narrow = this._narrow;
+    root.querySelector("header").prepend(menu);
     root.addEventListener("click", (e) => this._click(e));
     root.addEventListener("submit", (e) => { e.preventDefault(); this._submit(e.target); });
     root.addEventListener("change", (e) => this._change(e));
@@ -226,6 +257,16 @@ class CommunityGatePanel extends HTMLElement {
       pick.innerHTML = this.state.estates.map((e) => `<option value="${esc(e.entry_id)}">${esc(e.title)}</option>`).join("");
     }
     this.state.entry = this.state.estates[0]?.entry_id ?? null;
+    // Reason and method names come from the integration's own translations (one source).
+    try {
+      const tr = await this._hass.callWS({
+        type: "frontend/get_translations", language: this._hass.language, category: "entity",
+        integration: ["community_gate"],
+      });
+      this._tr = tr.resources || {};
+    } catch (err) {
+      this._tr = {};
+    }
     try {
       await this.ws("alerts", { limit: 1 });
       this._alerts = true;
@@ -265,7 +306,9 @@ class CommunityGatePanel extends HTMLElement {
   _errorText(err) {
     const why = err?.details?.why || err?.why;
     if (why && STR.en.why[why]) return this.t(`why.${why}`);
-    return err?.message || err?.error || String(err);
+    const code = err?.error || err?.code;
+    if (code && STR.en.err[code]) return this.t(`err.${code}`, err.details || {});
+    return err?.message || code || String(err);
   }
 
   async _show(tab) {
@@ -367,6 +410,10 @@ class CommunityGatePanel extends HTMLElement {
         <button class="flat" data-action="enroll-person">${esc(this.t("enroll"))}</button>
         <button class="flat" data-action="withdraw">${esc(this.t("withdraw"))}</button>
         <button class="warn" data-action="remove-person">${esc(this.t("remove"))}</button></div></div>`;
+  }
+
+  reason(code) {
+    return this._tr?.[`component.community_gate.entity.event.passage.state_attributes.reason.state.${code}`] || code;
   }
 
   _date(iso) {
@@ -507,7 +554,7 @@ class CommunityGatePanel extends HTMLElement {
     return `<tr data-passage="${p.passage_id}" class="${fresh ? "new" : ""}"><td>${esc(this._date(p.time))}</td><td>${esc(p.gate_id)}</td>
       <td>${esc(this.t(p.method === "emergency" ? "emergency_m" : p.method))}</td>
       <td class="${p.allowed ? "ok" : "bad"}">${esc(this.t(p.allowed ? "granted" : "denied"))}</td>
-      <td class="hide-narrow">${esc(p.reason)}${p.flags.length ? ` <span class="chip">${esc(p.flags.join(", "))}</span>` : ""}</td>
+      <td class="hide-narrow">${esc(this.reason(p.reason))}${p.flags.length ? ` <span class="chip">${esc(p.flags.join(", "))}</span>` : ""}</td>
       <td>${esc(who)}</td></tr>`;
   }
 
@@ -530,7 +577,7 @@ class CommunityGatePanel extends HTMLElement {
         <h3 style="margin-top:0">${esc(g.name)} <span class="muted">${esc(g.gate_id)}</span></h3>
         <div><span class="${g.online ? "ok" : "bad"}">● ${esc(this.t(g.online ? "online" : "offline"))}</span>
           ${g.camera_ok === null ? "" : `· ${esc(this.t("camera_ok"))} <span class="${g.camera_ok ? "ok" : "bad"}">${g.camera_ok ? "✓" : "✗"}</span>`}</div>
-        <div class="muted">${g.last_passage ? `${esc(this._date(g.last_passage.time))} · ${esc(this.t(g.last_passage.method === "emergency" ? "emergency_m" : g.last_passage.method))} · ${esc(g.last_passage.reason)}` : esc(this.t("none"))}</div>
+        <div class="muted">${g.last_passage ? `${esc(this._date(g.last_passage.time))} · ${esc(this.t(g.last_passage.method === "emergency" ? "emergency_m" : g.last_passage.method))} · ${esc(this.reason(g.last_passage.reason))}` : esc(this.t("none"))}</div>
         <form class="row" data-form="open-gate" style="margin-top:8px"><input type="hidden" name="gate_id" value="${esc(g.gate_id)}">
           <input name="reason" required placeholder="${esc(this.t("open_reason"))}"><button type="submit">${esc(this.t("open"))}</button></form></div>`).join("");
     this._view(`<div class="row"><span class="muted" style="flex:1">${esc(faces)}</span>

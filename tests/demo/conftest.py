@@ -1,0 +1,136 @@
+"""A real demo estate for end-to-end tests: ``scripts/dev/make_demo.py`` builds the config,
+``hass --debug`` runs it on a free loopback port, and ``Client`` talks to it over REST as
+the printed demo user. On teardown the log must hold no error of ours and no
+blocking-call report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import json
+import os
+from pathlib import Path
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HASS = Path(sys.executable).with_name("hass")
+START_TIMEOUT = 180
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Client:
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.token: str | None = None
+
+    def call(self, method: str, path: str, data: Any = None, *, form: bool = False) -> Any:
+        headers: dict[str, str] = {}
+        body = None
+        if data is not None:
+            if form:
+                body = urllib.parse.urlencode(data).encode()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            else:
+                body = json.dumps(data).encode()
+                headers["Content-Type"] = "application/json"
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        req = urllib.request.Request(self.base + path, data=body, headers=headers, method=method)
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def login(self, username: str, password: str) -> None:
+        cid = self.base + "/"
+        flow = self.call(
+            "POST",
+            "/auth/login_flow",
+            {"client_id": cid, "handler": ["homeassistant", None], "redirect_uri": cid},
+        )
+        step = self.call(
+            "POST",
+            f"/auth/login_flow/{flow['flow_id']}",
+            {"client_id": cid, "username": username, "password": password},
+        )
+        assert step["type"] == "create_entry", step
+        tokens = self.call(
+            "POST",
+            "/auth/token",
+            {"grant_type": "authorization_code", "code": step["result"], "client_id": cid},
+            form=True,
+        )
+        self.token = tokens["access_token"]
+
+    def state(self, entity_id: str) -> dict[str, Any]:
+        return self.call("GET", f"/api/states/{entity_id}")  # type: ignore[no-any-return]
+
+    def present(self, gate: str, kind: str, value: str) -> dict[str, Any]:
+        out = self.call(
+            "POST",
+            "/api/services/community_gate/present_credential?return_response",
+            {"gate_id": gate, "kind": kind, "value": value},
+        )
+        return out["service_response"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def demo_hass(tmp_path: Path, socket_enabled: None) -> Iterator[tuple[Client, str]]:
+    cfg = tmp_path / "demo"
+    cfg.mkdir()
+    (cfg / "custom_components").symlink_to(ROOT / "custom_components")
+    port = _free_port()
+    made = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/dev/make_demo.py"), str(cfg), "--port", str(port)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    log = (tmp_path / "hass.log").open("w")
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.Popen(
+        [str(HASS), "--config", str(cfg), "--skip-pip", "--debug"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    client = Client(f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert proc.poll() is None, (tmp_path / "hass.log").read_text()[-3000:]
+            try:
+                client.login("demo", "demo-estate")
+                if client.state("binary_sensor.east_gate_online")["state"] == "on":
+                    break
+            except (urllib.error.URLError, ConnectionError, AssertionError, KeyError):
+                pass
+            assert time.monotonic() < deadline, "Home Assistant did not come up"
+            time.sleep(1)
+        yield client, made.stdout
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        text = (tmp_path / "hass.log").read_text()
+        # The integration must start clean: no errors or tracebacks of ours.
+        ours = [ln for ln in text.splitlines() if "community_gate" in ln and "ERROR" in ln]
+        assert not ours, ours
+        # HA's debug mode (--debug) reports any blocking call made in the event loop.
+        blocking = [ln for ln in text.splitlines() if "blocking call" in ln.lower()]
+        assert not blocking, blocking
