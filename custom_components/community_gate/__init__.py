@@ -19,22 +19,24 @@ from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.typing import ConfigType
 
 from .capture import CaptureLoop
-from .const import (
-    CONF_DB_PATH,
-    DEFAULT_DB_FILE,
-    DEFAULT_RETENTION_DAYS,
-    DOMAIN,
-    OPT_RETENTION_DAYS,
-)
+from .const import CONF_DB_PATH, DEFAULT_DB_FILE, DOMAIN
 from .core.access import AccessControl
 from .core.crypto import Hasher, KeyFileError, load_or_create_key
 from .core.errors import StoreCorruptError, StoreError, StoreTooNewError
+from .core.keys import load_sealing_root
+from .core.privacy import PhotoVault, photo_sealer
 from .core.store import Store
 from .core.templates import TemplateVault, template_sealer
 from .entity import estate_device
 from .face import FaceService
 from .http import async_register_views
 from .hub import EstateHub
+from .privacy import (
+    PrivacyRuntime,
+    async_check_face_only_gates,
+    async_clear_face_only_issues,
+    async_run_retention,
+)
 from .services import async_setup_services
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ def resolve_db_path(hass: HomeAssistant, raw: str | None) -> Path:
     return path if path.is_absolute() else Path(hass.config.path(str(path)))
 
 
-def _open(db_path: Path) -> tuple[Store, AccessControl, bytes]:
+def _open(db_path: Path) -> tuple[Store, AccessControl, bytes, bytes]:
     # The database first: a path that cannot hold it must be reported as such, not as
     # a key problem, and no key may be created beside a file that is not ours.
     store = Store.open(db_path)
@@ -76,10 +78,12 @@ def _open(db_path: Path) -> tuple[Store, AccessControl, bytes]:
             # "unknown": the original key must be restored instead.
             raise KeyFileError(f"key file {key_path.name} is missing")
         key = load_or_create_key(key_path)
+        # Templates, clusters and photos are sealed under their own (rotatable) root.
+        seal_root = load_sealing_root(db_path, store, key)
     except BaseException:
         store.close()
         raise
-    return store, AccessControl(store, Hasher(key)), key
+    return store, AccessControl(store, Hasher(key)), key, seal_root
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> bool:
@@ -87,7 +91,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     issue_id = f"database_{entry.entry_id}"
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{DOMAIN}_db")
     try:
-        store, access, key = await hass.loop.run_in_executor(executor, _open, db_path)
+        store, access, _key, seal_root = await hass.loop.run_in_executor(executor, _open, db_path)
     except (StoreError, KeyFileError, OSError) as err:
         executor.shutdown(wait=False)
         code = err.code if isinstance(err, StoreError) else "key_file_error"
@@ -117,6 +121,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
         executor.shutdown(wait=False)
         raise
     entry.runtime_data = hub
+    hub.privacy = PrivacyRuntime(
+        db_path,
+        TemplateVault(store, template_sealer(seal_root)),
+        PhotoVault(store, photo_sealer(seal_root)),
+    )
+    async_check_face_only_gates(hass, entry)
     # The estate device first: gate devices hang off it (via_device).
     dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **estate_device(hub))
 
@@ -126,29 +136,24 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
 
     @callback
     def _purge(_now: object) -> None:
-        days = int(entry.options.get(OPT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
-        # An entry background task: cancelled, not orphaned, when the entry unloads.
-        entry.async_create_background_task(hass, hub.async_purge(days), f"{DOMAIN} purge")
-        if hub.face is not None and hub.face.ready:
-            # Unknown-face clusters are biometric data: kept 30 days, then forgotten.
-            entry.async_create_background_task(
-                hass, hub.face.async_expire_clusters(), f"{DOMAIN} stranger expiry"
-            )
+        # Passages, unknown-face clusters (biometric data) and kept photos, each by its
+        # own retention option. An entry background task: cancelled, not orphaned,
+        # when the entry unloads.
+        entry.async_create_background_task(hass, async_run_retention(hub), f"{DOMAIN} purge")
 
     entry.async_on_unload(async_track_time_change(hass, _midnight, hour=0, minute=0, second=0))
     entry.async_on_unload(async_track_time_change(hass, _purge, hour=3, minute=17, second=0))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    _start_faces(hass, entry, hub, key)
+    _start_faces(hass, entry, hub)
     return True
 
 
-def _start_faces(
-    hass: HomeAssistant, entry: CommunityGateConfigEntry, hub: EstateHub, key: bytes
-) -> None:
+def _start_faces(hass: HomeAssistant, entry: CommunityGateConfigEntry, hub: EstateHub) -> None:
     """Faces load in the background: cards, PINs and QR work from the first second,
     and an estate without the face models keeps working without them."""
-    hub.face = FaceService(hass, hub, TemplateVault(hub.store, template_sealer(key)))
+    assert hub.privacy is not None
+    hub.face = FaceService(hass, hub, hub.privacy.templates)
     entry.async_create_background_task(hass, hub.face.async_start(), f"{DOMAIN} face models")
     for rt in hub.gates.values():
         if rt.camera:
@@ -167,6 +172,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: CommunityGateConfigEntr
     if unloaded:
         await entry.runtime_data.async_close()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> None:
+    async_clear_face_only_issues(hass, entry)
 
 
 def _short(err: BaseException) -> str:

@@ -28,18 +28,24 @@ from .const import (
     CONF_ESTATE_NAME,
     CONF_GATE_ID,
     CONF_GATE_KIND,
+    CONF_METHODS,
     CONF_PRESENCE,
     CONF_PULSE_SECONDS,
     DEFAULT_DB_FILE,
     DEFAULT_PULSE_SECONDS,
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
+    OPT_CLUSTER_RETENTION_DAYS,
+    OPT_KEEP_PHOTOS,
+    OPT_PHOTO_RETENTION_DAYS,
     OPT_RETENTION_DAYS,
     SUBENTRY_GATE,
 )
 from .core.errors import InvalidIdError, StoreError
 from .core.model import Direction, GateKind
+from .core.privacy import DEFAULT_CLUSTER_DAYS, DEFAULT_PHOTO_DAYS
 from .core.store import Store, check_id
+from .privacy import GATE_METHODS
 
 MAX_RETENTION_DAYS = 3650
 
@@ -165,28 +171,45 @@ class CommunityGateOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
-            days = user_input.get(OPT_RETENTION_DAYS)
-            if not isinstance(days, int | float) or not 1 <= days <= MAX_RETENTION_DAYS:
-                errors[OPT_RETENTION_DAYS] = "retention_out_of_range"
-            else:
-                return self.async_create_entry(
-                    data=dict(self.config_entry.options) | {OPT_RETENTION_DAYS: int(days)}
-                )
-        current = self.config_entry.options.get(OPT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
-        schema = vol.Schema(
-            {
-                vol.Required(OPT_RETENTION_DAYS, default=current): selector.NumberSelector(
-                    selector.NumberSelectorConfig(
-                        min=1,
-                        max=MAX_RETENTION_DAYS,
-                        step=1,
-                        mode=selector.NumberSelectorMode.BOX,
-                        unit_of_measurement="d",
-                    )
-                ),
-            }
+            clean: dict[str, Any] = {}
+            for key, default in RETENTION_OPTIONS.items():
+                days = user_input.get(key, default)
+                if not isinstance(days, int | float) or not 1 <= days <= MAX_RETENTION_DAYS:
+                    errors[key] = "retention_out_of_range"
+                else:
+                    clean[key] = int(days)
+            clean[OPT_KEEP_PHOTOS] = bool(user_input.get(OPT_KEEP_PHOTOS, False))
+            if not errors:
+                return self.async_create_entry(data=dict(self.config_entry.options) | clean)
+        options = self.config_entry.options
+        fields: dict[Any, Any] = {
+            vol.Required(key, default=options.get(key, default)): _days_selector()
+            for key, default in RETENTION_OPTIONS.items()
+        }
+        fields[vol.Required(OPT_KEEP_PHOTOS, default=options.get(OPT_KEEP_PHOTOS, False))] = (
+            selector.BooleanSelector()
         )
-        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields), errors=errors)
+
+
+# Each kind of record has its own retention (days): see docs/privacy.md.
+RETENTION_OPTIONS: dict[str, int] = {
+    OPT_RETENTION_DAYS: DEFAULT_RETENTION_DAYS,
+    OPT_CLUSTER_RETENTION_DAYS: DEFAULT_CLUSTER_DAYS,
+    OPT_PHOTO_RETENTION_DAYS: DEFAULT_PHOTO_DAYS,
+}
+
+
+def _days_selector() -> selector.NumberSelector:
+    return selector.NumberSelector(
+        selector.NumberSelectorConfig(
+            min=1,
+            max=MAX_RETENTION_DAYS,
+            step=1,
+            mode=selector.NumberSelectorMode.BOX,
+            unit_of_measurement="d",
+        )
+    )
 
 
 def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
@@ -237,6 +260,13 @@ def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
                 selector.EntitySelectorConfig(domain="binary_sensor")
             ),
             vol.Optional(CONF_BUILDING, description=opt(CONF_BUILDING)): selector.TextSelector(),
+            vol.Required(
+                CONF_METHODS, default=list(defaults.get(CONF_METHODS) or GATE_METHODS)
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=list(GATE_METHODS), multiple=True, translation_key=CONF_METHODS
+                )
+            ),
         }
     )
     return vol.Schema(fields)
@@ -264,6 +294,12 @@ def _clean_gate_input(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[
     for key in (CONF_CAMERA, CONF_PRESENCE):
         if not data.get(key):
             data.pop(key, None)
+    methods = data.get(CONF_METHODS, list(GATE_METHODS))
+    if not isinstance(methods, list) or not methods or not set(methods) <= set(GATE_METHODS):
+        errors[CONF_METHODS] = "methods_required"
+    else:
+        # A face-only gate is allowed but raises a repair issue (see privacy.py).
+        data[CONF_METHODS] = [m for m in GATE_METHODS if m in methods]
     return data, errors
 
 

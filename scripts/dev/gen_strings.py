@@ -58,6 +58,14 @@ SELECTORS = {
     "variant": {"select": {"options": ["plain", "masked"], "translation_key": "variant"}},
     "camera_entity_id": {"entity": {"domain": "camera"}},
     "file_path": {"text": {}},
+    "birth_year": {"number": {"min": 1900, "max": 2100, "mode": "box"}},
+    "since": {"datetime": {}},
+    "until": {"datetime": {}},
+    "user_id": {"text": {}},
+    "action": {"text": {}},
+    "subject": {"text": {}},
+    "limit": {"number": {"min": 1, "max": 1000, "mode": "box"}},
+    "before_id": {"number": {"min": 1, "mode": "box"}},
 }
 REQUIRED = {
     "add_unit": {"unit_id", "building", "number"},
@@ -74,6 +82,10 @@ REQUIRED = {
     "record_consent": {"person_id", "notice_version"},
     "withdraw_consent": {"person_id"},
     "enroll_face": {"person_id"},
+    "erase_person": {"person_id"},
+    "export_person_data": {"person_id"},
+    "query_audit_log": set(),
+    "rotate_key": set(),
 }
 
 
@@ -116,8 +128,11 @@ def build(m) -> dict:
             "step": {
                 "init": {
                     "title": m.CONFIG["options_title"],
-                    "data": {"retention_days": m.CONFIG["retention"]},
-                    "data_description": {"retention_days": m.CONFIG["retention_desc"]},
+                    "data": {"retention_days": m.CONFIG["retention"], **m.OPTIONS_DATA},
+                    "data_description": {
+                        "retention_days": m.CONFIG["retention_desc"],
+                        **m.OPTIONS_DESC,
+                    },
                 }
             },
             "error": {"retention_out_of_range": m.CONFIG["retention_err"]},
@@ -154,6 +169,7 @@ def build(m) -> dict:
             },
             "role": {"options": m.ROLES},
             "variant": {"options": m.VARIANTS},
+            "methods": {"options": m.METHOD_OPTIONS},
         },
         "entity": {
             "button": {"open": {"name": m.ENTITY["open"]}},

@@ -354,14 +354,14 @@ async def test_options_set_retention(hass: HomeAssistant, estate: MockConfigEntr
     result = await hass.config_entries.options.async_init(estate.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
-    assert result["data_schema"]({}) == {OPT_RETENTION_DAYS: 180}
+    assert result["data_schema"]({})[OPT_RETENTION_DAYS] == 180
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {OPT_RETENTION_DAYS: 30}
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert estate.options == {OPT_RETENTION_DAYS: 30}
+    assert estate.options[OPT_RETENTION_DAYS] == 30
     assert isinstance(estate.options[OPT_RETENTION_DAYS], int)
     # The update listener rebuilt the runtime.
     assert estate.state is ConfigEntryState.LOADED
@@ -380,7 +380,7 @@ async def test_options_retention_out_of_range(
             result["flow_id"], {OPT_RETENTION_DAYS: days}
         )
     assert set(exc.value.schema_errors) == {OPT_RETENTION_DAYS}
-    assert estate.options == {OPT_RETENTION_DAYS: 180}
+    assert estate.options[OPT_RETENTION_DAYS] == 180
 
     # The flow is still open and takes a corrected value.
     result = await hass.config_entries.options.async_configure(
@@ -388,7 +388,7 @@ async def test_options_retention_out_of_range(
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert estate.options == {OPT_RETENTION_DAYS: 3650}
+    assert estate.options[OPT_RETENTION_DAYS] == 3650
 
 
 # ------------------------------------------------------------------ gate subentry

@@ -802,10 +802,27 @@ MUTATING: list[tuple[str, dict[str, Any]]] = [
     ("record_consent", {"person_id": "p1", "notice_version": "2026-11"}),
     ("withdraw_consent", {"person_id": "p1"}),
     ("enroll_face", {"person_id": "p1", "file_path": "/nonexistent/p1.jpg"}),
+    # Privacy: the reads hand out personal data, so they are admin-only as well.
+    ("erase_person", {"person_id": "p1"}),
+    ("export_person_data", {"person_id": "p1"}),
+    ("query_audit_log", {}),
+    ("rotate_key", {}),
 ]
 # Allowed for admins, but these need a consent (or a real photo) to change anything:
-# tests/ha/test_faces.py covers them with the real engine.
-ADMIN_CHANGES = [m for m in MUTATING if m[0] not in {"withdraw_consent", "enroll_face"}]
+# tests/ha/test_faces.py covers them with the real engine. The privacy reads and the
+# key rotation (with nothing sealed yet) change nothing: tests/ha/test_privacy.py.
+ADMIN_CHANGES = [
+    m
+    for m in MUTATING
+    if m[0]
+    not in {
+        "withdraw_consent",
+        "enroll_face",
+        "export_person_data",
+        "query_audit_log",
+        "rotate_key",
+    }
+]
 
 
 def test_every_mutating_service_is_covered() -> None:

@@ -74,6 +74,7 @@ class Reason(StrEnum):
     GATE_NOT_ALLOWED = "gate_not_allowed"
     DIRECTION_NOT_ALLOWED = "direction_not_allowed"
     OUTSIDE_SCHEDULE = "outside_schedule"
+    METHOD_NOT_ACCEPTED = "method_not_accepted"  # this gate takes no such credential
 
 
 ALLOWING_REASONS = frozenset({Reason.GRANTED, Reason.REMOTE_OPEN, Reason.EMERGENCY_OPEN})

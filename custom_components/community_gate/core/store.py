@@ -1024,6 +1024,11 @@ class Store:
     def count_photos(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM photos").fetchone()[0])
 
+    def remove_photos(self, person_id: str) -> int:
+        with self._tx() as c:
+            cur = c.execute("DELETE FROM photos WHERE person_id=?", (person_id,))
+        return cur.rowcount
+
     def purge_photos(self, now: float) -> int:
         with self._tx() as c:
             cur = c.execute("DELETE FROM photos WHERE expires_at<=?", (now,))
