@@ -489,3 +489,64 @@ async def test_gate_flow_refuses_no_methods(hass: HomeAssistant, estate: MockCon
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_METHODS] == ["face", "pin"]
+
+
+# ------------------------------------------------------------------- withdrawal
+async def test_withdrawal_erases_templates_and_photos_and_keeps_the_card(
+    hass: HomeAssistant, seeded: MockConfigEntry
+) -> None:
+    hass.config_entries.async_update_entry(
+        seeded, options=dict(seeded.options) | {OPT_KEEP_PHOTOS: True}
+    )
+    await hass.async_block_till_done()
+    hub = seeded.runtime_data
+    await call(hass, "record_consent", {"person_id": "p1", "notice_version": "v1"})
+    await hub.db(lambda: hub.privacy.templates.enroll("p1", vec(8)))
+    assert await async_keep_photo(hub, "p1", b"\xff\xd8 photo") is not None
+
+    resp = await call(hass, "withdraw_consent", {"person_id": "p1"})
+
+    assert resp["templates_removed"] == 1
+    assert await hub.db(hub.store.list_face_templates, "p1") == []
+    assert await hub.db(hub.store.list_photos, "p1") == []
+    consents = await hub.db(hub.store.list_consents, "p1")
+    assert consents[0].withdrawn_at is not None  # the record stays as evidence
+    card = await call(
+        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD}
+    )
+    assert card["allowed"] is True
+
+
+# ------------------------------------------------ with the real face engine
+async def test_kept_photo_sealed_then_erased_with_the_face(
+    hass: HomeAssistant, seeded: MockConfigEntry, db_path: Path
+) -> None:
+    """Real models on a real photo: with the option on, the enrollment photo is kept
+    sealed; erasure removes it, the template, and the face from the live gallery."""
+    from tests.ha.test_face_service import PHOTOS, ready
+
+    if not (PHOTOS / "obama.jpg").exists():
+        pytest.skip("package photos missing: run scripts/fetch_photos")
+    hass.config_entries.async_update_entry(
+        seeded, options=dict(seeded.options) | {OPT_KEEP_PHOTOS: True}
+    )
+    await hass.async_block_till_done()
+    hass.config.allowlist_external_dirs.add(str(PHOTOS.resolve()))
+    face = await ready(hass, seeded)
+    hub = seeded.runtime_data
+    await call(hass, "record_consent", {"person_id": "p1", "notice_version": "v1"})
+    jpeg = (PHOTOS / "obama.jpg").read_bytes()
+    await call(hass, "enroll_face", {"person_id": "p1", "file_path": str(PHOTOS / "obama.jpg")})
+
+    photos = await hub.db(hub.store.list_photos, "p1")
+    assert len(photos) == 1
+    assert jpeg[:64] not in photos[0].sealed
+    assert await hub.db(hub.privacy.photos.open, photos[0]) == jpeg
+    assert photos[0].expires_at - photos[0].created_at == 7 * DAY
+    assert len(face.gallery) == 1
+
+    resp = await call(hass, "erase_person", {"person_id": "p1"})
+    assert (resp["face_templates"], resp["photos"]) == (1, 1)
+    assert len(face.gallery) == 0
+    assert await hub.db(hub.store.count_photos) == 0
+    assert await hub.db(hub.store.count_face_templates) == 0
