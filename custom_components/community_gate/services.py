@@ -543,9 +543,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
                     raise
             hub = _hub(hass, call)
             result: ServiceResponse = None
-            outcome = "ok"
+            outcome = "error"  # anything not caught below (e.g. the estate unloading)
             try:
                 result = await _h(hub, call)
+                outcome = "ok"
             except errors.StoreError as err:
                 outcome = err.code
                 # Store failures explain themselves with the path and the SQLite reason.
