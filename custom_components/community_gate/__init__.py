@@ -22,17 +22,17 @@ from .capture import DEFAULT_INTERVAL_S, CaptureLoop
 from .const import (
     CONF_DB_PATH,
     DEFAULT_DB_FILE,
-    DEFAULT_RETENTION_DAYS,
     DOMAIN,
     OPT_CAPTURE_INTERVAL,
     OPT_FACE_DEBOUNCE,
     OPT_FACE_THRESHOLD,
-    OPT_RETENTION_DAYS,
 )
 from .core.access import AccessControl
 from .core.crypto import Hasher, KeyFileError, load_or_create_key
 from .core.errors import StoreCorruptError, StoreError, StoreTooNewError
 from .core.faces import DEFAULT_THRESHOLD
+from .core.keys import load_sealing_root
+from .core.privacy import PhotoVault, photo_sealer
 from .core.store import Store
 from .core.templates import TemplateVault, template_sealer
 from .entity import estate_device
@@ -40,6 +40,12 @@ from .face import DEFAULT_DEBOUNCE_S, FaceService
 from .http import async_register_views
 from .hub import EstateHub
 from .panel import async_register_panel
+from .privacy import (
+    PrivacyRuntime,
+    async_check_face_only_gates,
+    async_clear_face_only_issues,
+    async_run_retention,
+)
 from .services import async_setup_services
 from .websocket_api import async_register_commands
 
@@ -71,7 +77,7 @@ def resolve_db_path(hass: HomeAssistant, raw: str | None) -> Path:
     return path if path.is_absolute() else Path(hass.config.path(str(path)))
 
 
-def _open(db_path: Path) -> tuple[Store, AccessControl, bytes]:
+def _open(db_path: Path) -> tuple[Store, AccessControl, bytes, bytes]:
     # The database first: a path that cannot hold it must be reported as such, not as
     # a key problem, and no key may be created beside a file that is not ours.
     store = Store.open(db_path)
@@ -84,10 +90,12 @@ def _open(db_path: Path) -> tuple[Store, AccessControl, bytes]:
             # "unknown": the original key must be restored instead.
             raise KeyFileError(f"key file {key_path.name} is missing")
         key = load_or_create_key(key_path)
+        # Templates, clusters and photos are sealed under their own (rotatable) root.
+        seal_root = load_sealing_root(db_path, store, key)
     except BaseException:
         store.close()
         raise
-    return store, AccessControl(store, Hasher(key)), key
+    return store, AccessControl(store, Hasher(key)), key, seal_root
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> bool:
@@ -95,7 +103,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     issue_id = f"database_{entry.entry_id}"
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{DOMAIN}_db")
     try:
-        store, access, key = await hass.loop.run_in_executor(executor, _open, db_path)
+        store, access, _key, seal_root = await hass.loop.run_in_executor(executor, _open, db_path)
     except (StoreError, KeyFileError, OSError) as err:
         executor.shutdown(wait=False)
         code = err.code if isinstance(err, StoreError) else "key_file_error"
@@ -125,6 +133,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
         executor.shutdown(wait=False)
         raise
     entry.runtime_data = hub
+    hub.privacy = PrivacyRuntime(
+        db_path,
+        TemplateVault(store, template_sealer(seal_root)),
+        PhotoVault(store, photo_sealer(seal_root)),
+    )
+    async_check_face_only_gates(hass, entry)
     # The estate device first: gate devices hang off it (via_device).
     dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **estate_device(hub))
 
@@ -134,38 +148,28 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
 
     @callback
     def _purge(_now: object) -> None:
-        days = int(entry.options.get(OPT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS))
-        # An entry background task: cancelled, not orphaned, when the entry unloads.
-        entry.async_create_background_task(hass, hub.async_purge(days), f"{DOMAIN} purge")
-        if hub.face is not None and hub.face.ready:
-            # Unknown-face clusters are biometric data: kept 30 days, then forgotten.
-            entry.async_create_background_task(
-                hass, _stranger_upkeep(hub.face), f"{DOMAIN} stranger upkeep"
-            )
+        # Passages, unknown-face clusters (biometric data: merged where they drifted
+        # together, then expired) and kept photos, each by its own retention option. An
+        # entry background task: cancelled, not orphaned, when the entry unloads.
+        entry.async_create_background_task(hass, async_run_retention(hub), f"{DOMAIN} purge")
 
     entry.async_on_unload(async_track_time_change(hass, _midnight, hour=0, minute=0, second=0))
     entry.async_on_unload(async_track_time_change(hass, _purge, hour=3, minute=17, second=0))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    _start_faces(hass, entry, hub, key)
+    _start_faces(hass, entry, hub)
     return True
 
 
-async def _stranger_upkeep(face: FaceService) -> None:
-    await face.async_merge_clusters()
-    await face.async_expire_clusters()
-
-
-def _start_faces(
-    hass: HomeAssistant, entry: CommunityGateConfigEntry, hub: EstateHub, key: bytes
-) -> None:
+def _start_faces(hass: HomeAssistant, entry: CommunityGateConfigEntry, hub: EstateHub) -> None:
     """Faces load in the background: cards, PINs and QR work from the first second,
     and an estate without the face models keeps working without them."""
+    assert hub.privacy is not None
     opts = entry.options
     hub.face = FaceService(
         hass,
         hub,
-        TemplateVault(hub.store, template_sealer(key)),
+        hub.privacy.templates,
         threshold=float(opts.get(OPT_FACE_THRESHOLD, DEFAULT_THRESHOLD)),
         debounce_s=float(opts.get(OPT_FACE_DEBOUNCE, DEFAULT_DEBOUNCE_S)),
     )
@@ -188,6 +192,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: CommunityGateConfigEntr
     if unloaded:
         await entry.runtime_data.async_close()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> None:
+    async_clear_face_only_issues(hass, entry)
 
 
 def _short(err: BaseException) -> str:

@@ -30,6 +30,7 @@ from .const import (
     CONF_ESTATE_NAME,
     CONF_GATE_ID,
     CONF_GATE_KIND,
+    CONF_METHODS,
     CONF_PRESENCE,
     CONF_PULSE_SECONDS,
     CONF_STREAM_URL,
@@ -38,17 +39,22 @@ from .const import (
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
     OPT_CAPTURE_INTERVAL,
+    OPT_CLUSTER_RETENTION_DAYS,
     OPT_FACE_DEBOUNCE,
     OPT_FACE_THRESHOLD,
+    OPT_KEEP_PHOTOS,
+    OPT_PHOTO_RETENTION_DAYS,
     OPT_RETENTION_DAYS,
     SUBENTRY_GATE,
 )
 from .core.errors import InvalidIdError, InvalidValueError, StoreError
 from .core.faces import DEFAULT_THRESHOLD
 from .core.model import Direction, GateKind
+from .core.privacy import DEFAULT_CLUSTER_DAYS, DEFAULT_PHOTO_DAYS
 from .core.store import Store, check_id
 from .core.stream import check_stream_url
 from .face import DEFAULT_DEBOUNCE_S
+from .privacy import GATE_METHODS
 
 MAX_RETENTION_DAYS = 3650
 
@@ -181,12 +187,17 @@ class _Number:
     error: str = ""
 
 
-# The retention is integer days; the face settings are tuned per estate (a brighter
-# gate camera allows a stricter threshold; a busy gate a shorter interval).
+def _days(default: int) -> _Number:
+    return _Number(default, 1, MAX_RETENTION_DAYS, 1, "d", True, "retention_out_of_range")
+
+
+# Each kind of record has its own retention in whole days (see docs/privacy.md); the
+# face settings are tuned per estate (a brighter gate camera allows a stricter
+# threshold; a busy gate a shorter interval).
 NUMBER_OPTIONS: dict[str, _Number] = {
-    OPT_RETENTION_DAYS: _Number(
-        DEFAULT_RETENTION_DAYS, 1, MAX_RETENTION_DAYS, 1, "d", True, "retention_out_of_range"
-    ),
+    OPT_RETENTION_DAYS: _days(DEFAULT_RETENTION_DAYS),
+    OPT_CLUSTER_RETENTION_DAYS: _days(DEFAULT_CLUSTER_DAYS),
+    OPT_PHOTO_RETENTION_DAYS: _days(DEFAULT_PHOTO_DAYS),
     OPT_FACE_THRESHOLD: _Number(DEFAULT_THRESHOLD, 0.3, 0.7, 0.01, ""),
     OPT_CAPTURE_INTERVAL: _Number(DEFAULT_INTERVAL_S, 0.1, 10, 0.1, "s"),
     OPT_FACE_DEBOUNCE: _Number(DEFAULT_DEBOUNCE_S, 1, 300, 1, "s"),
@@ -228,16 +239,18 @@ class CommunityGateOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             clean, errors = _check_numbers(user_input, NUMBER_OPTIONS)
+            clean[OPT_KEEP_PHOTOS] = bool(user_input.get(OPT_KEEP_PHOTOS, False))
             if not errors:
                 return self.async_create_entry(data=dict(self.config_entry.options) | clean)
         current = dict(self.config_entry.options) | (user_input or {})
-        schema = vol.Schema(
-            {
-                vol.Required(key, default=current.get(key, spec.default)): _number_selector(spec)
-                for key, spec in NUMBER_OPTIONS.items()
-            }
+        fields: dict[Any, Any] = {
+            vol.Required(key, default=current.get(key, spec.default)): _number_selector(spec)
+            for key, spec in NUMBER_OPTIONS.items()
+        }
+        fields[vol.Required(OPT_KEEP_PHOTOS, default=current.get(OPT_KEEP_PHOTOS, False))] = (
+            selector.BooleanSelector()
         )
-        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields), errors=errors)
 
 
 def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
@@ -291,6 +304,13 @@ def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
                 selector.EntitySelectorConfig(domain="binary_sensor")
             ),
             vol.Optional(CONF_BUILDING, description=opt(CONF_BUILDING)): selector.TextSelector(),
+            vol.Required(
+                CONF_METHODS, default=list(defaults.get(CONF_METHODS) or GATE_METHODS)
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=list(GATE_METHODS), multiple=True, translation_key=CONF_METHODS
+                )
+            ),
         }
     )
     return vol.Schema(fields)
@@ -323,6 +343,12 @@ def _clean_gate_input(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[
     for key in (CONF_CAMERA, CONF_PRESENCE, CONF_STREAM_URL):
         if not data.get(key):
             data.pop(key, None)
+    methods = data.get(CONF_METHODS, list(GATE_METHODS))
+    if not isinstance(methods, list) or not methods or not set(methods) <= set(GATE_METHODS):
+        errors[CONF_METHODS] = "methods_required"
+    else:
+        # A face-only gate is allowed but raises a repair issue (see privacy.py).
+        data[CONF_METHODS] = [m for m in GATE_METHODS if m in methods]
     return data, errors
 
 

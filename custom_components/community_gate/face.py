@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,9 @@ from .core.face_worker import FaceWorker
 from .core.faces import DEFAULT_THRESHOLD, Face
 from .core.gallery import Gallery, Match
 from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant
+from .core.privacy import check_face_consent, record_face_consent
 from .core.templates import DIMS, TemplateVault, Vector
+from .privacy import async_keep_photo
 
 if TYPE_CHECKING:
     from .hub import EstateHub, PassageOutcome
@@ -150,13 +153,19 @@ class FaceService:
         changed, removed = await self._run(self.clusters.drain_changes)
         if not changed and not removed:
             return 0
-        sealed = [
-            self.vault.seal_cluster(
-                c.id, c.centroid, c.count, c.first_seen, c.last_seen, tuple(sorted(c.days))
-            )
-            for c in changed
-        ]
-        return await self.hub.db(self.hub.store.save_clusters, sealed, removed, relabel)
+
+        def _seal_and_save() -> int:
+            # Sealed on the database thread: a key rotation (same thread) can never
+            # slip between sealing and writing.
+            sealed = [
+                self.vault.seal_cluster(
+                    c.id, c.centroid, c.count, c.first_seen, c.last_seen, tuple(sorted(c.days))
+                )
+                for c in changed
+            ]
+            return self.hub.store.save_clusters(sealed, removed, relabel)
+
+        return await self.hub.db(_seal_and_save)
 
     async def async_merge_clusters(self, *, all_pairs: bool = False) -> list[tuple[str, str]]:
         """Join stranger clusters whose centroids drifted together (one person first seen
@@ -179,18 +188,31 @@ class FaceService:
     async def async_record_consent(
         self, person_id: str, *, notice_version: str, operator: str, guardian: bool
     ) -> Consent:
+        # A child under 14: only a guardian's consent is accepted.
         return await self.hub.db(
-            self.hub.store.add_consent,
-            Consent(person_id, CONSENT_FACE, notice_version, time.time(), operator, guardian),
+            partial(
+                record_face_consent,
+                self.hub.store,
+                person_id,
+                notice_version=notice_version,
+                operator=operator,
+                guardian=guardian,
+            )
         )
 
     async def async_withdraw_consent(self, person_id: str) -> int:
         """Erase the person's face data now; cards, PINs and QR passes stay."""
         await self.hub.db(self.hub.store.get_person, person_id)
         removed = await self.hub.db(self.vault.withdraw, person_id)
+        await self.hub.db(self.hub.store.remove_photos, person_id)
+        await self.async_forget(person_id)
+        return removed
+
+    async def async_forget(self, person_id: str) -> None:
+        """Drop a person's references from the in-memory galleries (withdrawal,
+        erasure, removal): the face stops matching at once, not at the next start."""
         await self._run(self.gallery.remove_person, person_id)
         await self._run(self.masked.remove_person, person_id)
-        return removed
 
     async def async_enroll(
         self,
@@ -205,9 +227,9 @@ class FaceService:
         ``dry_run`` runs every check and stores nothing: the panel's live quality
         feedback. Consent is still required first: no biometric processing without it."""
         self._require_engine()
-        await self.hub.db(self.hub.store.get_person, person_id)
-        if await self.hub.db(self.hub.store.active_consent, person_id, CONSENT_FACE) is None:
-            raise errors.ConsentRequiredError("no face consent", person_id=person_id)
+        person = await self.hub.db(self.hub.store.get_person, person_id)
+        consent = await self.hub.db(self.hub.store.active_consent, person_id, CONSENT_FACE)
+        check_face_consent(person, consent)
 
         def _analyse() -> tuple[Face, list[tuple[str, float]]]:
             face = self.worker.enroll(image)
@@ -228,6 +250,7 @@ class FaceService:
         )
         target = self.masked if variant is FaceVariant.MASKED else self.gallery
         await self._run(target.add, tpl.id, person_id, face.encoding)
+        await async_keep_photo(self.hub, person_id, image)  # only if the estate opted in
         return EnrollResult(tpl.id, variant, face.box.height)
 
     # ------------------------------------------------------------- recognition
@@ -318,8 +341,13 @@ class FaceService:
         if cluster is None:
             raise errors.UnknownStrangerError("no such stranger", cluster_id=cluster_id)
         consent = await self.hub.db(self.hub.store.active_consent, person_id, CONSENT_FACE)
+        try:
+            check_face_consent(person, consent)  # a minor needs a guardian's consent
+            may_enroll = True
+        except errors.CoreError:
+            may_enroll = False
         enrolled = False
-        if consent is not None:
+        if may_enroll:
             nearest = await self._run(self.gallery.nearest_people, cluster.centroid, 3)
             if not any(o != person_id and d <= self.gallery.threshold for o, d in nearest):
                 tpl = await self.hub.db(lambda: self.vault.enroll(person_id, cluster.centroid))
@@ -349,8 +377,10 @@ class FaceService:
 
         return await self._run(summarise)
 
-    async def async_expire_clusters(self, now: float | None = None) -> int:
-        cutoff = (now or time.time()) - CLUSTER_RETENTION_DAYS * 86400
+    async def async_expire_clusters(
+        self, now: float | None = None, *, days: int = CLUSTER_RETENTION_DAYS
+    ) -> int:
+        cutoff = (now or time.time()) - days * 86400
         removed = await self._run(self.clusters.expire, cutoff)
         await self.async_save_clusters()
         return len(removed)

@@ -54,10 +54,12 @@ from .core.model import (
     Reason,
 )
 from .core.store import Store
+from .privacy import gate_methods
 
 if TYPE_CHECKING:
     from .capture import CaptureLoop
     from .face import FaceService
+    from .privacy import PrivacyRuntime
 
 _LOGGER = logging.getLogger(__name__)
 SETTING_EMERGENCY = "emergency"
@@ -75,6 +77,8 @@ class GateRuntime:
     actuator: Actuator
     stream_url: str | None = None
     last_passage: Passage | None = None
+    # Credential kinds this gate accepts (the gate subentry's "methods"; default all).
+    methods: frozenset[str] = frozenset(m.value for m in CredentialKind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,7 @@ class EstateHub:
         self.closed = False
         self.face: FaceService | None = None
         self.capture_loops: list[CaptureLoop] = []
+        self.privacy: PrivacyRuntime | None = None
 
     # ------------------------------------------------------------------ plumbing
     async def db[T](self, func: Callable[..., T], *args: Any) -> T:
@@ -167,6 +172,7 @@ class EstateHub:
                 presence=sub.data.get(CONF_PRESENCE) or None,
                 actuator=actuator,
                 stream_url=sub.data.get(CONF_STREAM_URL) or None,
+                methods=gate_methods(sub.data),
             )
             await self.db(self.store.upsert_gate, gate)
         for rt in self.gates.values():
@@ -207,6 +213,10 @@ class EstateHub:
         self.stats.day_start = dt_util.start_of_local_day().timestamp()
         async_dispatcher_send(self.hass, self.state_signal)
 
+    def _refuses(self, rt: GateRuntime, method: str) -> bool:
+        """A credential kind the gate does not take (emergency opens regardless)."""
+        return method not in rt.methods and not self.emergency
+
     def gate_runtime(self, gate_id: str) -> GateRuntime:
         try:
             return self.gates[gate_id]
@@ -226,6 +236,9 @@ class EstateHub:
         """A reader presents a credential: decide, open if allowed, log, then tell."""
         rt = self.gate_runtime(gate_id)
         now = dt_util.now()
+        if self._refuses(rt, kind.value):
+            decision = Decision(False, Reason.METHOD_NOT_ACCEPTED)
+            return await self._complete(rt, decision, Method(kind.value), direction, context, None)
         decision = await self.db(
             lambda: self.access.evaluate(
                 rt.gate, kind, value, now, direction=direction, emergency=self.emergency
@@ -248,6 +261,11 @@ class EstateHub:
         """A face was matched (or not) by the face service: the same path as a card."""
         rt = self.gate_runtime(gate_id)
         now = dt_util.now()
+        if self._refuses(rt, Method.FACE.value):
+            decision = Decision(False, Reason.METHOD_NOT_ACCEPTED)
+            return await self._complete(
+                rt, decision, Method.FACE, direction, context, None, cluster_id=cluster_id
+            )
         decision = await self.db(
             lambda: self.access.evaluate_face(
                 rt.gate,

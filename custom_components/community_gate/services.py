@@ -5,6 +5,7 @@ translated messages."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -41,7 +42,10 @@ from .core.model import (
     Role,
     Unit,
 )
+from .core.privacy import check_birth_year
 from .core.store import schedule_from_obj
+from .privacy import async_audit
+from .privacy_services import PRIVACY_HANDLERS, PRIVACY_SCHEMAS
 
 if TYPE_CHECKING:
     from .face import FaceService
@@ -74,6 +78,7 @@ PERSON_FIELDS = {
     vol.Optional("valid_until"): _when,
     vol.Optional("allowed_gates"): vol.All(cv.ensure_list, [_id]),
     vol.Optional("schedule"): vol.Any(None, list),
+    vol.Optional("birth_year"): vol.Any(None, vol.All(vol.Coerce(int), vol.Range(min=0))),
 }
 
 
@@ -179,6 +184,7 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Required("person_id"): _id,
         }
     ),
+    **PRIVACY_SCHEMAS,
 }
 
 # Services anyone (a reader automation) may call; everything else changes the estate.
@@ -286,6 +292,8 @@ def _person_fields(d: dict[str, Any]) -> dict[str, Any]:
         out["allowed_gates"] = frozenset(d["allowed_gates"])
     if "schedule" in d:
         out["schedule"] = schedule_from_obj(d["schedule"])
+    if "birth_year" in d:
+        out["birth_year"] = check_birth_year(d["birth_year"])
     return out
 
 
@@ -317,6 +325,9 @@ async def _update_person(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
 
 async def _remove_person(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     await hub.db(hub.store.remove_person, call.data["person_id"])
+    if hub.face is not None:
+        # The templates went with the person row; the in-memory gallery must follow.
+        await hub.face.async_forget(call.data["person_id"])
     await hub.async_refresh_stats()
     return {"person_id": call.data["person_id"]}
 
@@ -506,7 +517,29 @@ HANDLERS: dict[str, Handler] = {
     "withdraw_consent": _withdraw_consent,
     "enroll_face": _enroll_face,
     "assign_stranger": _assign_stranger,
+    **PRIVACY_HANDLERS,
 }
+
+# What an audit row names as the subject: the person first, then the thing acted on.
+_SUBJECT_KEYS = ("person_id", "credential_id", "unit_id", "gate_id", "cluster_id")
+
+
+def _subject(data: Any, result: ServiceResponse) -> str | None:
+    out = result if isinstance(result, dict) else {}
+    if "alias" in out:
+        return str(out["alias"])  # an erased person is only ever named by the alias
+    for key in _SUBJECT_KEYS:
+        for source in (data, out):
+            value = source.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+async def _audit_refusal(hass: HomeAssistant, call: ServiceCall, name: str, code: str) -> None:
+    with suppress(ServiceValidationError):
+        hub = _hub(hass, call)
+        await async_audit(hub, call.context.user_id, name, _subject(call.data, None), code)
 
 
 @callback
@@ -516,17 +549,36 @@ def async_setup_services(hass: HomeAssistant) -> None:
         async def _run(
             call: ServiceCall, _name: str = name, _h: Handler = handler
         ) -> ServiceResponse:
-            if _name not in OPEN_TO_ALL:
-                await _require_admin(hass, call)
+            audited = _name not in OPEN_TO_ALL
+            if audited:
+                try:
+                    await _require_admin(hass, call)
+                except Unauthorized:
+                    await _audit_refusal(hass, call, _name, "unauthorized")
+                    raise
             hub = _hub(hass, call)
+            result: ServiceResponse = None
+            outcome = "error"  # anything not caught below (e.g. the estate unloading)
             try:
                 result = await _h(hub, call)
+                outcome = "ok"
             except errors.StoreError as err:
+                outcome = err.code
                 # Store failures explain themselves with the path and the SQLite reason.
                 details = {"path": str(hub.store.path), "error": str(err)[:200]}
                 raise _fail(err.code, **(details | err.placeholders)) from err
             except errors.CoreError as err:
+                outcome = err.code
                 raise _fail(err.code, **err.placeholders) from err
+            except HomeAssistantError as err:
+                outcome = err.translation_key or type(err).__name__
+                raise
+            finally:
+                # Every admin action leaves a row: who, what, on whom, how it ended.
+                if audited:
+                    await async_audit(
+                        hub, call.context.user_id, _name, _subject(call.data, result), outcome
+                    )
             return result if call.return_response else None
 
         hass.services.async_register(

@@ -59,6 +59,14 @@ SELECTORS = {
     "variant": {"select": {"options": ["plain", "masked"], "translation_key": "variant"}},
     "camera_entity_id": {"entity": {"domain": "camera"}},
     "file_path": {"text": {}},
+    "birth_year": {"number": {"min": 1900, "max": 2100, "mode": "box"}},
+    "since": {"datetime": {}},
+    "until": {"datetime": {}},
+    "user_id": {"text": {}},
+    "action": {"text": {}},
+    "subject": {"text": {}},
+    "limit": {"number": {"min": 1, "max": 1000, "mode": "box"}},
+    "before_id": {"number": {"min": 1, "mode": "box"}},
 }
 REQUIRED = {
     "add_unit": {"unit_id", "building", "number"},
@@ -76,6 +84,10 @@ REQUIRED = {
     "withdraw_consent": {"person_id"},
     "enroll_face": {"person_id"},
     "assign_stranger": {"cluster_id", "person_id"},
+    "erase_person": {"person_id"},
+    "export_person_data": {"person_id"},
+    "query_audit_log": set(),
+    "rotate_key": set(),
 }
 
 
@@ -124,10 +136,12 @@ def build(m) -> dict:
                     "title": m.CONFIG["options_title"],
                     "data": {
                         "retention_days": m.CONFIG["retention"],
+                        **m.OPTIONS_DATA,
                         **{k: m.CONFIG[k] for k in FACE_OPTIONS},
                     },
                     "data_description": {
                         "retention_days": m.CONFIG["retention_desc"],
+                        **m.OPTIONS_DESC,
                         **{k: m.CONFIG[f"{k}_desc"] for k in FACE_OPTIONS},
                     },
                 }
@@ -169,6 +183,7 @@ def build(m) -> dict:
             },
             "role": {"options": m.ROLES},
             "variant": {"options": m.VARIANTS},
+            "methods": {"options": m.METHOD_OPTIONS},
         },
         "entity": {
             "button": {"open": {"name": m.ENTITY["open"]}},

@@ -17,6 +17,7 @@ REASONS = {
     "gate_not_allowed": "Gate not allowed",
     "direction_not_allowed": "Direction not allowed",
     "outside_schedule": "Outside schedule",
+    "method_not_accepted": "Method not accepted at this gate",
 }
 METHODS = {
     "face": "Face",
@@ -52,6 +53,7 @@ GATE_DATA = {
     "stream_url": "Stream URL",
     "presence": "Presence sensor",
     "building": "Building",
+    "methods": "Accepted methods",
 }
 GATE_DESC = {
     "name": 'Shown on the gate\'s device, e.g. "East gate" or "Building 3 door".',
@@ -64,6 +66,7 @@ GATE_DESC = {
     "stream_url": "Optional rtsp:// or http(s):// stream of the gate camera, read directly (lower latency than the camera entity; used instead of it when both are set). Credentials in the URL are never logged.",
     "presence": "Optional binary sensor that tells when someone stands at the gate.",
     "building": "Required for a building door: the building whose residents it admits.",
+    "methods": "The credentials this gate's readers accept. Face must never be the only way in: keep a card, QR or PIN reader too.",
 }
 
 EXCEPTIONS = {
@@ -192,6 +195,7 @@ SERVICES = {
             "valid_until",
             "allowed_gates",
             "schedule",
+            "birth_year",
         ],
     ),
     "update_person": (
@@ -210,6 +214,7 @@ SERVICES = {
             "valid_until",
             "allowed_gates",
             "schedule",
+            "birth_year",
         ],
     ),
     "remove_person": (
@@ -327,6 +332,7 @@ GATE = {
         "actuator_domain": "The actuator must be a lock, switch, cover or button entity.",
         "pulse_out_of_range": "Choose between 1 and 60 seconds.",
         "building_required": "A building door needs the building it serves.",
+        "methods_required": "Choose at least one accepted method.",
         "gate_id_invalid": "Use 1 to 64 letters, digits, _ . or -, starting with a letter or digit.",
         "gate_id_taken": "Another gate already has this ID.",
         "stream_url_invalid": "Use an rtsp://, rtsps://, http:// or https:// address with a host.",
@@ -365,3 +371,64 @@ ISSUES = {
     ),
 }
 VARIANTS = {"plain": "Plain face", "masked": "Wearing a mask"}
+
+EXCEPTIONS["guardian_consent_required"] = (
+    'Person "{person_id}" may be under 14: face data needs the consent of a parent or guardian. Record it with "Given by a guardian" on.'
+)
+FIELD_DESC.update(
+    {
+        "birth_year": (
+            "Birth year",
+            "Only the year. A child under 14 needs a guardian's consent to face recognition.",
+        ),
+        "since": ("Since", "Only entries at or after this time."),
+        "until": ("Until", "Only entries before this time."),
+        "user_id": (
+            "User ID",
+            'Only actions by this Home Assistant user ID ("system" for automations).',
+        ),
+        "action": ("Action", "Only this action, e.g. erase_person."),
+        "subject": ("Subject", "Only actions on this person, credential, unit or gate ID."),
+        "limit": ("Limit", "At most this many entries, newest first."),
+        "before_id": ("Before entry", "Page backwards: only entries older than this entry ID."),
+    }
+)
+SERVICES.update(
+    {
+        "erase_person": (
+            "Erase person",
+            "Erases a person for good: face data, credentials, photos and consents are deleted; their passages stay under a random pseudonym. Cannot be undone.",
+            ["person_id"],
+        ),
+        "export_person_data": (
+            "Export person data",
+            "Returns everything the estate holds about a person (subject access request): details, consents, credentials (as keyed hashes only), face templates and photos (listed), passages and audit entries.",
+            ["person_id"],
+        ),
+        "query_audit_log": (
+            "Query audit log",
+            "Returns the log of administrative actions: who, what, on whom, when and the outcome.",
+            ["since", "until", "user_id", "action", "subject", "limit", "before_id"],
+        ),
+        "rotate_key": (
+            "Rotate sealing key",
+            "Re-encrypts every face template, stranger cluster and kept photo under a new key in one step. Card and ID hashes keep their own key.",
+            [],
+        ),
+    }
+)
+OPTIONS_DATA = {
+    "cluster_retention_days": "Keep unknown-face clusters for",
+    "photo_retention_days": "Keep photos for",
+    "keep_photos": "Keep enrollment photos",
+}
+OPTIONS_DESC = {
+    "cluster_retention_days": "An unregistered face not seen for this long is forgotten.",
+    "photo_retention_days": "Kept photos are deleted this long after they were taken.",
+    "keep_photos": "Off: photos are used for enrollment and discarded. On: kept encrypted until their retention ends.",
+}
+METHOD_OPTIONS = {k: METHODS[k] for k in ("face", "card", "id_card", "qr", "pin", "fingerprint")}
+ISSUES["face_only_gate"] = (
+    "Face is the only way in at {name}",
+    "Gate {gate_id} accepts only faces. Residents who do not consent to face recognition, children, visitors and anyone the camera fails to recognise must still get in: add a card, QR or PIN reader to the gate's accepted methods (Reconfigure gate).",
+)

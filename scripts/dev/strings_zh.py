@@ -17,6 +17,7 @@ REASONS = {
     "gate_not_allowed": "无权使用此门",
     "direction_not_allowed": "通行方向不允许",
     "outside_schedule": "不在允许时段",
+    "method_not_accepted": "此门不接受该通行方式",
 }
 METHODS = {
     "face": "人脸",
@@ -52,6 +53,7 @@ GATE_DATA = {
     "stream_url": "视频流地址",
     "presence": "人员感应器",
     "building": "楼栋",
+    "methods": "接受的通行方式",
 }
 GATE_DESC = {
     "name": "显示在门设备上，例如“东门”或“3 号楼单元门”。",
@@ -64,6 +66,7 @@ GATE_DESC = {
     "stream_url": "可选：门口摄像头的 rtsp:// 或 http(s):// 视频流，直接读取（比摄像头实体延迟更低；两者都设置时使用视频流）。地址中的账号密码不会写入日志。",
     "presence": "可选：检测门前有人的二元传感器。",
     "building": "单元门必填：此门服务的楼栋。",
+    "methods": "此门读卡器接受的凭证。人脸不得作为唯一的通行方式：请同时保留门禁卡、二维码或密码。",
 }
 
 EXCEPTIONS = {
@@ -177,6 +180,7 @@ SERVICES = {
             "valid_until",
             "allowed_gates",
             "schedule",
+            "birth_year",
         ],
     ),
     "update_person": (
@@ -195,6 +199,7 @@ SERVICES = {
             "valid_until",
             "allowed_gates",
             "schedule",
+            "birth_year",
         ],
     ),
     "remove_person": (
@@ -304,6 +309,7 @@ GATE = {
         "actuator_domain": "执行器必须是锁、开关、卷帘或按钮实体。",
         "pulse_out_of_range": "请选择 1 到 60 秒。",
         "building_required": "单元门需要填写所服务的楼栋。",
+        "methods_required": "请至少选择一种通行方式。",
         "gate_id_invalid": "请使用 1 到 64 个字母、数字、_ . 或 -，并以字母或数字开头。",
         "gate_id_taken": "已有其他门使用此 ID。",
         "stream_url_invalid": "请使用带主机名的 rtsp://、rtsps://、http:// 或 https:// 地址。",
@@ -342,3 +348,58 @@ ISSUES = {
     ),
 }
 VARIANTS = {"plain": "普通人脸", "masked": "戴口罩"}
+
+EXCEPTIONS["guardian_consent_required"] = (
+    "人员“{person_id}”可能未满 14 周岁：处理其人脸信息需取得父母或其他监护人的同意。请在记录同意时开启“由监护人同意”。"
+)
+FIELD_DESC.update(
+    {
+        "birth_year": ("出生年份", "只记录年份。未满 14 周岁的儿童使用人脸识别须经监护人同意。"),
+        "since": ("起始时间", "只返回此时间及之后的记录。"),
+        "until": ("截止时间", "只返回此时间之前的记录。"),
+        "user_id": ("用户 ID", "只返回此 Home Assistant 用户 ID 的操作（自动化为“system”）。"),
+        "action": ("操作", "只返回此操作，例如 erase_person。"),
+        "subject": ("对象", "只返回针对此人员、凭证、房屋或门的操作。"),
+        "limit": ("数量上限", "最多返回多少条，最新的在前。"),
+        "before_id": ("早于记录", "向前翻页：只返回比此记录 ID 更早的记录。"),
+    }
+)
+SERVICES.update(
+    {
+        "erase_person": (
+            "删除人员",
+            "彻底删除一个人员：人脸信息、凭证、照片和同意记录全部删除；其通行记录以随机化名保留。不可撤销。",
+            ["person_id"],
+        ),
+        "export_person_data": (
+            "导出个人数据",
+            "返回小区持有的某人全部信息（查阅、复制请求）：基本信息、同意记录、凭证（仅密钥哈希）、人脸模板和照片（清单）、通行记录和审计记录。",
+            ["person_id"],
+        ),
+        "query_audit_log": (
+            "查询审计日志",
+            "返回管理操作日志：谁、做了什么、对谁、何时、结果如何。",
+            ["since", "until", "user_id", "action", "subject", "limit", "before_id"],
+        ),
+        "rotate_key": (
+            "轮换加密密钥",
+            "一次性用新密钥重新加密全部人脸模板、陌生人聚类和保留的照片。卡号和身份证号的哈希使用各自独立的密钥。",
+            [],
+        ),
+    }
+)
+OPTIONS_DATA = {
+    "cluster_retention_days": "陌生人脸聚类保存期限",
+    "photo_retention_days": "照片保存期限",
+    "keep_photos": "保留录入照片",
+}
+OPTIONS_DESC = {
+    "cluster_retention_days": "未登记的人脸超过此期限未出现即被遗忘。",
+    "photo_retention_days": "保留的照片在拍摄后超过此期限即被删除。",
+    "keep_photos": "关闭：照片仅用于录入，随即丢弃。开启：加密保存，到期删除。",
+}
+METHOD_OPTIONS = {k: METHODS[k] for k in ("face", "card", "id_card", "qr", "pin", "fingerprint")}
+ISSUES["face_only_gate"] = (
+    "{name} 只能刷脸通行",
+    "门 {gate_id} 只接受人脸。不同意人脸识别的居民、儿童、访客以及摄像头未能识别的人都必须能够进门：请在该门的“接受的通行方式”中加入门禁卡、二维码或密码（重新配置门）。",
+)

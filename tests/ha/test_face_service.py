@@ -47,7 +47,7 @@ async def ready(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
 
 @pytest.fixture
 async def faces_estate(hass: HomeAssistant, estate: MockConfigEntry) -> MockConfigEntry:
-    hass.config.allowlist_external_dirs.add(str(PHOTOS))
+    hass.config.allowlist_external_dirs.add(str(PHOTOS.resolve()))  # .cache may be a symlink
     await call(hass, "add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"})
     for pid in ("obama", "biden"):
         await call(hass, "add_person", {"person_id": pid, "role": "tenant", "unit_id": "3-1201"})
@@ -326,7 +326,7 @@ async def test_capture_loop_recognises_a_camera_frame(
         subentries_data=[gate_subentry("east_gate", "switch.east_relay", camera="camera.gate_cam")],
     )
     entry.add_to_hass(hass)
-    hass.config.allowlist_external_dirs.add(str(PHOTOS))
+    hass.config.allowlist_external_dirs.add(str(PHOTOS.resolve()))  # .cache may be a symlink
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
     face = await ready(hass, entry)

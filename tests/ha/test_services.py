@@ -803,11 +803,28 @@ MUTATING: list[tuple[str, dict[str, Any]]] = [
     ("withdraw_consent", {"person_id": "p1"}),
     ("enroll_face", {"person_id": "p1", "file_path": "/nonexistent/p1.jpg"}),
     ("assign_stranger", {"cluster_id": "stranger_1", "person_id": "p1"}),
+    # Privacy: the reads hand out personal data, so they are admin-only as well.
+    ("erase_person", {"person_id": "p1"}),
+    ("export_person_data", {"person_id": "p1"}),
+    ("query_audit_log", {}),
+    ("rotate_key", {}),
 ]
 # Allowed for admins, but these need a consent, a real photo or a real stranger to change
-# anything: tests/ha/test_face_service.py covers them with the real engine.
+# anything: tests/ha/test_face_service.py covers them with the real engine. The privacy
+# reads and the key rotation (with nothing sealed yet) change nothing:
+# tests/ha/test_privacy.py.
 ADMIN_CHANGES = [
-    m for m in MUTATING if m[0] not in {"withdraw_consent", "enroll_face", "assign_stranger"}
+    m
+    for m in MUTATING
+    if m[0]
+    not in {
+        "withdraw_consent",
+        "enroll_face",
+        "assign_stranger",
+        "export_person_data",
+        "query_audit_log",
+        "rotate_key",
+    }
 ]
 
 

@@ -332,6 +332,8 @@ def test_setup_failures_and_repairs_are_translated() -> None:
     issue_codes = {errors.StoreCorruptError.code, errors.StoreTooNewError.code, "key_file_error"}
     init = _source("__init__.py")
     assert '"key_file_error"' in init
+    from custom_components.community_gate.privacy import FACE_ONLY_ISSUE
+
     for lang, tree in LANGS.items():
         for code in setup_codes:
             message = tree["exceptions"][code]["message"]
@@ -343,7 +345,12 @@ def test_setup_failures_and_repairs_are_translated() -> None:
                 "path"
             }, (lang, code)
         # Every issue in the file is one the code can raise.
-        assert set(tree["issues"]) == issue_codes, lang
+        assert set(tree["issues"]) == issue_codes | {FACE_ONLY_ISSUE}, lang
+        face_only = tree["issues"][FACE_ONLY_ISSUE]
+        assert _placeholders(face_only["title"]) | _placeholders(face_only["description"]) == {
+            "gate_id",
+            "name",
+        }, lang
 
 
 def _store_error_subclasses() -> list[type[errors.StoreError]]:

@@ -92,6 +92,12 @@ _TEXTS: Final[dict[Reason, dict[str, Prompt]]] = {
         "en": Prompt("One way only", "This gate is one way. Please use the other gate."),
         "zh-Hans": Prompt("单向通行", "此门为单向通行，请走另一侧。"),
     },
+    Reason.METHOD_NOT_ACCEPTED: {
+        "en": Prompt(
+            "Not accepted here", "This door does not take that. Please use another way in."
+        ),
+        "zh-Hans": Prompt("此门不支持该方式", "此门不支持该通行方式，请换用其他方式。"),
+    },
     Reason.OUTSIDE_SCHEDULE: {
         "en": Prompt("Not at this time", "Access is not allowed at this time."),
         "zh-Hans": Prompt("当前时段不可通行", "当前时段不可通行。"),

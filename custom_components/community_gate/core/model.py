@@ -74,6 +74,7 @@ class Reason(StrEnum):
     GATE_NOT_ALLOWED = "gate_not_allowed"
     DIRECTION_NOT_ALLOWED = "direction_not_allowed"
     OUTSIDE_SCHEDULE = "outside_schedule"
+    METHOD_NOT_ACCEPTED = "method_not_accepted"  # this gate takes no such credential
 
 
 ALLOWING_REASONS = frozenset({Reason.GRANTED, Reason.REMOTE_OPEN, Reason.EMERGENCY_OPEN})
@@ -115,6 +116,9 @@ class Person:
     valid_until: float | None = None
     allowed_gates: frozenset[str] = frozenset()  # empty = the role's default gates
     schedule: tuple[ScheduleWindow, ...] = ()  # empty = any time
+    # Only the year (data minimisation): enough to require a guardian's consent to face
+    # data for a child under 14. None = not recorded, treated as an adult.
+    birth_year: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,3 +222,28 @@ class StoredCluster:
     first_seen: float
     last_seen: float
     days: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One administrative action: who (HA user id), what, on whom, when, and how it
+    ended ("ok" or an error code). Ids only, never names or values."""
+
+    ts: float
+    user_id: str
+    action: str
+    subject: str | None
+    outcome: str
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPhoto:
+    """A raw photo kept on purpose (an option): sealed, with its own expiry."""
+
+    id: str
+    person_id: str | None
+    purpose: str
+    sealed: bytes
+    created_at: float
+    expires_at: float

@@ -21,6 +21,7 @@ from typing import Any
 
 from . import errors
 from .model import (
+    AuditEntry,
     Consent,
     Credential,
     CredentialKind,
@@ -36,6 +37,7 @@ from .model import (
     Role,
     ScheduleWindow,
     StoredCluster,
+    StoredPhoto,
     Unit,
 )
 from .policy import parse_hhmm
@@ -158,6 +160,31 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX stranger_clusters_seen ON stranger_clusters (last_seen);
     """,
+    # 3: privacy. Birth year (guardian consent under 14), the audit log of admin actions,
+    # and raw photos, kept only when an option says so: sealed, each with its expiry.
+    """
+    ALTER TABLE people ADD COLUMN birth_year INTEGER;
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        user_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT,
+        outcome TEXT NOT NULL
+    );
+    CREATE INDEX audit_log_ts ON audit_log (ts);
+    CREATE INDEX audit_log_subject ON audit_log (subject, ts) WHERE subject IS NOT NULL;
+    CREATE TABLE photos (
+        id TEXT PRIMARY KEY,
+        person_id TEXT REFERENCES people (id) ON DELETE CASCADE,
+        purpose TEXT NOT NULL,
+        sealed BLOB NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX photos_person ON photos (person_id);
+    CREATE INDEX photos_expiry ON photos (expires_at);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 _TABLES = frozenset(
@@ -171,6 +198,8 @@ _TABLES = frozenset(
         "consents",
         "face_templates",
         "stranger_clusters",
+        "audit_log",
+        "photos",
     }
 )
 
@@ -277,6 +306,8 @@ class Store:
                 raise errors.StoreUnavailableError("WAL mode refused", path=str(path))
             conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'OFF'}")
             conn.execute("PRAGMA temp_store = MEMORY")
+            # Deleted rows are overwritten, not left in free pages: erasure means gone.
+            conn.execute("PRAGMA secure_delete = ON")
             store = cls(conn, path)
             store._migrate()
         except errors.StoreError:
@@ -447,7 +478,7 @@ class Store:
         try:
             with self._tx() as c:
                 c.execute(
-                    "INSERT INTO people VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    _INSERT_PERSON,
                     (*_person_row(person), now, now),
                 )
         except sqlite3.IntegrityError as err:
@@ -459,7 +490,7 @@ class Store:
         now = _time.time()
         with self._tx() as c:
             cur = c.executemany(
-                "INSERT INTO people VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                _INSERT_PERSON,
                 ((*_person_row(p), now, now) for p in people),
             )
         return cur.rowcount
@@ -478,6 +509,7 @@ class Store:
             "valid_until",
             "allowed_gates",
             "schedule",
+            "birth_year",
         }
         unknown = set(fields) - allowed
         if unknown:
@@ -491,7 +523,7 @@ class Store:
             c.execute(
                 "UPDATE people SET unit_id=?, role=?, display_name=?, company=?,"
                 " special_attention=?, lives_alone=?, blocked=?, valid_from=?, valid_until=?,"
-                " allowed_gates=?, schedule=?, updated_at=? WHERE id=?",
+                " allowed_gates=?, schedule=?, birth_year=?, updated_at=? WHERE id=?",
                 (*row[1:], _time.time(), person_id),
             )
         return new
@@ -943,11 +975,158 @@ class Store:
             if cur.rowcount < batch:
                 return total
 
+    # -------------------------------------------------------------------- privacy
+    # Audit log, sealed photos, erasure and key rotation. The rules live in
+    # ``privacy.py`` / ``keys.py``; these are their single-statement building blocks.
+    def add_audit(self, entry: AuditEntry) -> AuditEntry:
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO audit_log (ts, user_id, action, subject, outcome) VALUES (?,?,?,?,?)",
+                (entry.ts, entry.user_id, entry.action, entry.subject, entry.outcome),
+            )
+        return replace(entry, id=cur.lastrowid)
+
+    def query_audit(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        user_id: str | None = None,
+        action: str | None = None,
+        subject: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[AuditEntry]:
+        """Newest first; every filter optional; ``before_id`` pages backwards."""
+        where: list[str] = []
+        args: list[Any] = []
+        for sql, value in (
+            ("ts>=?", since),
+            ("ts<?", until),
+            ("user_id=?", user_id),
+            ("action=?", action),
+            ("subject=?", subject),
+            ("id<?", before_id),
+        ):
+            if value is not None:
+                where.append(sql)
+                args.append(value)
+        sql = f"SELECT {_AUDIT_COLS} FROM audit_log"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return [_audit(r) for r in self._conn.execute(sql, args)]
+
+    def count_audit(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM audit_log").fetchone()[0])
+
+    def add_photo(self, photo: StoredPhoto) -> StoredPhoto:
+        check_id(photo.id, "photo_id")
+        if photo.person_id is not None:
+            self.get_person(photo.person_id)
+        with self._tx() as c:
+            c.execute(
+                f"INSERT INTO photos ({_PHOTO_COLS}) VALUES (?,?,?,?,?,?)",
+                (
+                    photo.id,
+                    photo.person_id,
+                    photo.purpose,
+                    photo.sealed,
+                    photo.created_at,
+                    photo.expires_at,
+                ),
+            )
+        return photo
+
+    def list_photos(self, person_id: str) -> list[StoredPhoto]:
+        rows = self._conn.execute(
+            f"SELECT {_PHOTO_COLS} FROM photos WHERE person_id=? ORDER BY created_at",
+            (person_id,),
+        )
+        return [_photo(r) for r in rows]
+
+    def iter_photos(self) -> Iterator[StoredPhoto]:
+        for r in self._conn.execute(f"SELECT {_PHOTO_COLS} FROM photos"):
+            yield _photo(r)
+
+    def count_photos(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM photos").fetchone()[0])
+
+    def remove_photos(self, person_id: str) -> int:
+        with self._tx() as c:
+            cur = c.execute("DELETE FROM photos WHERE person_id=?", (person_id,))
+        return cur.rowcount
+
+    def purge_photos(self, now: float) -> int:
+        with self._tx() as c:
+            cur = c.execute("DELETE FROM photos WHERE expires_at<=?", (now,))
+        return cur.rowcount
+
+    def iter_person_passages(self, person_id: str) -> Iterator[Passage]:
+        """Every passage of one person, oldest first (subject access requests)."""
+        for r in self._conn.execute(
+            f"SELECT {_PASSAGE_COLS} FROM passages WHERE person_id=? ORDER BY ts, id",
+            (person_id,),
+        ):
+            yield _passage(r)
+
+    def erase_person(self, person_id: str, alias: str) -> dict[str, int]:
+        """Erase a person in one transaction: face templates, credentials, photos and
+        consents go with the person row; passages and audit rows keep the history but
+        name ``alias`` instead of the person (and no credential). Returns counts."""
+        self.get_person(person_id)
+        check_id(alias, "alias")
+        counts: dict[str, int] = {}
+        with self._tx() as c:
+            for table in ("face_templates", "credentials", "photos", "consents"):
+                cur = c.execute(f"DELETE FROM {table} WHERE person_id=?", (person_id,))
+                counts[table] = cur.rowcount
+            cur = c.execute(
+                "UPDATE passages SET person_id=?, credential_id=NULL WHERE person_id=?",
+                (alias, person_id),
+            )
+            counts["passages_pseudonymised"] = cur.rowcount
+            cur = c.execute("UPDATE audit_log SET subject=? WHERE subject=?", (alias, person_id))
+            counts["audit_pseudonymised"] = cur.rowcount
+            c.execute("DELETE FROM people WHERE id=?", (person_id,))
+        # Old page images in the WAL would still hold the erased rows: fold them back.
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return counts
+
+    def reseal(
+        self,
+        templates: Iterable[tuple[str, bytes]],
+        clusters: Iterable[tuple[str, bytes]],
+        photos: Iterable[tuple[str, bytes]],
+        settings: dict[str, str],
+    ) -> None:
+        """Replace sealed blobs (key rotation) and record the new key's settings in ONE
+        transaction: either every row moves to the new key, or none does."""
+        with self._tx() as c:
+            c.executemany(
+                "UPDATE face_templates SET sealed=? WHERE id=?", ((b, i) for i, b in templates)
+            )
+            c.executemany(
+                "UPDATE stranger_clusters SET sealed_centroid=? WHERE id=?",
+                ((b, i) for i, b in clusters),
+            )
+            c.executemany("UPDATE photos SET sealed=? WHERE id=?", ((b, i) for i, b in photos))
+            c.executemany(
+                "INSERT INTO settings VALUES (?,?)"
+                " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                settings.items(),
+            )
+
 
 # ------------------------------------------------------------------ row mapping
 _PERSON_COLS = (
     "id, unit_id, role, display_name, company, special_attention, lives_alone, blocked,"
-    " valid_from, valid_until, allowed_gates, schedule"
+    " valid_from, valid_until, allowed_gates, schedule, birth_year"
+)
+_INSERT_PERSON = (
+    f"INSERT INTO people ({_PERSON_COLS}, created_at, updated_at)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _CRED_COLS = (
     "id, person_id, kind, secret_hash, valid_from, valid_until, max_uses, uses, revoked_at,"
@@ -955,6 +1134,18 @@ _CRED_COLS = (
 )
 _CONSENT_COLS = "id, person_id, purpose, notice_version, given_at, operator, guardian, withdrawn_at"
 _TEMPLATE_COLS = "id, person_id, engine, variant, sealed, quality, created_at"
+_AUDIT_COLS = "id, ts, user_id, action, subject, outcome"
+_PHOTO_COLS = "id, person_id, purpose, sealed, created_at, expires_at"
+
+
+def _audit(r: Sequence[Any]) -> AuditEntry:
+    return AuditEntry(ts=r[1], user_id=r[2], action=r[3], subject=r[4], outcome=r[5], id=r[0])
+
+
+def _photo(r: Sequence[Any]) -> StoredPhoto:
+    return StoredPhoto(
+        id=r[0], person_id=r[1], purpose=r[2], sealed=bytes(r[3]), created_at=r[4], expires_at=r[5]
+    )
 
 
 def _consent(r: Sequence[Any]) -> Consent:
@@ -1011,6 +1202,7 @@ def _person_row(p: Person) -> tuple[Any, ...]:
         p.valid_until,
         json.dumps(sorted(p.allowed_gates)),
         _stored_schedule(p.schedule),
+        p.birth_year,
     )
 
 
@@ -1028,6 +1220,7 @@ def _person(r: Sequence[Any]) -> Person:
         valid_until=r[9],
         allowed_gates=frozenset(json.loads(r[10])),
         schedule=schedule_from_obj(json.loads(r[11])),
+        birth_year=r[12],
     )
 
 

@@ -18,6 +18,7 @@ from . import errors
 from .access import new_id
 from .crypto import DecryptError, Sealer, derive_key
 from .model import CONSENT_FACE, FaceTemplate, FaceVariant, StoredCluster
+from .privacy import check_face_consent
 from .store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -46,6 +47,19 @@ class TemplateVault:
         self.engine = engine
         self.last_load = LoadReport(0, 0)
 
+    def rekey(self, sealer: Sealer) -> None:
+        """Switch to a rotated sealing key (after the rows were re-sealed)."""
+        self._sealer = sealer
+
+    def reseal(self, tpl: FaceTemplate, new: Sealer) -> bytes:
+        """The template's blob under ``new`` (key rotation); DecryptError if unreadable."""
+        aad = self._aad(tpl.id, tpl.person_id, tpl.engine)
+        return new.seal(self._sealer.open(tpl.sealed, aad), aad)
+
+    def reseal_cluster(self, stored: StoredCluster, new: Sealer) -> bytes:
+        aad = f"cluster|{stored.id}|{self.engine}"
+        return new.seal(self._sealer.open(stored.sealed_centroid, aad), aad)
+
     @staticmethod
     def _aad(template_id: str, person_id: str, engine: str) -> str:
         return f"tpl|{template_id}|{person_id}|{engine}"
@@ -70,9 +84,8 @@ class TemplateVault:
         template_id: str | None = None,
     ) -> FaceTemplate:
         """Store one reference. Refused without an active face consent."""
-        self.store.get_person(person_id)
-        if self.store.active_consent(person_id, CONSENT_FACE) is None:
-            raise errors.ConsentRequiredError("no face consent", person_id=person_id)
+        person = self.store.get_person(person_id)
+        check_face_consent(person, self.store.active_consent(person_id, CONSENT_FACE))
         tid = template_id or new_id("face")
         tpl = FaceTemplate(
             id=tid,

@@ -1,0 +1,105 @@
+"""Privacy actions: erase a person, export what is held about them (subject access),
+read the audit log, rotate the sealing key. Admin only, like every action that is
+not a reader's; registered and audited with the others by ``services.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import ServiceCall, ServiceResponse
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .core.privacy import audit_dict, erase_person, export_person
+from .privacy import async_rotate_key
+
+if TYPE_CHECKING:
+    from .hub import EstateHub
+
+MAX_AUDIT_ROWS = 1000
+
+_entry: dict[Any, Any] = {vol.Optional("config_entry_id"): cv.string}
+_id = vol.All(cv.string, vol.Length(min=1, max=64))
+_name = vol.All(cv.string, vol.Length(min=1, max=64))
+
+PRIVACY_SCHEMAS: dict[str, vol.Schema] = {
+    "erase_person": vol.Schema({**_entry, vol.Required("person_id"): _id}),
+    "export_person_data": vol.Schema({**_entry, vol.Required("person_id"): _id}),
+    "query_audit_log": vol.Schema(
+        {
+            **_entry,
+            vol.Optional("since"): cv.datetime,
+            vol.Optional("until"): cv.datetime,
+            vol.Optional("user_id"): _name,
+            vol.Optional("action"): _name,
+            vol.Optional("subject"): _id,
+            vol.Optional("limit", default=100): vol.All(
+                vol.Coerce(int), vol.Range(min=1, max=MAX_AUDIT_ROWS)
+            ),
+            vol.Optional("before_id"): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        }
+    ),
+    "rotate_key": vol.Schema(_entry),
+}
+
+
+def _ts(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt_util.get_default_time_zone())
+    return value.timestamp()
+
+
+async def _erase_person(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    person_id = call.data["person_id"]
+    alias, counts = await hub.db(erase_person, hub.store, person_id)
+    if hub.face is not None:
+        await hub.face.async_forget(person_id)
+    await hub.async_refresh_stats()
+    # The answer names the alias, not the person: it is what the audit row keeps too.
+    return {"alias": alias, **counts}
+
+
+async def _export_person_data(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    return await hub.db(export_person, hub.store, call.data["person_id"])
+
+
+async def _query_audit_log(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    rows = await hub.db(
+        partial(
+            hub.store.query_audit,
+            since=_ts(d.get("since")),
+            until=_ts(d.get("until")),
+            user_id=d.get("user_id"),
+            action=d.get("action"),
+            subject=d.get("subject"),
+            limit=d["limit"],
+            before_id=d.get("before_id"),
+        )
+    )
+    return {"entries": [audit_dict(r) for r in rows]}
+
+
+async def _rotate_key(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    report = await async_rotate_key(hub)
+    return {
+        "templates": report.templates,
+        "clusters": report.clusters,
+        "photos": report.photos,
+        "unreadable": report.unreadable,
+        "key_fingerprint": report.fingerprint,
+    }
+
+
+PRIVACY_HANDLERS: dict[str, Callable[[EstateHub, ServiceCall], Awaitable[ServiceResponse]]] = {
+    "erase_person": _erase_person,
+    "export_person_data": _export_person_data,
+    "query_audit_log": _query_audit_log,
+    "rotate_key": _rotate_key,
+}
