@@ -133,3 +133,7 @@ class FaceUnavailableError(CoreError):
     """Face recognition is not running (models missing or still loading)."""
 
     code = "face_unavailable"
+
+
+class UnknownDeviceError(NotFoundError):
+    code = "unknown_device"
