@@ -140,7 +140,22 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     _start_faces(hass, entry, hub, key)
+    _start_mqtt(hass, entry, hub, key)
     return True
+
+
+def _start_mqtt(
+    hass: HomeAssistant, entry: CommunityGateConfigEntry, hub: EstateHub, key: bytes
+) -> None:
+    """Field devices through HA's own MQTT integration (the broker the user set up);
+    started in the background so an estate without MQTT starts just the same."""
+    from .core.devices import DeviceKeys, device_sealer
+    from .mqtt_link import MqttLink
+
+    link = MqttLink(hass, hub, DeviceKeys(hub.store, device_sealer(key)))
+    hub.mqtt = link
+    entry.async_on_unload(link.async_stop)
+    entry.async_create_background_task(hass, link.async_start(), f"{DOMAIN} mqtt")
 
 
 def _start_faces(

@@ -58,6 +58,7 @@ SELECTORS = {
     "variant": {"select": {"options": ["plain", "masked"], "translation_key": "variant"}},
     "camera_entity_id": {"entity": {"domain": "camera"}},
     "file_path": {"text": {}},
+    "device_id": {"text": {}},
 }
 REQUIRED = {
     "add_unit": {"unit_id", "building", "number"},
@@ -74,6 +75,7 @@ REQUIRED = {
     "record_consent": {"person_id", "notice_version"},
     "withdraw_consent": {"person_id"},
     "enroll_face": {"person_id"},
+    "provision_device": {"device_id", "gate_id"},
 }
 
 
