@@ -45,5 +45,7 @@ class GateOnline(GateEntity, BinarySensorEntity):
             )
         else:  # MQTT relay: device status arrives with the hub's state signal
             self.async_on_remove(
-                async_dispatcher_connect(self.hass, self.hub.state_signal, self.async_write_ha_state)
+                async_dispatcher_connect(
+                    self.hass, self.hub.state_signal, self.async_write_ha_state
+                )
             )

@@ -80,6 +80,8 @@ class MqttLink:
         self._last_seen: dict[str, float] = {}
         self._online: dict[str, bool] = {}
         self._unsubs: list[CALLBACK_TYPE] = []
+        # Controllers send a heartbeat every 30 s; three missed ones mean offline.
+        self.heartbeat_timeout = HEARTBEAT_TIMEOUT.total_seconds()
 
     # ----------------------------------------------------------------- lifecycle
     @property
@@ -104,14 +106,15 @@ class MqttLink:
             _LOGGER.error("Key of MQTT device %s cannot be opened; device refused", dev_id)
         self.devices = loaded
         self._tx = {d.id: c.CounterWindow(d.tx_reserved) for d in loaded.values()}
-        self._unsubs.append(
-            await mqtt.async_subscribe(
-                self.hass, f"{self.base}/+/+", self._on_message, qos=QOS, encoding=None
+        # One subscription per inbound leaf: the hub never hears its own ``decision``
+        # and ``relay/set`` messages (HA sends the batch in one SUBSCRIBE).
+        for leaf in sorted(c.INBOUND_LEAVES):
+            self._unsubs.append(
+                await mqtt.async_subscribe(
+                    self.hass, f"{self.base}/+/{leaf}", self._on_message, qos=QOS, encoding=None
+                )
             )
-        )
-        self._unsubs.append(
-            async_track_time_interval(self.hass, self._watchdog, WATCHDOG_INTERVAL)
-        )
+        self._unsubs.append(async_track_time_interval(self.hass, self._watchdog, WATCHDOG_INTERVAL))
         self.ready = True
         _LOGGER.debug("MQTT link up on %s/# with %d devices", self.base, len(loaded))
 
@@ -149,7 +152,7 @@ class MqttLink:
 
     @callback
     def _watchdog(self, now: datetime) -> None:
-        cutoff = now.timestamp() - HEARTBEAT_TIMEOUT.total_seconds()
+        cutoff = now.timestamp() - self.heartbeat_timeout
         for dev_id, seen in list(self._last_seen.items()):
             if seen < cutoff and self._online.get(dev_id):
                 dev = self.devices.get(dev_id)
@@ -278,7 +281,9 @@ class MqttLink:
 
     async def _publish(self, topic: str, payload: bytes) -> None:
         try:
-            await mqtt.async_publish(self.hass, topic, payload, qos=QOS, retain=False, encoding=None)
+            await mqtt.async_publish(
+                self.hass, topic, payload, qos=QOS, retain=False, encoding=None
+            )
         except HomeAssistantError as err:
             raise RelayUnavailableError from err
 
@@ -327,4 +332,3 @@ class MqttLink:
             "rejected": dict(self.stats.rejected),
             "relay_commands": self.stats.relay_commands,
         }
-

@@ -479,6 +479,8 @@ async def _enroll_face(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
 
 
 Handler = Callable[["EstateHub", ServiceCall], Awaitable[ServiceResponse]]
+
+
 async def _provision_device(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     """A fresh key for an MQTT field device, returned this once (never stored clear,
     never logged). Re-provisioning replaces the key; the old one stops working."""

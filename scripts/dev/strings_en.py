@@ -160,7 +160,10 @@ FIELD_DESC = {
     "direction": ("Direction", "Passing in or out. Defaults to the gate's direction."),
     "reason": ("Reason", "Why, for the passage log."),
     "active": ("Active", "Turn emergency open-all on or off."),
-    "device_id": ("Device ID", "ID of the MQTT field device (gate controller, reader or terminal), as set in its configuration."),
+    "device_id": (
+        "Device ID",
+        "ID of the MQTT field device (gate controller, reader or terminal), as set in its configuration.",
+    ),
 }
 
 SERVICES = {

@@ -14,7 +14,6 @@ from custom_components.community_gate.core.devices import DeviceKeys, device_sea
 from custom_components.community_gate.core.errors import UnknownGateError
 from custom_components.community_gate.core.model import Gate, GateKind
 from custom_components.community_gate.core.store import Store
-
 from tests.core.conftest import KEY
 
 DEV_KEY = bytes(range(100, 132))

@@ -71,8 +71,7 @@ class Leaf(StrEnum):
 
 READER_LEAVES = frozenset({Leaf.CARD, Leaf.ID_CARD, Leaf.QR, Leaf.PIN, Leaf.FINGERPRINT})
 INBOUND_LEAVES = frozenset(
-    READER_LEAVES
-    | {Leaf.FACE, Leaf.DOOR, Leaf.EXIT, Leaf.STATUS, Leaf.TEMPERATURE, Leaf.FIRE}
+    READER_LEAVES | {Leaf.FACE, Leaf.DOOR, Leaf.EXIT, Leaf.STATUS, Leaf.TEMPERATURE, Leaf.FIRE}
 )
 
 
@@ -338,9 +337,7 @@ def device_message(
     key: bytes, topic_name: str, *, device: str, ctr: int, ts: float, **fields: Any
 ) -> bytes:
     """device -> hub, as a device would build it (tests, benchmark, reference)."""
-    return sign(
-        key, topic_name, {"v": VERSION, "dev": device, "ctr": ctr, "ts": int(ts), **fields}
-    )
+    return sign(key, topic_name, {"v": VERSION, "dev": device, "ctr": ctr, "ts": int(ts), **fields})
 
 
 class CounterWindow:

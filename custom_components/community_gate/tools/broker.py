@@ -6,6 +6,7 @@ generated config: loopback only, anonymous (it never leaves 127.0.0.1), no persi
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 import shutil
 import socket
@@ -34,10 +35,8 @@ class Mosquitto:
         self.binary = binary
         self.port = port or free_port()
         self.conf = workdir / "mosquitto.conf"
-        self.log = workdir / "mosquitto.log"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            f"log_dest file {self.log}\n"
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -90,6 +89,7 @@ class FieldDevice:
             CallbackAPIVersion.VERSION2, client_id=f"sim-{device_id}", protocol=paho.MQTTv311
         )
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
+        self.client.enable_logger(logging.getLogger(f"{__name__}.{device_id}"))
         self.client.on_message = self._on_message
         self.client.on_connect = self._on_connect
         self.port = port
@@ -99,8 +99,9 @@ class FieldDevice:
         self, client: object, userdata: object, flags: object, rc: object, props: object = None
     ) -> None:
         self.connected = True
-        self.client.subscribe(f"community_gate/{self.estate}/+/relay/set", qos=1)
-        self.client.subscribe(f"community_gate/{self.estate}/+/decision", qos=1)
+        # Only its own gate's commands, as a real controller is configured.
+        self.client.subscribe(self.topic("relay/set"), qos=1)
+        self.client.subscribe(self.topic("decision"), qos=1)
 
     def _on_message(self, client: object, userdata: object, msg: object) -> None:
         self.received.put((msg.topic, bytes(msg.payload), time.perf_counter()))  # type: ignore[attr-defined]
