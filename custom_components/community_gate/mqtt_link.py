@@ -223,12 +223,11 @@ class MqttLink:
             await self.hub.async_exit(m.gate, dev.id, now)
         elif m.leaf is c.Leaf.TEMPERATURE:
             await self.hub.async_temperature(m.gate, dev.id, f["c"], now)
-        elif m.leaf is c.Leaf.FIRE:
-            if f["active"] and not self.hub.emergency:
-                _LOGGER.warning("Fire alarm from device %s at gate %s", dev.id, m.gate)
-                await self.hub.async_set_emergency(True, note=f"fire alarm {dev.id}")
+        elif m.leaf is c.Leaf.FIRE and f["active"] and not self.hub.emergency:
             # A released fire input does not end the emergency: staff reset it once the
             # building is safe, so an evacuation is never locked in by a flapping input.
+            _LOGGER.warning("Fire alarm from device %s at gate %s", dev.id, m.gate)
+            await self.hub.async_set_emergency(True, note=f"fire alarm {dev.id}")
 
     async def _face(
         self, dev: DeviceKey, gate_id: str, emb: list[float], direction: Direction | None

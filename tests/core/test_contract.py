@@ -197,7 +197,7 @@ def test_device_keys_are_sealed_and_counters_persist(tmp_path: Path) -> None:
     # Another estate key cannot open the sealed key: the device is refused, not trusted.
     loaded, bad = DeviceKeys(store, device_sealer(bytes(32))).load()
     assert (loaded, bad) == ({}, ["gc-east"])
+    keys2 = DeviceKeys(store, device_sealer(KEY))
     with pytest.raises(UnknownGateError):
-        keys2 = DeviceKeys(store, device_sealer(KEY))
         keys2.provision("gc-x", "no_such_gate")
     store.close()

@@ -141,11 +141,11 @@ async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
     )
 
 
-async def wait_for(predicate: Callable[[], object], timeout: float = 15.0) -> None:
-    """Wait for something that travels through real sockets (not a timing assertion:
-    the timeout only turns a hang into a failure)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
+async def wait_for(predicate: Callable[[], object], limit: float = 15.0) -> None:
+    """Wait for something that travels through real sockets and other threads (not a
+    timing assertion: the limit only turns a hang into a failure)."""
+    async with asyncio.timeout(limit):
+        while not predicate():  # noqa: ASYNC110 - state set by sockets/threads, no Event
             await asyncio.sleep(0.02)
 
 
@@ -161,11 +161,11 @@ async def wait_subscribed(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 
 
 async def next_message(
-    hass: HomeAssistant, dev: FieldDevice, leaf: str, timeout: float = 15.0
+    hass: HomeAssistant, dev: FieldDevice, leaf: str, limit: float = 15.0
 ) -> tuple[str, dict[str, Any]]:
     """The next message the device receives on ``leaf``; verifies the hub's signature
     with the device key exactly as the controller firmware does."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(limit):
         while True:
             try:
                 topic, payload, _t = dev.received.get_nowait()
@@ -358,7 +358,7 @@ async def test_broker_restart_reconnects_without_losing_passages(
     await hass.async_add_executor_job(broker.start)
     await wait_for(lambda: mqtt.is_connected(hass))
     await wait_subscribed(hass, mqtt_estate)  # HA re-subscribed by itself
-    await wait_for(lambda: east.client.is_connected())
+    await wait_for(east.client.is_connected)
     east.send("status", state="online")
     east.send("card", value=CARD)
     await next_message(hass, east, "relay/set")
