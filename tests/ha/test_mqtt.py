@@ -14,6 +14,7 @@ import json
 import logging
 from pathlib import Path
 import queue
+import socket
 import sqlite3
 from typing import Any
 
@@ -196,6 +197,14 @@ def passages(db_path: Path) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
+def no_delay_set(hass: HomeAssistant) -> bool:
+    """HA's MQTT socket has TCP_NODELAY (set by the link; see mqtt_link.no_delay)."""
+    from homeassistant.components.mqtt.models import DATA_MQTT
+
+    sock = hass.data[DATA_MQTT].client._mqttc.socket()
+    return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+
 def listen(hass: HomeAssistant, event_type: str) -> list[Event]:
     seen: list[Event] = []
 
@@ -215,6 +224,7 @@ async def test_card_read_sends_signed_relay_command_and_logs_passage(
     db_path: Path,
 ) -> None:
     east = devices["gc-east"]
+    assert no_delay_set(hass)  # relay commands are not held back by Nagle
     east.send("card", value=CARD, dir="in")
     topic, cmd = await next_message(hass, east, "relay/set")
     assert topic == f"community_gate/{ESTATE}/east_gate/relay/set"
@@ -358,6 +368,7 @@ async def test_broker_restart_reconnects_without_losing_passages(
     await hass.async_add_executor_job(broker.start)
     await wait_for(lambda: mqtt.is_connected(hass))
     await wait_subscribed(hass, mqtt_estate)  # HA re-subscribed by itself
+    await wait_for(lambda: no_delay_set(hass))  # set again on the new socket
     await wait_for(east.client.is_connected)
     east.send("status", state="online")
     east.send("card", value=CARD)

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 import queue
 import statistics
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
@@ -90,7 +90,7 @@ async def _bench(args: argparse.Namespace, workdir: Path, binary: str) -> dict[s
                 assert await async_setup_component(hass, "community_gate", {})
                 await hass.async_block_till_done()
                 hub = entry.runtime_data
-                while hub.mqtt is None or not hub.mqtt.ready:
+                while hub.mqtt is None or not hub.mqtt.ready:  # noqa: ASYNC110 - no Event
                     await asyncio.sleep(0.05)
 
                 async def svc(name: str, data: dict[str, Any]) -> Any:

@@ -6,6 +6,7 @@ generated config: loopback only, anonymous (it never leaves 127.0.0.1), no persi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 import shutil
@@ -95,6 +96,8 @@ class FieldDevice:
         self.client.enable_logger(logging.getLogger(f"{__name__}.{device_id}"))
         self.client.on_message = self._on_message
         self.client.on_connect = self._on_connect
+        # As the controller firmware should: no Nagle delay on small packets.
+        self.client.on_socket_open = self._on_socket_open
         self.port = port
         self.connected = False
 
@@ -105,6 +108,10 @@ class FieldDevice:
         # Only its own gate's commands, as a real controller is configured.
         self.client.subscribe(self.topic("relay/set"), qos=1)
         self.client.subscribe(self.topic("decision"), qos=1)
+
+    def _on_socket_open(self, client: object, userdata: object, sock: Any) -> None:
+        with contextlib.suppress(AttributeError, OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _on_message(self, client: object, userdata: object, msg: object) -> None:
         self.received.put((msg.topic, bytes(msg.payload), time.perf_counter()))  # type: ignore[attr-defined]
