@@ -201,3 +201,12 @@ def test_device_keys_are_sealed_and_counters_persist(tmp_path: Path) -> None:
     with pytest.raises(UnknownGateError):
         keys2.provision("gc-x", "no_such_gate")
     store.close()
+
+
+def test_the_documented_test_vector_holds() -> None:
+    """docs/mqtt.md gives installers a vector to check their firmware against."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text()
+    body = b'{"v":1,"dev":"gc-east","ctr":7,"ts":0,"value":"1234"}'
+    sig = c.signature(bytes(range(32)), "community_gate/maple_court/east_gate/card", body)
+    assert f"`{sig}`" in doc
+    assert body[:-1].decode() + f',"sig":"{sig}"}}' in doc
