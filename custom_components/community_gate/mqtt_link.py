@@ -40,6 +40,7 @@ from .core import contract as c
 from .core.devices import DeviceKey, DeviceKeys
 from .core.errors import CoreError, FaceUnavailableError
 from .core.model import CredentialKind, Direction
+from .hub import HubClosedError
 
 if TYPE_CHECKING:
     from .hub import EstateHub, PassageOutcome
@@ -81,6 +82,7 @@ class LinkStats:
     accepted: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     relay_commands: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
 
 
 class MqttLink:
@@ -202,6 +204,13 @@ class MqttLink:
             await self._handle(msg.topic, payload)
         except c.ContractError as err:
             self._reject(msg.topic, err.code)
+        except HubClosedError:
+            pass  # the estate is unloading; the device will send again
+        except CoreError as err:
+            # A valid message the hub could not serve (e.g. the database failed): never a
+            # traceback in HA's MQTT callback, always a reason in the log.
+            self.stats.failed[err.code] += 1
+            _LOGGER.error("MQTT message on %s not handled: %s", msg.topic, err.code)
 
     async def _handle(self, topic: str, payload: bytes) -> None:
         gate_id, leaf = c.split_topic(self.estate, topic)
@@ -356,4 +365,5 @@ class MqttLink:
             "accepted": self.stats.accepted,
             "rejected": dict(self.stats.rejected),
             "relay_commands": self.stats.relay_commands,
+            "failed": dict(self.stats.failed),
         }

@@ -494,3 +494,28 @@ async def test_terminal_embedding_gets_a_signed_decision(
     east.send("face", emb=[0.01] * 128, name="someone")
     link = mqtt_estate.runtime_data.mqtt
     await wait_for(lambda: link.stats.rejected["forbidden_field"] == 1)
+
+
+async def test_a_database_failure_is_logged_and_opens_nothing(
+    hass: HomeAssistant,
+    mqtt_estate: MockConfigEntry,
+    devices: dict[str, FieldDevice],
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A disk that fails cannot be made real on demand: the counter claim raises as
+    SQLite would. The card is refused with a reason, never a traceback, never a gate."""
+    hub = mqtt_estate.runtime_data
+    east = devices["gc-east"]
+
+    def _broken(device_id: str, ctr: int) -> bool:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(hub.store, "claim_device_counter", _broken)
+    east.send("card", value=CARD)
+    await wait_for(lambda: hub.mqtt.stats.failed["database_error"] == 1)
+    assert "not handled: database_error" in caplog.text
+    assert "Traceback" not in caplog.text
+    assert passages(db_path) == []
+    assert not [t for t, _ in drain(east) if t.endswith("relay/set")]
