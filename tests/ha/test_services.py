@@ -85,6 +85,7 @@ async def snapshot(hub: Any) -> dict[str, Any]:
             "emergency": s.get_setting("emergency", "0"),
             "consents": [c for p in people for c in s.list_consents(p.id)],
             "faces": [t.id for p in people for t in s.list_face_templates(p.id)],
+            "mqtt_devices": s.list_devices(),
         }
 
     return await hub.db(_read)
@@ -802,6 +803,7 @@ MUTATING: list[tuple[str, dict[str, Any]]] = [
     ("record_consent", {"person_id": "p1", "notice_version": "2026-11"}),
     ("withdraw_consent", {"person_id": "p1"}),
     ("enroll_face", {"person_id": "p1", "file_path": "/nonexistent/p1.jpg"}),
+    ("provision_device", {"device_id": "gc-east", "gate_id": "east_gate"}),
 ]
 # Allowed for admins, but these need a consent (or a real photo) to change anything:
 # tests/ha/test_faces.py covers them with the real engine.
