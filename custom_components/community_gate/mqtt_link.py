@@ -177,6 +177,13 @@ class MqttLink:
             return
         self._online[device_id] = online
         await self.hub.async_device_status(device_id, gate_id, online, ts)
+        if online and self.hub.emergency and self.relay_device(gate_id) == device_id:
+            # A controller that rebooted (or a hub that restarted) during an emergency
+            # holds its gate open again: the emergency state lives in the hub.
+            try:
+                await self.async_relay(gate_id, 0, hold=True)
+            except RelayUnavailableError:
+                _LOGGER.warning("Could not hold gate %s open for the emergency", gate_id)
 
     @callback
     def _watchdog(self, now: datetime) -> None:

@@ -436,10 +436,18 @@ async def test_fire_alarm_opens_every_gate_and_is_logged(
     assert mqtt_estate.runtime_data.emergency
     assert [e.data["active"] for e in emergency] == [True]
 
+    # A controller that drops off and comes back during the emergency is held open again.
+    north = devices["gc-north"]
+    north.publish("status", c.OFFLINE)
+    await wait_for(lambda: not mqtt_estate.runtime_data.mqtt.device_online("gc-north"))
+    north.send("status", state="online")
+    _t, cmd = await next_message(hass, north, "relay/set")
+    assert cmd["hold"] is True
+
     # The fire input releasing does not end the emergency; staff do.
     devices["gc-north"].send("fire", active=False)
     devices["gc-north"].send("status", state="online")
-    await wait_for(lambda: mqtt_estate.runtime_data.mqtt.stats.accepted >= 5)
+    await wait_for(lambda: mqtt_estate.runtime_data.mqtt.stats.accepted >= 6)
     assert mqtt_estate.runtime_data.emergency
     await call(hass, "set_emergency", {"active": False})
     for dev in devices.values():
