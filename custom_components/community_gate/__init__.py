@@ -103,7 +103,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     issue_id = f"database_{entry.entry_id}"
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{DOMAIN}_db")
     try:
-        store, access, _key, seal_root = await hass.loop.run_in_executor(executor, _open, db_path)
+        store, access, hash_key, seal_root = await hass.loop.run_in_executor(
+            executor, _open, db_path
+        )
     except (StoreError, KeyFileError, OSError) as err:
         executor.shutdown(wait=False)
         code = err.code if isinstance(err, StoreError) else "key_file_error"
@@ -158,7 +160,24 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     _start_faces(hass, entry, hub)
+    # Device keys are sealed under the hash key, which never rotates: a controller's key
+    # is provisioned into its flash and cannot follow a hub-side rotation.
+    _start_mqtt(hass, entry, hub, hash_key)
     return True
+
+
+def _start_mqtt(
+    hass: HomeAssistant, entry: CommunityGateConfigEntry, hub: EstateHub, key: bytes
+) -> None:
+    """Field devices through HA's own MQTT integration (the broker the user set up);
+    started in the background so an estate without MQTT starts just the same."""
+    from .core.devices import DeviceKeys, device_sealer
+    from .mqtt_link import MqttLink
+
+    link = MqttLink(hass, hub, DeviceKeys(hub.store, device_sealer(key)))
+    hub.mqtt = link
+    entry.async_on_unload(link.async_stop)
+    entry.async_create_background_task(hass, link.async_start(), f"{DOMAIN} mqtt")
 
 
 def _start_faces(hass: HomeAssistant, entry: CommunityGateConfigEntry, hub: EstateHub) -> None:

@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Callable, Coroutine
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from homeassistant.components.lock import LockEntityFeature
 from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES, STATE_UNAVAILABLE
@@ -150,6 +150,57 @@ class ButtonActuator(Actuator):
 
     async def _open(self, context: Context | None) -> None:
         await self._call("button", "press", context)
+
+
+class RelayUnavailableError(Exception):
+    """An MQTT relay command could not be sent, or its controller is offline."""
+
+
+class RelayLink(Protocol):
+    """What an MQTT relay needs from the MQTT link (``mqtt_link.MqttLink``)."""
+
+    def gate_online(self, gate_id: str) -> bool: ...
+
+    async def async_relay(self, gate_id: str, pulse_seconds: float, *, hold: bool) -> None: ...
+
+
+class MqttRelayActuator(Actuator):
+    """A relay on a field controller, commanded by a signed ``relay/set`` message.
+    The controller times the pulse itself (it must close even if the hub goes away);
+    during an emergency the command holds the relay until it is released."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        gate_id: str,
+        pulse_seconds: float,
+        link: Callable[[], RelayLink | None],
+        emergency: Callable[[], bool],
+    ) -> None:
+        super().__init__(hass, "", pulse_seconds)
+        self.gate_id = gate_id
+        self._link = link
+        self._emergency = emergency
+
+    @property
+    def available(self) -> bool:
+        link = self._link()
+        return link is not None and link.gate_online(self.gate_id)
+
+    async def open(self, context: Context | None) -> None:
+        link = self._link()
+        if link is None:
+            raise ActuatorError("actuator_unavailable")
+        try:
+            async with asyncio.timeout(SERVICE_TIMEOUT):
+                await link.async_relay(self.gate_id, self.pulse_seconds, hold=self._emergency())
+        except TimeoutError as err:
+            raise ActuatorError("actuator_timeout") from err
+        except RelayUnavailableError as err:
+            raise ActuatorError("actuator_unavailable") from err
+
+    async def _open(self, context: Context | None) -> None:  # pragma: no cover - open() above
+        raise NotImplementedError
 
 
 _BY_DOMAIN: dict[str, type[Actuator]] = {

@@ -1,10 +1,12 @@
-"""Gate online: the gate's actuator entity exists and is not unavailable."""
+"""Gate online: the gate's actuator entity exists and is not unavailable (for an MQTT
+relay: the broker is connected and the controller's heartbeat is current)."""
 
 from __future__ import annotations
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
 from homeassistant.const import EntityCategory
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_state_change_event
 
@@ -37,6 +39,13 @@ class GateOnline(GateEntity, BinarySensorEntity):
         def _changed(_event: Event[EventStateChangedData]) -> None:
             self.async_write_ha_state()
 
-        self.async_on_remove(
-            async_track_state_change_event(self.hass, [self.rt.actuator_entity], _changed)
-        )
+        if self.rt.actuator_entity:
+            self.async_on_remove(
+                async_track_state_change_event(self.hass, [self.rt.actuator_entity], _changed)
+            )
+        else:  # MQTT relay: device status arrives with the hub's state signal
+            self.async_on_remove(
+                async_dispatcher_connect(
+                    self.hass, self.hub.state_signal, self.async_write_ha_state
+                )
+            )

@@ -31,6 +31,7 @@ from .const import (
     CONF_GATE_ID,
     CONF_GATE_KIND,
     CONF_METHODS,
+    CONF_MQTT_DEVICE,
     CONF_PRESENCE,
     CONF_PULSE_SECONDS,
     CONF_STREAM_URL,
@@ -47,6 +48,7 @@ from .const import (
     OPT_RETENTION_DAYS,
     SUBENTRY_GATE,
 )
+from .core.contract import ContractError, check_device_id
 from .core.errors import InvalidIdError, InvalidValueError, StoreError
 from .core.faces import DEFAULT_THRESHOLD
 from .core.model import Direction, GateKind
@@ -279,7 +281,8 @@ def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
                     options=[d.value for d in Direction], translation_key=CONF_DIRECTION
                 )
             ),
-            vol.Required(CONF_ACTUATOR, description=opt(CONF_ACTUATOR)): selector.EntitySelector(
+            # Optional when the gate has an MQTT controller whose relay opens it.
+            vol.Optional(CONF_ACTUATOR, description=opt(CONF_ACTUATOR)): selector.EntitySelector(
                 selector.EntitySelectorConfig(domain=list(ACTUATOR_DOMAINS))
             ),
             vol.Required(
@@ -311,6 +314,9 @@ def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
                     options=list(GATE_METHODS), multiple=True, translation_key=CONF_METHODS
                 )
             ),
+            vol.Optional(
+                CONF_MQTT_DEVICE, description=opt(CONF_MQTT_DEVICE)
+            ): selector.TextSelector(),
         }
     )
     return vol.Schema(fields)
@@ -322,8 +328,20 @@ def _clean_gate_input(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[
     data["name"] = str(data.get("name", "")).strip()
     if not data["name"]:
         errors["name"] = "name_empty"
-    actuator = str(data.get(CONF_ACTUATOR, ""))
-    if actuator.partition(".")[0] not in ACTUATOR_DOMAINS:
+    actuator = str(data.get(CONF_ACTUATOR) or "")
+    device = str(data.get(CONF_MQTT_DEVICE) or "").strip()
+    if device:
+        try:
+            data[CONF_MQTT_DEVICE] = check_device_id(device)
+        except ContractError:
+            errors[CONF_MQTT_DEVICE] = "mqtt_device_invalid"
+    else:
+        data.pop(CONF_MQTT_DEVICE, None)
+    if not actuator and device:
+        data.pop(CONF_ACTUATOR, None)  # the MQTT controller's relay opens the gate
+    elif not actuator:
+        errors[CONF_ACTUATOR] = "actuator_required"
+    elif actuator.partition(".")[0] not in ACTUATOR_DOMAINS:
         errors[CONF_ACTUATOR] = "actuator_domain"
     pulse = data.get(CONF_PULSE_SECONDS, DEFAULT_PULSE_SECONDS)
     if not isinstance(pulse, int | float) or not 1 <= pulse <= 60:

@@ -24,6 +24,9 @@ CONF_BUILDING: Final = "building"
 CONF_PULSE_SECONDS: Final = "pulse_seconds"
 DEFAULT_PULSE_SECONDS: Final = 5
 ACTUATOR_DOMAINS: Final = ("lock", "switch", "cover", "button")
+# The gate's MQTT controller (device id): its readers feed the gate, and without an
+# actuator entity its relay opens the gate by a signed ``relay/set``.
+CONF_MQTT_DEVICE: Final = "mqtt_device"
 
 # Options
 OPT_RETENTION_DAYS: Final = "retention_days"
@@ -40,7 +43,13 @@ CONF_METHODS: Final = "methods"
 
 EVENT_PASSAGE: Final = "community_gate_passage"
 EVENT_EMERGENCY: Final = "community_gate_emergency"
+# Field devices (MQTT): inputs for the rule engine and automations. Ids only.
+EVENT_DEVICE_STATUS: Final = "community_gate_device_status"
+EVENT_DOOR: Final = "community_gate_door"
+EVENT_EXIT: Final = "community_gate_exit"
+EVENT_TEMPERATURE: Final = "community_gate_temperature"
 
 # Dispatcher signals (formatted with the entry id)
 SIGNAL_PASSAGE: Final = "community_gate_passage_{}"
 SIGNAL_STATE: Final = "community_gate_state_{}"
+SIGNAL_FIELD: Final = "community_gate_field_{}"

@@ -47,7 +47,7 @@ async def async_get_config_entry_diagnostics(
                 "gate_id": rt.gate.id,
                 "kind": rt.gate.kind.value,
                 "direction": rt.gate.direction.value,
-                "actuator_domain": rt.actuator_entity.partition(".")[0],
+                "actuator_domain": rt.actuator_entity.partition(".")[0] or "mqtt",
                 "actuator_available": rt.actuator.available,
                 "has_camera": rt.camera is not None,
                 "has_presence": rt.presence is not None,
@@ -68,4 +68,5 @@ async def async_get_config_entry_diagnostics(
         "emergency": hub.emergency,
         "counts": await hub.db(_counts),
         "passages_today": hub.stats.passages_today,
+        "mqtt": hub.mqtt.diagnostics() if hub.mqtt is not None else None,
     }

@@ -22,7 +22,7 @@ from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
-from .actuators import Actuator, ActuatorError, make_actuator
+from .actuators import Actuator, ActuatorError, MqttRelayActuator, make_actuator
 from .const import (
     CONF_ACTUATOR,
     CONF_BUILDING,
@@ -30,12 +30,18 @@ from .const import (
     CONF_DIRECTION,
     CONF_GATE_ID,
     CONF_GATE_KIND,
+    CONF_MQTT_DEVICE,
     CONF_PRESENCE,
     CONF_PULSE_SECONDS,
     CONF_STREAM_URL,
     DEFAULT_PULSE_SECONDS,
+    EVENT_DEVICE_STATUS,
+    EVENT_DOOR,
     EVENT_EMERGENCY,
+    EVENT_EXIT,
     EVENT_PASSAGE,
+    EVENT_TEMPERATURE,
+    SIGNAL_FIELD,
     SIGNAL_PASSAGE,
     SIGNAL_STATE,
     SUBENTRY_GATE,
@@ -59,6 +65,7 @@ from .privacy import gate_methods
 if TYPE_CHECKING:
     from .capture import CaptureLoop
     from .face import FaceService
+    from .mqtt_link import MqttLink
     from .privacy import PrivacyRuntime
 
 _LOGGER = logging.getLogger(__name__)
@@ -133,6 +140,7 @@ class EstateHub:
         self.face: FaceService | None = None
         self.capture_loops: list[CaptureLoop] = []
         self.privacy: PrivacyRuntime | None = None
+        self.mqtt: MqttLink | None = None
 
     # ------------------------------------------------------------------ plumbing
     async def db[T](self, func: Callable[..., T], *args: Any) -> T:
@@ -159,15 +167,11 @@ class EstateHub:
             if sub.subentry_type != SUBENTRY_GATE:
                 continue
             gate = gate_from_subentry(dict(sub.data) | {"name": sub.data.get("name", sub.title)})
-            actuator = make_actuator(
-                self.hass,
-                sub.data[CONF_ACTUATOR],
-                float(sub.data.get(CONF_PULSE_SECONDS, DEFAULT_PULSE_SECONDS)),
-            )
+            actuator = self._make_actuator(gate.id, sub.data)
             self.gates[gate.id] = GateRuntime(
                 subentry_id=sub.subentry_id,
                 gate=gate,
-                actuator_entity=sub.data[CONF_ACTUATOR],
+                actuator_entity=sub.data.get(CONF_ACTUATOR) or "",
                 camera=sub.data.get(CONF_CAMERA) or None,
                 presence=sub.data.get(CONF_PRESENCE) or None,
                 actuator=actuator,
@@ -182,6 +186,15 @@ class EstateHub:
             rt.last_passage = recent[0] if recent else None
         self.emergency = (await self.db(self.store.get_setting, SETTING_EMERGENCY, "0")) == "1"
         await self.async_refresh_stats()
+
+    def _make_actuator(self, gate_id: str, data: Any) -> Actuator:
+        pulse = float(data.get(CONF_PULSE_SECONDS, DEFAULT_PULSE_SECONDS))
+        if not data.get(CONF_ACTUATOR) and data.get(CONF_MQTT_DEVICE):
+            # No HA entity: the gate's MQTT controller drives the relay itself.
+            return MqttRelayActuator(
+                self.hass, gate_id, pulse, lambda: self.mqtt, lambda: self.emergency
+            )
+        return make_actuator(self.hass, data[CONF_ACTUATOR], pulse)
 
     async def async_close(self) -> None:
         """Stop cameras and faces, end running pulses, close the database."""
@@ -314,6 +327,8 @@ class EstateHub:
         )
         async_dispatcher_send(self.hass, self.state_signal)
         if not active:
+            if self.mqtt is not None:
+                await self.mqtt.async_release_all()  # MQTT relays were held open
             return []
         decision = Decision(True, Reason.EMERGENCY_OPEN)
         return list(
@@ -365,6 +380,49 @@ class EstateHub:
         async_dispatcher_send(self.hass, self.passage_signal, passage)
         async_dispatcher_send(self.hass, self.state_signal)
         return PassageOutcome(passage, decision)
+
+    # ------------------------------------------------------------ field devices
+    # Plain inputs from field devices (MQTT today). Each fires an HA event (ids and
+    # values only) and the ``field_signal`` dispatcher signal with the same dict: the
+    # hand-over point for the rule engine (device_offline, door_held_open /
+    # forced_open, fever) and for automations.
+    @property
+    def field_signal(self) -> str:
+        return SIGNAL_FIELD.format(self.entry.entry_id)
+
+    def _field(self, event: str, data: dict[str, Any]) -> None:
+        data = {"entry_id": self.entry.entry_id, "kind": event, **data}
+        self.hass.bus.async_fire(event, data)
+        async_dispatcher_send(self.hass, self.field_signal, data)
+
+    async def async_device_status(
+        self, device_id: str, gate_id: str, online: bool, ts: float
+    ) -> None:
+        if not online:
+            _LOGGER.warning("Field device %s at gate %s is offline", device_id, gate_id)
+        self._field(
+            EVENT_DEVICE_STATUS,
+            {"device_id": device_id, "gate_id": gate_id, "online": online, "ts": ts},
+        )
+        async_dispatcher_send(self.hass, self.state_signal)
+
+    async def async_door(self, gate_id: str, device_id: str, is_open: bool, ts: float) -> None:
+        self._field(
+            EVENT_DOOR, {"device_id": device_id, "gate_id": gate_id, "open": is_open, "ts": ts}
+        )
+
+    async def async_exit(self, gate_id: str, device_id: str, ts: float) -> None:
+        # The controller already opened the door locally (egress never waits for the
+        # hub); this records that the next door-open is not forced.
+        self._field(EVENT_EXIT, {"device_id": device_id, "gate_id": gate_id, "ts": ts})
+
+    async def async_temperature(
+        self, gate_id: str, device_id: str, celsius: float, ts: float
+    ) -> None:
+        self._field(
+            EVENT_TEMPERATURE,
+            {"device_id": device_id, "gate_id": gate_id, "celsius": celsius, "ts": ts},
+        )
 
     async def async_write(self, passage: Passage) -> Passage:
         """Commit a passage through the group-commit journal; returns it once durable."""

@@ -168,6 +168,9 @@ SCHEMAS: dict[str, vol.Schema] = {
         }
     ),
     "withdraw_consent": vol.Schema({**_entry, vol.Required("person_id"): _id}),
+    "provision_device": vol.Schema(
+        {**_entry, vol.Required("device_id"): _id, vol.Required("gate_id"): _id}
+    ),
     "enroll_face": vol.Schema(
         {
             **_entry,
@@ -501,6 +504,22 @@ async def _assign_stranger(hub: EstateHub, call: ServiceCall) -> ServiceResponse
 
 
 Handler = Callable[["EstateHub", ServiceCall], Awaitable[ServiceResponse]]
+
+
+async def _provision_device(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    """A fresh key for an MQTT field device, returned this once (never stored clear,
+    never logged). Re-provisioning replaces the key; the old one stops working."""
+    if hub.mqtt is None:
+        raise _fail("mqtt_unavailable")
+    dev = await hub.mqtt.async_provision(call.data["device_id"], call.data["gate_id"])
+    return {
+        "device_id": dev.id,
+        "gate_id": dev.gate_id,
+        "key": dev.key.hex(),
+        "topic": f"{hub.mqtt.base}/{dev.gate_id}",
+    }
+
+
 HANDLERS: dict[str, Handler] = {
     "add_unit": _add_unit,
     "update_unit": _update_unit,
@@ -518,6 +537,7 @@ HANDLERS: dict[str, Handler] = {
     "enroll_face": _enroll_face,
     "assign_stranger": _assign_stranger,
     **PRIVACY_HANDLERS,
+    "provision_device": _provision_device,
 }
 
 # What an audit row names as the subject: the person first, then the thing acted on.

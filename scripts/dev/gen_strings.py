@@ -67,6 +67,7 @@ SELECTORS = {
     "subject": {"text": {}},
     "limit": {"number": {"min": 1, "max": 1000, "mode": "box"}},
     "before_id": {"number": {"min": 1, "mode": "box"}},
+    "device_id": {"text": {}},
 }
 REQUIRED = {
     "add_unit": {"unit_id", "building", "number"},
@@ -88,6 +89,7 @@ REQUIRED = {
     "export_person_data": {"person_id"},
     "query_audit_log": set(),
     "rotate_key": set(),
+    "provision_device": {"device_id", "gate_id"},
 }
 
 

@@ -54,6 +54,7 @@ GATE_DATA = {
     "presence": "Presence sensor",
     "building": "Building",
     "methods": "Accepted methods",
+    "mqtt_device": "MQTT controller",
 }
 GATE_DESC = {
     "name": 'Shown on the gate\'s device, e.g. "East gate" or "Building 3 door".',
@@ -67,6 +68,7 @@ GATE_DESC = {
     "presence": "Optional binary sensor that tells when someone stands at the gate.",
     "building": "Required for a building door: the building whose residents it admits.",
     "methods": "The credentials this gate's readers accept. Face must never be the only way in: keep a card, QR or PIN reader too.",
+    "mqtt_device": "Optional device ID of the gate's MQTT controller (e.g. gc-east). Its readers feed this gate; with no actuator entity, its relay opens the gate. Provision its key with the provision_device action.",
 }
 
 EXCEPTIONS = {
@@ -89,6 +91,8 @@ EXCEPTIONS = {
     "unknown_person": 'There is no person with ID "{person_id}".',
     "unknown_credential": 'There is no credential with ID "{credential_id}".',
     "unknown_gate": 'There is no gate with ID "{gate_id}". Add it as a gate of the estate first.',
+    "unknown_device": 'There is no MQTT device with ID "{device_id}". Provision it first.',
+    "mqtt_unavailable": "MQTT field devices are not available in this estate.",
     "duplicate": "That already exists.",
     "duplicate_unit": 'Unit "{unit_id}" already exists (or another unit has that building and number).',
     "duplicate_person": 'A person with ID "{person_id}" already exists.',
@@ -166,6 +170,10 @@ FIELD_DESC = {
     "direction": ("Direction", "Passing in or out. Defaults to the gate's direction."),
     "reason": ("Reason", "Why, for the passage log."),
     "active": ("Active", "Turn emergency open-all on or off."),
+    "device_id": (
+        "Device ID",
+        "ID of the MQTT field device (gate controller, reader or terminal), as set in its configuration.",
+    ),
 }
 
 SERVICES = {
@@ -271,6 +279,11 @@ SERVICES = {
         "Withdraws face consent and erases the person's face data at once. Cards, PINs and QR passes keep working.",
         ["person_id"],
     ),
+    "provision_device": (
+        "Provision MQTT device",
+        "Creates a new key for an MQTT field device bound to a gate and returns it once. Copy it into the device's secrets; a new key replaces the old one.",
+        ["device_id", "gate_id"],
+    ),
     "enroll_face": (
         "Enroll face",
         "Enrolls a reference photo of a person from a camera or an image file. Refused without consent, for a poor photo, or if the face already belongs to someone else.",
@@ -330,6 +343,8 @@ GATE = {
     "errors": {
         "name_empty": "Give the gate a name.",
         "actuator_domain": "The actuator must be a lock, switch, cover or button entity.",
+        "actuator_required": "Choose the entity that opens the gate, or name the gate's MQTT controller.",
+        "mqtt_device_invalid": "Use 1 to 64 letters, digits, _ . or -, starting with a letter or digit.",
         "pulse_out_of_range": "Choose between 1 and 60 seconds.",
         "building_required": "A building door needs the building it serves.",
         "methods_required": "Choose at least one accepted method.",

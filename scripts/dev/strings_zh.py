@@ -54,6 +54,7 @@ GATE_DATA = {
     "presence": "人员感应器",
     "building": "楼栋",
     "methods": "接受的通行方式",
+    "mqtt_device": "MQTT 控制器",
 }
 GATE_DESC = {
     "name": "显示在门设备上，例如“东门”或“3 号楼单元门”。",
@@ -67,6 +68,7 @@ GATE_DESC = {
     "presence": "可选：检测门前有人的二元传感器。",
     "building": "单元门必填：此门服务的楼栋。",
     "methods": "此门读卡器接受的凭证。人脸不得作为唯一的通行方式：请同时保留门禁卡、二维码或密码。",
+    "mqtt_device": "可选：此门 MQTT 控制器的设备 ID（如 gc-east）。其读卡器的信息归入此门；未选执行器实体时由它的继电器开门。请用 provision_device 动作为其生成密钥。",
 }
 
 EXCEPTIONS = {
@@ -89,6 +91,8 @@ EXCEPTIONS = {
     "unknown_person": "不存在 ID 为“{person_id}”的人员。",
     "unknown_credential": "不存在 ID 为“{credential_id}”的凭证。",
     "unknown_gate": "不存在 ID 为“{gate_id}”的门。请先将其添加为小区的门。",
+    "unknown_device": "不存在 ID 为“{device_id}”的 MQTT 设备。请先登记。",
+    "mqtt_unavailable": "此小区不能使用 MQTT 现场设备。",
     "duplicate": "已存在。",
     "duplicate_unit": "房屋“{unit_id}”已存在（或已有房屋使用相同的楼栋和房号）。",
     "duplicate_person": "ID 为“{person_id}”的人员已存在。",
@@ -151,6 +155,7 @@ FIELD_DESC = {
     "direction": ("方向", "进或出。默认为门的方向。"),
     "reason": ("原因", "原因，记入通行日志。"),
     "active": ("启用", "开启或关闭紧急全开。"),
+    "device_id": ("设备 ID", "MQTT 现场设备（门控制器、读卡器或终端）的 ID，与其配置中一致。"),
 }
 
 SERVICES = {
@@ -248,6 +253,11 @@ SERVICES = {
         "撤回人脸识别同意并立即删除其人脸数据。门禁卡、密码和二维码通行继续有效。",
         ["person_id"],
     ),
+    "provision_device": (
+        "登记 MQTT 设备",
+        "为绑定到某个门的 MQTT 现场设备生成新密钥，并仅返回这一次。请将其写入设备的 secrets；新密钥会替换旧密钥。",
+        ["device_id", "gate_id"],
+    ),
     "enroll_face": (
         "登记人脸",
         "从摄像头或图片文件登记某人的参照照片。未同意、照片质量差或该人脸已属于他人时拒绝。",
@@ -307,6 +317,8 @@ GATE = {
     "errors": {
         "name_empty": "请为门命名。",
         "actuator_domain": "执行器必须是锁、开关、卷帘或按钮实体。",
+        "actuator_required": "请选择开门的实体，或填写此门的 MQTT 控制器。",
+        "mqtt_device_invalid": "请使用 1 到 64 个字母、数字、_ . 或 -，并以字母或数字开头。",
         "pulse_out_of_range": "请选择 1 到 60 秒。",
         "building_required": "单元门需要填写所服务的楼栋。",
         "methods_required": "请至少选择一种通行方式。",

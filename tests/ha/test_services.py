@@ -85,6 +85,7 @@ async def snapshot(hub: Any) -> dict[str, Any]:
             "emergency": s.get_setting("emergency", "0"),
             "consents": [c for p in people for c in s.list_consents(p.id)],
             "faces": [t.id for p in people for t in s.list_face_templates(p.id)],
+            "mqtt_devices": s.list_devices(),
         }
 
     return await hub.db(_read)
@@ -803,6 +804,7 @@ MUTATING: list[tuple[str, dict[str, Any]]] = [
     ("withdraw_consent", {"person_id": "p1"}),
     ("enroll_face", {"person_id": "p1", "file_path": "/nonexistent/p1.jpg"}),
     ("assign_stranger", {"cluster_id": "stranger_1", "person_id": "p1"}),
+    ("provision_device", {"device_id": "gc-east", "gate_id": "east_gate"}),
     # Privacy: the reads hand out personal data, so they are admin-only as well.
     ("erase_person", {"person_id": "p1"}),
     ("export_person_data", {"person_id": "p1"}),

@@ -139,3 +139,7 @@ class FaceUnavailableError(CoreError):
     """Face recognition is not running (models missing or still loading)."""
 
     code = "face_unavailable"
+
+
+class UnknownDeviceError(NotFoundError):
+    code = "unknown_device"

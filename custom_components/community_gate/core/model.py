@@ -247,3 +247,16 @@ class StoredPhoto:
     sealed: bytes
     created_at: float
     expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class MqttDevice:
+    """A field device on MQTT (gate controller, reader, terminal) bound to one gate.
+    ``sealed_key`` is its HMAC key sealed with the estate key; never clear at rest."""
+
+    id: str
+    gate_id: str
+    sealed_key: bytes
+    rx_ctr: int = 0
+    tx_reserved: int = 0
+    created_at: float = 0.0

@@ -31,6 +31,7 @@ from .model import (
     Gate,
     GateKind,
     Method,
+    MqttDevice,
     Passage,
     Person,
     Reason,
@@ -185,6 +186,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX photos_person ON photos (person_id);
     CREATE INDEX photos_expiry ON photos (expires_at);
     """,
+    # 4: MQTT field devices: a sealed per-device key, the last counter accepted from the
+    # device (replay refusal survives a restart) and the hub's reserved send counter.
+    """
+    CREATE TABLE mqtt_devices (
+        id TEXT PRIMARY KEY,
+        gate_id TEXT NOT NULL,
+        sealed_key BLOB NOT NULL,
+        rx_ctr INTEGER NOT NULL DEFAULT 0,
+        tx_reserved INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX mqtt_devices_gate ON mqtt_devices (gate_id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 _TABLES = frozenset(
@@ -200,6 +214,7 @@ _TABLES = frozenset(
         "stranger_clusters",
         "audit_log",
         "photos",
+        "mqtt_devices",
     }
 )
 
@@ -875,6 +890,56 @@ class Store:
             cur = c.execute("DELETE FROM stranger_clusters WHERE last_seen<?", (before_ts,))
         return cur.rowcount
 
+    # --------------------------------------------------------------- mqtt devices
+    def save_device(self, device: MqttDevice) -> MqttDevice:
+        """Create or re-key a device. Re-keying keeps the counters: messages signed with
+        the old key fail their signature, and counters never go back."""
+        check_id(device.id, "device_id")
+        check_id(device.gate_id, "gate_id")
+        created = device.created_at or _time.time()
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO mqtt_devices VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                " gate_id=excluded.gate_id, sealed_key=excluded.sealed_key,"
+                " created_at=excluded.created_at",
+                (device.id, device.gate_id, device.sealed_key, 0, 0, created),
+            )
+        return self.get_device(device.id)
+
+    def get_device(self, device_id: str) -> MqttDevice:
+        row = self._conn.execute(
+            f"SELECT {_DEVICE_COLS} FROM mqtt_devices WHERE id=?", (device_id,)
+        ).fetchone()
+        if row is None:
+            raise errors.UnknownDeviceError("no such device", device_id=device_id)
+        return MqttDevice(*row)
+
+    def list_devices(self) -> list[MqttDevice]:
+        rows = self._conn.execute(f"SELECT {_DEVICE_COLS} FROM mqtt_devices ORDER BY id")
+        return [MqttDevice(*r) for r in rows]
+
+    def remove_device(self, device_id: str) -> bool:
+        with self._tx() as c:
+            cur = c.execute("DELETE FROM mqtt_devices WHERE id=?", (device_id,))
+        return cur.rowcount == 1
+
+    def claim_device_counter(self, device_id: str, ctr: int) -> bool:
+        """Accept ``ctr`` from a device only if it is above every counter accepted
+        before; durable before the message is acted on."""
+        with self._tx() as c:
+            cur = c.execute(
+                "UPDATE mqtt_devices SET rx_ctr=? WHERE id=? AND rx_ctr<?",
+                (ctr, device_id, ctr),
+            )
+        return cur.rowcount == 1
+
+    def reserve_device_counter(self, device_id: str, upto: int) -> None:
+        with self._tx() as c:
+            c.execute(
+                "UPDATE mqtt_devices SET tx_reserved=max(tx_reserved, ?) WHERE id=?",
+                (upto, device_id),
+            )
+
     # ------------------------------------------------------------------- passages
     def add_passage(self, passage: Passage, *, count_use: bool = False) -> Passage:
         """Commit one passage (and a credential use, atomically). Returns it with its id."""
@@ -1146,6 +1211,9 @@ def _photo(r: Sequence[Any]) -> StoredPhoto:
     return StoredPhoto(
         id=r[0], person_id=r[1], purpose=r[2], sealed=bytes(r[3]), created_at=r[4], expires_at=r[5]
     )
+
+
+_DEVICE_COLS = "id, gate_id, sealed_key, rx_ctr, tx_reserved, created_at"
 
 
 def _consent(r: Sequence[Any]) -> Consent:

@@ -54,6 +54,7 @@ from ..core.model import (
 )
 from ..core.store import MIGRATIONS, Store
 from .bench_faces import FACES_COMMAND
+from .bench_mqtt import MQTT_COMMAND
 from .bench_privacy import PRIVACY_COMMAND
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -696,6 +697,7 @@ COMMANDS: dict[
     "store": ("passage log and decision path on SQLite", _add_store_args, run_store, format_store),
     "faces": FACES_COMMAND,
     "privacy": PRIVACY_COMMAND,
+    "mqtt": MQTT_COMMAND,
 }
 
 

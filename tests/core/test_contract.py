@@ -1,0 +1,212 @@
+"""The MQTT contract: signing, verification, schemas, device keys and counters."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import pytest
+
+from custom_components.community_gate.core import contract as c
+from custom_components.community_gate.core.devices import DeviceKeys, device_sealer
+from custom_components.community_gate.core.errors import UnknownGateError
+from custom_components.community_gate.core.model import Gate, GateKind
+from custom_components.community_gate.core.store import Store
+from tests.core.conftest import KEY
+
+DEV_KEY = bytes(range(100, 132))
+TOPIC = "community_gate/maple/east_gate/card"
+NOW = 1_764_000_000.0
+
+
+def _roundtrip(payload: bytes, topic: str = TOPIC, key: bytes = DEV_KEY) -> c.Message:
+    body, sig = c.unsigned_body(payload)
+    c.verify(key, topic, body, sig)
+    gate, leaf = c.split_topic("maple", topic)
+    return c.parse(gate, leaf, body, now=NOW)
+
+
+def test_signature_is_hmac_over_topic_newline_body_as_documented() -> None:
+    body = b'{"v":1,"dev":"gc-east","ctr":7,"ts":0,"value":"1234"}'
+    expected = hmac.new(DEV_KEY, TOPIC.encode() + b"\n" + body, hashlib.sha256).hexdigest()
+    payload = c.sign(DEV_KEY, TOPIC, json.loads(body))
+    assert payload == body[:-1] + f',"sig":"{expected}"}}'.encode()
+    assert json.loads(payload)["sig"] == expected
+
+
+def test_a_signed_card_parses() -> None:
+    payload = c.device_message(
+        DEV_KEY, TOPIC, device="gc-east", ctr=7, ts=NOW, value="0012345678", dir="in"
+    )
+    msg = _roundtrip(payload)
+    assert msg.gate == "east_gate"
+    assert msg.leaf is c.Leaf.CARD
+    assert msg.envelope == c.Envelope("gc-east", 7, NOW)
+    assert msg.fields == {"value": "0012345678", "dir": "in"}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "code"),
+    [
+        (lambda p: p.replace(b"0012345678", b"0012345679"), "bad_signature"),
+        (lambda p: p[:-3] + b'0"}', "bad_signature"),
+        (lambda p: p.split(b',"sig"')[0] + b"}", "unsigned"),
+        (lambda p: p + b"x" * c.MAX_PAYLOAD_BYTES, "too_large"),
+    ],
+)
+def test_tampered_payloads_are_refused(mutate: object, code: str) -> None:
+    payload = c.device_message(DEV_KEY, TOPIC, device="gc-east", ctr=7, ts=NOW, value="0012345678")
+    with pytest.raises(c.ContractError) as err:
+        _roundtrip(mutate(payload))  # type: ignore[operator]
+    assert err.value.code == code
+
+
+def test_a_message_signed_for_another_topic_is_refused() -> None:
+    # The topic is inside the MAC: a card read at the back door cannot open the front.
+    payload = c.device_message(
+        DEV_KEY, "community_gate/maple/back/card", device="gc", ctr=1, ts=0, value="1"
+    )
+    with pytest.raises(c.ContractError, match="bad_signature"):
+        _roundtrip(payload)
+
+
+def test_wrong_key_is_refused() -> None:
+    payload = c.device_message(DEV_KEY, TOPIC, device="gc", ctr=1, ts=0, value="1")
+    with pytest.raises(c.ContractError, match="bad_signature"):
+        _roundtrip(payload, key=KEY)
+
+
+@pytest.mark.parametrize(
+    ("leaf", "fields", "code"),
+    [
+        (c.Leaf.CARD, {"value": 12345678}, "wrong_type"),
+        (c.Leaf.CARD, {"value": ""}, "wrong_type"),
+        (c.Leaf.CARD, {"value": "1", "dir": "sideways"}, "wrong_type"),
+        (c.Leaf.DOOR, {"open": "yes"}, "wrong_type"),
+        (c.Leaf.TEMPERATURE, {"c": 400}, "wrong_type"),
+        (c.Leaf.TEMPERATURE, {"c": True}, "wrong_type"),
+        (c.Leaf.FIRE, {}, "wrong_type"),
+        (c.Leaf.STATUS, {"state": "offline"}, "wrong_type"),
+        (c.Leaf.FACE, {"emb": [0.1] * 127}, "wrong_type"),
+        (c.Leaf.FACE, {"emb": [0.1] * 128, "name": "x"}, "forbidden_field"),
+        (c.Leaf.FACE, {"emb": [0.1] * 128, "image": "..."}, "forbidden_field"),
+    ],
+)
+def test_wrong_types_are_refused(leaf: c.Leaf, fields: dict[str, object], code: str) -> None:
+    t = c.topic("maple", "east_gate", leaf)
+    payload = c.device_message(DEV_KEY, t, device="gc", ctr=1, ts=0, **fields)
+    with pytest.raises(c.ContractError) as err:
+        _roundtrip(payload, topic=t)
+    assert err.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("envelope", "code"),
+    [
+        ({"v": 2, "dev": "gc", "ctr": 1, "ts": 0}, "bad_version"),
+        ({"v": 1, "dev": "g c", "ctr": 1, "ts": 0}, "bad_device_id"),
+        ({"v": 1, "dev": "gc", "ctr": 0, "ts": 0}, "wrong_type"),
+        ({"v": 1, "dev": "gc", "ctr": "5", "ts": 0}, "wrong_type"),
+        ({"v": 1, "dev": "gc", "ctr": 1, "ts": NOW - 3600}, "stale"),
+    ],
+)
+def test_envelope_is_checked(envelope: dict[str, object], code: str) -> None:
+    payload = c.sign(DEV_KEY, TOPIC, {**envelope, "value": "1"})
+    with pytest.raises(c.ContractError) as err:
+        _roundtrip(payload)
+    assert err.value.code == code
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json}", b'{"v":1,"dev":"gc",}', b'{"v":1,"x":NaN}', b'{"a":' * 1000 + b"1}"],
+)
+def test_malformed_json_is_refused(body: bytes) -> None:
+    sig = c.signature(DEV_KEY, TOPIC, body)
+    with pytest.raises(c.ContractError) as err:
+        _roundtrip(body[:-1] + f',"sig":"{sig}"}}'.encode())
+    assert err.value.code in {"malformed_json", "too_large"}
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "community_gate/other/east_gate/card",
+        "community_gate/maple/east_gate/relay/set",
+        "community_gate/maple/east_gate/decision",
+        "community_gate/maple/East/card",
+        "community_gate/maple/east_gate/card/x",
+    ],
+)
+def test_topics_outside_the_inbound_contract_are_refused(topic: str) -> None:
+    with pytest.raises(c.ContractError, match="bad_topic"):
+        c.split_topic("maple", topic)
+
+
+def test_relay_command_verifies_like_device_messages() -> None:
+    t = c.topic("maple", "east_gate", c.Leaf.RELAY_SET)
+    payload = c.relay_command(DEV_KEY, t, device="gc", ctr=9, ts=NOW, pulse_ms=5000)
+    body, sig = c.unsigned_body(payload)
+    c.verify(DEV_KEY, t, body, sig)
+    assert json.loads(body) == {
+        "v": 1,
+        "dev": "gc",
+        "ctr": 9,
+        "ts": int(NOW),
+        "pulse_ms": 5000,
+        "hold": False,
+    }
+
+
+def test_counter_window_never_reuses_a_counter_across_restarts() -> None:
+    w = c.CounterWindow(0, block=3)
+    assert w.take() == (1, 3)  # persist 3 before sending 1
+    assert w.take() == (2, None)
+    assert w.take() == (3, None)
+    assert w.take() == (4, 6)
+    # Restart from the persisted high-water mark: continues above anything sent.
+    w2 = c.CounterWindow(6, block=3)
+    assert w2.take() == (7, 9)
+
+
+def test_device_keys_are_sealed_and_counters_persist(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "e.db", durable=False)
+    store.upsert_gate(Gate("east_gate", "East", GateKind.ESTATE_GATE))
+    keys = DeviceKeys(store, device_sealer(KEY))
+    dev = keys.provision("gc-east", "east_gate")
+    assert len(dev.key) == 32
+    assert dev.key not in store.get_device("gc-east").sealed_key
+    assert store.claim_device_counter("gc-east", 5)
+    assert not store.claim_device_counter("gc-east", 5)  # replay
+    assert not store.claim_device_counter("gc-east", 4)
+    store.reserve_device_counter("gc-east", 1000)
+    store.close()
+
+    store = Store.open(tmp_path / "e.db", durable=False)
+    loaded, bad = DeviceKeys(store, device_sealer(KEY)).load()
+    assert bad == []
+    assert loaded["gc-east"].key == dev.key
+    assert (loaded["gc-east"].rx_ctr, loaded["gc-east"].tx_reserved) == (5, 1000)
+    assert not store.claim_device_counter("gc-east", 5)  # still refused after restart
+    # Re-keying keeps the counters: an old message cannot come back.
+    new = DeviceKeys(store, device_sealer(KEY)).provision("gc-east", "east_gate")
+    assert new.key != dev.key
+    assert new.rx_ctr == 5
+    # Another estate key cannot open the sealed key: the device is refused, not trusted.
+    loaded, bad = DeviceKeys(store, device_sealer(bytes(32))).load()
+    assert (loaded, bad) == ({}, ["gc-east"])
+    keys2 = DeviceKeys(store, device_sealer(KEY))
+    with pytest.raises(UnknownGateError):
+        keys2.provision("gc-x", "no_such_gate")
+    store.close()
+
+
+def test_the_documented_test_vector_holds() -> None:
+    """docs/mqtt.md gives installers a vector to check their firmware against."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text()
+    body = b'{"v":1,"dev":"gc-east","ctr":7,"ts":0,"value":"1234"}'
+    sig = c.signature(bytes(range(32)), "community_gate/maple_court/east_gate/card", body)
+    assert f"`{sig}`" in doc
+    assert body[:-1].decode() + f',"sig":"{sig}"}}' in doc

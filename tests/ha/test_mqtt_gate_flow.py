@@ -1,0 +1,74 @@
+"""A gate subentry names its MQTT controller; without an actuator entity the
+controller's relay opens the gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.community_gate.actuators import MqttRelayActuator, SwitchActuator
+from custom_components.community_gate.const import SUBENTRY_GATE
+
+
+async def _submit(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> dict[str, Any]:
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_GATE), context={"source": SOURCE_USER}
+    )
+    base = {"name": "West Gate", "kind": "estate_gate", "direction": "both", "pulse_seconds": 3}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {k: v for k, v in (base | data).items() if v is not None}
+    )
+    await hass.async_block_till_done()
+    return result  # type: ignore[no-any-return]
+
+
+async def test_gate_with_only_an_mqtt_controller(
+    hass: HomeAssistant, estate: MockConfigEntry
+) -> None:
+    result = await _submit(hass, estate, mqtt_device="  gc-west  ")
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    sub = next(s for s in estate.subentries.values() if s.unique_id == "west_gate")
+    assert sub.data["mqtt_device"] == "gc-west"
+    assert "actuator" not in sub.data
+    rt = estate.runtime_data.gates["west_gate"]
+    assert isinstance(rt.actuator, MqttRelayActuator)
+    assert rt.actuator_entity == ""
+    # No broker in this test: the gate shows offline, and an open is logged and flagged.
+    assert hass.states.get("binary_sensor.west_gate_online").state == "off"
+    resp = await hass.services.async_call(
+        "community_gate",
+        "open_gate",
+        {"gate_id": "west_gate", "reason": "test"},
+        blocking=True,
+        return_response=True,
+    )
+    assert resp["flags"] == ["actuator_unavailable"]
+
+
+async def test_gate_with_entity_and_controller_opens_through_the_entity(
+    hass: HomeAssistant, estate: MockConfigEntry
+) -> None:
+    result = await _submit(hass, estate, actuator="switch.east_relay", mqtt_device="gc-west")
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert isinstance(estate.runtime_data.gates["west_gate"].actuator, SwitchActuator)
+
+
+@pytest.mark.parametrize(
+    ("data", "errors"),
+    [
+        ({}, {"actuator": "actuator_required"}),
+        ({"mqtt_device": "   "}, {"actuator": "actuator_required"}),
+        ({"mqtt_device": "gc west!"}, {"mqtt_device": "mqtt_device_invalid"}),
+    ],
+)
+async def test_gate_needs_an_actuator_or_a_controller(
+    hass: HomeAssistant, estate: MockConfigEntry, data: dict[str, Any], errors: dict[str, str]
+) -> None:
+    result = await _submit(hass, estate, **data)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
