@@ -19,6 +19,7 @@ Not thread-safe: like ``Store``, use it from the one database thread.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+import math
 import time as _time
 from typing import Any
 
@@ -99,7 +100,7 @@ class RuleParams:
 def check_param(name: str, value: Any) -> float | int:
     """The value as the engine uses it, or ``InvalidRuleParameterError``."""
     spec = PARAM_SPECS[name]
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         raise errors.InvalidRuleParameterError(
             f"{name} must be a number",
             field=name,
