@@ -18,6 +18,7 @@ Not thread-safe: like ``Store``, use it from the one database thread.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 import math
 import time as _time
@@ -25,7 +26,7 @@ from typing import Any
 
 from . import errors
 from .alerts import Alert, AlertLog, AlertState, Rule, SubjectKind
-from .model import RESIDENT_ROLES, Method, Passage, Role
+from .model import RESIDENT_ROLES, Direction, Method, Passage, Role
 from .store import Store
 
 # Sightings of one stranger closer than this are one appearance (a face lingering in
@@ -45,7 +46,7 @@ class ParamSpec:
     integer: bool = False
 
 
-# name -> range. The option keys in Home Assistant are ``rule_<name>``.
+# name -> default and range (the options flow shows and checks the same).
 PARAM_SPECS: dict[str, ParamSpec] = {
     "special_attention_hours": ParamSpec(48, 1, 24 * 365),
     "long_absence_days": ParamSpec(30, 1, 3650),
@@ -85,16 +86,16 @@ class RuleParams:
             check_param(f.name, getattr(self, f.name))
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> RuleParams:
-        """Build from HA options (``rule_<name>`` keys); missing keys take defaults."""
-        values: dict[str, Any] = {}
-        for name, spec in PARAM_SPECS.items():
-            raw = options.get(f"rule_{name}", spec.default)
-            values[name] = check_param(name, raw)
-        return cls(**values)
+    def from_mapping(cls, values: Mapping[str, Any]) -> RuleParams:
+        """Build from stored settings; missing names take their defaults, unknown
+        names are ignored (a setting from a newer version)."""
+        checked: dict[str, Any] = {
+            n: check_param(n, values.get(n, s.default)) for n, s in PARAM_SPECS.items()
+        }
+        return cls(**checked)
 
-    def to_options(self) -> dict[str, float | int]:
-        return {f"rule_{k}": v for k, v in asdict(self).items()}
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
 
 
 def check_param(name: str, value: Any) -> float | int:
@@ -226,7 +227,12 @@ class RuleEngine:
             )
         if p.method is Method.FACE and not p.allowed and p.person_id is None:
             out.extend(self._unknown_face(p))
-        elif p.method is Method.ID_CARD and p.person_id is not None and self._is_visitor(p):
+        elif (
+            p.method is Method.ID_CARD
+            and p.direction is not Direction.OUT
+            and p.person_id is not None
+            and self._is_visitor(p)
+        ):
             out.append(self._frequent(p, "person_id", p.person_id, SubjectKind.PERSON))
         return [a for a in out if a is not None]
 
@@ -292,8 +298,10 @@ class RuleEngine:
 
     def _frequent(self, p: Passage, column: str, subject: str, kind: SubjectKind) -> Alert | None:
         where = "cluster_id=?" if column == "cluster_id" else "person_id=? AND method='id_card'"
+        # Arrivals only: leaving again an hour later is the same visit, not another one.
         rows = self._conn.execute(
-            f"SELECT ts FROM passages WHERE {where} AND ts>=? AND ts<=? ORDER BY ts LIMIT ?",
+            f"SELECT ts FROM passages WHERE {where} AND direction!='out' AND ts>=? AND ts<=?"
+            " ORDER BY ts LIMIT ?",
             (subject, p.ts - self.params.frequent_stranger_days * 86400, p.ts, MAX_WINDOW_ROWS),
         ).fetchall()
         count = appearances(r[0] for r in rows)
