@@ -14,6 +14,7 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 from homeassistant.util import slugify
 import voluptuous as vol
@@ -25,6 +26,7 @@ from .const import (
     CONF_CAMERA,
     CONF_DB_PATH,
     CONF_DIRECTION,
+    CONF_DOOR,
     CONF_ESTATE_NAME,
     CONF_GATE_ID,
     CONF_GATE_KIND,
@@ -35,10 +37,12 @@ from .const import (
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
     OPT_RETENTION_DAYS,
+    OPT_RULES,
     SUBENTRY_GATE,
 )
-from .core.errors import InvalidIdError, StoreError
+from .core.errors import InvalidIdError, InvalidRuleParameterError, StoreError
 from .core.model import Direction, GateKind
+from .core.rules import PARAM_SPECS, RuleParams
 from .core.store import Store, check_id
 
 MAX_RETENTION_DAYS = 3650
@@ -164,14 +168,20 @@ class CommunityGateOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             days = user_input.get(OPT_RETENTION_DAYS)
+            rules, bad = _check_rules(user_input.get(OPT_RULES))
             if not isinstance(days, int | float) or not 1 <= days <= MAX_RETENTION_DAYS:
                 errors[OPT_RETENTION_DAYS] = "retention_out_of_range"
+            elif bad is not None:
+                errors[OPT_RULES] = "invalid_rule_parameter"
+                placeholders = bad.placeholders
             else:
-                return self.async_create_entry(
-                    data=dict(self.config_entry.options) | {OPT_RETENTION_DAYS: int(days)}
-                )
+                new = dict(self.config_entry.options) | {OPT_RETENTION_DAYS: int(days)}
+                if rules is not None:
+                    new[OPT_RULES] = rules
+                return self.async_create_entry(data=new)
         current = self.config_entry.options.get(OPT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
         schema = vol.Schema(
             {
@@ -184,9 +194,42 @@ class CommunityGateOptionsFlow(OptionsFlow):
                         unit_of_measurement="d",
                     )
                 ),
+                vol.Optional(OPT_RULES): section(
+                    _rules_schema(self.config_entry.options.get(OPT_RULES, {})),
+                    {"collapsed": True},
+                ),
             }
         )
-        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders=placeholders or None,
+        )
+
+
+def _rules_schema(current: dict[str, Any]) -> vol.Schema:
+    """One number box per rule parameter. No bounds on the selector: the step checks
+    them and answers with a message that names the allowed range."""
+    return vol.Schema(
+        {
+            vol.Required(name, default=current.get(name, spec.default)): selector.NumberSelector(
+                selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step="any")
+            )
+            for name, spec in PARAM_SPECS.items()
+        }
+    )
+
+
+def _check_rules(
+    raw: dict[str, Any] | None,
+) -> tuple[dict[str, float | int] | None, InvalidRuleParameterError | None]:
+    if raw is None:
+        return None, None  # section not sent: keep what is stored
+    try:
+        return RuleParams.from_mapping(raw).as_dict(), None
+    except InvalidRuleParameterError as err:
+        return None, err
 
 
 def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
@@ -237,6 +280,9 @@ def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
                 selector.EntitySelectorConfig(domain="binary_sensor")
             ),
             vol.Optional(CONF_BUILDING, description=opt(CONF_BUILDING)): selector.TextSelector(),
+            vol.Optional(CONF_DOOR, description=opt(CONF_DOOR)): selector.EntitySelector(
+                selector.EntitySelectorConfig(domain="binary_sensor")
+            ),
         }
     )
     return vol.Schema(fields)
@@ -261,7 +307,7 @@ def _clean_gate_input(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[
     data[CONF_BUILDING] = building
     if kind == GateKind.BUILDING_DOOR.value and not building:
         errors[CONF_BUILDING] = "building_required"
-    for key in (CONF_CAMERA, CONF_PRESENCE):
+    for key in (CONF_CAMERA, CONF_PRESENCE, CONF_DOOR):
         if not data.get(key):
             data.pop(key, None)
     return data, errors

@@ -35,6 +35,7 @@ from .const import (
     DEFAULT_PULSE_SECONDS,
     EVENT_EMERGENCY,
     EVENT_PASSAGE,
+    SIGNAL_ALERT,
     SIGNAL_PASSAGE,
     SIGNAL_STATE,
     SUBENTRY_GATE,
@@ -55,7 +56,9 @@ from .core.model import (
 from .core.store import Store
 
 if TYPE_CHECKING:
+    from .alerts import AlertService
     from .capture import CaptureLoop
+    from .core.alerts import Alert
     from .face import FaceService
 
 _LOGGER = logging.getLogger(__name__)
@@ -126,6 +129,7 @@ class EstateHub:
         self.closed = False
         self.face: FaceService | None = None
         self.capture_loops: list[CaptureLoop] = []
+        self.alerts: AlertService | None = None
 
     # ------------------------------------------------------------------ plumbing
     async def db[T](self, func: Callable[..., T], *args: Any) -> T:
@@ -176,6 +180,8 @@ class EstateHub:
 
     async def async_close(self) -> None:
         """Stop cameras and faces, end running pulses, close the database."""
+        if self.alerts is not None:
+            self.alerts.async_stop()
         for loop in self.capture_loops:
             await loop.stop()
         if self.face is not None:
@@ -373,6 +379,49 @@ class EstateHub:
         except HubClosedError:
             return 0  # unloaded mid-purge: what was deleted is committed
         return removed
+
+    # -------------------------------------------------- alert rule inputs
+    # One method per input that is not a passage, so any source (HA entities today,
+    # MQTT heartbeats, door topics and terminal reports later) feeds the same rules.
+    @property
+    def alert_signal(self) -> str:
+        return SIGNAL_ALERT.format(self.entry.entry_id)
+
+    def _alert_service(self) -> AlertService:
+        if self.alerts is None or self.alerts.engine is None:
+            raise HubClosedError
+        return self.alerts
+
+    async def async_heartbeat(self, device_id: str, gate_id: str | None = None) -> None:
+        """A camera, reader or relay says it is alive."""
+        await self._alert_service().async_heartbeat(device_id, _now_ts(), gate_id)
+
+    async def async_device_state(
+        self, device_id: str, online: bool, gate_id: str | None = None
+    ) -> None:
+        """A device reports online/offline (availability, MQTT last will)."""
+        await self._alert_service().async_device_state(device_id, online, _now_ts(), gate_id)
+
+    async def async_door(self, gate_id: str, is_open: bool) -> list[Alert]:
+        """A gate's door contact opened or closed."""
+        self.gate_runtime(gate_id)
+        return await self._alert_service().async_door(gate_id, is_open, _now_ts())
+
+    async def async_exit_request(self, gate_id: str) -> None:
+        """Someone pressed the exit button: the door may open without a passage."""
+        self.gate_runtime(gate_id)
+        await self._alert_service().async_exit_request(gate_id, _now_ts())
+
+    async def async_temperature(
+        self, gate_id: str, celsius: float, person_id: str | None = None
+    ) -> list[Alert]:
+        """A terminal measured a temperature at a gate (of a known person, or not)."""
+        self.gate_runtime(gate_id)
+        return await self._alert_service().async_temperature(gate_id, celsius, _now_ts(), person_id)
+
+
+def _now_ts() -> float:
+    return dt_util.utcnow().timestamp()
 
 
 def passage_event_data(hub: EstateHub, p: Passage) -> dict[str, Any]:

@@ -29,8 +29,10 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from .alerts import alert_dict
 from .const import DOMAIN
 from .core import errors
+from .core.alerts import Rule
 from .core.images import MAX_IMAGE_BYTES, ImageError
 from .core.model import (
     RESIDENT_ROLES,
@@ -44,6 +46,7 @@ from .core.model import (
 from .core.store import schedule_from_obj
 
 if TYPE_CHECKING:
+    from .alerts import AlertService
     from .face import FaceService
     from .hub import EstateHub
 
@@ -173,6 +176,32 @@ SCHEMAS: dict[str, vol.Schema] = {
         }
     ),
 }
+
+_alert_id = vol.All(vol.Coerce(int), vol.Range(min=1))
+SCHEMAS.update(
+    {
+        "acknowledge_alert": vol.Schema({**_entry, vol.Required("alert_id"): _alert_id}),
+        "resolve_alert": vol.Schema({**_entry, vol.Required("alert_id"): _alert_id}),
+        "list_alerts": vol.Schema(
+            {
+                **_entry,
+                vol.Optional("include_resolved", default=False): cv.boolean,
+                vol.Optional("rule"): vol.In([r.value for r in Rule]),
+                vol.Optional("limit", default=100): vol.All(
+                    vol.Coerce(int), vol.Range(min=1, max=1000)
+                ),
+            }
+        ),
+        "report_temperature": vol.Schema(
+            {
+                **_entry,
+                vol.Required("gate_id"): _id,
+                vol.Required("celsius"): vol.Coerce(float),
+                vol.Optional("person_id"): _id,
+            }
+        ),
+    }
+)
 
 # Services anyone (a reader automation) may call; everything else changes the estate.
 OPEN_TO_ALL = frozenset({"present_credential"})
@@ -475,6 +504,44 @@ async def _enroll_face(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     }
 
 
+def _alerts(hub: EstateHub) -> AlertService:
+    if hub.alerts is None or hub.alerts.engine is None:
+        raise _fail("alerts_unavailable")
+    return hub.alerts
+
+
+async def _acknowledge_alert(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    alert = await _alerts(hub).async_acknowledge(
+        call.data["alert_id"], call.context.user_id or "system"
+    )
+    return {"alert_id": alert.id, "state": alert.state.value}
+
+
+async def _resolve_alert(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    alert = await _alerts(hub).async_resolve(
+        call.data["alert_id"], call.context.user_id or "system"
+    )
+    return {"alert_id": alert.id, "state": alert.state.value}
+
+
+async def _list_alerts(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    alerts = await _alerts(hub).async_list(
+        include_resolved=d["include_resolved"],
+        rule=Rule(d["rule"]) if "rule" in d else None,
+        limit=d["limit"],
+    )
+    return {"alerts": [alert_dict(a) for a in alerts]}
+
+
+async def _report_temperature(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    if "person_id" in d:
+        await hub.db(hub.store.get_person, d["person_id"])
+    alerts = await hub.async_temperature(d["gate_id"], d["celsius"], d.get("person_id"))
+    return {"fever": bool(alerts), "alert_id": alerts[0].id if alerts else None}
+
+
 Handler = Callable[["EstateHub", ServiceCall], Awaitable[ServiceResponse]]
 HANDLERS: dict[str, Handler] = {
     "add_unit": _add_unit,
@@ -491,6 +558,10 @@ HANDLERS: dict[str, Handler] = {
     "record_consent": _record_consent,
     "withdraw_consent": _withdraw_consent,
     "enroll_face": _enroll_face,
+    "acknowledge_alert": _acknowledge_alert,
+    "resolve_alert": _resolve_alert,
+    "list_alerts": _list_alerts,
+    "report_temperature": _report_temperature,
 }
 
 

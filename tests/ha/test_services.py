@@ -802,10 +802,18 @@ MUTATING: list[tuple[str, dict[str, Any]]] = [
     ("record_consent", {"person_id": "p1", "notice_version": "2026-11"}),
     ("withdraw_consent", {"person_id": "p1"}),
     ("enroll_face", {"person_id": "p1", "file_path": "/nonexistent/p1.jpg"}),
+    ("acknowledge_alert", {"alert_id": 1}),
+    ("resolve_alert", {"alert_id": 1}),
+    ("list_alerts", {}),
+    ("report_temperature", {"gate_id": "east_gate", "celsius": 38.5}),
 ]
+# tests/ha/test_alerts.py covers the alert services for admins.
+ALERT_SERVICES = {"acknowledge_alert", "resolve_alert", "list_alerts", "report_temperature"}
 # Allowed for admins, but these need a consent (or a real photo) to change anything:
 # tests/ha/test_faces.py covers them with the real engine.
-ADMIN_CHANGES = [m for m in MUTATING if m[0] not in {"withdraw_consent", "enroll_face"}]
+ADMIN_CHANGES = [
+    m for m in MUTATING if m[0] not in {"withdraw_consent", "enroll_face", *ALERT_SERVICES}
+]
 
 
 def test_every_mutating_service_is_covered() -> None:
