@@ -100,7 +100,13 @@ SELECTORS.update(
         },
         "limit": {"number": {"min": 1, "max": 1000, "mode": "box"}},
         "celsius": {
-            "number": {"min": 25, "max": 45, "step": 0.1, "mode": "box", "unit_of_measurement": "°C"}
+            "number": {
+                "min": 25,
+                "max": 45,
+                "step": 0.1,
+                "mode": "box",
+                "unit_of_measurement": "°C",
+            }
         },
     }
 )
