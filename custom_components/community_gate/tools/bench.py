@@ -54,6 +54,7 @@ from ..core.model import (
 )
 from ..core.store import MIGRATIONS, Store
 from .bench_faces import FACES_COMMAND
+from .bench_rules import RULES_COMMAND
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = REPO_ROOT / ".bench"
@@ -694,6 +695,7 @@ COMMANDS: dict[
 ] = {
     "store": ("passage log and decision path on SQLite", _add_store_args, run_store, format_store),
     "faces": FACES_COMMAND,
+    "rules": RULES_COMMAND,
 }
 
 
