@@ -55,6 +55,9 @@ class AlertService:
         self.open_count = 0
         self._ticks = 0
         self._unsubs: list[CALLBACK_TYPE] = []
+        self._devices: dict[str, str] = {}  # entity id -> gate id
+        self._doors: dict[str, str] = {}  # door contact entity id -> gate id
+        self._held_checks: dict[str, CALLBACK_TYPE] = {}  # gate id -> pending check
 
     # ---------------------------------------------------------------- lifecycle
     async def async_start(self) -> None:
@@ -92,6 +95,9 @@ class AlertService:
     def async_stop(self) -> None:
         while self._unsubs:
             self._unsubs.pop()()
+        for cancel in self._held_checks.values():
+            cancel()
+        self._held_checks.clear()
 
     @property
     def _engine(self) -> RuleEngine:
@@ -171,14 +177,17 @@ class AlertService:
         is_open = new.state == STATE_ON
         engine, now = self._engine, _now()
         self._background(lambda: engine.door(gate_id, is_open, now), "door")
+        if (pending := self._held_checks.pop(gate_id, None)) is not None:
+            pending()
         if is_open:
             # Held open is noticed on time, not at the next minute's sweep.
-            self._unsubs.append(
-                async_call_later(
-                    self.hass,
-                    self.params.door_held_open_seconds + 1,
-                    lambda _t: self.async_sweep(silences=False),
-                )
+            @callback
+            def _check(_t: datetime) -> None:
+                self._held_checks.pop(gate_id, None)
+                self.async_sweep(silences=False)
+
+            self._held_checks[gate_id] = async_call_later(
+                self.hass, self.params.door_held_open_seconds + 1, _check
             )
 
     # ------------------------------------------------------- inputs (MQTT too)
