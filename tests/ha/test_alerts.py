@@ -25,6 +25,7 @@ from custom_components.community_gate.const import (
     OPT_RETENTION_DAYS,
     OPT_RULES,
 )
+from custom_components.community_gate.core.errors import UnknownGateError
 from custom_components.community_gate.core.rules import RuleParams
 from tests.ha.conftest import gate_subentry
 
@@ -288,3 +289,37 @@ async def test_alerts_survive_reload(
     assert hass.states.get(SENSOR).state == "1"
     listed = await call(hass, "list_alerts", {})
     assert [a["rule"] for a in listed["alerts"]] == ["fever"]
+
+
+async def test_hub_inputs_for_mqtt(
+    hass: HomeAssistant,
+    estate: MockConfigEntry,
+    alerts: list[dict[str, Any]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The hub methods the MQTT side will call: heartbeats, exit button, doors."""
+    hub = estate.runtime_data
+    await hub.async_heartbeat("reader-east", gate_id="east_gate")
+    freezer.tick(timedelta(minutes=3))
+    await hub.async_heartbeat("reader-east")
+    freezer.tick(timedelta(minutes=4))
+    async_fire_time_changed(hass)
+    await settle(hass)
+    assert alerts == []  # 4 minutes since the last beat
+    freezer.tick(timedelta(minutes=2))
+    async_fire_time_changed(hass)
+    await settle(hass)
+    assert [(a["rule"], a["subject_kind"], a["subject_id"]) for a in alerts] == [
+        ("device_offline", "device", "reader-east")
+    ]
+    # The exit button authorises the next opening; a bare opening is forced.
+    await hub.async_exit_request("north_door")
+    assert await hub.async_door("north_door", True) == []
+    await hub.async_door("north_door", False)
+    freezer.tick(timedelta(minutes=1))
+    forced = await hub.async_door("north_door", True)
+    assert [a.rule.value for a in forced] == ["forced_open"]
+    await settle(hass)
+    assert alerts[-1]["rule"] == "forced_open"
+    with pytest.raises(UnknownGateError):
+        await hub.async_door("nowhere", True)

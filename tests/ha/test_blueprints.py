@@ -142,7 +142,7 @@ async def test_notify_blueprint_notifies_and_acknowledges(
     assert len(notified) == 1
     data = notified[0].data
     assert data["title"] == "Estate alert"
-    assert data["message"] == f"Fever: gate east_gate at gate east_gate (alert {alert['alert_id']})"
+    assert data["message"] == f"Fever: gate east_gate (alert {alert['alert_id']})"
     (button,) = data["data"]["actions"]
     assert button == {
         "action": f"CG_ACK_{estate.entry_id}_{alert['alert_id']}",
