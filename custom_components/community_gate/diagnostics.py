@@ -57,4 +57,5 @@ async def async_get_config_entry_diagnostics(
         "emergency": hub.emergency,
         "counts": await hub.db(_counts),
         "passages_today": hub.stats.passages_today,
+        "open_alerts": hub.alerts.open_count if hub.alerts is not None else None,
     }
