@@ -18,6 +18,7 @@ from homeassistant.helpers import (
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.typing import ConfigType
 
+from .alerts import AlertService
 from .capture import DEFAULT_INTERVAL_S, CaptureLoop
 from .const import (
     CONF_DB_PATH,
@@ -26,6 +27,7 @@ from .const import (
     OPT_CAPTURE_INTERVAL,
     OPT_FACE_DEBOUNCE,
     OPT_FACE_THRESHOLD,
+    OPT_RULES,
 )
 from .core.access import AccessControl
 from .core.crypto import Hasher, KeyFileError, load_or_create_key
@@ -33,6 +35,7 @@ from .core.errors import StoreCorruptError, StoreError, StoreTooNewError
 from .core.faces import DEFAULT_THRESHOLD
 from .core.keys import load_sealing_root
 from .core.privacy import PhotoVault, photo_sealer
+from .core.rules import RuleParams
 from .core.store import Store
 from .core.templates import TemplateVault, template_sealer
 from .entity import estate_device
@@ -133,6 +136,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     except Exception:
         await hass.loop.run_in_executor(executor, store.close)
         executor.shutdown(wait=False)
+        raise
+    # Alert rules before the platforms, so the alert sensor starts with the true count.
+    hub.alerts = AlertService(hass, hub, RuleParams.from_mapping(entry.options.get(OPT_RULES, {})))
+    try:
+        await hub.alerts.async_start()
+    except Exception:
+        await hub.async_close()
         raise
     entry.runtime_data = hub
     hub.privacy = PrivacyRuntime(

@@ -15,6 +15,7 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 from homeassistant.util import slugify
 import voluptuous as vol
@@ -27,6 +28,7 @@ from .const import (
     CONF_CAMERA,
     CONF_DB_PATH,
     CONF_DIRECTION,
+    CONF_DOOR,
     CONF_ESTATE_NAME,
     CONF_GATE_ID,
     CONF_GATE_KIND,
@@ -46,13 +48,20 @@ from .const import (
     OPT_KEEP_PHOTOS,
     OPT_PHOTO_RETENTION_DAYS,
     OPT_RETENTION_DAYS,
+    OPT_RULES,
     SUBENTRY_GATE,
 )
 from .core.contract import ContractError, check_device_id
-from .core.errors import InvalidIdError, InvalidValueError, StoreError
+from .core.errors import (
+    InvalidIdError,
+    InvalidRuleParameterError,
+    InvalidValueError,
+    StoreError,
+)
 from .core.faces import DEFAULT_THRESHOLD
 from .core.model import Direction, GateKind
 from .core.privacy import DEFAULT_CLUSTER_DAYS, DEFAULT_PHOTO_DAYS
+from .core.rules import PARAM_SPECS, RuleParams
 from .core.store import Store, check_id
 from .core.stream import check_stream_url
 from .face import DEFAULT_DEBOUNCE_S
@@ -239,11 +248,19 @@ class CommunityGateOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             clean, errors = _check_numbers(user_input, NUMBER_OPTIONS)
             clean[OPT_KEEP_PHOTOS] = bool(user_input.get(OPT_KEEP_PHOTOS, False))
+            rules, bad = _check_rules(user_input.get(OPT_RULES))
+            if bad is not None:
+                errors[OPT_RULES] = "invalid_rule_parameter"
+                placeholders = bad.placeholders
             if not errors:
-                return self.async_create_entry(data=dict(self.config_entry.options) | clean)
+                new = dict(self.config_entry.options) | clean
+                if rules is not None:
+                    new[OPT_RULES] = rules
+                return self.async_create_entry(data=new)
         current = dict(self.config_entry.options) | (user_input or {})
         fields: dict[Any, Any] = {
             vol.Required(key, default=current.get(key, spec.default)): _number_selector(spec)
@@ -252,7 +269,39 @@ class CommunityGateOptionsFlow(OptionsFlow):
         fields[vol.Required(OPT_KEEP_PHOTOS, default=current.get(OPT_KEEP_PHOTOS, False))] = (
             selector.BooleanSelector()
         )
-        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields), errors=errors)
+        fields[vol.Optional(OPT_RULES)] = section(
+            _rules_schema(self.config_entry.options.get(OPT_RULES, {})), {"collapsed": True}
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=vol.Schema(fields),
+            errors=errors,
+            description_placeholders=placeholders or None,
+        )
+
+
+def _rules_schema(current: dict[str, Any]) -> vol.Schema:
+    """One number box per rule parameter. No bounds on the selector: the step checks
+    them and answers with a message that names the allowed range."""
+    return vol.Schema(
+        {
+            vol.Required(name, default=current.get(name, spec.default)): selector.NumberSelector(
+                selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step="any")
+            )
+            for name, spec in PARAM_SPECS.items()
+        }
+    )
+
+
+def _check_rules(
+    raw: dict[str, Any] | None,
+) -> tuple[dict[str, float | int] | None, InvalidRuleParameterError | None]:
+    if raw is None:
+        return None, None  # section not sent: keep what is stored
+    try:
+        return RuleParams.from_mapping(raw).as_dict(), None
+    except InvalidRuleParameterError as err:
+        return None, err
 
 
 def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
@@ -317,6 +366,9 @@ def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
             vol.Optional(
                 CONF_MQTT_DEVICE, description=opt(CONF_MQTT_DEVICE)
             ): selector.TextSelector(),
+            vol.Optional(CONF_DOOR, description=opt(CONF_DOOR)): selector.EntitySelector(
+                selector.EntitySelectorConfig(domain="binary_sensor")
+            ),
         }
     )
     return vol.Schema(fields)
@@ -358,7 +410,7 @@ def _clean_gate_input(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[
             data[CONF_STREAM_URL] = check_stream_url(data[CONF_STREAM_URL])
         except InvalidValueError:
             errors[CONF_STREAM_URL] = "stream_url_invalid"
-    for key in (CONF_CAMERA, CONF_PRESENCE, CONF_STREAM_URL):
+    for key in (CONF_CAMERA, CONF_PRESENCE, CONF_STREAM_URL, CONF_DOOR):
         if not data.get(key):
             data.pop(key, None)
     methods = data.get(CONF_METHODS, list(GATE_METHODS))

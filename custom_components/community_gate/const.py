@@ -53,3 +53,10 @@ EVENT_TEMPERATURE: Final = "community_gate_temperature"
 SIGNAL_PASSAGE: Final = "community_gate_passage_{}"
 SIGNAL_STATE: Final = "community_gate_state_{}"
 SIGNAL_FIELD: Final = "community_gate_field_{}"
+
+# Alerts (rules.py in core, alerts.py here)
+EVENT_ALERT: Final = "community_gate_alert"
+SIGNAL_ALERT: Final = "community_gate_alert_{}"
+CONF_DOOR: Final = "door_contact"  # optional binary_sensor of a gate: on = open
+OPT_RULES: Final = "rules"  # options section holding the rule parameters
+ACK_ACTION_PREFIX: Final = "CG_ACK_"  # notification action: CG_ACK_<entry_id>_<alert_id>

@@ -69,4 +69,5 @@ async def async_get_config_entry_diagnostics(
         "counts": await hub.db(_counts),
         "passages_today": hub.stats.passages_today,
         "mqtt": hub.mqtt.diagnostics() if hub.mqtt is not None else None,
+        "open_alerts": hub.alerts.open_count if hub.alerts is not None else None,
     }

@@ -8,8 +8,9 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import CommunityGateConfigEntry
+from .core.alerts import Alert, Rule
 from .core.model import Passage
-from .entity import GateEntity
+from .entity import EstateEntity, GateEntity
 from .hub import EstateHub, GateRuntime
 
 PARALLEL_UPDATES = 0
@@ -19,12 +20,18 @@ PASSAGE_EVENT = EventEntityDescription(
 )
 
 
+ALERT_EVENT = EventEntityDescription(
+    key="alerts", translation_key="alerts", event_types=[r.value for r in Rule]
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: CommunityGateConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     hub = entry.runtime_data
+    async_add_entities([AlertEvent(hub, ALERT_EVENT.key)])
     for rt in hub.gates.values():
         async_add_entities([PassageEvent(hub, rt)], config_subentry_id=rt.subentry_id)
 
@@ -52,6 +59,30 @@ class PassageEvent(GateEntity, EventEntity):
                 "reason": passage.reason.value,
                 "direction": passage.direction.value,
                 "flags": list(passage.flags),
+            },
+        )
+        self.async_write_ha_state()
+
+
+class AlertEvent(EstateEntity, EventEntity):
+    """The estate's alerts: one event type per rule, subject ids as attributes."""
+
+    entity_description = ALERT_EVENT
+
+    async def async_added_to_hass(self) -> None:
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, self.hub.alert_signal, self._on_alert)
+        )
+
+    @callback
+    def _on_alert(self, alert: Alert) -> None:
+        self._trigger_event(
+            alert.rule.value,
+            {
+                "alert_id": alert.id,
+                "subject_kind": alert.subject_kind.value,
+                "subject_id": alert.subject_id,
+                "gate_id": alert.gate_id,
             },
         )
         self.async_write_ha_state()

@@ -8,7 +8,7 @@ writes without locks and keeps the event loop free.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -41,13 +41,14 @@ from .const import (
     EVENT_EXIT,
     EVENT_PASSAGE,
     EVENT_TEMPERATURE,
+    SIGNAL_ALERT,
     SIGNAL_FIELD,
     SIGNAL_PASSAGE,
     SIGNAL_STATE,
     SUBENTRY_GATE,
 )
 from .core.access import AccessControl, build_passage
-from .core.errors import StoreError, UnknownGateError
+from .core.errors import CoreError, StoreError, UnknownGateError
 from .core.journal import PassageJournal
 from .core.model import (
     CredentialKind,
@@ -63,7 +64,9 @@ from .core.store import Store
 from .privacy import gate_methods
 
 if TYPE_CHECKING:
+    from .alerts import AlertService
     from .capture import CaptureLoop
+    from .core.alerts import Alert
     from .face import FaceService
     from .mqtt_link import MqttLink
     from .privacy import PrivacyRuntime
@@ -141,6 +144,7 @@ class EstateHub:
         self.capture_loops: list[CaptureLoop] = []
         self.privacy: PrivacyRuntime | None = None
         self.mqtt: MqttLink | None = None
+        self.alerts: AlertService | None = None
 
     # ------------------------------------------------------------------ plumbing
     async def db[T](self, func: Callable[..., T], *args: Any) -> T:
@@ -198,6 +202,8 @@ class EstateHub:
 
     async def async_close(self) -> None:
         """Stop cameras and faces, end running pulses, close the database."""
+        if self.alerts is not None:
+            self.alerts.async_stop()
         for loop in self.capture_loops:
             await loop.stop()
         if self.face is not None:
@@ -395,7 +401,7 @@ class EstateHub:
         self.hass.bus.async_fire(event, data)
         async_dispatcher_send(self.hass, self.field_signal, data)
 
-    async def async_device_status(
+    async def async_field_status(
         self, device_id: str, gate_id: str, online: bool, ts: float
     ) -> None:
         if not online:
@@ -405,24 +411,39 @@ class EstateHub:
             {"device_id": device_id, "gate_id": gate_id, "online": online, "ts": ts},
         )
         async_dispatcher_send(self.hass, self.state_signal)
+        await self._feed_rules(lambda a: a.async_device_state(device_id, online, ts, gate_id))
 
-    async def async_door(self, gate_id: str, device_id: str, is_open: bool, ts: float) -> None:
+    async def async_field_door(
+        self, gate_id: str, device_id: str, is_open: bool, ts: float
+    ) -> None:
         self._field(
             EVENT_DOOR, {"device_id": device_id, "gate_id": gate_id, "open": is_open, "ts": ts}
         )
+        await self._feed_rules(lambda a: a.async_door(gate_id, is_open, ts))
 
-    async def async_exit(self, gate_id: str, device_id: str, ts: float) -> None:
+    async def async_field_exit(self, gate_id: str, device_id: str, ts: float) -> None:
         # The controller already opened the door locally (egress never waits for the
         # hub); this records that the next door-open is not forced.
         self._field(EVENT_EXIT, {"device_id": device_id, "gate_id": gate_id, "ts": ts})
+        await self._feed_rules(lambda a: a.async_exit_request(gate_id, ts))
 
-    async def async_temperature(
+    async def async_field_temperature(
         self, gate_id: str, device_id: str, celsius: float, ts: float
     ) -> None:
         self._field(
             EVENT_TEMPERATURE,
             {"device_id": device_id, "gate_id": gate_id, "celsius": celsius, "ts": ts},
         )
+        await self._feed_rules(lambda a: a.async_temperature(gate_id, celsius, ts, None))
+
+    async def _feed_rules(self, call: Callable[[AlertService], Awaitable[Any]]) -> None:
+        """Field inputs reach the alert rules too; a rule failure never fails the input."""
+        if self.alerts is None or self.alerts.engine is None:
+            return
+        try:
+            await call(self.alerts)
+        except (CoreError, HubClosedError) as err:
+            _LOGGER.debug("Field input not evaluated by the rules: %s", type(err).__name__)
 
     async def async_write(self, passage: Passage) -> Passage:
         """Commit a passage through the group-commit journal; returns it once durable."""
@@ -452,6 +473,49 @@ class EstateHub:
         except HubClosedError:
             return 0  # unloaded mid-purge: what was deleted is committed
         return removed
+
+    # -------------------------------------------------- alert rule inputs
+    # One method per input that is not a passage, so any source (HA entities today,
+    # MQTT heartbeats, door topics and terminal reports later) feeds the same rules.
+    @property
+    def alert_signal(self) -> str:
+        return SIGNAL_ALERT.format(self.entry.entry_id)
+
+    def _alert_service(self) -> AlertService:
+        if self.alerts is None or self.alerts.engine is None:
+            raise HubClosedError
+        return self.alerts
+
+    async def async_heartbeat(self, device_id: str, gate_id: str | None = None) -> None:
+        """A camera, reader or relay says it is alive."""
+        await self._alert_service().async_heartbeat(device_id, _now_ts(), gate_id)
+
+    async def async_device_state(
+        self, device_id: str, online: bool, gate_id: str | None = None
+    ) -> None:
+        """A device reports online/offline (availability, MQTT last will)."""
+        await self._alert_service().async_device_state(device_id, online, _now_ts(), gate_id)
+
+    async def async_door(self, gate_id: str, is_open: bool) -> list[Alert]:
+        """A gate's door contact opened or closed."""
+        self.gate_runtime(gate_id)
+        return await self._alert_service().async_door(gate_id, is_open, _now_ts())
+
+    async def async_exit_request(self, gate_id: str) -> None:
+        """Someone pressed the exit button: the door may open without a passage."""
+        self.gate_runtime(gate_id)
+        await self._alert_service().async_exit_request(gate_id, _now_ts())
+
+    async def async_temperature(
+        self, gate_id: str, celsius: float, person_id: str | None = None
+    ) -> list[Alert]:
+        """A terminal measured a temperature at a gate (of a known person, or not)."""
+        self.gate_runtime(gate_id)
+        return await self._alert_service().async_temperature(gate_id, celsius, _now_ts(), person_id)
+
+
+def _now_ts() -> float:
+    return dt_util.utcnow().timestamp()
 
 
 def passage_event_data(hub: EstateHub, p: Passage) -> dict[str, Any]:

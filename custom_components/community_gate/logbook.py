@@ -13,7 +13,7 @@ from homeassistant.components.logbook.const import (
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
-from .const import DOMAIN, EVENT_EMERGENCY, EVENT_PASSAGE
+from .const import DOMAIN, EVENT_ALERT, EVENT_EMERGENCY, EVENT_PASSAGE
 
 
 @callback
@@ -44,5 +44,20 @@ def async_describe_events(
         state = "activated" if event.data.get("active") else "cleared"
         return {LOGBOOK_ENTRY_NAME: "Estate emergency", LOGBOOK_ENTRY_MESSAGE: f"open-all {state}"}
 
+    @callback
+    def _alert(event: Event) -> dict[str, str]:
+        d: Mapping[str, Any] = event.data
+        msg = f"{d.get('rule')}: {d.get('subject_kind')} {d.get('subject_id')}"
+        if d.get("gate_id"):
+            msg += f" at gate {d['gate_id']}"
+        out = {LOGBOOK_ENTRY_NAME: "Estate alert", LOGBOOK_ENTRY_MESSAGE: msg}
+        entity_id = er.async_get(hass).async_get_entity_id(
+            "event", DOMAIN, f"{d.get('entry_id')}-alerts"
+        )
+        if entity_id:
+            out[LOGBOOK_ENTRY_ENTITY_ID] = entity_id
+        return out
+
     async_describe_event(DOMAIN, EVENT_PASSAGE, _passage)
+    async_describe_event(DOMAIN, EVENT_ALERT, _alert)
     async_describe_event(DOMAIN, EVENT_EMERGENCY, _emergency)

@@ -11,7 +11,7 @@ Outbound (hub -> device): ``relay/set`` and ``decision`` are signed with the dev
 key and a counter from a reserved block (see ``CounterWindow``).
 
 Hand-over to the rule engine: device status, door contact, exit button and temperature
-become small hub calls (``EstateHub.async_device_status`` ...), which fire HA events
+become small hub calls (``EstateHub.async_field_status`` ...), which fire HA events
 and one dispatcher signal; ``device_offline`` / ``door_held_open`` / ``fever`` rules
 subscribe there.
 """
@@ -176,7 +176,7 @@ class MqttLink:
         if self._online.get(device_id) == online:
             return
         self._online[device_id] = online
-        await self.hub.async_device_status(device_id, gate_id, online, ts)
+        await self.hub.async_field_status(device_id, gate_id, online, ts)
         if online and self.hub.emergency and self.relay_device(gate_id) == device_id:
             # A controller that rebooted (or a hub that restarted) during an emergency
             # holds its gate open again: the emergency state lives in the hub.
@@ -260,11 +260,11 @@ class MqttLink:
         elif m.leaf is c.Leaf.FACE:
             await self._face(dev, m.gate, f["emb"], direction)
         elif m.leaf is c.Leaf.DOOR:
-            await self.hub.async_door(m.gate, dev.id, f["open"], now)
+            await self.hub.async_field_door(m.gate, dev.id, f["open"], now)
         elif m.leaf is c.Leaf.EXIT:
-            await self.hub.async_exit(m.gate, dev.id, now)
+            await self.hub.async_field_exit(m.gate, dev.id, now)
         elif m.leaf is c.Leaf.TEMPERATURE:
-            await self.hub.async_temperature(m.gate, dev.id, f["c"], now)
+            await self.hub.async_field_temperature(m.gate, dev.id, f["c"], now)
         elif m.leaf is c.Leaf.FIRE and f["active"] and not self.hub.emergency:
             # A released fire input does not end the emergency: staff reset it once the
             # building is safe, so an evacuation is never locked in by a flapping input.

@@ -27,6 +27,7 @@ async def async_setup_entry(
     async_add_entities(
         [PeopleSensor(hub, "people_enrolled"), PassagesTodaySensor(hub, "passages_today")]
     )
+    async_add_entities([OpenAlertsSensor(hub, "open_alerts")])
     for rt in hub.gates.values():
         async_add_entities(
             [LastPassageSensor(hub, rt, "last_passage"), LastMethodSensor(hub, rt, "last_method")],
@@ -87,3 +88,13 @@ class LastMethodSensor(_LastPassageBase):
     def native_value(self) -> str | None:
         p = self.rt.last_passage
         return p.method.value if p else None
+
+
+class OpenAlertsSensor(EstateEntity, SensorEntity):
+    """Alerts not yet resolved (new or acknowledged)."""
+
+    _attr_state_class = SensorStateClass.MEASUREMENT
+
+    @property
+    def native_value(self) -> int:
+        return self.hub.alerts.open_count if self.hub.alerts is not None else 0

@@ -30,8 +30,10 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from .alerts import alert_dict
 from .const import DOMAIN
 from .core import errors
+from .core.alerts import Rule
 from .core.images import MAX_IMAGE_BYTES, ImageError
 from .core.model import (
     RESIDENT_ROLES,
@@ -48,6 +50,7 @@ from .privacy import async_audit
 from .privacy_services import PRIVACY_HANDLERS, PRIVACY_SCHEMAS
 
 if TYPE_CHECKING:
+    from .alerts import AlertService
     from .face import FaceService
     from .hub import EstateHub
 
@@ -189,6 +192,32 @@ SCHEMAS: dict[str, vol.Schema] = {
     ),
     **PRIVACY_SCHEMAS,
 }
+
+_alert_id = vol.All(vol.Coerce(int), vol.Range(min=1))
+SCHEMAS.update(
+    {
+        "acknowledge_alert": vol.Schema({**_entry, vol.Required("alert_id"): _alert_id}),
+        "resolve_alert": vol.Schema({**_entry, vol.Required("alert_id"): _alert_id}),
+        "list_alerts": vol.Schema(
+            {
+                **_entry,
+                vol.Optional("include_resolved", default=False): cv.boolean,
+                vol.Optional("rule"): vol.In([r.value for r in Rule]),
+                vol.Optional("limit", default=100): vol.All(
+                    vol.Coerce(int), vol.Range(min=1, max=1000)
+                ),
+            }
+        ),
+        "report_temperature": vol.Schema(
+            {
+                **_entry,
+                vol.Required("gate_id"): _id,
+                vol.Required("celsius"): vol.Coerce(float),
+                vol.Optional("person_id"): _id,
+            }
+        ),
+    }
+)
 
 # Services anyone (a reader automation) may call; everything else changes the estate.
 OPEN_TO_ALL = frozenset({"present_credential"})
@@ -503,6 +532,44 @@ async def _assign_stranger(hub: EstateHub, call: ServiceCall) -> ServiceResponse
     return {"passages": moved, "enrolled": enrolled}
 
 
+def _alerts(hub: EstateHub) -> AlertService:
+    if hub.alerts is None or hub.alerts.engine is None:
+        raise _fail("alerts_unavailable")
+    return hub.alerts
+
+
+async def _acknowledge_alert(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    alert = await _alerts(hub).async_acknowledge(
+        call.data["alert_id"], call.context.user_id or "system"
+    )
+    return {"alert_id": alert.id, "state": alert.state.value}
+
+
+async def _resolve_alert(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    alert = await _alerts(hub).async_resolve(
+        call.data["alert_id"], call.context.user_id or "system"
+    )
+    return {"alert_id": alert.id, "state": alert.state.value}
+
+
+async def _list_alerts(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    alerts = await _alerts(hub).async_list(
+        include_resolved=d["include_resolved"],
+        rule=Rule(d["rule"]) if "rule" in d else None,
+        limit=d["limit"],
+    )
+    return {"alerts": [alert_dict(a) for a in alerts]}
+
+
+async def _report_temperature(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    if "person_id" in d:
+        await hub.db(hub.store.get_person, d["person_id"])
+    alerts = await hub.async_temperature(d["gate_id"], d["celsius"], d.get("person_id"))
+    return {"fever": bool(alerts), "alert_id": alerts[0].id if alerts else None}
+
+
 Handler = Callable[["EstateHub", ServiceCall], Awaitable[ServiceResponse]]
 
 
@@ -538,6 +605,10 @@ HANDLERS: dict[str, Handler] = {
     "assign_stranger": _assign_stranger,
     **PRIVACY_HANDLERS,
     "provision_device": _provision_device,
+    "acknowledge_alert": _acknowledge_alert,
+    "resolve_alert": _resolve_alert,
+    "list_alerts": _list_alerts,
+    "report_temperature": _report_temperature,
 }
 
 # What an audit row names as the subject: the person first, then the thing acted on.

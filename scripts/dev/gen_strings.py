@@ -92,6 +92,49 @@ REQUIRED = {
     "provision_device": {"device_id", "gate_id"},
 }
 
+# Alert rules (issue 4)
+SELECTORS.update(
+    {
+        "alert_id": {"number": {"min": 1, "mode": "box"}},
+        "include_resolved": {"boolean": {}},
+        "rule": {
+            "select": {
+                "options": [
+                    "special_attention",
+                    "long_absence",
+                    "tailgating",
+                    "frequent_stranger",
+                    "rent_arrears",
+                    "unknown_face",
+                    "device_offline",
+                    "door_held_open",
+                    "forced_open",
+                    "fever",
+                ],
+                "translation_key": "rule",
+            }
+        },
+        "limit": {"number": {"min": 1, "max": 1000, "mode": "box"}},
+        "celsius": {
+            "number": {
+                "min": 25,
+                "max": 45,
+                "step": 0.1,
+                "mode": "box",
+                "unit_of_measurement": "°C",
+            }
+        },
+    }
+)
+REQUIRED.update(
+    {
+        "acknowledge_alert": {"alert_id"},
+        "resolve_alert": {"alert_id"},
+        "list_alerts": set(),
+        "report_temperature": {"gate_id", "celsius"},
+    }
+)
+
 
 # Estate options added with the face issue: data, "_desc" and "_err" texts each.
 FACE_OPTIONS = ("face_threshold", "capture_interval", "face_debounce")
@@ -146,11 +189,20 @@ def build(m) -> dict:
                         **m.OPTIONS_DESC,
                         **{k: m.CONFIG[f"{k}_desc"] for k in FACE_OPTIONS},
                     },
+                    "sections": {
+                        "rules": {
+                            "name": m.RULES_SECTION["name"],
+                            "description": m.RULES_SECTION["description"],
+                            "data": {k: v[0] for k, v in m.RULE_PARAMS.items()},
+                            "data_description": {k: v[1] for k, v in m.RULE_PARAMS.items()},
+                        }
+                    },
                 }
             },
             "error": {
                 "retention_out_of_range": m.CONFIG["retention_err"],
                 **{f"{k}_out_of_range": m.CONFIG[f"{k}_err"] for k in FACE_OPTIONS},
+                "invalid_rule_parameter": m.RULES_SECTION["error"],
             },
         },
         "config_subentries": {
@@ -186,6 +238,7 @@ def build(m) -> dict:
             "role": {"options": m.ROLES},
             "variant": {"options": m.VARIANTS},
             "methods": {"options": m.METHOD_OPTIONS},
+            "rule": {"options": m.RULES},
         },
         "entity": {
             "button": {"open": {"name": m.ENTITY["open"]}},
@@ -200,7 +253,20 @@ def build(m) -> dict:
                         "method": {"name": m.ENTITY["method"], "state": m.METHODS},
                         "reason": {"name": m.ENTITY["reason"], "state": m.REASONS},
                     },
-                }
+                },
+                "alerts": {
+                    "name": m.ALERT_ENTITY["alerts"],
+                    "state_attributes": {
+                        "event_type": {"name": m.ALERT_ENTITY["rule"], "state": m.RULES},
+                        "alert_id": {"name": m.ALERT_ENTITY["alert_id"]},
+                        "subject_kind": {
+                            "name": m.ALERT_ENTITY["subject_kind"],
+                            "state": m.SUBJECT_KINDS,
+                        },
+                        "subject_id": {"name": m.ALERT_ENTITY["subject_id"]},
+                        "gate_id": {"name": m.GATE_DATA["gate_id"]},
+                    },
+                },
             },
             "sensor": {
                 "last_passage": {"name": m.ENTITY["last_passage"]},
@@ -212,6 +278,10 @@ def build(m) -> dict:
                 "passages_today": {
                     "name": m.ENTITY["passages_today"],
                     "unit_of_measurement": m.ENTITY["passages_unit"],
+                },
+                "open_alerts": {
+                    "name": m.ALERT_ENTITY["open_alerts"],
+                    "unit_of_measurement": m.ALERT_ENTITY["alerts_unit"],
                 },
             },
             "binary_sensor": {"online": {"name": m.ENTITY["online"]}},

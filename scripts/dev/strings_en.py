@@ -404,8 +404,110 @@ FIELD_DESC.update(
         ),
         "action": ("Action", "Only this action, e.g. erase_person."),
         "subject": ("Subject", "Only actions on this person, credential, unit or gate ID."),
-        "limit": ("Limit", "At most this many entries, newest first."),
         "before_id": ("Before entry", "Page backwards: only entries older than this entry ID."),
+    }
+)
+# ----------------------------------------------------------------- alert rules
+RULES = {
+    "special_attention": "Special attention: not seen",
+    "long_absence": "Unit silent for long",
+    "tailgating": "Tailgating",
+    "frequent_stranger": "Frequent stranger",
+    "rent_arrears": "Rent arrears",
+    "unknown_face": "Unknown face",
+    "device_offline": "Device offline",
+    "door_held_open": "Door held open",
+    "forced_open": "Door forced open",
+    "fever": "Fever",
+}
+RULE_PARAMS = {
+    "special_attention_hours": (
+        "Special attention: hours unseen",
+        "Alert when a person flagged for special attention (e.g. elderly living alone) has no passage for this many hours (1 to 8760).",
+    ),
+    "long_absence_days": (
+        "Long absence: days",
+        "Alert when nobody of a unit has passed for this many days: possible vacancy or sublet (1 to 3650).",
+    ),
+    "tailgating_seconds": (
+        "Tailgating: seconds behind a resident",
+        "An unknown face this soon after a resident at the same gate counts as tailgating (1 to 120).",
+    ),
+    "tailgating_count": (
+        "Tailgating: times",
+        "Alert when the same stranger tailgates this many times (1 to 1000) ...",
+    ),
+    "tailgating_days": ("Tailgating: within days", "... within this many days (1 to 365)."),
+    "frequent_stranger_count": (
+        "Frequent stranger: visits",
+        "Alert when the same unregistered face, or the same visitor ID card, arrives this many times (2 to 10000) ...",
+    ),
+    "frequent_stranger_days": (
+        "Frequent stranger: within days",
+        "... within this many days (1 to 365).",
+    ),
+    "device_offline_minutes": (
+        "Device offline: minutes",
+        "Alert when a camera, reader or relay has not reported for this many minutes (1 to 10080).",
+    ),
+    "door_held_open_seconds": (
+        "Door held open: seconds",
+        "Alert when a door contact stays open this long (5 to 86400).",
+    ),
+    "forced_open_grace_seconds": (
+        "Forced open: grace seconds",
+        "A door that opens with no granted passage or exit request in this many seconds before was forced (1 to 600).",
+    ),
+    "fever_celsius": (
+        "Fever: threshold °C",
+        "Alert when a terminal measures this temperature or more (35 to 42).",
+    ),
+    "repeat_hours": (
+        "Repeat after hours",
+        "At most one alert per rule and subject in this many hours, and none while one is open (1 to 8760).",
+    ),
+}
+RULES_SECTION = {
+    "name": "Alert rules",
+    "description": "When each rule raises an alert. Defaults follow what property staff asked for.",
+    "error": "{field} must be between {min} and {max}.",
+}
+ALERT_ENTITY = {
+    "alerts": "Alert",
+    "rule": "Rule",
+    "alert_id": "Alert ID",
+    "subject_kind": "About",
+    "subject_id": "Subject",
+    "open_alerts": "Open alerts",
+    "alerts_unit": "alerts",
+}
+SUBJECT_KINDS = {
+    "person": "Person",
+    "unit": "Unit",
+    "cluster": "Stranger",
+    "gate": "Gate",
+    "device": "Device",
+}
+GATE_DATA["door_contact"] = "Door contact"
+GATE_DESC["door_contact"] = (
+    "Optional binary sensor that is on while the door is open: for held-open and forced-open alerts."
+)
+EXCEPTIONS.update(
+    {
+        "unknown_alert": "There is no alert with ID {alert_id}.",
+        "alert_already_resolved": "Alert {alert_id} is already resolved.",
+        "invalid_rule_parameter": "{field} must be between {min} and {max}.",
+        "invalid_reading": "Invalid {field}: a reading must be between {min} and {max}.",
+        "alerts_unavailable": "The alert rules of this estate are not running.",
+    }
+)
+FIELD_DESC.update(
+    {
+        "alert_id": ("Alert ID", "The alert's number, as in the community_gate_alert event."),
+        "include_resolved": ("Include resolved", "Also list resolved alerts."),
+        "rule": ("Rule", "Only alerts of this rule."),
+        "limit": ("Limit", "At most this many entries or alerts, newest first."),
+        "celsius": ("Temperature", "Measured body temperature in °C."),
     }
 )
 SERVICES.update(
@@ -429,6 +531,22 @@ SERVICES.update(
             "Rotate sealing key",
             "Re-encrypts every face template, stranger cluster and kept photo under a new key in one step. Card and ID hashes keep their own key.",
             [],
+        ),
+        "acknowledge_alert": (
+            "Acknowledge alert",
+            "Marks an alert as seen by staff. It stays open until resolved.",
+            ["alert_id"],
+        ),
+        "resolve_alert": ("Resolve alert", "Closes an alert.", ["alert_id"]),
+        "list_alerts": (
+            "List alerts",
+            "Returns open alerts (or all), newest first, with ids and evidence.",
+            ["include_resolved", "rule", "limit"],
+        ),
+        "report_temperature": (
+            "Report temperature",
+            "A terminal measured a temperature at a gate. Raises a fever alert over the threshold.",
+            ["gate_id", "celsius", "person_id"],
         ),
     }
 )

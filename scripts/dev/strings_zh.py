@@ -372,8 +372,96 @@ FIELD_DESC.update(
         "user_id": ("用户 ID", "只返回此 Home Assistant 用户 ID 的操作（自动化为“system”）。"),
         "action": ("操作", "只返回此操作，例如 erase_person。"),
         "subject": ("对象", "只返回针对此人员、凭证、房屋或门的操作。"),
-        "limit": ("数量上限", "最多返回多少条，最新的在前。"),
         "before_id": ("早于记录", "向前翻页：只返回比此记录 ID 更早的记录。"),
+    }
+)
+# ----------------------------------------------------------------- alert rules
+RULES = {
+    "special_attention": "重点关注人员长时间未出现",
+    "long_absence": "房屋长期无人出入",
+    "tailgating": "尾随进入",
+    "frequent_stranger": "陌生人频繁出现",
+    "rent_arrears": "欠租",
+    "unknown_face": "陌生人脸",
+    "device_offline": "设备离线",
+    "door_held_open": "门长时间未关",
+    "forced_open": "门被强行打开",
+    "fever": "体温异常",
+}
+RULE_PARAMS = {
+    "special_attention_hours": (
+        "重点关注：未出现小时数",
+        "重点关注人员（如独居老人）超过此小时数没有通行记录时告警（1 到 8760）。",
+    ),
+    "long_absence_days": (
+        "长期无人：天数",
+        "某户所有人员超过此天数没有通行记录时告警，可能空置或转租（1 到 3650）。",
+    ),
+    "tailgating_seconds": (
+        "尾随：紧跟住户的秒数",
+        "陌生人脸在同一闸口住户通行后这么多秒内出现，记为尾随（1 到 120）。",
+    ),
+    "tailgating_count": ("尾随：次数", "同一陌生人尾随达到此次数（1 到 1000）……"),
+    "tailgating_days": ("尾随：天数内", "……且在此天数内时告警（1 到 365）。"),
+    "frequent_stranger_count": (
+        "频繁陌生人：次数",
+        "同一未登记人脸或同一访客身份证到访达到此次数（2 到 10000）……",
+    ),
+    "frequent_stranger_days": ("频繁陌生人：天数内", "……且在此天数内时告警（1 到 365）。"),
+    "device_offline_minutes": (
+        "设备离线：分钟",
+        "摄像头、读卡器或继电器超过此分钟数没有上报时告警（1 到 10080）。",
+    ),
+    "door_held_open_seconds": ("门未关：秒", "门磁保持打开超过此秒数时告警（5 到 86400）。"),
+    "forced_open_grace_seconds": (
+        "强行开门：宽限秒数",
+        "开门前这么多秒内没有放行记录或出门按钮，视为强行开门（1 到 600）。",
+    ),
+    "fever_celsius": ("体温异常：阈值 °C", "终端测得体温达到或超过此值时告警（35 到 42）。"),
+    "repeat_hours": (
+        "重复间隔小时数",
+        "同一规则、同一对象在此小时数内最多告警一次；告警未关闭时不再重复（1 到 8760）。",
+    ),
+}
+RULES_SECTION = {
+    "name": "告警规则",
+    "description": "各规则何时告警。默认值来自物业人员的需求。",
+    "error": "{field} 必须在 {min} 到 {max} 之间。",
+}
+ALERT_ENTITY = {
+    "alerts": "告警",
+    "rule": "规则",
+    "alert_id": "告警编号",
+    "subject_kind": "对象类型",
+    "subject_id": "对象",
+    "open_alerts": "未关闭告警",
+    "alerts_unit": "条",
+}
+SUBJECT_KINDS = {
+    "person": "人员",
+    "unit": "房屋",
+    "cluster": "陌生人",
+    "gate": "闸口",
+    "device": "设备",
+}
+GATE_DATA["door_contact"] = "门磁"
+GATE_DESC["door_contact"] = "可选：门打开时为开启状态的二元传感器，用于门未关和强行开门告警。"
+EXCEPTIONS.update(
+    {
+        "unknown_alert": "没有编号为 {alert_id} 的告警。",
+        "alert_already_resolved": "告警 {alert_id} 已经关闭。",
+        "invalid_rule_parameter": "{field} 必须在 {min} 到 {max} 之间。",
+        "invalid_reading": "{field} 无效：读数必须在 {min} 到 {max} 之间。",
+        "alerts_unavailable": "此小区的告警规则未在运行。",
+    }
+)
+FIELD_DESC.update(
+    {
+        "alert_id": ("告警编号", "告警的编号，见 community_gate_alert 事件。"),
+        "include_resolved": ("包括已关闭", "同时列出已关闭的告警。"),
+        "rule": ("规则", "只列出此规则的告警。"),
+        "limit": ("数量上限", "最多列出这么多条，最新的在前。"),
+        "celsius": ("体温", "测得的体温（°C）。"),
     }
 )
 SERVICES.update(
@@ -397,6 +485,22 @@ SERVICES.update(
             "轮换加密密钥",
             "一次性用新密钥重新加密全部人脸模板、陌生人聚类和保留的照片。卡号和身份证号的哈希使用各自独立的密钥。",
             [],
+        ),
+        "acknowledge_alert": (
+            "确认告警",
+            "标记物业人员已看到告警。告警在关闭前仍为未关闭状态。",
+            ["alert_id"],
+        ),
+        "resolve_alert": ("关闭告警", "关闭一条告警。", ["alert_id"]),
+        "list_alerts": (
+            "列出告警",
+            "返回未关闭（或全部）告警，最新的在前，含编号和证据。",
+            ["include_resolved", "rule", "limit"],
+        ),
+        "report_temperature": (
+            "上报体温",
+            "终端在闸口测得体温。超过阈值时产生体温异常告警。",
+            ["gate_id", "celsius", "person_id"],
         ),
     }
 )

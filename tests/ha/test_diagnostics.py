@@ -84,6 +84,7 @@ async def test_diagnostics_counts_and_gates(
         "schema_version": SCHEMA_VERSION,
     }
     assert diag["passages_today"] == 3
+    assert diag["open_alerts"] == 0
     assert diag["emergency"] is True
     assert diag["entry"]["options"] == {"retention_days": 180}
     assert diag["entry"]["data"]["db_path"] == "**REDACTED**"

@@ -22,7 +22,12 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.community_gate import logbook as gate_logbook
-from custom_components.community_gate.const import DOMAIN, EVENT_EMERGENCY, EVENT_PASSAGE
+from custom_components.community_gate.const import (
+    DOMAIN,
+    EVENT_ALERT,
+    EVENT_EMERGENCY,
+    EVENT_PASSAGE,
+)
 
 NAME = "Wang Fang"
 CARD = "0012345678"
@@ -73,7 +78,13 @@ async def test_logbook_lines_for_real_passages(
     msg = await client.receive_json()
     assert msg["success"], msg
     ours = [e for e in msg["result"] if e.get("domain") == DOMAIN]
-    lines = [(e["name"], e["message"]) for e in ours]
+    # The arrears passage raised an alert (after the passage): its own line, linked to
+    # the estate's alert entity, with ids only.
+    alerts = [e for e in ours if e["name"] == "Estate alert"]
+    assert [(e["message"], e["entity_id"]) for e in alerts] == [
+        ("rent_arrears: unit 3-1201 at gate north_door", "event.maple_court_alert")
+    ]
+    lines = [(e["name"], e["message"]) for e in ours if e["name"] != "Estate alert"]
     emergency_passages = [
         ("Gate east_gate", "granted by emergency, in: emergency_open"),
         ("Gate north_door", "granted by emergency, in: emergency_open"),
@@ -106,6 +117,7 @@ async def test_describe_callbacks(hass: HomeAssistant) -> None:
     assert {k: v[0] for k, v in described.items()} == {
         EVENT_PASSAGE: DOMAIN,
         EVENT_EMERGENCY: DOMAIN,
+        EVENT_ALERT: DOMAIN,
     }
     passage = described[EVENT_PASSAGE][1]
     emergency = described[EVENT_EMERGENCY][1]
@@ -142,3 +154,34 @@ async def test_describe_callbacks(hass: HomeAssistant) -> None:
     assert emergency(Event(EVENT_EMERGENCY, {"entry_id": "e1", "active": False}))[
         LOGBOOK_ENTRY_MESSAGE
     ] == ("open-all cleared")
+    alert = described[EVENT_ALERT][1]
+    assert alert(
+        Event(
+            EVENT_ALERT,
+            {
+                "entry_id": "e1",
+                "rule": "tailgating",
+                "subject_kind": "cluster",
+                "subject_id": "k-7",
+                "gate_id": "east_gate",
+            },
+        )
+    ) == {
+        LOGBOOK_ENTRY_NAME: "Estate alert",
+        LOGBOOK_ENTRY_MESSAGE: "tailgating: cluster k-7 at gate east_gate",
+    }
+    assert (
+        alert(
+            Event(
+                EVENT_ALERT,
+                {
+                    "entry_id": "e1",
+                    "rule": "long_absence",
+                    "subject_kind": "unit",
+                    "subject_id": "3-1201",
+                    "gate_id": None,
+                },
+            )
+        )[LOGBOOK_ENTRY_MESSAGE]
+        == "long_absence: unit 3-1201"
+    )

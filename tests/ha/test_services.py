@@ -810,7 +810,13 @@ MUTATING: list[tuple[str, dict[str, Any]]] = [
     ("export_person_data", {"person_id": "p1"}),
     ("query_audit_log", {}),
     ("rotate_key", {}),
+    ("acknowledge_alert", {"alert_id": 1}),
+    ("resolve_alert", {"alert_id": 1}),
+    ("list_alerts", {}),
+    ("report_temperature", {"gate_id": "east_gate", "celsius": 38.5}),
 ]
+# tests/ha/test_alerts.py covers the alert services for admins.
+ALERT_SERVICES = {"acknowledge_alert", "resolve_alert", "list_alerts", "report_temperature"}
 # Allowed for admins, but these need a consent, a real photo or a real stranger to change
 # anything: tests/ha/test_face_service.py covers them with the real engine. The privacy
 # reads and the key rotation (with nothing sealed yet) change nothing:
@@ -826,6 +832,7 @@ ADMIN_CHANGES = [
         "export_person_data",
         "query_audit_log",
         "rotate_key",
+        *ALERT_SERVICES,
     }
 ]
 

@@ -143,3 +143,23 @@ class FaceUnavailableError(CoreError):
 
 class UnknownDeviceError(NotFoundError):
     code = "unknown_device"
+
+
+class UnknownAlertError(NotFoundError):
+    code = "unknown_alert"
+
+
+class AlertAlreadyResolvedError(CoreError):
+    code = "alert_already_resolved"
+
+
+class InvalidRuleParameterError(InvalidValueError):
+    """A rule parameter outside its range (e.g. a negative number of hours)."""
+
+    code = "invalid_rule_parameter"
+
+
+class InvalidReadingError(InvalidValueError):
+    """A sensor reading that cannot be real (e.g. a body temperature of 80 °C)."""
+
+    code = "invalid_reading"

@@ -199,6 +199,26 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX mqtt_devices_gate ON mqtt_devices (gate_id);
     """,
+    # 5: alerts raised by the rules (core/rules.py): ids and codes only, never names.
+    """
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        rule TEXT NOT NULL,
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        gate_id TEXT,
+        evidence TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL DEFAULT 'new',
+        acknowledged_at REAL,
+        acknowledged_by TEXT,
+        resolved_at REAL,
+        resolved_by TEXT
+    );
+    CREATE INDEX alerts_subject ON alerts (rule, subject_id, ts);
+    CREATE INDEX alerts_open ON alerts (state) WHERE state != 'resolved';
+    CREATE INDEX alerts_ts ON alerts (ts);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 _TABLES = frozenset(
@@ -215,6 +235,7 @@ _TABLES = frozenset(
         "audit_log",
         "photos",
         "mqtt_devices",
+        "alerts",
     }
 )
 

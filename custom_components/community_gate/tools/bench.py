@@ -56,6 +56,7 @@ from ..core.store import MIGRATIONS, Store
 from .bench_faces import FACES_COMMAND
 from .bench_mqtt import MQTT_COMMAND
 from .bench_privacy import PRIVACY_COMMAND
+from .bench_rules import RULES_COMMAND
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = REPO_ROOT / ".bench"
@@ -698,6 +699,7 @@ COMMANDS: dict[
     "faces": FACES_COMMAND,
     "privacy": PRIVACY_COMMAND,
     "mqtt": MQTT_COMMAND,
+    "rules": RULES_COMMAND,
 }
 
 
