@@ -28,7 +28,9 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from .alerts import alert_dict
 from .const import DOMAIN
+from .core.alerts import Rule
 from .core.errors import CoreError
 from .core.model import Method, Passage, Person, Role
 from .core.queries import MAX_PAGE, PERSON_FLAGS, PassageFilter, passage_page, people_page
@@ -51,6 +53,7 @@ def async_register_commands(hass: HomeAssistant) -> None:
         ws_strangers,
         ws_qr,
         ws_subscribe_passages,
+        ws_alerts,
     ):
         async_register_command(hass, command)
 
@@ -386,3 +389,31 @@ def ws_subscribe_passages(
         hass, hub.passage_signal, forward
     )
     connection.send_result(msg["id"])
+
+
+@require_admin
+@websocket_command(
+    {
+        vol.Required("type"): f"{DOMAIN}/alerts",
+        vol.Optional(ENTRY): str,
+        vol.Optional("include_resolved", default=False): bool,
+        vol.Optional("rule"): vol.In([r.value for r in Rule]),
+        vol.Optional("limit", default=50): vol.All(int, vol.Range(min=1, max=MAX_PAGE)),
+    }
+)
+@async_response
+async def ws_alerts(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """Alerts, newest first: open ones, or all. Acknowledging and resolving go through the
+    services (audited like every admin action)."""
+
+    async def work(hub: EstateHub) -> dict[str, Any]:
+        if hub.alerts is None or hub.alerts.engine is None:
+            return {"alerts": [], "open": 0}
+        alerts = await hub.alerts.async_list(
+            include_resolved=msg["include_resolved"],
+            rule=Rule(msg["rule"]) if "rule" in msg else None,
+            limit=msg["limit"],
+        )
+        return {"alerts": [alert_dict(a) for a in alerts], "open": hub.alerts.open_count}
+
+    await _run(hass, connection, msg, work)

@@ -2,7 +2,7 @@
 through its executable path, no browser download) against the running demo estate:
 log in, add a person, give them a card, record consent, upload photos (a refused one, then
 a good one) and enroll, present the card and watch the passage appear live, open a gate
-remotely, and read the panel in Chinese. Screenshots go to ``artifacts/screenshots/``."""
+remotely, acknowledge an alert, and read the panel in Chinese. Screenshots go to ``artifacts/screenshots/``."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def page(demo_hass: tuple[Client, str]) -> Iterator[tuple[object, Client, list[s
     errors: list[str] = []
     with playwright.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(viewport=TABLET, locale="en-US")
+        context = browser.new_context(viewport=TABLET, locale="en-US", timezone_id="UTC")
         pg = context.new_page()
         pg.on("pageerror", lambda e: errors.append(str(e)))
         try:
@@ -77,6 +77,17 @@ def test_staff_panel_end_to_end(page: tuple[object, Client, list[str]]) -> None:
     panel.get_by_text("Wang Fang").wait_for()
     _shot(p, "01-people")
 
+    # --- units: add one, mark it in arrears
+    panel.get_by_role("button", name="Units").click()
+    unit_form = panel.locator('form[data-form="add-unit"]')
+    unit_form.locator("input[name=unit_id]").fill("9-0101")
+    unit_form.locator("input[name=building]").fill("9")
+    unit_form.locator("input[name=number]").fill("0101")
+    unit_form.get_by_role("button", name="Add unit").click()
+    panel.locator('tr[data-unit="9-0101"]').wait_for()
+    panel.locator('tr[data-unit="9-0101"] input[data-action=arrears]').check()
+    panel.get_by_text("Saved.").wait_for()
+
     # --- add a person
     panel.get_by_role("button", name="Add person").click()
     form = panel.locator('form[data-form="add-person"]')
@@ -90,6 +101,25 @@ def test_staff_panel_end_to_end(page: tuple[object, Client, list[str]]) -> None:
     detail.wait_for()
     assert "Zhou Min" in detail.inner_text()
     assert panel.locator('tr[data-person="p-e2e"]').count() == 1
+
+    # --- a fixed-term lease: valid until a date, saved through update_person
+    detail.locator("input[name=valid_until]").fill("2030-06-30T18:00")
+    detail.get_by_role("button", name="Save").click()
+    exported: dict = {}
+    for _ in range(50):
+        exported = client.call(
+            "POST",
+            "/api/services/community_gate/export_person_data?return_response",
+            {"person_id": "p-e2e"},
+        )["service_response"]
+        if exported["person"]["valid_until"]:
+            break
+        p.wait_for_timeout(200)  # type: ignore[attr-defined]
+    # The browser context runs in UTC: 18:00 local is 18:00Z.
+    assert exported["person"]["valid_until"].startswith("2030-06-30T18:00")
+    assert exported["person"]["name"] == "Zhou Min"
+    detail = panel.locator('[data-detail="p-e2e"]')
+    detail.wait_for()
 
     # --- give them a card
     cred = detail.locator('form[data-form="add-credential"]')
@@ -152,6 +182,27 @@ def test_staff_panel_end_to_end(page: tuple[object, Client, list[str]]) -> None:
     panel.get_by_text("Face recognition ready", exact=False).wait_for()
     _shot(p, "06-gates")
 
+    # --- alerts: a terminal reports a fever; staff acknowledge it in the panel
+    alert = client.call(
+        "POST",
+        "/api/services/community_gate/report_temperature?return_response",
+        {"gate_id": "east_gate", "celsius": 38.9},
+    )["service_response"]
+    assert alert["fever"] is True
+    panel.locator('nav button[data-tab="alerts"]').click()
+    row = panel.locator(f'tr[data-alert="{alert["alert_id"]}"]')
+    row.wait_for()
+    assert "Fever" in row.inner_text()
+    row.get_by_role("button", name="Acknowledge").click()
+    panel.locator(f'tr[data-alert="{alert["alert_id"]}"][data-state="acknowledged"]').wait_for()
+    listed = client.call(
+        "POST",
+        "/api/services/community_gate/list_alerts?return_response",
+        {"include_resolved": True},
+    )["service_response"]["alerts"]
+    assert {a["alert_id"]: a["state"] for a in listed}[alert["alert_id"]] == "acknowledged"
+    _shot(p, "07-alerts")
+
     # --- the person now has a face reference and a passage
     record = client.call(
         "POST",
@@ -169,7 +220,7 @@ def test_staff_panel_end_to_end(page: tuple[object, Client, list[str]]) -> None:
     assert panel.locator('nav button[data-tab="passages"]').inner_text() == "通行记录"
     panel.locator('nav button[data-tab="passages"]').click()
     panel.get_by_text("未知凭证").first.wait_for(timeout=30_000)
-    _shot(p, "08-passages-zh")
-    _shot(p, "07-people-zh")
+    _shot(p, "09-passages-zh")
+    _shot(p, "08-people-zh")
 
     assert errors == [], errors

@@ -32,6 +32,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.community_gate.const import (
     CONF_DB_PATH,
     DOMAIN,
+    EVENT_ALERT,
     EVENT_DEVICE_STATUS,
     EVENT_DOOR,
     EVENT_EMERGENCY,
@@ -464,6 +465,7 @@ async def test_door_temperature_and_exit_reach_the_hub(
 ) -> None:
     door = listen(hass, EVENT_DOOR)
     temps = listen(hass, EVENT_TEMPERATURE)
+    alerts = listen(hass, EVENT_ALERT)
     east = devices["gc-east"]
     east.send("door", open=True)
     east.send("temperature", c=37.8)
@@ -478,6 +480,10 @@ async def test_door_temperature_and_exit_reach_the_hub(
         "ts": 0,
     }
     assert temps[0].data["celsius"] == 37.8
+    # The same inputs reach the alert rules: a door opened with no passage before it is
+    # forced; 37.8 °C is over the 37.3 °C fever threshold.
+    await wait_for(lambda: {e.data["rule"] for e in alerts} >= {"forced_open", "fever"})
+    assert {e.data["gate_id"] for e in alerts} == {"east_gate"}
     # None of these is a passage, and none opens anything.
     assert passages(db_path) == []
     assert not [t for t, _ in drain(east) if t.endswith("relay/set")]

@@ -164,6 +164,7 @@ async def test_non_admins_get_nothing(
         {"type": "community_gate/units"},
         {"type": "community_gate/qr", "data": "x"},
         {"type": "community_gate/subscribe_passages"},
+        {"type": "community_gate/alerts"},
     ):
         r = await ws(client, msg)
         assert (r["success"], r["error"]["code"]) == (False, "unauthorized"), msg
@@ -241,3 +242,29 @@ async def test_estates_lists_the_loaded_estate(
 
 async def test_read_only_user_fixture_is_not_admin(hass_read_only_user: MockUser) -> None:
     assert not hass_read_only_user.is_admin
+
+
+async def test_alerts_listed_for_the_panel(
+    hass: HomeAssistant, people: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    """A real alert (an unknown card is not one; a fever report is) shows in the panel's
+    list until it is resolved; non-admins get nothing."""
+    client = await hass_ws_client(hass)
+    r = await ws(client, {"type": "community_gate/alerts"})
+    assert r["result"] == {"alerts": [], "open": 0}
+    out = await call(hass, "report_temperature", {"gate_id": "east_gate", "celsius": 38.6})
+    alert_id = out["alert_id"]
+    assert alert_id is not None
+    r = await ws(client, {"type": "community_gate/alerts"})
+    [alert] = r["result"]["alerts"]
+    assert (alert["alert_id"], alert["rule"], alert["state"]) == (alert_id, "fever", "new")
+    assert r["result"]["open"] == 1
+    r = await ws(client, {"type": "community_gate/alerts", "rule": "tailgating"})
+    assert r["result"]["alerts"] == []
+    await call(hass, "resolve_alert", {"alert_id": alert_id})
+    r = await ws(client, {"type": "community_gate/alerts"})
+    assert r["result"]["alerts"] == []
+    r = await ws(client, {"type": "community_gate/alerts", "include_resolved": True})
+    assert [a["state"] for a in r["result"]["alerts"]] == ["resolved"]
+    r = await ws(client, {"type": "community_gate/alerts", "rule": "gossip"})
+    assert r["error"]["code"] == "invalid_format"

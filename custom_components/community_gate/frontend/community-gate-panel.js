@@ -36,6 +36,10 @@ const STR = {
     loading: "Loading…", nothing: "Nothing here yet.", confirm_remove: "Remove {id}? Their passages stay in the log.",
     confirm_withdraw: "Withdraw {id}'s face consent? Their face data is erased now.",
     rule: "Rule", subject: "Subject", state: "State", acknowledge: "Acknowledge", resolve: "Resolve",
+    st_new: "New", st_acknowledged: "Acknowledged", st_resolved: "Resolved",
+    open_alerts: "{n} open alerts", show_resolved: "Show resolved",
+    units: "Units", add_unit: "Add unit", number: "Number", lease_until: "Lease until",
+    rent_arrears: "Rent in arrears", valid_from: "Valid from", valid_until: "Valid until",
     opened: "Opened.", saved: "Saved.", camera_unavailable: "No camera here (needs HTTPS or localhost); use the photo button.",
     special_attention: "special attention", lives_alone: "lives alone", blocked: "blocked",
     card: "Card", id_card: "ID card", pin: "PIN", qr: "QR", fingerprint: "Fingerprint", face: "Face",
@@ -90,6 +94,10 @@ const STR = {
     loading: "加载中…", nothing: "暂无内容。", confirm_remove: "删除 {id}？其通行记录仍保留在日志中。",
     confirm_withdraw: "撤回 {id} 的人脸识别同意？其人脸数据将立即删除。",
     rule: "规则", subject: "对象", state: "状态", acknowledge: "确认", resolve: "解决",
+    st_new: "新", st_acknowledged: "已确认", st_resolved: "已解决",
+    open_alerts: "{n} 条未解决告警", show_resolved: "显示已解决",
+    units: "房屋", add_unit: "添加房屋", number: "门牌号", lease_until: "租约到期",
+    rent_arrears: "欠租", valid_from: "生效时间", valid_until: "失效时间",
     opened: "已开门。", saved: "已保存。", camera_unavailable: "此处无法使用摄像头（需要 HTTPS 或 localhost）；请使用照片按钮。",
     special_attention: "重点关注", lives_alone: "独居", blocked: "禁止通行",
     card: "门禁卡", id_card: "身份证", pin: "密码", qr: "二维码", fingerprint: "指纹", face: "人脸",
@@ -349,7 +357,9 @@ class CommunityGatePanel extends HTMLElement {
           <select name="flag">${opt(FLAGS, f.flag, "all_flags")}</select>
           <button type="submit">${esc(this.t("filter"))}</button>
           <button type="button" class="flat" data-action="new-person">${esc(this.t("add_person"))}</button>
+          <button type="button" class="flat" data-action="units">${esc(this.t("units"))}</button>
         </form>
+        <div class="units"></div>
         <div class="new-person"></div>
         <table><thead><tr><th>${esc(this.t("person_id"))}</th><th>${esc(this.t("name"))}</th><th>${esc(this.t("role"))}</th>
           <th>${esc(this.t("unit"))}</th><th>${esc(this.t("flags"))}</th></tr></thead>
@@ -359,6 +369,18 @@ class CommunityGatePanel extends HTMLElement {
           <button class="flat" data-action="people-next" ${f.offset + PAGE >= page.total ? "disabled" : ""}>${esc(this.t("next"))}</button></div>
       </div><div class="detail"></div>`);
     if (this.state.person) await this._showPerson(this.state.person);
+  }
+
+  _unitsCard() {
+    const rows = (this._units || []).map((u) => `<tr data-unit="${esc(u.unit_id)}"><td>${esc(u.unit_id)}</td><td>${esc(u.building)}</td>
+        <td>${esc(u.number)}</td><td>${esc(this._date(u.lease_until))}</td>
+        <td><label><input type="checkbox" data-action="arrears" data-unit="${esc(u.unit_id)}" ${u.rent_arrears ? "checked" : ""}>${esc(this.t("rent_arrears"))}</label></td></tr>`).join("");
+    return `<div class="card"><table><thead><tr><th>${esc(this.t("unit"))}</th><th>${esc(this.t("building"))}</th>
+        <th>${esc(this.t("number"))}</th><th>${esc(this.t("lease_until"))}</th><th></th></tr></thead><tbody>${rows}</tbody></table>
+      <form class="row" data-form="add-unit"><input name="unit_id" required placeholder="${esc(this.t("unit"))} (3-1201)">
+        <input name="building" required placeholder="${esc(this.t("building"))}" style="width:110px">
+        <input name="number" required placeholder="${esc(this.t("number"))}" style="width:110px">
+        <button type="submit">${esc(this.t("add_unit"))}</button></form></div>`;
   }
 
   _personForm() {
@@ -390,6 +412,8 @@ class CommunityGatePanel extends HTMLElement {
         <button class="flat" data-action="close-person">${esc(this.t("close"))}</button></div>
       <form class="row" data-form="update-person">
         <input name="name" value="${esc(p.display_name)}" placeholder="${esc(this.t("name"))}">
+        <label>${esc(this.t("valid_from"))} <input type="datetime-local" name="valid_from" value="${esc(this._local(p.valid_from))}"></label>
+        <label>${esc(this.t("valid_until"))} <input type="datetime-local" name="valid_until" value="${esc(this._local(p.valid_until))}"></label>
         ${FLAGS.map((k) => `<label><input type="checkbox" name="${k}" ${p[k] ? "checked" : ""}>${esc(this.t(k))}</label>`).join("")}
         <button type="submit">${esc(this.t("save"))}</button></form>
       <div class="muted">${esc(this.t("last_seen"))}: ${esc(this._date(d.last_seen))} · ${esc(this.t("face_refs"))}: ${d.face_references.plain} + ${d.face_references.masked}</div>
@@ -414,6 +438,14 @@ class CommunityGatePanel extends HTMLElement {
 
   reason(code) {
     return this._tr?.[`component.community_gate.entity.event.passage.state_attributes.reason.state.${code}`] || code;
+  }
+
+  _local(iso) {
+    // An ISO time as a datetime-local value (the browser's own time zone).
+    if (!iso) return "";
+    const d = new Date(iso);
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
   }
 
   _date(iso) {
@@ -606,12 +638,18 @@ class CommunityGatePanel extends HTMLElement {
 
   // ------------------------------------------------------------------ alerts
   async _view_alerts() {
-    const d = await this.ws("alerts", { limit: 100 });
-    const rows = (d.alerts || []).map((a) => `<tr data-alert="${esc(a.alert_id)}"><td>${esc(this._date(a.time || a.created_at))}</td>
-        <td>${esc(a.rule)}</td><td>${esc(a.subject_id || a.subject || "")}</td><td>${esc(a.state)}</td>
+    const all = Boolean(this.state.alertsAll);
+    const d = await this.ws("alerts", { limit: 100, include_resolved: all });
+    const rule = (r) => this._tr?.[`component.community_gate.entity.event.alerts.state_attributes.event_type.state.${r}`] || r;
+    const rows = d.alerts.map((a) => `<tr data-alert="${esc(a.alert_id)}" data-state="${esc(a.state)}">
+        <td>${esc(this._date(a.time))}</td><td>${esc(rule(a.rule))}</td>
+        <td>${esc(a.subject_id)}${a.gate_id ? ` <span class="muted">@ ${esc(a.gate_id)}</span>` : ""}</td>
+        <td class="${a.state === "new" ? "bad" : ""}">${esc(this.t(`st_${a.state}`))}</td>
         <td>${a.state === "new" ? `<button class="flat" data-action="ack" data-alert="${esc(a.alert_id)}">${esc(this.t("acknowledge"))}</button>` : ""}
           ${a.state !== "resolved" ? `<button class="flat" data-action="resolve" data-alert="${esc(a.alert_id)}">${esc(this.t("resolve"))}</button>` : ""}</td></tr>`).join("");
-    this._view(`<div class="card"><table><thead><tr><th>${esc(this.t("time"))}</th><th>${esc(this.t("rule"))}</th>
+    this._view(`<div class="card"><div class="row"><span style="flex:1">${esc(this.t("open_alerts", { n: d.open }))}</span>
+        <label><input type="checkbox" data-action="alerts-all" ${all ? "checked" : ""}>${esc(this.t("show_resolved"))}</label></div>
+      <table><thead><tr><th>${esc(this.t("time"))}</th><th>${esc(this.t("rule"))}</th>
       <th>${esc(this.t("subject"))}</th><th>${esc(this.t("state"))}</th><th></th></tr></thead>
       <tbody>${rows || `<tr><td colspan="5">${esc(this.t("nothing"))}</td></tr>`}</tbody></table></div>`);
   }
@@ -630,6 +668,12 @@ class CommunityGatePanel extends HTMLElement {
       if (a === "people-prev") { st.people.offset = Math.max(0, st.people.offset - PAGE); return this._view_people(); }
       if (a === "people-next") { st.people.offset += PAGE; return this._view_people(); }
       if (a === "new-person") { this._main().querySelector(".new-person").innerHTML = this._personForm(); return undefined; }
+      if (a === "units") {
+        const box = this._main().querySelector(".units");
+        if (box.innerHTML) { box.innerHTML = ""; return undefined; }
+        box.innerHTML = this._unitsCard();
+        return undefined;
+      }
       if (a === "cancel-person") { this._main().querySelector(".new-person").innerHTML = ""; return undefined; }
       if (a === "close-person") { st.person = null; this._main().querySelector(".detail").innerHTML = ""; return undefined; }
       if (a === "revoke") { await this.svc("revoke_credential", { credential_id: el.dataset.credential }); return this._showPerson(st.person); }
@@ -671,6 +715,17 @@ class CommunityGatePanel extends HTMLElement {
       this._subscribe();
       return this._show(this.state.tab);
     }
+    if (e.target.matches('[data-action="arrears"]')) {
+      return this._guard(async () => {
+        await this.svc("update_unit", { unit_id: e.target.dataset.unit, rent_arrears: e.target.checked });
+        this._units = await this.ws("units");
+        this._flash(this.t("saved"));
+      });
+    }
+    if (e.target.matches('[data-action="alerts-all"]')) {
+      this.state.alertsAll = e.target.checked;
+      return this._guard(() => this._view_alerts());
+    }
     if (e.target.matches('input[type=file][data-action="photo"]') && e.target.files[0]) {
       return this._guard(() => this._setPhoto(e.target.files[0]));
     }
@@ -699,9 +754,18 @@ class CommunityGatePanel extends HTMLElement {
       if (kind === "update-person") {
         const data = { person_id: st.person, name: v.name };
         for (const k of FLAGS) data[k] = Boolean(v[k]);
+        // Empty means "no limit": sent as null so a cleared field really clears it.
+        for (const k of ["valid_from", "valid_until"]) data[k] = v[k] ? new Date(v[k]).toISOString() : null;
         await this.svc("update_person", data);
         this._flash(this.t("saved"));
         return this._view_people();
+      }
+      if (kind === "add-unit") {
+        await this.svc("add_unit", { unit_id: v.unit_id.trim(), building: v.building.trim(), number: v.number.trim() });
+        this._units = await this.ws("units");
+        this._main().querySelector(".units").innerHTML = this._unitsCard();
+        this._flash(this.t("saved"));
+        return undefined;
       }
       if (kind === "add-credential") {
         await this.svc("add_credential", { person_id: st.person, kind: v.kind, value: v.value.trim() });
