@@ -2,7 +2,8 @@
 through its executable path, no browser download) against the running demo estate:
 log in, add a person, give them a card, record consent, upload photos (a refused one, then
 a good one) and enroll, present the card and watch the passage appear live, open a gate
-remotely, acknowledge an alert, and read the panel in Chinese. Screenshots go to ``artifacts/screenshots/``."""
+remotely, acknowledge an alert, and read the panel in Chinese. Screenshots go to
+``artifacts/screenshots/``."""
 
 from __future__ import annotations
 
