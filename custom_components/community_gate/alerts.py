@@ -72,7 +72,10 @@ class AlertService:
         devices: dict[str, str] = {}
         doors: dict[str, str] = {}
         for rt in hub.gates.values():
-            devices[rt.actuator_entity] = rt.gate.id
+            # A gate opened by its MQTT controller has no actuator entity: that device
+            # reports its own state through the MQTT link (heartbeat / last will).
+            if rt.actuator_entity:
+                devices[rt.actuator_entity] = rt.gate.id
             if rt.camera:
                 devices[rt.camera] = rt.gate.id
             door = hub.entry.subentries[rt.subentry_id].data.get(CONF_DOOR)

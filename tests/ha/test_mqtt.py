@@ -388,6 +388,7 @@ async def test_heartbeat_stops_device_goes_offline(
     devices: dict[str, FieldDevice],
 ) -> None:
     status = listen(hass, EVENT_DEVICE_STATUS)
+    alerts = listen(hass, EVENT_ALERT)
     online = "binary_sensor.east_gate_online"
     assert hass.states.get(online).state == "on"
 
@@ -403,6 +404,16 @@ async def test_heartbeat_stops_device_goes_offline(
     assert {(d["device_id"], d["gate_id"]) for d in offline} == {
         ("gc-east", "east_gate"),
         ("gc-north", "north_door"),
+    }
+    # ...and once they stay down longer than the rule's minutes (the sweep is run here
+    # as the minute timer would, five minutes on), device_offline alerts each of them.
+    service = mqtt_estate.runtime_data.alerts
+    later = dt_util.utcnow().timestamp() + 6 * 60
+    await service._call(lambda: service.engine.sweep(later, silences=False))
+    await wait_for(lambda: len([e for e in alerts if e.data["rule"] == "device_offline"]) >= 2)
+    assert {e.data["subject_id"] for e in alerts if e.data["rule"] == "device_offline"} == {
+        "gc-east",
+        "gc-north",
     }
 
     # A heartbeat brings it back.
