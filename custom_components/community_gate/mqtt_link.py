@@ -38,8 +38,9 @@ from .actuators import RelayUnavailableError
 from .const import CONF_ESTATE_NAME, CONF_MQTT_DEVICE
 from .core import contract as c
 from .core.devices import DeviceKey, DeviceKeys
+from .core.display import prompt
 from .core.errors import CoreError, FaceUnavailableError
-from .core.model import CredentialKind, Direction
+from .core.model import CredentialKind, Direction, Reason
 from .hub import HubClosedError
 
 if TYPE_CHECKING:
@@ -51,6 +52,15 @@ HEARTBEAT_TIMEOUT = timedelta(seconds=90)
 WATCHDOG_INTERVAL = timedelta(seconds=15)
 QOS = 1
 DISPLAY = {True: "Welcome", False: "Access denied"}
+
+
+def _display(reason: str, allowed: bool) -> str:
+    """The terminal's screen text for a decision reason (core/display.py, the same text
+    the HTTP terminal API sends); codes that are not decisions get the generic one."""
+    try:
+        return prompt(Reason(reason)).text
+    except ValueError:
+        return DISPLAY[allowed]
 
 
 @callback
@@ -306,7 +316,7 @@ class MqttLink:
             ts=time.time(),
             allowed=allowed,
             reason=reason,
-            display=DISPLAY[allowed],
+            display=_display(reason, allowed),
             voice="welcome" if allowed else "denied",
         )
         await self._publish(t, payload)

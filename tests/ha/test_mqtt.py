@@ -236,6 +236,7 @@ async def test_card_read_sends_signed_relay_command_and_logs_passage(
     _topic, decision = await next_message(hass, east, "decision")
     assert decision["allowed"] is True
     assert decision["reason"] == "granted"
+    assert decision["display"] == "Welcome"
     await wait_for(lambda: len(passages(db_path)) == 1)
     assert passages(db_path) == [("east_gate", "card", 1, "granted", "p1", "")]
 
@@ -244,6 +245,7 @@ async def test_card_read_sends_signed_relay_command_and_logs_passage(
     _topic, decision = await next_message(hass, east, "decision")
     assert decision["allowed"] is False
     assert decision["reason"] == "unknown_credential"
+    assert decision["display"] == "Not recognised"  # the reason's own screen text
     assert passages(db_path)[-1][:4] == ("east_gate", "card", 0, "unknown_credential")
     assert not [t for t, _ in drain(east) if t.endswith("relay/set")]
 
@@ -523,6 +525,7 @@ async def test_terminal_embedding_gets_a_signed_decision(
         assert passages(db_path)[0][:4] == ("east_gate", "face", 0, "unknown_credential")
     else:
         assert decision["reason"] == "face_unavailable"
+        assert decision["display"] == "Access denied"  # not a decision reason: generic
         assert passages(db_path) == []
     # An image or a name is refused outright.
     east.send("face", emb=[0.01] * 128, name="someone")
