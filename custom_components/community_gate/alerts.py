@@ -31,6 +31,7 @@ from .core.alerts import Alert, Rule
 from .core.errors import StoreError
 from .core.model import Passage
 from .core.rules import RuleEngine, RuleParams
+from .times import to_iso
 
 if TYPE_CHECKING:
     from .hub import EstateHub
@@ -247,10 +248,10 @@ def _collect[T](engine: RuleEngine, func: Callable[[], T]) -> tuple[T, list[Aler
     return result, alerts, engine.open_count
 
 
-def alert_event_data(entry_id: str, a: Alert) -> dict[str, Any]:
-    """Event payload: ids, codes, counts and times. Never names or ID numbers."""
+def _alert_core(a: Alert) -> dict[str, Any]:
+    """What every view of an alert says: ids, codes, evidence, state, time. Never names
+    or ID numbers."""
     return {
-        "entry_id": entry_id,
         "alert_id": a.id,
         "rule": a.rule.value,
         "subject_kind": a.subject_kind.value,
@@ -258,27 +259,21 @@ def alert_event_data(entry_id: str, a: Alert) -> dict[str, Any]:
         "gate_id": a.gate_id,
         "evidence": a.evidence,
         "state": a.state.value,
-        "time": dt_util.utc_from_timestamp(a.ts).isoformat(),
+        "time": to_iso(a.ts),
     }
 
 
+def alert_event_data(entry_id: str, a: Alert) -> dict[str, Any]:
+    """Event payload."""
+    return {"entry_id": entry_id, **_alert_core(a)}
+
+
 def alert_dict(a: Alert) -> dict[str, Any]:
-    """An alert as a service response."""
-
-    def iso(ts: float | None) -> str | None:
-        return None if ts is None else dt_util.utc_from_timestamp(ts).isoformat()
-
+    """An alert as a service (and panel) response: with who acknowledged and resolved it."""
     return {
-        "alert_id": a.id,
-        "rule": a.rule.value,
-        "subject_kind": a.subject_kind.value,
-        "subject_id": a.subject_id,
-        "gate_id": a.gate_id,
-        "evidence": a.evidence,
-        "state": a.state.value,
-        "time": iso(a.ts),
-        "acknowledged_at": iso(a.acknowledged_at),
+        **_alert_core(a),
+        "acknowledged_at": to_iso(a.acknowledged_at),
         "acknowledged_by": a.acknowledged_by,
-        "resolved_at": iso(a.resolved_at),
+        "resolved_at": to_iso(a.resolved_at),
         "resolved_by": a.resolved_by,
     }

@@ -5,17 +5,16 @@ not a reader's; registered and audited with the others by ``services.py``."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import ServiceCall, ServiceResponse
 from homeassistant.helpers import config_validation as cv
-from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .core.privacy import audit_dict, erase_person, export_person
 from .privacy import async_rotate_key
+from .times import to_epoch
 
 if TYPE_CHECKING:
     from .hub import EstateHub
@@ -47,14 +46,6 @@ PRIVACY_SCHEMAS: dict[str, vol.Schema] = {
 }
 
 
-def _ts(value: datetime | None) -> float | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt_util.get_default_time_zone())
-    return value.timestamp()
-
-
 async def _erase_person(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     person_id = call.data["person_id"]
     alias, counts = await hub.db(erase_person, hub.store, person_id)
@@ -74,8 +65,8 @@ async def _query_audit_log(hub: EstateHub, call: ServiceCall) -> ServiceResponse
     rows = await hub.db(
         partial(
             hub.store.query_audit,
-            since=_ts(d.get("since")),
-            until=_ts(d.get("until")),
+            since=to_epoch(d.get("since")),
+            until=to_epoch(d.get("until")),
             user_id=d.get("user_id"),
             action=d.get("action"),
             subject=d.get("subject"),

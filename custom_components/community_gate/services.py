@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +48,7 @@ from .core.privacy import check_birth_year
 from .core.store import schedule_from_obj
 from .privacy import async_audit
 from .privacy_services import PRIVACY_HANDLERS, PRIVACY_SCHEMAS
+from .times import to_epoch, to_iso
 
 if TYPE_CHECKING:
     from .alerts import AlertService
@@ -231,18 +232,6 @@ def _fail(code: str, **placeholders: Any) -> ServiceValidationError:
     )
 
 
-def _ts(value: datetime | None) -> float | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt_util.get_default_time_zone())
-    return value.timestamp()
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else dt_util.utc_from_timestamp(ts).isoformat()
-
-
 def resolve_hub(hass: HomeAssistant, entry_id: str | None) -> EstateHub:
     """The loaded estate named by ``entry_id``, or the only one; a translated error else."""
     entries = [
@@ -283,7 +272,7 @@ async def _add_unit(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
         building=d["building"].strip(),
         number=d["number"].strip(),
         rent_arrears=d.get("rent_arrears", False),
-        lease_until=_ts(d.get("lease_until")),
+        lease_until=to_epoch(d.get("lease_until")),
     )
     await hub.db(hub.store.add_unit, unit)
     return {"unit_id": unit.id}
@@ -301,7 +290,7 @@ async def _update_unit(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     if "rent_arrears" in d:
         fields["rent_arrears"] = d["rent_arrears"]
     if "lease_until" in d:
-        fields["lease_until"] = _ts(d["lease_until"])
+        fields["lease_until"] = to_epoch(d["lease_until"])
     unit = await hub.db(partial(hub.store.update_unit, d["unit_id"], **fields))
     return {"unit_id": unit.id, "rent_arrears": unit.rent_arrears}
 
@@ -319,7 +308,7 @@ def _person_fields(d: dict[str, Any]) -> dict[str, Any]:
         out["role"] = Role(d["role"])
     for key in ("valid_from", "valid_until"):
         if key in d:
-            out[key] = _ts(d[key])
+            out[key] = to_epoch(d[key])
     if "allowed_gates" in d:
         out["allowed_gates"] = frozenset(d["allowed_gates"])
     if "schedule" in d:
@@ -380,8 +369,8 @@ async def _add_credential(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
             kind,
             d.get("value"),
             credential_id=d.get("credential_id"),
-            valid_from=_ts(d.get("valid_from")),
-            valid_until=_ts(d.get("valid_until")),
+            valid_from=to_epoch(d.get("valid_from")),
+            valid_until=to_epoch(d.get("valid_until")),
             max_uses=d.get("max_uses"),
         )
     )
@@ -393,15 +382,15 @@ async def _add_credential(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
 
 async def _revoke_credential(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     cred = await hub.db(hub.store.revoke_credential, call.data["credential_id"])
-    return {"credential_id": cred.id, "revoked_at": _iso(cred.revoked_at)}
+    return {"credential_id": cred.id, "revoked_at": to_iso(cred.revoked_at)}
 
 
 async def _issue_visitor_pass(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     d = call.data
     if "person_id" not in d and "unit_id" not in d:
         raise _fail("visitor_host_required")
-    start = _ts(d.get("valid_from")) or dt_util.utcnow().timestamp()
-    end = _ts(d.get("valid_until")) or start + timedelta(hours=d["hours"]).total_seconds()
+    start = to_epoch(d.get("valid_from")) or dt_util.utcnow().timestamp()
+    end = to_epoch(d.get("valid_until")) or start + timedelta(hours=d["hours"]).total_seconds()
     gates = frozenset(d.get("allowed_gates", ()))
     await _check_gates(hub, gates)
     vp = await hub.db(
@@ -421,8 +410,8 @@ async def _issue_visitor_pass(hub: EstateHub, call: ServiceCall) -> ServiceRespo
         "token": vp.token,
         "credential_id": vp.credential.id,
         "person_id": vp.person.id,
-        "valid_from": _iso(start),
-        "valid_until": _iso(end),
+        "valid_from": to_iso(start),
+        "valid_until": to_iso(end),
         "allowed_gates": sorted(vp.person.allowed_gates),
         "max_uses": vp.credential.max_uses,
     }

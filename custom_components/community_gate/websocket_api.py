@@ -36,6 +36,7 @@ from .core.model import Method, Passage, Person, Role
 from .core.queries import MAX_PAGE, PERSON_FLAGS, PassageFilter, passage_page, people_page
 from .hub import EstateHub, passage_event_data
 from .services import resolve_hub
+from .times import to_iso
 
 MAX_QR_CHARS: Final = 512
 ENTRY = "config_entry_id"  # the same field name as the services and HTTP views
@@ -58,10 +59,6 @@ def async_register_commands(hass: HomeAssistant) -> None:
         async_register_command(hass, command)
 
 
-def _ts(value: float | None) -> str | None:
-    return None if value is None else dt_util.utc_from_timestamp(value).isoformat()
-
-
 def _epoch(value: str | None) -> float | None:
     if value is None:
         return None
@@ -81,8 +78,8 @@ def _person(p: Person) -> dict[str, Any]:
         "special_attention": p.special_attention,
         "lives_alone": p.lives_alone,
         "blocked": p.blocked,
-        "valid_from": _ts(p.valid_from),
-        "valid_until": _ts(p.valid_until),
+        "valid_from": to_iso(p.valid_from),
+        "valid_until": to_iso(p.valid_until),
         "allowed_gates": sorted(p.allowed_gates),
     }
 
@@ -136,7 +133,7 @@ async def ws_units(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
                 "building": u.building,
                 "number": u.number,
                 "rent_arrears": u.rent_arrears,
-                "lease_until": _ts(u.lease_until),
+                "lease_until": to_iso(u.lease_until),
             }
             for u in units
         ]
@@ -199,11 +196,11 @@ async def ws_person(hass: HomeAssistant, connection: ActiveConnection, msg: dict
                     {
                         "credential_id": c.id,
                         "kind": c.kind.value,
-                        "valid_from": _ts(c.valid_from),
-                        "valid_until": _ts(c.valid_until),
+                        "valid_from": to_iso(c.valid_from),
+                        "valid_until": to_iso(c.valid_until),
                         "max_uses": c.max_uses,
                         "uses": c.uses,
-                        "revoked_at": _ts(c.revoked_at),
+                        "revoked_at": to_iso(c.revoked_at),
                     }
                     for c in store.list_credentials(pid)
                 ],
@@ -211,9 +208,9 @@ async def ws_person(hass: HomeAssistant, connection: ActiveConnection, msg: dict
                     {
                         "purpose": c.purpose,
                         "notice_version": c.notice_version,
-                        "given_at": _ts(c.given_at),
+                        "given_at": to_iso(c.given_at),
                         "guardian": c.guardian,
-                        "withdrawn_at": _ts(c.withdrawn_at),
+                        "withdrawn_at": to_iso(c.withdrawn_at),
                     }
                     for c in store.list_consents(pid)
                 ],
@@ -221,7 +218,7 @@ async def ws_person(hass: HomeAssistant, connection: ActiveConnection, msg: dict
                     variant: sum(1 for t in templates if t.variant.value == variant)
                     for variant in ("plain", "masked")
                 },
-                "last_seen": _ts(store.last_seen(pid)),
+                "last_seen": to_iso(store.last_seen(pid)),
             }
 
         return await hub.db(read)
@@ -337,7 +334,7 @@ async def ws_strangers(
         return {
             "ready": True,
             "strangers": [
-                c | {"first_seen": _ts(c["first_seen"]), "last_seen": _ts(c["last_seen"])}
+                c | {"first_seen": to_iso(c["first_seen"]), "last_seen": to_iso(c["last_seen"])}
                 for c in clusters[: msg["limit"]]
             ],
         }

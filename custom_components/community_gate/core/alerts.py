@@ -7,7 +7,6 @@ on the Store's one thread): new -> acknowledged -> resolved.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 import json
@@ -97,18 +96,10 @@ class AlertLog:
     """Alert rows in the estate database. Same thread rules as ``Store``."""
 
     def __init__(self, store: Store) -> None:
-        # The Store's connection, so alerts share its file, WAL and single thread.
-        self._conn: sqlite3.Connection = store._conn
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        # The Store's connection and transactions, so alerts share its file, WAL and
+        # single thread.
+        self._conn: sqlite3.Connection = store.conn
+        self._tx = store.transaction
 
     def add(
         self,

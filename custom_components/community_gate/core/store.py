@@ -10,7 +10,7 @@ Timestamps are UTC epoch seconds (REAL): cheap to index and to compare.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import replace
 import json
 from pathlib import Path
@@ -395,6 +395,11 @@ class Store:
         }
         if not names >= _TABLES:
             raise errors.StoreCorruptError("tables missing", path=str(self.path))
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT, rolled back on error), for
+        modules that keep their own tables in this database (``alerts.py``)."""
+        return self._tx()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
