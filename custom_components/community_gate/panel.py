@@ -32,7 +32,8 @@ async def async_register_panel(hass: HomeAssistant) -> None:
         hass,
         frontend_url_path=PANEL_PATH,
         webcomponent_name=ELEMENT,
-        sidebar_title="Estate gate",
+        # The sidebar title is fixed at registration: the hub's language picks it.
+        sidebar_title="小区门禁" if hass.config.language.startswith("zh") else "Estate gate",
         sidebar_icon="mdi:gate",
         # The version busts browser caches after an update.
         module_url=f"{STATIC_URL}/{ELEMENT}.js?v={_VERSION}",

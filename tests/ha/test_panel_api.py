@@ -61,6 +61,7 @@ async def test_panel_is_registered_for_admins_with_its_module(
     await hass.async_block_till_done()
     panel = hass.data["frontend_panels"][PANEL_PATH]
     assert panel.require_admin is True
+    assert panel.sidebar_title == "Estate gate"  # the hub's language is English here
     assert panel.sidebar_icon == "mdi:gate"
     module = panel.config["_panel_custom"]["module_url"]
     assert module.startswith(f"{STATIC_URL}/community-gate-panel.js?v=")
