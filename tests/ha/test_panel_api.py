@@ -269,3 +269,15 @@ async def test_alerts_listed_for_the_panel(
     assert [a["state"] for a in r["result"]["alerts"]] == ["resolved"]
     r = await ws(client, {"type": "community_gate/alerts", "rule": "gossip"})
     assert r["error"]["code"] == "invalid_format"
+
+
+async def test_panel_title_follows_a_chinese_hub(hass: HomeAssistant, db_path: Any) -> None:
+    hass.config.language = "zh-Hans"
+    assert await async_setup_component(hass, "frontend", {})
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="E", data={"name": "E", "db_path": str(db_path)}, unique_id="e"
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert hass.data["frontend_panels"][PANEL_PATH].sidebar_title == "小区门禁"
