@@ -102,10 +102,16 @@ async def _run(
         connection.send_error(msg["id"], err.code, str(err))
         return
     except HomeAssistantError as err:
-        key = getattr(err, "translation_key", None) or "error"
-        connection.send_error(msg["id"], key, str(err))
+        _send_ha_error(connection, msg, err)
         return
     connection.send_result(msg["id"], result)
+
+
+def _send_ha_error(
+    connection: ActiveConnection, msg: dict[str, Any], err: HomeAssistantError
+) -> None:
+    """A translated HA error (no estate, estate not loaded, ...) by its key."""
+    connection.send_error(msg["id"], getattr(err, "translation_key", None) or "error", str(err))
 
 
 @require_admin
@@ -375,7 +381,7 @@ def ws_subscribe_passages(
     try:
         hub = resolve_hub(hass, msg.get(ENTRY))
     except HomeAssistantError as err:
-        connection.send_error(msg["id"], getattr(err, "translation_key", None) or "error", str(err))
+        _send_ha_error(connection, msg, err)
         return
 
     @callback

@@ -49,9 +49,8 @@ async def ws(client: Any, msg: dict[str, Any]) -> dict[str, Any]:
     return await client.receive_json()
 
 
-async def test_panel_is_registered_for_admins_with_its_module(
-    hass: HomeAssistant, hass_client: ClientSessionGenerator, db_path: Any
-) -> None:
+async def _estate_with_frontend(hass: HomeAssistant, db_path: Any) -> None:
+    """An estate in a HA instance that runs the frontend (the panel registers only then)."""
     assert await async_setup_component(hass, "frontend", {})
     entry = MockConfigEntry(
         domain=DOMAIN, title="E", data={"name": "E", "db_path": str(db_path)}, unique_id="e"
@@ -59,6 +58,12 @@ async def test_panel_is_registered_for_admins_with_its_module(
     entry.add_to_hass(hass)
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
+
+
+async def test_panel_is_registered_for_admins_with_its_module(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, db_path: Any
+) -> None:
+    await _estate_with_frontend(hass, db_path)
     panel = hass.data["frontend_panels"][PANEL_PATH]
     assert panel.require_admin is True
     assert panel.sidebar_title == "Estate gate"  # the hub's language is English here
@@ -273,11 +278,5 @@ async def test_alerts_listed_for_the_panel(
 
 async def test_panel_title_follows_a_chinese_hub(hass: HomeAssistant, db_path: Any) -> None:
     hass.config.language = "zh-Hans"
-    assert await async_setup_component(hass, "frontend", {})
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="E", data={"name": "E", "db_path": str(db_path)}, unique_id="e"
-    )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
+    await _estate_with_frontend(hass, db_path)
     assert hass.data["frontend_panels"][PANEL_PATH].sidebar_title == "小区门禁"
