@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import (
-    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -18,7 +17,6 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 from homeassistant.util import slugify
-import voluptuous as vol
 
 from .capture import DEFAULT_INTERVAL_S
 from .const import (
@@ -66,6 +64,11 @@ from .core.store import Store, check_id
 from .core.stream import check_stream_url
 from .face import DEFAULT_DEBOUNCE_S
 from .privacy import GATE_METHODS
+from .schema import vol
+
+if TYPE_CHECKING:
+    # The typed entry (runtime data: the estate's hub) without importing the runtime.
+    from . import CommunityGateConfigEntry
 
 MAX_RETENTION_DAYS = 3650
 
@@ -154,14 +157,19 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
                 ):
                     return self.async_abort(reason="database_in_use")
                 name = user_input[CONF_ESTATE_NAME].strip() or entry.title
+                data = entry.data | {
+                    CONF_ESTATE_NAME: name,
+                    CONF_DB_PATH: user_input[CONF_DB_PATH].strip(),
+                }
+                if entry.update_listeners:
+                    # Loaded: the entry's update listener reloads it (a flow reloading
+                    # an entry that has one is refused from HA 2026.12).
+                    return self.async_update_and_abort(
+                        entry, unique_id=unique_id, title=name, data=data
+                    )
+                # Not loaded (a database it could not open): nothing listens yet.
                 return self.async_update_reload_and_abort(
-                    entry,
-                    unique_id=unique_id,
-                    title=name,
-                    data_updates={
-                        CONF_ESTATE_NAME: name,
-                        CONF_DB_PATH: user_input[CONF_DB_PATH].strip(),
-                    },
+                    entry, unique_id=unique_id, title=name, data=data
                 )
         return self.async_show_form(
             step_id="reconfigure",
@@ -174,13 +182,13 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+    def async_get_options_flow(config_entry: CommunityGateConfigEntry) -> OptionsFlow:
         return CommunityGateOptionsFlow()
 
     @classmethod
     @callback
     def async_get_supported_subentry_types(
-        cls, config_entry: ConfigEntry
+        cls, config_entry: CommunityGateConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         return {SUBENTRY_GATE: GateSubentryFlow}
 

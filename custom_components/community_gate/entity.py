@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 
 from .const import DOMAIN
 from .hub import EstateHub, GateRuntime
+
+# HA 2026.8 made DeviceInfo a dataclass that links a device to its parent by registry id
+# (via_device_id) and deprecated the identifier pair (via_device, removed in 2027.8);
+# older releases know only the pair.
+_LINK_BY_ID = dataclasses.is_dataclass(DeviceInfo)
 
 
 def estate_device(hub: EstateHub) -> DeviceInfo:
@@ -48,10 +57,20 @@ class GateEntity(Entity):
         self.rt = rt
         self._attr_translation_key = key
         self._attr_unique_id = f"{hub.entry.entry_id}-{rt.gate.id}-{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, f"{hub.entry.entry_id}-{rt.gate.id}")},
-            name=rt.gate.name,
-            manufacturer="community_gate",
-            model=rt.gate.kind.value.replace("_", " ").capitalize(),
-            via_device=(DOMAIN, hub.entry.entry_id),
-        )
+        self._attr_device_info = gate_device(hub, rt)
+
+
+def gate_device(hub: EstateHub, rt: GateRuntime) -> DeviceInfo:
+    """A gate's device, under the estate's (created at setup, before the platforms)."""
+    fields: dict[str, Any] = {
+        "identifiers": {(DOMAIN, f"{hub.entry.entry_id}-{rt.gate.id}")},
+        "name": rt.gate.name,
+        "manufacturer": "community_gate",
+        "model": rt.gate.kind.value.replace("_", " ").capitalize(),
+    }
+    estate_id = (DOMAIN, hub.entry.entry_id)
+    if not _LINK_BY_ID:
+        fields["via_device"] = estate_id
+    elif estate := dr.async_get(hub.hass).async_get_device(identifiers={estate_id}):
+        fields["via_device_id"] = estate.id
+    return DeviceInfo(**fields)

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import ServiceCall, ServiceResponse
 from homeassistant.helpers import config_validation as cv
-import voluptuous as vol
 
 from .core.privacy import audit_dict, erase_person, export_person
 from .privacy import async_rotate_key
+from .schema import vol
 from .times import to_epoch
 
 if TYPE_CHECKING:

@@ -26,7 +26,6 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
-import voluptuous as vol
 
 from .alerts import alert_dict
 from .const import DOMAIN
@@ -35,6 +34,7 @@ from .core.errors import CoreError
 from .core.model import Method, Passage, Person, Role
 from .core.queries import MAX_PAGE, PERSON_FLAGS, PassageFilter, passage_page, people_page
 from .hub import EstateHub, passage_event_data
+from .schema import vol
 from .services import resolve_hub
 from .times import to_iso
 

@@ -60,9 +60,13 @@ async def relay_calls(hass: HomeAssistant) -> list[tuple[str, str]]:
     assert await async_setup_component(
         hass, "input_boolean", {"input_boolean": {f"{r}_coil": {} for r in RELAYS}}
     )
-    switches = {
-        r: {
-            "value_template": f"{{{{ is_state('input_boolean.{r}_coil', 'on') }}}}",
+    # Template entities in the `template:` integration's own YAML (the `switch:` platform
+    # form was removed in HA 2026.6); the name gives the entity id.
+    switches = [
+        {
+            "name": r,
+            "unique_id": f"test_{r}",
+            "state": f"{{{{ is_state('input_boolean.{r}_coil', 'on') }}}}",
             "turn_on": {
                 "action": "input_boolean.turn_on",
                 "target": {"entity_id": f"input_boolean.{r}_coil"},
@@ -73,10 +77,8 @@ async def relay_calls(hass: HomeAssistant) -> list[tuple[str, str]]:
             },
         }
         for r in RELAYS
-    }
-    assert await async_setup_component(
-        hass, "switch", {"switch": [{"platform": "template", "switches": switches}]}
-    )
+    ]
+    assert await async_setup_component(hass, "template", {"template": [{"switch": switches}]})
     await hass.async_block_till_done()
     calls: list[tuple[str, str]] = []
 

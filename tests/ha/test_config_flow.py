@@ -17,7 +17,6 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-import voluptuous as vol
 
 from custom_components.community_gate.config_flow import NUMBER_OPTIONS, _check_numbers
 from custom_components.community_gate.const import (
@@ -30,6 +29,7 @@ from custom_components.community_gate.const import (
 from custom_components.community_gate.core.errors import UnknownGateError
 from custom_components.community_gate.core.model import Direction, GateKind
 from custom_components.community_gate.core.store import SCHEMA_VERSION
+from custom_components.community_gate.schema import vol
 
 GARBAGE = b"this is not an sqlite database, just some bytes\n" * 64
 

@@ -23,10 +23,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
-import voluptuous as vol
 
 from custom_components.community_gate.const import DOMAIN
 from custom_components.community_gate.core.images import MAX_IMAGE_BYTES
+from custom_components.community_gate.schema import vol
 
 NAME = "Zhang Wei"
 NAME_ZH = "张伟"

@@ -840,43 +840,42 @@ async def actuators(
     def bump(counter: str) -> dict[str, Any]:
         return {"action": "counter.increment", "target": {"entity_id": counter}}
 
+    # The `template:` integration's own YAML (the lock:/cover: platform forms were removed
+    # in HA 2026.6); the name gives the entity id.
     assert await async_setup_component(
         hass,
-        "lock",
+        "template",
         {
-            "lock": [
+            "template": [
                 {
-                    "platform": "template",
-                    "name": "Side door",
-                    "value_template": "{{ is_state('input_select.side_bolt', 'locked') }}",
-                    "lock": [select("input_select.side_bolt", "locked"), bump("counter.relock")],
-                    "unlock": select("input_select.side_bolt", "unlocked"),
-                },
-                {
-                    "platform": "template",
-                    "name": "Strike door",
-                    "value_template": "{{ true }}",
-                    "lock": bump("counter.relock"),
-                    "unlock": bump("counter.relock"),
-                    "open": bump("counter.strike"),
-                },
+                    "lock": [
+                        {
+                            "name": "Side door",
+                            "state": "{{ is_state('input_select.side_bolt', 'locked') }}",
+                            "lock": [
+                                select("input_select.side_bolt", "locked"),
+                                bump("counter.relock"),
+                            ],
+                            "unlock": select("input_select.side_bolt", "unlocked"),
+                        },
+                        {
+                            "name": "Strike door",
+                            "state": "{{ true }}",
+                            "lock": bump("counter.relock"),
+                            "unlock": bump("counter.relock"),
+                            "open": bump("counter.strike"),
+                        },
+                    ],
+                    "cover": [
+                        {
+                            "name": "car_barrier",
+                            "state": "{{ states('input_select.barrier') }}",
+                            "open_cover": select("input_select.barrier", "open"),
+                            "close_cover": select("input_select.barrier", "closed"),
+                        }
+                    ],
+                }
             ]
-        },
-    )
-    assert await async_setup_component(
-        hass,
-        "cover",
-        {
-            "cover": {
-                "platform": "template",
-                "covers": {
-                    "car_barrier": {
-                        "value_template": "{{ states('input_select.barrier') }}",
-                        "open_cover": select("input_select.barrier", "open"),
-                        "close_cover": select("input_select.barrier", "closed"),
-                    }
-                },
-            }
         },
     )
     button_entry = MockConfigEntry(

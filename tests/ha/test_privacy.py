@@ -147,7 +147,7 @@ async def test_refused_attempts_are_audited(
 async def test_query_audit_log_schema(
     hass: HomeAssistant, seeded: MockConfigEntry, data: dict[str, Any], field: str
 ) -> None:
-    import voluptuous as vol
+    from custom_components.community_gate.schema import vol
 
     with pytest.raises(vol.Invalid) as exc:
         await call(hass, "query_audit_log", data)

@@ -16,10 +16,10 @@ from homeassistant.exceptions import ServiceValidationError, Unauthorized, Unkno
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
-import voluptuous as vol
 
 from custom_components.community_gate.const import CONF_DB_PATH, DOMAIN
 from custom_components.community_gate.core.model import CredentialKind, Reason, Role
+from custom_components.community_gate.schema import vol
 from tests.ha.conftest import gate_subentry
 
 EN = json.loads(
