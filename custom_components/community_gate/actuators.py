@@ -18,8 +18,15 @@ from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
 
+from .const import DOMAIN
+
 _LOGGER = logging.getLogger(__name__)
 SERVICE_TIMEOUT = 10.0
+
+
+# The actuator is not there at all: logged once when it goes away (alerts.py,
+# mqtt_link.py), so a failed opening because of it is not logged again per attempt.
+ABSENT_CODES = frozenset({"actuator_missing", "actuator_unavailable"})
 
 
 class ActuatorError(Exception):
@@ -28,6 +35,16 @@ class ActuatorError(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+def not_opened_error(code: str, gate_id: str, passage_id: int | None) -> HomeAssistantError:
+    """What an action that drives a gate raises when the gate did not open: the
+    passage is already written, and the message names it."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=code,
+        translation_placeholders={"gate_id": gate_id, "passage_id": str(passage_id)},
+    )
 
 
 class Actuator(ABC):

@@ -24,8 +24,10 @@ from homeassistant.helpers.event import (
     async_track_state_change_event,
     async_track_time_interval,
 )
+from homeassistant.helpers.start import async_at_started
 from homeassistant.util import dt as dt_util
 
+from .availability import AvailabilityLog
 from .const import CONF_DOOR, DOMAIN, EVENT_ALERT
 from .core.alerts import Alert, Rule
 from .core.errors import StoreError
@@ -57,6 +59,8 @@ class AlertService:
         self._ticks = 0
         self._unsubs: list[CALLBACK_TYPE] = []
         self._devices: dict[str, str] = {}  # entity id -> gate id
+        self._actuators: set[str] = set()  # the actuator entities among them
+        self._availability = AvailabilityLog(_LOGGER)
         self._doors: dict[str, str] = {}  # door contact entity id -> gate id
         self._held_checks: dict[str, CALLBACK_TYPE] = {}  # gate id -> pending check
 
@@ -77,6 +81,7 @@ class AlertService:
             # reports its own state through the MQTT link (heartbeat / last will).
             if rt.actuator_entity:
                 devices[rt.actuator_entity] = rt.gate.id
+                self._actuators.add(rt.actuator_entity)
             if rt.camera:
                 devices[rt.camera] = rt.gate.id
             door = hub.entry.subentries[rt.subentry_id].data.get(CONF_DOOR)
@@ -94,6 +99,19 @@ class AlertService:
             self._unsubs.append(
                 async_track_state_change_event(self.hass, list(doors), self._on_door)
             )
+        # While HA starts, actuators appear (or show restored "unavailable") one by one:
+        # judge them once it has started. Cameras log their own outages (capture.py).
+        self._unsubs.append(async_at_started(self.hass, self._log_actuators))
+
+    @callback
+    def _log_actuators(self, _hass: HomeAssistant) -> None:
+        for entity_id in self._actuators:
+            self._log_actuator(entity_id, self._available(entity_id))
+
+    @callback
+    def _log_actuator(self, entity_id: str, available: bool) -> None:
+        what = f"Gate {self._devices.get(entity_id)}: actuator {entity_id}"
+        self._availability.update(entity_id, available, what)
 
     @callback
     def async_stop(self) -> None:
@@ -165,6 +183,8 @@ class AlertService:
         entity_id = event.data["entity_id"]
         new = event.data["new_state"]
         online = new is not None and new.state != STATE_UNAVAILABLE
+        if entity_id in self._actuators and self.hass.is_running:
+            self._log_actuator(entity_id, online)
         engine, now, gate = self._engine, _now(), self._devices.get(entity_id)
         self._background(
             lambda: engine.device_state(entity_id, online, now, gate_id=gate), "device state"

@@ -7,6 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import CommunityGateConfigEntry
+from .actuators import not_opened_error
 from .entity import GateEntity
 
 PARALLEL_UPDATES = 0
@@ -24,4 +25,7 @@ async def async_setup_entry(
 
 class OpenGateButton(GateEntity, ButtonEntity):
     async def async_press(self) -> None:
-        await self.hub.async_open(self.rt.gate.id, note="button", context=self._context)
+        outcome = await self.hub.async_open(self.rt.gate.id, note="button", context=self._context)
+        if outcome.actuator_error is not None:
+            # Logged as a passage first, like the open_gate action; then the press fails.
+            raise not_opened_error(outcome.actuator_error, self.rt.gate.id, outcome.passage.id)

@@ -22,7 +22,7 @@ from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
-from .actuators import Actuator, ActuatorError, MqttRelayActuator, make_actuator
+from .actuators import ABSENT_CODES, Actuator, ActuatorError, MqttRelayActuator, make_actuator
 from .const import (
     CONF_ACTUATOR,
     CONF_BUILDING,
@@ -95,6 +95,8 @@ class GateRuntime:
 class PassageOutcome:
     passage: Passage
     decision: Decision
+    # The actuator's failure code when a granted passage did not open the gate.
+    actuator_error: str | None = None
 
 
 @dataclass(slots=True)
@@ -360,13 +362,17 @@ class EstateHub:
         extra_flags: tuple[str, ...] = (),
     ) -> PassageOutcome:
         flags: tuple[str, ...] = extra_flags
+        failure: str | None = None
         if decision.allowed:
             try:
                 await rt.actuator.open(context)
             except ActuatorError as err:
-                # The decision stands and is logged; staff see the failed actuation.
-                _LOGGER.warning("Gate %s did not open: %s", rt.gate.id, err.code)
+                # The decision stands and is logged; staff see the failed actuation. An
+                # absent actuator was logged once when it went away: not once per attempt.
+                level = logging.DEBUG if err.code in ABSENT_CODES else logging.WARNING
+                _LOGGER.log(level, "Gate %s did not open: %s", rt.gate.id, err.code)
                 flags = (*flags, err.code)
+                failure = err.code
         row = build_passage(
             decision,
             gate=rt.gate,
@@ -385,7 +391,7 @@ class EstateHub:
         self.hass.bus.async_fire(EVENT_PASSAGE, passage_event_data(self, passage), context=context)
         async_dispatcher_send(self.hass, self.passage_signal, passage)
         async_dispatcher_send(self.hass, self.state_signal)
-        return PassageOutcome(passage, decision)
+        return PassageOutcome(passage, decision, failure)
 
     # ------------------------------------------------------------ field devices
     # Plain inputs from field devices (MQTT today). Each fires an HA event (ids and
@@ -404,8 +410,6 @@ class EstateHub:
     async def async_field_status(
         self, device_id: str, gate_id: str, online: bool, ts: float
     ) -> None:
-        if not online:
-            _LOGGER.warning("Field device %s at gate %s is offline", device_id, gate_id)
         self._field(
             EVENT_DEVICE_STATUS,
             {"device_id": device_id, "gate_id": gate_id, "online": online, "ts": ts},

@@ -35,6 +35,7 @@ from homeassistant.util import dt as dt_util, slugify
 import numpy as np
 
 from .actuators import RelayUnavailableError
+from .availability import AvailabilityLog
 from .const import CONF_ESTATE_NAME, CONF_MQTT_DEVICE
 from .core import contract as c
 from .core.devices import DeviceKey, DeviceKeys
@@ -110,6 +111,7 @@ class MqttLink:
         self._tx_lock = asyncio.Lock()
         self._last_seen: dict[str, float] = {}
         self._online: dict[str, bool] = {}
+        self._availability = AvailabilityLog(_LOGGER)
         self._unsubs: list[CALLBACK_TYPE] = []
         # Controllers send a heartbeat every 30 s; three missed ones mean offline.
         self.heartbeat_timeout = HEARTBEAT_TIMEOUT.total_seconds()
@@ -186,6 +188,8 @@ class MqttLink:
         if self._online.get(device_id) == online:
             return
         self._online[device_id] = online
+        # Transitions only (see above): a device first heard after a restart logs nothing.
+        self._availability.update(device_id, online, f"MQTT device {device_id} at gate {gate_id}")
         await self.hub.async_field_status(device_id, gate_id, online, ts)
         if online and self.hub.emergency and self.relay_device(gate_id) == device_id:
             # A controller that rebooted (or a hub that restarted) during an emergency

@@ -30,6 +30,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from .actuators import not_opened_error
 from .alerts import alert_dict
 from .const import DOMAIN
 from .core import errors
@@ -53,7 +54,7 @@ from .times import to_epoch, to_iso
 if TYPE_CHECKING:
     from .alerts import AlertService
     from .face import FaceService
-    from .hub import EstateHub
+    from .hub import EstateHub, PassageOutcome
 
 ATTR_ENTRY = "config_entry_id"
 TYPED_KINDS = [k.value for k in CredentialKind if k is not CredentialKind.FACE]
@@ -224,8 +225,25 @@ SCHEMAS.update(
 OPEN_TO_ALL = frozenset({"present_credential"})
 
 
-def _fail(code: str, **placeholders: Any) -> ServiceValidationError:
-    return ServiceValidationError(
+# Failures of the estate or its devices, not of the caller's input: these raise a plain
+# HomeAssistantError; every other code is a ServiceValidationError.
+NOT_THE_CALLERS = frozenset(
+    {
+        "camera_unavailable",
+        "alerts_unavailable",
+        "mqtt_unavailable",
+        errors.FaceUnavailableError.code,
+        errors.StoreError.code,
+        errors.StoreUnavailableError.code,
+        errors.StoreCorruptError.code,
+        errors.StoreTooNewError.code,
+    }
+)
+
+
+def _fail(code: str, **placeholders: Any) -> HomeAssistantError:
+    cls = HomeAssistantError if code in NOT_THE_CALLERS else ServiceValidationError
+    return cls(
         translation_domain=DOMAIN,
         translation_key=code,
         translation_placeholders={k: str(v) for k, v in placeholders.items()},
@@ -432,8 +450,11 @@ async def _present(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     if p.reason.value == "malformed_credential":
         # Logged as a denied passage first, so nothing is lost; then the caller hears why.
         raise _fail("malformed_credential", kind=d["kind"], passage_id=p.id)
+    # The caller asked for a decision, so a granted one whose gate did not open is still
+    # an answer (not an error); ``opened`` and the actuator flag say what happened.
     return {
         "allowed": p.allowed,
+        "opened": p.allowed and outcome.actuator_error is None,
         "reason": p.reason.value,
         "passage_id": p.id,
         "person_id": p.person_id,
@@ -447,13 +468,30 @@ async def _open_gate(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     outcome = await hub.async_open(
         d["gate_id"], note=d["reason"], context=call.context, direction=direction
     )
+    if outcome.actuator_error is not None:
+        # The passage is written (and the wrapper audits this call): now say it failed.
+        raise not_opened_error(outcome.actuator_error, d["gate_id"], outcome.passage.id)
     return {"passage_id": outcome.passage.id, "flags": list(outcome.passage.flags)}
+
+
+def raise_if_gates_not_opened(outcomes: list[PassageOutcome]) -> None:
+    """Emergency open-all stays on when some gates did not open (the others did, and
+    the state decides "open" for every later credential), but the caller must hear
+    which gates need a person. Every attempt is already a passage row."""
+    failed = sorted(o.passage.gate_id for o in outcomes if o.actuator_error is not None)
+    if failed:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="emergency_not_opened",
+            translation_placeholders={"gate_ids": ", ".join(failed)},
+        )
 
 
 async def _set_emergency(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     outcomes = await hub.async_set_emergency(
         call.data["active"], note=call.data.get("reason"), context=call.context
     )
+    raise_if_gates_not_opened(outcomes)
     return {"active": hub.emergency, "gates_opened": [o.passage.gate_id for o in outcomes]}
 
 

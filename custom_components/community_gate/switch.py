@@ -10,6 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import CommunityGateConfigEntry
 from .entity import EstateEntity
+from .services import raise_if_gates_not_opened
 
 PARALLEL_UPDATES = 0
 
@@ -28,7 +29,8 @@ class EmergencySwitch(EstateEntity, SwitchEntity):
         return self.hub.emergency
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        await self.hub.async_set_emergency(True, note="switch", context=self._context)
+        outcomes = await self.hub.async_set_emergency(True, note="switch", context=self._context)
+        raise_if_gates_not_opened(outcomes)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         await self.hub.async_set_emergency(False, note="switch", context=self._context)

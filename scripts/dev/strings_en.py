@@ -110,10 +110,11 @@ EXCEPTIONS = {
     "estate_ambiguous": "More than one estate is set up: say which one with config_entry_id.",
     "malformed_credential": "The presented {kind} value is malformed. The attempt was logged as denied passage {passage_id}.",
     "visitor_host_required": "Give either an existing visitor's person_id or the host unit_id.",
-    "actuator_missing": "The gate's actuator entity does not exist.",
-    "actuator_unavailable": "The gate's actuator entity is unavailable.",
-    "actuator_timeout": "The gate's actuator did not answer in time.",
-    "actuator_failed": "The gate's actuator reported an error.",
+    "actuator_missing": "Gate {gate_id} did not open: its actuator entity does not exist. The attempt is logged as passage {passage_id}.",
+    "actuator_unavailable": "Gate {gate_id} may not have opened: its actuator is unavailable (the entity is unavailable, or the MQTT controller is offline or unreachable). The attempt is logged as passage {passage_id}.",
+    "actuator_timeout": "Gate {gate_id} may not have opened: its actuator did not answer in time. The attempt is logged as passage {passage_id}.",
+    "actuator_failed": "Gate {gate_id} did not open: its actuator reported an error. The attempt is logged as passage {passage_id}.",
+    "emergency_not_opened": "Emergency open-all is on, but these gates did not open: {gate_ids}. Each attempt is logged as a passage; send someone to open them.",
     "actuator_domain": "The actuator must be a lock, switch, cover or button.",
 }
 

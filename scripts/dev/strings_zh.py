@@ -110,10 +110,11 @@ EXCEPTIONS = {
     "estate_ambiguous": "设置了多个小区：请用 config_entry_id 指明是哪一个。",
     "malformed_credential": "出示的{kind}值格式错误。此次尝试已作为拒绝通行记录 {passage_id} 记入日志。",
     "visitor_host_required": "请提供已有访客的 person_id，或被访房屋的 unit_id。",
-    "actuator_missing": "此门的执行器实体不存在。",
-    "actuator_unavailable": "此门的执行器实体不可用。",
-    "actuator_timeout": "此门的执行器未及时响应。",
-    "actuator_failed": "此门的执行器报告了错误。",
+    "actuator_missing": "门 {gate_id} 未打开：其执行器实体不存在。此次尝试已作为通行记录 {passage_id} 记入日志。",
+    "actuator_unavailable": "门 {gate_id} 可能未打开：其执行器不可用（实体不可用，或 MQTT 控制器离线或无法连接）。此次尝试已作为通行记录 {passage_id} 记入日志。",
+    "actuator_timeout": "门 {gate_id} 可能未打开：其执行器未及时响应。此次尝试已作为通行记录 {passage_id} 记入日志。",
+    "actuator_failed": "门 {gate_id} 未打开：其执行器报告了错误。此次尝试已作为通行记录 {passage_id} 记入日志。",
+    "emergency_not_opened": "紧急全开已启用，但以下门未打开：{gate_ids}。每次尝试均已记入通行日志；请派人前往开门。",
     "actuator_domain": "执行器必须是锁、开关、卷帘或按钮。",
 }
 

@@ -21,6 +21,7 @@ from typing import Any
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt import client as mqtt_client
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -364,9 +365,10 @@ async def test_broker_restart_reconnects_without_losing_passages(
     await hass.async_add_executor_job(broker.stop)
     await wait_for(lambda: not mqtt.is_connected(hass))
     # Staff open the gate while the broker is down: logged, flagged, never queued to
-    # reach the relay minutes later.
-    resp = await call(hass, "open_gate", {"gate_id": "east_gate", "reason": "broker test"})
-    assert resp["flags"] == ["actuator_unavailable"]
+    # reach the relay minutes later, and the action fails.
+    with pytest.raises(HomeAssistantError) as exc:
+        await call(hass, "open_gate", {"gate_id": "east_gate", "reason": "broker test"})
+    assert exc.value.translation_key == "actuator_unavailable"
 
     await hass.async_add_executor_job(broker.start)
     await wait_for(lambda: mqtt.is_connected(hass))
@@ -426,9 +428,54 @@ async def test_heartbeat_stops_device_goes_offline(
     # The broker's last will ("offline", unsigned by nature) marks it offline at once.
     devices["gc-east"].publish("status", c.OFFLINE)
     await wait_for(lambda: hass.states.get(online).state == "off")
-    # ...and a relay command to an offline controller is still sent but flagged.
-    resp = await call(hass, "open_gate", {"gate_id": "east_gate", "reason": "test"})
-    assert resp["flags"] == ["actuator_unavailable"]
+    # ...and a relay command to an offline controller is still sent but flagged (and
+    # the action fails: the gate may not have opened).
+    with pytest.raises(HomeAssistantError) as exc:
+        await call(hass, "open_gate", {"gate_id": "east_gate", "reason": "test"})
+    assert exc.value.translation_key == "actuator_unavailable"
+
+
+async def test_heartbeat_loss_and_return_are_logged_once(
+    hass: HomeAssistant,
+    mqtt_estate: MockConfigEntry,
+    devices: dict[str, FieldDevice],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A controller going silent is one line, its return another: not one per watchdog
+    run, heartbeat or failed opening in between."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.community_gate")
+    link = mqtt_estate.runtime_data.mqtt
+    east = devices["gc-east"]
+    link.heartbeat_timeout = 0.2
+    await asyncio.sleep(0.3)
+    for step in (1, 2, 3):  # the watchdog keeps running while they stay silent
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=20 * step))
+        await hass.async_block_till_done()
+    assert not link.device_online("gc-east")
+    with pytest.raises(HomeAssistantError):
+        await call(hass, "open_gate", {"gate_id": "east_gate", "reason": "test"})
+
+    link.heartbeat_timeout = 90
+    east.send("status", state="online")
+    await wait_for(lambda: link.device_online("gc-east"))
+    east.send("status", state="online")
+    east.send("card", value=CARD)
+    await next_message(hass, east, "relay/set")
+    await next_message(hass, east, "decision")  # the card is fully handled
+
+    ours = [r for r in caplog.records if r.name.startswith("custom_components.community_gate")]
+    down = sorted(r.getMessage() for r in ours if "is unavailable" in r.getMessage())
+    back = [r for r in ours if "available again" in r.getMessage()]
+    assert down == [
+        "MQTT device gc-east at gate east_gate is unavailable",
+        "MQTT device gc-north at gate north_door is unavailable",
+    ]
+    assert [(r.levelno, r.getMessage()) for r in back] == [
+        (logging.INFO, "MQTT device gc-east at gate east_gate is available again")
+    ]
+    # The failed opening is the caller's error and a passage flag, not a log warning.
+    assert sorted(r.getMessage() for r in ours if r.levelno >= logging.WARNING) == down
+    assert all(CARD not in r.getMessage() for r in ours)
 
 
 async def test_fire_alarm_opens_every_gate_and_is_logged(

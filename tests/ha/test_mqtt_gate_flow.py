@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -38,16 +39,21 @@ async def test_gate_with_only_an_mqtt_controller(
     rt = estate.runtime_data.gates["west_gate"]
     assert isinstance(rt.actuator, MqttRelayActuator)
     assert rt.actuator_entity == ""
-    # No broker in this test: the gate shows offline, and an open is logged and flagged.
+    # No broker in this test: the gate shows offline, and an open is logged, flagged and
+    # fails.
     assert hass.states.get("binary_sensor.west_gate_online").state == "off"
-    resp = await hass.services.async_call(
-        "community_gate",
-        "open_gate",
-        {"gate_id": "west_gate", "reason": "test"},
-        blocking=True,
-        return_response=True,
-    )
-    assert resp["flags"] == ["actuator_unavailable"]
+    with pytest.raises(HomeAssistantError) as exc:
+        await hass.services.async_call(
+            "community_gate",
+            "open_gate",
+            {"gate_id": "west_gate", "reason": "test"},
+            blocking=True,
+            return_response=True,
+        )
+    assert exc.value.translation_key == "actuator_unavailable"
+    hub = estate.runtime_data
+    [p] = await hub.db(hub.store.recent_passages)
+    assert (p.gate_id, p.flags) == ("west_gate", ("actuator_unavailable",))
 
 
 async def test_gate_with_entity_and_controller_opens_through_the_entity(

@@ -684,6 +684,7 @@ async def test_present_credential(
     )
     assert resp == {
         "allowed": True,
+        "opened": True,
         "reason": "granted",
         "passage_id": resp["passage_id"],
         "person_id": "p1",
