@@ -28,7 +28,6 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
-import voluptuous as vol
 
 from .actuators import not_opened_error
 from .alerts import alert_dict
@@ -49,6 +48,7 @@ from .core.privacy import check_birth_year
 from .core.store import schedule_from_obj
 from .privacy import async_audit
 from .privacy_services import PRIVACY_HANDLERS, PRIVACY_SCHEMAS
+from .schema import vol
 from .times import to_epoch, to_iso
 
 if TYPE_CHECKING:

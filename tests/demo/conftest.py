@@ -119,7 +119,7 @@ def demo_hass(tmp_path: Path, socket_enabled: None) -> Iterator[tuple[Client, st
                 client.login("demo", "demo-estate")
                 if client.state("binary_sensor.east_gate_online")["state"] == "on":
                     break
-            except (urllib.error.URLError, ConnectionError, AssertionError, KeyError):
+            except urllib.error.URLError, ConnectionError, AssertionError, KeyError:
                 pass
             assert time.monotonic() < deadline, "Home Assistant did not come up"
             time.sleep(1)

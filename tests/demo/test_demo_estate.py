@@ -23,6 +23,7 @@ def test_demo_estate_opens_the_gate(demo_hass: tuple[Client, str]) -> None:
         "passage_id": 1,
         "person_id": "p-wang",
         "flags": [],
+        "opened": True,
     }
     deadline = time.monotonic() + 10
     while client.state("lock.east_gate_lock")["state"] != "unlocked":

@@ -7,6 +7,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.setup import async_setup_component
 import pytest
@@ -112,3 +113,22 @@ async def estate(
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
     return entry
+
+
+def find_device(hass: HomeAssistant, identifier: tuple[str, str], entry_id: str) -> Any:
+    """A device of the entry by identifier, through the lookup each HA release offers
+    (``async_get_device`` is deprecated from 2026.10: identifiers are unique only per
+    config entry)."""
+    registry = dr.async_get(hass)
+    by_identifier = getattr(registry, "async_get_device_by_identifier", None)
+    if by_identifier is not None:
+        return by_identifier(identifier, entry_id)
+    return registry.async_get_device(identifiers={identifier})
+
+
+def device_subentries(device: Any) -> dict[str, set[str | None]]:
+    """Config entry id -> subentry ids of a device, on either side of HA 2026.10 (a device
+    then belongs to one entry: ``config_entries_subentries`` is deprecated)."""
+    if hasattr(device, "config_subentry_id"):
+        return {device.config_entry_id: {device.config_subentry_id}}
+    return dict(device.config_entries_subentries)

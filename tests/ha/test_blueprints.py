@@ -39,7 +39,7 @@ def test_blueprint_schema(path: Path) -> None:
     )
     meta = bp.metadata
     assert meta["source_url"].endswith(f"blueprints/automation/community_gate/{path.name}")
-    assert meta["homeassistant"]["min_version"] == "2025.4.0"
+    assert meta["homeassistant"]["min_version"] == "2026.3.0"
     assert meta["description"]
     assert bp.inputs
     for name, spec in bp.inputs.items():

@@ -30,6 +30,7 @@ from custom_components.community_gate.core.errors import UnknownGateError
 from custom_components.community_gate.core.model import Direction, GateKind
 from custom_components.community_gate.core.store import SCHEMA_VERSION
 from custom_components.community_gate.schema import vol
+from tests.ha.conftest import find_device
 
 GARBAGE = b"this is not an sqlite database, just some bytes\n" * 64
 
@@ -281,7 +282,7 @@ async def test_reconfigure_rename(hass: HomeAssistant, tmp_path: Path) -> None:
     assert entry.data == {"name": "Maple Gardens", CONF_DB_PATH: db}
     assert entry.unique_id == db
     assert entry.state is ConfigEntryState.LOADED
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    device = find_device(hass, (DOMAIN, entry.entry_id), entry.entry_id)
     assert device is not None
     assert device.name == "Maple Gardens"
 
@@ -669,7 +670,7 @@ async def test_gate_subentry_reconfigure(
     hass: HomeAssistant, estate: MockConfigEntry, relay_calls: list[tuple[str, str]]
 ) -> None:
     sub = next(s for s in estate.subentries.values() if s.unique_id == "east_gate")
-    result = await estate.start_subentry_reconfigure_flow(hass, SUBENTRY_GATE, sub.subentry_id)
+    result = await estate.start_subentry_reconfigure_flow(hass, sub.subentry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
     assert result["description_placeholders"] == {"gate_id": "east_gate"}
@@ -717,7 +718,7 @@ async def test_gate_subentry_reconfigure_errors(
     hass: HomeAssistant, estate: MockConfigEntry
 ) -> None:
     sub = next(s for s in estate.subentries.values() if s.unique_id == "north_door")
-    result = await estate.start_subentry_reconfigure_flow(hass, SUBENTRY_GATE, sub.subentry_id)
+    result = await estate.start_subentry_reconfigure_flow(hass, sub.subentry_id)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], _gate_input(name="  ", kind="building_door", building="")
     )
@@ -730,7 +731,7 @@ async def test_remove_gate_subentry(hass: HomeAssistant, estate: MockConfigEntry
     dev_reg = dr.async_get(hass)
     ent_reg = er.async_get(hass)
     sub = next(s for s in estate.subentries.values() if s.unique_id == "north_door")
-    gate_device = dev_reg.async_get_device(identifiers={(DOMAIN, f"{estate.entry_id}-north_door")})
+    gate_device = find_device(hass, (DOMAIN, f"{estate.entry_id}-north_door"), estate.entry_id)
     assert gate_device is not None
     assert hass.states.get("button.north_door_open") is not None
 
@@ -748,7 +749,7 @@ async def test_remove_gate_subentry(hass: HomeAssistant, estate: MockConfigEntry
     assert dev_reg.async_get(gate_device.id) is None
     # The other gate and the estate device are untouched.
     assert hass.states.get("button.east_gate_open") is not None
-    assert dev_reg.async_get_device(identifiers={(DOMAIN, estate.entry_id)}) is not None
+    assert find_device(hass, (DOMAIN, estate.entry_id), estate.entry_id) is not None
 
 
 async def test_gate_added_while_setup_retrying(hass: HomeAssistant, tmp_path: Path) -> None:

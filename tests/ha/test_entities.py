@@ -16,7 +16,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.community_gate.const import DOMAIN, EVENT_EMERGENCY
-from tests.ha.conftest import gate_subentry
+from tests.ha.conftest import device_subentries, find_device, gate_subentry
 
 GATES = ("east_gate", "north_door")
 NAME = "Wang Fang"
@@ -120,29 +120,29 @@ async def test_entities_have_entity_names(hass: HomeAssistant, estate: MockConfi
 async def test_devices(hass: HomeAssistant, estate: MockConfigEntry) -> None:
     devices = dr.async_get(hass)
     ents = er.async_get(hass)
-    hub_device = devices.async_get_device(identifiers={(DOMAIN, estate.entry_id)})
+    hub_device = find_device(hass, (DOMAIN, estate.entry_id), estate.entry_id)
     assert hub_device is not None
     assert hub_device.name == "Maple Court"
     assert hub_device.via_device_id is None
-    assert hub_device.config_entries_subentries == {estate.entry_id: {None}}
+    assert device_subentries(hub_device) == {estate.entry_id: {None}}
     gate_devices = [
         d for d in dr.async_entries_for_config_entry(devices, estate.entry_id) if d != hub_device
     ]
     assert len(gate_devices) == len(GATES)
     for sub in estate.subentries.values():
         gate = sub.data["gate_id"]
-        device = devices.async_get_device(identifiers={(DOMAIN, f"{estate.entry_id}-{gate}")})
+        device = find_device(hass, (DOMAIN, f"{estate.entry_id}-{gate}"), estate.entry_id)
         assert device is not None
         assert device.name == sub.title
         assert device.via_device_id == hub_device.id
-        assert device.config_entries_subentries == {estate.entry_id: {sub.subentry_id}}
+        assert device_subentries(device) == {estate.entry_id: {sub.subentry_id}}
         on_device = {e.unique_id for e in er.async_entries_for_device(ents, device.id)}
         assert on_device == {
             f"{estate.entry_id}-{gate}-{key}"
             for key in ("open", "passage", "last_passage", "last_method", "online")
         }
     assert (
-        devices.async_get_device(identifiers={(DOMAIN, f"{estate.entry_id}-north_door")}).model
+        find_device(hass, (DOMAIN, f"{estate.entry_id}-north_door"), estate.entry_id).model
         == "Building door"
     )
     on_hub = {e.unique_id for e in er.async_entries_for_device(ents, hub_device.id)}
@@ -156,11 +156,9 @@ async def test_new_gate_gets_its_device(hass: HomeAssistant, estate: MockConfigE
     sub = ConfigSubentry(**gate_subentry("car_park", "switch.east_relay"))
     hass.config_entries.async_add_subentry(estate, sub)
     await hass.async_block_till_done()
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, f"{estate.entry_id}-car_park")}
-    )
+    device = find_device(hass, (DOMAIN, f"{estate.entry_id}-car_park"), estate.entry_id)
     assert device is not None
-    assert device.config_entries_subentries == {estate.entry_id: {sub.subentry_id}}
+    assert device_subentries(device) == {estate.entry_id: {sub.subentry_id}}
     assert state_of(hass, estate, "button", "open", "car_park").state == STATE_UNKNOWN
 
 

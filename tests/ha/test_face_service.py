@@ -30,6 +30,21 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+async def local_file_camera(hass: HomeAssistant, frame: Path) -> None:
+    """camera.gate_cam showing ``frame``: a Local file camera as the UI adds it (the
+    YAML platform was removed from Home Assistant)."""
+    hass.config.allowlist_external_dirs.add(str(frame.parent))
+    camera = MockConfigEntry(
+        domain="local_file",
+        title="gate_cam",
+        options={"name": "gate_cam", "file_path": str(frame)},
+    )
+    camera.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(camera.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("camera.gate_cam") is not None
+
+
 async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
     return await hass.services.async_call(
         DOMAIN, service, data, blocking=True, return_response=True
@@ -312,11 +327,7 @@ async def test_capture_loop_recognises_a_camera_frame(
     recognises the enrolled person and opens the gate; then a stranger is logged."""
     frame = tmp_path / "frame.jpg"
     frame.write_bytes((PHOTOS / "obama2.jpg").read_bytes())
-    assert await async_setup_component(
-        hass,
-        "camera",
-        {"camera": [{"platform": "local_file", "name": "gate_cam", "file_path": str(frame)}]},
-    )
+    await local_file_camera(hass, frame)
     await hass.async_block_till_done()
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -451,11 +462,7 @@ async def test_presence_sensor_starts_and_stops_recognition(
     """With a presence sensor, no frame is taken while nobody stands at the gate."""
     frame = tmp_path / "frame.jpg"
     frame.write_bytes((PHOTOS / "obama2.jpg").read_bytes())
-    assert await async_setup_component(
-        hass,
-        "camera",
-        {"camera": [{"platform": "local_file", "name": "gate_cam", "file_path": str(frame)}]},
-    )
+    await local_file_camera(hass, frame)
     hass.states.async_set("binary_sensor.gate_presence", "off")
     await hass.async_block_till_done()
     entry, _face = await _camera_estate(

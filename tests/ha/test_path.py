@@ -842,51 +842,38 @@ async def actuators(
     def bump(counter: str) -> dict[str, Any]:
         return {"action": "counter.increment", "target": {"entity_id": counter}}
 
-    # The `template:` integration's own YAML (the lock:/cover: platform forms were removed
-    # in HA 2026.6); the name gives the entity id.
-    assert await async_setup_component(
-        hass,
-        "template",
+    # Template helpers as config entries, as the UI makes them (the lock:/cover:
+    # `platform: template` YAML was removed in HA 2026.6, and the `template` integration's
+    # YAML is already set up by the relay fixture). The name gives the entity id.
+    helpers_config: list[dict[str, Any]] = [
         {
-            "template": [
-                {
-                    "lock": [
-                        {
-                            "name": "Side door",
-                            "state": "{{ is_state('input_select.side_bolt', 'locked') }}",
-                            "lock": [
-                                select("input_select.side_bolt", "locked"),
-                                bump("counter.relock"),
-                            ],
-                            "unlock": select("input_select.side_bolt", "unlocked"),
-                        },
-                        {
-                            "name": "Strike door",
-                            "state": "{{ true }}",
-                            "lock": bump("counter.relock"),
-                            "unlock": bump("counter.relock"),
-                            "open": bump("counter.strike"),
-                        },
-                    ],
-                    "cover": [
-                        {
-                            "name": "car_barrier",
-                            "state": "{{ states('input_select.barrier') }}",
-                            "open_cover": select("input_select.barrier", "open"),
-                            "close_cover": select("input_select.barrier", "closed"),
-                        }
-                    ],
-                }
-            ]
+            "template_type": "lock",
+            "name": "Side door",
+            "state": "{{ is_state('input_select.side_bolt', 'locked') }}",
+            "lock": [select("input_select.side_bolt", "locked"), bump("counter.relock")],
+            "unlock": [select("input_select.side_bolt", "unlocked")],
         },
-    )
-    button_entry = MockConfigEntry(
-        domain="template",
-        title="Buzzer",
-        options={"template_type": "button", "name": "Buzzer", "press": [bump("counter.buzzer")]},
-    )
-    button_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(button_entry.entry_id)
+        {
+            "template_type": "lock",
+            "name": "Strike door",
+            "state": "{{ true }}",
+            "lock": [bump("counter.relock")],
+            "unlock": [bump("counter.relock")],
+            "open": [bump("counter.strike")],
+        },
+        {
+            "template_type": "cover",
+            "name": "car_barrier",
+            "state": "{{ states('input_select.barrier') }}",
+            "open_cover": [select("input_select.barrier", "open")],
+            "close_cover": [select("input_select.barrier", "closed")],
+        },
+        {"template_type": "button", "name": "Buzzer", "press": [bump("counter.buzzer")]},
+    ]
+    for options in helpers_config:
+        helper = MockConfigEntry(domain="template", title=options["name"], options=options)
+        helper.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(helper.entry_id)
     await hass.async_block_till_done()
     for entity in ("lock.side_door", "lock.strike_door", "cover.car_barrier", "button.buzzer"):
         assert hass.states.get(entity) is not None, entity

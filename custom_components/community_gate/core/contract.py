@@ -157,7 +157,7 @@ def verify(key: bytes, topic_name: str, body: bytes, sig: str) -> None:
 def _load(body: bytes) -> dict[str, Any]:
     try:
         obj = json.loads(body, parse_constant=_no_constant)
-    except (ValueError, RecursionError):
+    except ValueError, RecursionError:
         raise ContractError("malformed_json") from None
     if not isinstance(obj, dict):
         raise ContractError("malformed_json", "not an object")

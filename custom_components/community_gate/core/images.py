@@ -166,7 +166,7 @@ def _oriented(im: Image.Image) -> Image.Image:
         if orientation in (None, 1):
             return im
         out = ImageOps.exif_transpose(im)
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError):
+    except OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError:
         return im
     return out if out is not None else im
 

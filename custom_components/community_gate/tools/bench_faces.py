@@ -105,7 +105,7 @@ def _status_mb(key: str) -> float | None:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith(key):
                 return round(int(line.split()[1]) / 1024, 1)
-    except (OSError, ValueError, IndexError):
+    except OSError, ValueError, IndexError:
         return None
     return None
 
@@ -504,7 +504,7 @@ def _cpu_jiffies() -> tuple[int, int] | None:
     """(busy, steal) jiffies of the whole machine from /proc/stat."""
     try:
         fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except (OSError, ValueError):
+    except OSError, ValueError:
         return None
     user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
     return user + nice + system + irq + softirq + steal, steal
