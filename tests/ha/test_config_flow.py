@@ -287,6 +287,55 @@ async def test_reconfigure_rename(hass: HomeAssistant, tmp_path: Path) -> None:
     assert device.name == "Maple Gardens"
 
 
+async def test_reconfigure_reloads_once_through_the_listener(
+    hass: HomeAssistant, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A loaded estate is reloaded by its update listener, once; the flow itself does
+    not reload it too (HA 2026.12 refuses a flow that reloads an entry with a listener)."""
+    entry, _ = await _two_estates(hass, tmp_path)
+    before = entry.runtime_data
+    result = await _start_reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Maple Gardens", CONF_DB_PATH: str(tmp_path / "maple.db")}
+    )
+    await hass.async_block_till_done()
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is not before  # rebuilt
+    assert before.closed
+    assert "should use it for scheduling a reload" not in caplog.text
+
+
+async def test_reconfigure_fixes_an_estate_that_could_not_start(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """An estate whose database could not be opened has no update listener: the
+    reconfigure flow itself reloads it onto the new file."""
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(GARBAGE)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Late",
+        data={"name": "Late", CONF_DB_PATH: str(bad)},
+        unique_id=str(bad),
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+    good = tmp_path / "good.db"
+    result = await _start_reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Late", CONF_DB_PATH: str(good)}
+    )
+    await hass.async_block_till_done()
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.store.path == good
+    assert bad.read_bytes() == GARBAGE
+
+
 async def test_reconfigure_moves_to_new_database(hass: HomeAssistant, tmp_path: Path) -> None:
     entry, _ = await _two_estates(hass, tmp_path)
     new_db = tmp_path / "moved" / "maple2.db"
