@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,19 @@ from custom_components.community_gate.const import (
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let HA load custom_components/community_gate."""
+
+
+@pytest.fixture(autouse=True)
+def no_usage_reports(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """HA reports deprecated or wrong use by a custom integration under its name ("Detected
+    that custom integration 'community_gate' ..."): on either HA release, none may appear."""
+    yield
+    reports = [
+        r.getMessage()
+        for r in caplog.get_records("call") + caplog.get_records("teardown")
+        if "custom integration 'community_gate'" in r.getMessage()
+    ]
+    assert not reports, reports
 
 
 def gate_subentry(gate_id: str, actuator: str, **extra: Any) -> ConfigSubentryData:
