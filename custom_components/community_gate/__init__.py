@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import (
     config_validation as cv,
@@ -39,7 +39,7 @@ from .core.rules import RuleParams
 from .core.store import Store
 from .core.templates import TemplateVault, template_sealer
 from .entity import estate_device
-from .face import DEFAULT_DEBOUNCE_S, FaceService
+from .face import DEFAULT_DEBOUNCE_S, FaceService, stop_shared_worker
 from .http import async_register_views
 from .hub import EstateHub
 from .panel import async_register_panel
@@ -145,6 +145,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
         await hub.async_close()
         raise
     entry.runtime_data = hub
+    # HA runs unload callbacks after a failed set-up too: no thread outlives it.
+    entry.async_on_unload(hub.async_close)
     hub.privacy = PrivacyRuntime(
         db_path,
         TemplateVault(store, template_sealer(seal_root)),
@@ -173,7 +175,27 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     # Device keys are sealed under the hash key, which never rotates: a controller's key
     # is provisioned into its flash and cannot follow a hub-side rotation.
     _start_mqtt(hass, entry, hub, hash_key)
+    _close_on_stop(hass, entry, hub)
     return True
+
+
+def _close_on_stop(hass: HomeAssistant, entry: CommunityGateConfigEntry, hub: EstateHub) -> None:
+    """Home Assistant does not unload entries when it stops: without this the estate's
+    threads outlive the event loop (the interpreter then waits for them) and the store
+    is never closed."""
+
+    async def _async_stop(_event: Event | None = None) -> None:
+        await hub.async_close()
+        # One face process serves every estate: the last estate to close ends it.
+        if all(e.runtime_data.closed for e in hass.config_entries.async_loaded_entries(DOMAIN)):
+            await hass.async_add_executor_job(stop_shared_worker)
+
+    # async_listen, not async_listen_once: a one-shot listener that has fired cannot
+    # be removed by a later unload without an error; a second stop finds it closed.
+    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_stop))
+    if hass.is_stopping:
+        # The stop event fired while this entry was setting up: it will not fire again.
+        hass.async_create_task(_async_stop(), f"{DOMAIN} stop {entry.title}", eager_start=True)
 
 
 def _start_mqtt(

@@ -29,6 +29,7 @@ from .core.gallery import Gallery, Match
 from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant
 from .core.privacy import check_face_consent, record_face_consent
 from .core.templates import DIMS, TemplateVault, Vector
+from .hub import async_join_executor
 from .privacy import async_keep_photo
 
 if TYPE_CHECKING:
@@ -62,6 +63,15 @@ def shared_worker() -> FaceWorker:
     if _WORKER is None:
         _WORKER = FaceWorker()
     return _WORKER
+
+
+def stop_shared_worker() -> None:
+    """End the face process for good: Home Assistant is stopping (a later start, as in
+    tests, gets a new one). Blocking: call from an executor."""
+    global _WORKER
+    worker, _WORKER = _WORKER, None
+    if worker is not None:
+        worker.close()
 
 
 class FaceService:
@@ -147,7 +157,7 @@ class FaceService:
         self._stopped = True
         if self.ready:
             await self.async_save_clusters()
-        await self.hass.async_add_executor_job(self._exec.shutdown, True)
+        await async_join_executor(self.hass, self._exec, "face")
 
     async def async_save_clusters(self, relabel: Sequence[tuple[str, str]] = ()) -> int:
         changed, removed = await self._run(self.clusters.drain_changes)

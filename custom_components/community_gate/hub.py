@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 import logging
 import sqlite3
 from typing import TYPE_CHECKING, Any
@@ -73,6 +74,18 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 SETTING_EMERGENCY = "emergency"
+# How long closing waits for a thread's current call: a stuck query or face call must
+# not hold up Home Assistant's stop.
+JOIN_TIMEOUT_S = 5.0
+
+
+async def async_join_executor(hass: HomeAssistant, executor: Executor, what: str) -> None:
+    """Shut ``executor`` down, letting queued work finish, and join its threads off the
+    event loop, waiting at most JOIN_TIMEOUT_S."""
+    join = hass.async_add_executor_job(partial(executor.shutdown, wait=True))
+    done, _ = await asyncio.wait({join}, timeout=JOIN_TIMEOUT_S)
+    if not done:
+        _LOGGER.warning("The %s thread is still busy after %.0f s", what, JOIN_TIMEOUT_S)
 
 
 @dataclass(slots=True)
@@ -142,6 +155,7 @@ class EstateHub:
         self.emergency = False
         self.stats = HubStats()
         self.closed = False
+        self._closing: asyncio.Task[None] | None = None
         self.face: FaceService | None = None
         self.capture_loops: list[CaptureLoop] = []
         self.privacy: PrivacyRuntime | None = None
@@ -203,11 +217,20 @@ class EstateHub:
         return make_actuator(self.hass, data[CONF_ACTUATOR], pulse)
 
     async def async_close(self) -> None:
-        """Stop cameras and faces, end running pulses, close the database."""
+        """Stop cameras and faces, end running pulses, close the database. Safe to call
+        again (Home Assistant's stop, then an unload): later calls wait for the first."""
+        if self._closing is None:
+            self._closing = self.hass.async_create_task(
+                self._async_close(), f"community_gate close {self.entry.title}", eager_start=True
+            )
+        # Shielded: a cancelled caller must not abandon the store half closed.
+        await asyncio.shield(self._closing)
+
+    async def _async_close(self) -> None:
         if self.alerts is not None:
             self.alerts.async_stop()
-        for loop in self.capture_loops:
-            await loop.stop()
+        # All at once: each stream reader may wait out a read timeout.
+        await asyncio.gather(*(loop.stop() for loop in self.capture_loops))
         if self.face is not None:
             with suppress(HubClosedError, StoreError):
                 await self.face.async_stop()
@@ -215,9 +238,22 @@ class EstateHub:
         # From here on background work (purge, stats) stops instead of touching a
         # closed connection; close() queues behind any store call already running.
         self.closed = True
-        await self.hass.loop.run_in_executor(self._executor, self.store.close)
+        close = self.hass.loop.run_in_executor(self._executor, self._close_store)
+        # Bounded: the close stays queued behind a stuck call and runs after it.
+        done, _ = await asyncio.wait({close}, timeout=JOIN_TIMEOUT_S)
+        if not done:
+            _LOGGER.warning("The database is still busy; it closes after its current call")
+            self._executor.shutdown(wait=False)
+            return
         # Join the worker off the event loop: no thread outlives the entry.
-        await self.hass.async_add_executor_job(self._executor.shutdown, True)
+        await async_join_executor(self.hass, self._executor, "database")
+        close.result()  # a failed close is reported, as before
+
+    def _close_store(self) -> None:
+        # Passages accepted before ``closed`` may still wait behind a running commit
+        # (its follow-up flush would run after the close): write them first.
+        self.journal.drain()
+        self.store.close()
 
     async def async_refresh_stats(self) -> None:
         day_start = dt_util.start_of_local_day().timestamp()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 import os
 import signal
+import threading
+import time
 
 import pytest
 
@@ -87,3 +89,45 @@ def test_missing_models_are_reported_on_every_call() -> None:
             assert exc.value.code == "face_models_missing"
     finally:
         w.stop()
+
+
+def test_close_ends_the_child_for_good() -> None:
+    """Home Assistant is stopping: the child goes, and a late call is refused instead of
+    starting a new one."""
+    w = FaceWorker(no_models)
+    with pytest.raises(ModelsMissingError):
+        w.ping()
+    proc = w._proc
+    w.close()
+    assert not proc.is_alive()
+    with pytest.raises(FaceUnavailableError) as exc:
+        w.ping()
+    assert exc.value.placeholders["why"] == "stopped"
+    assert w._proc is None
+
+
+def stuck_engine() -> FaceEngine:
+    time.sleep(60)  # a call that never answers in time
+    raise AssertionError("unreachable")
+
+
+def test_close_does_not_wait_for_a_stuck_call() -> None:
+    w = FaceWorker(stuck_engine)
+    errors: list[FaceUnavailableError] = []
+
+    def call() -> None:
+        try:
+            w.ping()
+        except FaceUnavailableError as err:
+            errors.append(err)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    while w._proc is None:
+        time.sleep(0.01)
+    started = time.monotonic()
+    w.close(timeout=0.5)
+    caller.join(10)
+    assert time.monotonic() - started < 5
+    assert not caller.is_alive()
+    assert [e.placeholders["why"] for e in errors] == ["worker_died"]

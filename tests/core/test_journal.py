@@ -99,3 +99,28 @@ def test_a_shut_down_executor_fails_the_caller_instead_of_hanging(db: Path) -> N
     with pytest.raises(RuntimeError):
         journal.submit(_passage(1)).result(timeout=10)
     store.close()
+
+
+def test_drain_before_close_writes_what_waits_behind_a_commit(db: Path) -> None:
+    """The hub closes the store on its own thread. Passages queued behind a running
+    commit get their follow-up flush only after that close: ``drain`` writes them first,
+    so none is refused."""
+    store = Store.open(db)
+    release = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        ex.submit(release.wait, 10)  # the store's thread is busy while they queue
+        journal = PassageJournal(store, ex, max_batch=2)
+        futures = [journal.submit(_passage(i)) for i in range(5)]
+
+        def close() -> None:
+            journal.drain()
+            store.close()
+
+        closed = ex.submit(close)
+        release.set()
+        closed.result(timeout=10)
+        rows = [f.result(timeout=10) for f in futures]
+    assert len({r.id for r in rows}) == 5
+    reopened = Store.open(db)
+    assert reopened.count_passages() == 5
+    reopened.close()

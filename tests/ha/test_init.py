@@ -1,5 +1,6 @@
-"""Entry lifecycle: setup, unload, reload, restarts, unusable databases and key files,
-and the two daily jobs (midnight counter reset, 03:17 retention purge).
+"""Entry lifecycle: setup, unload, reload, Home Assistant's stop, restarts, unusable
+databases and key files, and the two daily jobs (midnight counter reset, 03:17 retention
+purge).
 
 Real SQLite files in tmp_path; the relays are the real template switches of the
 ``relay_calls`` fixture.
@@ -7,9 +8,12 @@ Real SQLite files in tmp_path; the relays are the real template switches of the
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
+import multiprocessing
 from pathlib import Path
 import sqlite3
+import threading
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -18,6 +22,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+import numpy as np
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -25,8 +30,15 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.community_gate.const import CONF_DB_PATH, DOMAIN, OPT_RETENTION_DAYS
-from custom_components.community_gate.core.model import Direction, Method, Passage, Reason
+from custom_components.community_gate.core.model import (
+    CredentialKind,
+    Direction,
+    Method,
+    Passage,
+    Reason,
+)
 from custom_components.community_gate.core.store import SCHEMA_VERSION
+from custom_components.community_gate.core.stream import encode_jpeg
 from tests.ha.conftest import gate_subentry
 
 GARBAGE = b"\x00\x01 definitely not SQLite \xfe\xff\n" * 128
@@ -162,6 +174,80 @@ async def test_setup_unload_reload(hass: HomeAssistant, estate: MockConfigEntry)
     assert _store_is_closed(third)
     assert hass.states.get("button.east_gate_open").state == "unavailable"
     assert hass.states.get(EMERGENCY_SWITCH).state == "unavailable"
+
+
+def _estate_threads() -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name.startswith(DOMAIN) and t.is_alive()}
+
+
+def _estate_processes() -> list[str]:
+    return [p.name for p in multiprocessing.active_children() if p.name.startswith(DOMAIN)]
+
+
+def _passage_ids(db: Path) -> set[int]:
+    conn = sqlite3.connect(db)
+    try:
+        return {row[0] for row in conn.execute("SELECT id FROM passages")}
+    finally:
+        conn.close()
+
+
+async def test_home_assistant_stop_ends_every_estate_thread(
+    hass: HomeAssistant, db_path: Path, relay_calls: list[tuple[str, str]], socket_enabled: None
+) -> None:
+    """Home Assistant does not unload entries when it stops: the estate must end its
+    database, face and camera-stream threads and its face process on the stop event
+    itself, closing the store only after the last write."""
+    from tests.mjpeg_server import MJPEGServer
+
+    frame = encode_jpeg(np.zeros((120, 160, 3), dtype=np.uint8))
+    with MJPEGServer(frame, fps=15) as cam:
+        entry = _new_entry(
+            hass,
+            db_path,
+            subentries_data=[gate_subentry("east_gate", "switch.east_relay", stream_url=cam.url)],
+        )
+        await _setup_domain(hass)
+        hub = entry.runtime_data
+        assert hub.face is not None
+        await asyncio.wait_for(hub.face.loaded.wait(), timeout=120)
+        assert hub.face.ready, hub.face.error
+        stream = hub.capture_loops[0].stream
+        assert stream is not None
+        for _ in range(200):
+            if stream.decoded and hub.capture_loops[0].frames:
+                break
+            await asyncio.sleep(0.05)
+        # Every kind of estate thread is running, and the face process.
+        threads = _estate_threads()
+        assert {"community_gate_stream", "community_gate_db_0", "community_gate_face_0"} <= (
+            threads
+        ), threads
+        assert _estate_processes() == ["community_gate_faces"]
+
+        acked = await hass.services.async_call(
+            DOMAIN,
+            "present_credential",
+            {"gate_id": "east_gate", "kind": "card", "value": "10001"},
+            blocking=True,
+            return_response=True,
+        )
+        assert acked is not None
+        # A burst still in flight when the stop comes: each passage is either committed
+        # or refused, never acknowledged and then lost.
+        burst = [
+            hass.async_create_task(hub.async_present("east_gate", CredentialKind.CARD, f"2{i:04}"))
+            for i in range(50)
+        ]
+        await hass.async_stop()
+        outcomes = await asyncio.gather(*burst, return_exceptions=True)
+
+        assert _estate_threads() == set()
+        assert _estate_processes() == []
+        assert hub.closed
+        assert _store_is_closed(hub)
+    committed = {o.passage.id for o in outcomes if not isinstance(o, BaseException)}
+    assert committed | {acked["passage_id"]} <= _passage_ids(db_path)
 
 
 async def test_key_file_created_private(hass: HomeAssistant, db_path: Path) -> None:

@@ -84,8 +84,12 @@ class FaceWorker:
         self._lock = threading.Lock()
         self._conn: Connection | None = None
         self._proc: Any = None
+        self._closed = False
 
     def _ensure(self) -> Connection:
+        if self._closed:
+            # Home Assistant is stopping: a late call must not start a new child.
+            raise FaceUnavailableError("face worker stopped", why="stopped")
         if self._conn is not None and self._proc is not None and self._proc.is_alive():
             return self._conn
         self._stop_locked()
@@ -149,3 +153,16 @@ class FaceWorker:
     def stop(self) -> None:
         with self._lock:
             self._stop_locked()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the child for good: later calls raise instead of starting another.
+        A call in progress gets ``timeout`` seconds, then the child is killed under it
+        (its caller sees EOF and cleans up). Blocking: call from an executor."""
+        self._closed = True
+        if self._lock.acquire(timeout=timeout):
+            try:
+                self._stop_locked()
+            finally:
+                self._lock.release()
+        elif (proc := self._proc) is not None:
+            proc.kill()

@@ -55,6 +55,15 @@ class PassageJournal:
                 f.set_exception(err)
         return fut
 
+    def drain(self) -> None:
+        """Commit everything still queued, now. For the store's own thread just before
+        it closes the store: a flush re-queued behind the close would come too late."""
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return
+            self._flush()
+
     def _flush(self) -> None:
         with self._lock:
             batch = self._queue[: self._max_batch]
