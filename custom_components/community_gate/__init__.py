@@ -154,7 +154,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     )
     async_check_face_only_gates(hass, entry)
     # The estate device first: gate devices hang off it (via_device).
-    dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **estate_device(hub))
+    estate = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **estate_device(hub)
+    )
+    hub.estate_device_id = estate.id
 
     @callback
     def _midnight(_now: object) -> None:
@@ -204,7 +207,14 @@ def _start_mqtt(
     """Field devices through HA's own MQTT integration (the broker the user set up);
     started in the background so an estate without MQTT starts just the same."""
     from .core.devices import DeviceKeys, device_sealer
-    from .mqtt_link import MqttLink
+
+    try:
+        from .mqtt_link import MqttLink
+    except ImportError as err:
+        # HA's mqtt integration cannot even be imported (its client library is installed
+        # only once MQTT is set up): cards, faces and the panel work without it.
+        _LOGGER.warning("MQTT field devices are off: Home Assistant's MQTT cannot load (%s)", err)
+        return
 
     link = MqttLink(hass, hub, DeviceKeys(hub.store, device_sealer(key)))
     hub.mqtt = link

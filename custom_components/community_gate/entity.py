@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable
 from typing import Any
 
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
@@ -13,10 +12,9 @@ from homeassistant.helpers.entity import Entity
 from .const import DOMAIN
 from .hub import EstateHub, GateRuntime
 
-# HA 2026.8 made DeviceInfo a dataclass that links a device to its parent by registry id
-# (via_device_id) and deprecated the identifier pair (via_device, removed in 2027.8);
-# older releases know only the pair.
-_LINK_BY_ID = dataclasses.is_dataclass(DeviceInfo)
+# HA 2026.10 added via_device_id (the parent's registry id) to DeviceInfo and deprecated
+# via_device (its identifier pair, removed in 2027.8); older releases know only the pair.
+_LINK_BY_ID = "via_device_id" in getattr(DeviceInfo, "__annotations__", {})
 
 
 def estate_device(hub: EstateHub) -> DeviceInfo:
@@ -68,9 +66,10 @@ def gate_device(hub: EstateHub, rt: GateRuntime) -> DeviceInfo:
         "manufacturer": "community_gate",
         "model": rt.gate.kind.value.replace("_", " ").capitalize(),
     }
-    estate_id = (DOMAIN, hub.entry.entry_id)
     if not _LINK_BY_ID:
-        fields["via_device"] = estate_id
-    elif estate := dr.async_get(hub.hass).async_get_device(identifiers={estate_id}):
-        fields["via_device_id"] = estate.id
-    return DeviceInfo(**fields)
+        fields["via_device"] = (DOMAIN, hub.entry.entry_id)
+    elif hub.estate_device_id is not None:
+        fields["via_device_id"] = hub.estate_device_id
+    # Built from keys that only one side of HA 2026.8 knows: type-checked as a call.
+    make: Callable[..., DeviceInfo] = DeviceInfo
+    return make(**fields)

@@ -154,6 +154,8 @@ class EstateHub:
         self.gates: dict[str, GateRuntime] = {}
         self.emergency = False
         self.stats = HubStats()
+        # The estate's device registry id (set at setup): gate devices hang off it.
+        self.estate_device_id: str | None = None
         self.closed = False
         self._closing: asyncio.Task[None] | None = None
         self.face: FaceService | None = None

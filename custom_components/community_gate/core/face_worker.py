@@ -57,7 +57,7 @@ def _serve(conn: Connection, factory: Callable[[], FaceEngine]) -> None:
     while True:
         try:
             msg = conn.recv()
-        except (EOFError, OSError):
+        except EOFError, OSError:
             return
         if msg is None:
             return
