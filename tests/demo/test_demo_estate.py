@@ -4,14 +4,17 @@ the printed cards and watch the demo lock open."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 import time
 from typing import Any
+from urllib.parse import quote
 
 from tests.demo.conftest import Client
 
 
 def test_demo_estate_opens_the_gate(demo_hass: tuple[Client, str]) -> None:
     client, banner = demo_hass
+    started = datetime.now(UTC).isoformat()
     assert "demo / demo-estate" in banner
     assert "10001" in banner
     token = next(ln.split(": ")[-1] for ln in banner.splitlines() if "Visitor QR token" in ln)
@@ -59,6 +62,15 @@ def test_demo_estate_opens_the_gate(demo_hass: tuple[Client, str]) -> None:
     _wait_for_passage(client, "building_3_door", lambda a: a["method"] == "face", 120)
     event = client.state("event.building_3_door_passage")["attributes"]
     assert (event["event_type"], event["reason"]) == ("granted", "granted")
+    # ... and the door's relay clicked: its coil went on for the pulse (HA's history).
+    coil = "input_boolean.building_3_door_coil"
+    deadline = time.monotonic() + 15
+    while True:
+        period = f"/api/history/period/{quote(started)}?filter_entity_id={coil}"
+        if any(s["state"] == "on" for s in (client.call("GET", period) or [[]])[0]):
+            break
+        assert time.monotonic() < deadline, "the Building 3 door relay never clicked"
+        time.sleep(0.5)
     client.call(
         "POST", "/api/services/input_select/select_option", visitor | {"option": "A stranger"}
     )
