@@ -4,6 +4,7 @@ that follow Home Assistant's rules."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 from pathlib import Path
@@ -278,3 +279,58 @@ def test_dark_variant_is_legible_on_a_dark_background(name: str) -> None:
     # HA's dark theme is about #111; the light variant is drawn for white.
     assert _luminance(_open(f"dark_{name}")) > 128
     assert _luminance(_open(name)) < 128
+
+
+# ------------------------------------------------------------------ developer tools
+DEVTOOLS = ROOT / "devtools"
+
+
+def _devtools_imports(path: Path) -> set[str]:
+    """The devtools modules a file imports (at any depth: function-level imports too),
+    by their name inside the package: ``bench_store``, ``benchlib``, ...; ``""`` for the
+    package itself."""
+    inside = path.parent == DEVTOOLS
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "devtools" or alias.name.startswith("devtools."):
+                    found.add(alias.name.removeprefix("devtools").removeprefix("."))
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level == 0 and module != "devtools" and not module.startswith("devtools."):
+                continue
+            if node.level > 0 and not inside:
+                continue
+            base = module.removeprefix("devtools").removeprefix(".") if node.level == 0 else module
+            if base:
+                found.add(base.split(".")[0])
+            else:  # from devtools import x / from . import x
+                found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_shipped_package_carries_no_developer_tools() -> None:
+    assert not (COMP / "tools").exists()
+    importing = [
+        str(path.relative_to(ROOT)) for path in COMP.rglob("*.py") if _devtools_imports(path)
+    ]
+    assert importing == []
+    assert (DEVTOOLS / "__init__.py").is_file()
+
+
+def test_benches_share_helpers_only_through_benchlib() -> None:
+    benches = {path.stem for path in DEVTOOLS.glob("bench_*.py")}
+    assert {"bench_store", "bench_faces", "bench_privacy", "bench_mqtt", "bench_rules"} <= benches
+    for path in sorted(DEVTOOLS.glob("*.py")):
+        imported = _devtools_imports(path)
+        if path.stem == "bench":
+            # The dispatcher: the benchmarks' commands and benchlib's types, nothing else.
+            assert imported <= benches | {"benchlib"}, path.name
+        else:
+            assert not imported & (benches | {"bench"}), path.name
+    assert _devtools_imports(DEVTOOLS / "benchlib.py") == set()
+    # bench.py only dispatches: its functions build the parser and run a subcommand.
+    tree = ast.parse((DEVTOOLS / "bench.py").read_text(encoding="utf-8"))
+    functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    assert functions == {"build_parser", "main"}

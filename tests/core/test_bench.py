@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from custom_components.community_gate.core.store import Store
-from custom_components.community_gate.tools import bench
+from devtools import bench, bench_store
 
 TINY = [
     *("--people", "40", "--passages", "600", "--decisions", "60", "--inserts", "30"),
@@ -82,7 +82,7 @@ def test_store_benchmark_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     store = Store.open(cached)
     try:
         assert store.count_passages() == 600
-        assert all(c.uses == 0 for c in store.list_credentials(bench.person_id(0)))
+        assert all(c.uses == 0 for c in store.list_credentials(bench_store.person_id(0)))
     finally:
         store.close()
 
@@ -104,7 +104,7 @@ def test_cli_requires_a_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cache_key_follows_sizes_and_schema(tmp_path: Path) -> None:
-    a = bench.cache_path(tmp_path, 10, 100)
-    assert a != bench.cache_path(tmp_path, 10, 101)
-    assert a != bench.cache_path(tmp_path, 11, 100)
-    assert bench.schema_tag() in a.name
+    a = bench_store.cache_path(tmp_path, 10, 100)
+    assert a != bench_store.cache_path(tmp_path, 10, 101)
+    assert a != bench_store.cache_path(tmp_path, 11, 100)
+    assert bench_store.schema_tag() in a.name

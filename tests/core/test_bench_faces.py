@@ -11,7 +11,7 @@ import shutil
 import numpy as np
 import pytest
 
-from custom_components.community_gate.tools import bench, bench_faces
+from devtools import bench, bench_faces
 
 TINY = ["--frames", "6", "--gallery", "40", "300", "--embeddings", "30", "--detect-side", "320"]
 

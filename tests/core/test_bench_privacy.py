@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.community_gate.tools import bench
+from devtools import bench
 
 TINY = ["--people", "30", "--passages", "400", "--sample", "6", "--audit", "5"]
 

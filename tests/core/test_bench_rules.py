@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.community_gate.tools import bench
+from devtools import bench
 
 TINY = ["--people", "400", "--passages", "3000", "--decisions", "300", "--sweeps", "2"]
 

@@ -1,4 +1,4 @@
-"""The face accuracy tool (tools/eval_faces.py) and the mask generator (tools/masks.py).
+"""The face accuracy tool (devtools/eval_faces.py) and the mask generator (devtools/masks.py).
 
 The statistics and the pairs-file parser are tested everywhere; the runs on real photos
 need ../shared/faces (beside the repository here and in CI) and the dlib engine, and skip
@@ -17,8 +17,8 @@ import pytest
 
 from custom_components.community_gate.core.faces import DEFAULT_THRESHOLD
 from custom_components.community_gate.core.images import load_image_file
-from custom_components.community_gate.tools import eval_faces as ev
-from custom_components.community_gate.tools.masks import (
+from devtools import eval_faces as ev
+from devtools.masks import (
     MASK_RGB,
     PLEAT_RGB,
     apply_mask,

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from custom_components.community_gate.core.alerts import Rule
-from custom_components.community_gate.tools import simulate
+from devtools import simulate
 
 
 @pytest.mark.parametrize("seed", [1, 7, 20261125])

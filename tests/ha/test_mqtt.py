@@ -40,7 +40,7 @@ from custom_components.community_gate.const import (
     EVENT_TEMPERATURE,
 )
 from custom_components.community_gate.core import contract as c
-from custom_components.community_gate.tools.broker import FieldDevice, Mosquitto, find_mosquitto
+from devtools.broker import FieldDevice, Mosquitto, find_mosquitto
 from tests.ha.conftest import gate_subentry
 
 MOSQUITTO = find_mosquitto()

@@ -1,7 +1,7 @@
 """Benchmark of the alert rules (DESIGN §6: a sweep over 100,000 people in ≤ 1 s), and
 the per-passage rule cost the gate path pays after each commit (target p95 ≤ 2 ms).
 
-    python -m custom_components.community_gate.tools.bench rules --json
+    python -m devtools.bench rules --json
 
 Builds (once, cached under ``--dir``) an estate of ``--people`` people in units of four,
 5 % of them flagged for special attention, with ``--passages`` passages over 60 days,
@@ -25,9 +25,18 @@ import random
 import time
 from typing import Any
 
-from ..core.model import Direction, Method, Passage, Person, Reason, Role, Unit
-from ..core.rules import RuleEngine, RuleParams
-from ..core.store import MIGRATIONS, Store
+from custom_components.community_gate.core.model import (
+    Direction,
+    Method,
+    Passage,
+    Person,
+    Reason,
+    Role,
+    Unit,
+)
+from custom_components.community_gate.core.rules import RuleEngine, RuleParams
+from custom_components.community_gate.core.store import MIGRATIONS, Store
+from devtools.benchlib import DEFAULT_DIR, Command, log, machine_info, percentiles_ms, positive
 
 TARGET_SWEEP_S = 1.0
 TARGET_PASSAGE_P95_MS = 2.0
@@ -148,8 +157,6 @@ def _mix(rng: random.Random, people: int, ts: float, clusters: int) -> Passage:
 
 
 def run_rules(args: argparse.Namespace) -> dict[str, Any]:
-    from .bench import log, machine_info, percentiles_ms
-
     directory = Path(args.dir)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"rules-p{args.people}-x{args.passages}-s{_schema_tag()}.db"
@@ -247,20 +254,18 @@ def format_rules(r: dict[str, Any]) -> str:
 
 
 def add_rules_args(p: argparse.ArgumentParser) -> None:
-    from .bench import DEFAULT_DIR, _positive
-
     p.add_argument("--dir", default=str(DEFAULT_DIR), help="cache directory [%(default)s]")
-    p.add_argument("--people", type=_positive, default=100_000, help="[%(default)s]")
-    p.add_argument("--passages", type=_positive, default=2_000_000, help="[%(default)s]")
-    p.add_argument("--sweeps", type=_positive, default=5, help="steady sweeps [%(default)s]")
+    p.add_argument("--people", type=positive, default=100_000, help="[%(default)s]")
+    p.add_argument("--passages", type=positive, default=2_000_000, help="[%(default)s]")
+    p.add_argument("--sweeps", type=positive, default=5, help="steady sweeps [%(default)s]")
     p.add_argument(
-        "--decisions", type=_positive, default=20_000, help="passages timed [%(default)s]"
+        "--decisions", type=positive, default=20_000, help="passages timed [%(default)s]"
     )
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--rebuild", action="store_true", help="ignore a cached store")
 
 
-RULES_COMMAND = (
+RULES_COMMAND: Command = (
     "alert rules: sweep over all people and units, per-passage rule cost",
     add_rules_args,
     run_rules,

@@ -1,7 +1,7 @@
 """Face accuracy: genuine and impostor pairs, ROC, masked probes (issue 3, DESIGN §6).
 
-    python -m custom_components.community_gate.tools.eval_faces DIR [--json]
-    python -m custom_components.community_gate.tools.eval_faces --pairs pairs.txt --root DIR
+    python -m devtools.eval_faces DIR [--json]
+    python -m devtools.eval_faces --pairs pairs.txt --root DIR
 
 **Folder mode.** ``DIR`` holds one folder per person (``DIR/<identity>/<images>``);
 folders whose names start with ``_`` (or ``.``) are not identities. Every image is decoded
@@ -25,7 +25,7 @@ to detect: listed by their path relative to ``DIR`` and left out of the pairs. T
   (its own person still enrolled), then against everyone but its own person (an unknown
   face that must be refused);
 * masked faces (``--no-masks`` to skip): each image gets a synthetic mask drawn from its
-  landmarks (``tools.masks``: deterministic, documented there), the masked image goes
+  landmarks (``devtools.masks``: deterministic, documented there), the masked image goes
   through the whole pipeline again (detect, landmarks, encode), and for every identity with
   at least 3 encoded images and every ordered triple (probe p, reference r, second
   reference s) of distinct images: TAR of masked p against plain r only, and TAR when a
@@ -61,10 +61,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..core.faces import DEFAULT_THRESHOLD, DlibEngine, FaceBox
-from ..core.gallery import Gallery
-from ..core.images import ImageError, load_image_file
-from .masks import apply_mask
+from custom_components.community_gate.core.faces import DEFAULT_THRESHOLD, DlibEngine, FaceBox
+from custom_components.community_gate.core.gallery import Gallery
+from custom_components.community_gate.core.images import ImageError, load_image_file
+from devtools.masks import apply_mask
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"})
 ROC_FARS = (0.01, 0.001, 0.0001, 0.0)
@@ -904,7 +904,7 @@ def _non_negative(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m custom_components.community_gate.tools.eval_faces",
+        prog="python -m devtools.eval_faces",
         description="Face accuracy on a folder of <identity>/<images> or an LFW pairs list",
     )
     p.add_argument("dir", nargs="?", help="folder of <identity>/<images>")

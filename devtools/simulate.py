@@ -1,7 +1,7 @@
 """Estate traffic simulator: plants what the alert rules should find in a month of
 ordinary comings and goings, replays it through the real rules, and scores them.
 
-    python -m custom_components.community_gate.tools.simulate --days 30 --units 200 --seed 7 --json
+    python -m devtools.simulate --days 30 --units 200 --seed 7 --json
 
 The estate: tenants and co-residents with daily rhythms (work days, weekends, errands),
 elderly people living alone (one of them goes unseen for three days), a vacant unit,
@@ -36,8 +36,8 @@ import tempfile
 import time
 from typing import Any
 
-from ..core.alerts import Rule
-from ..core.model import (
+from custom_components.community_gate.core.alerts import Rule
+from custom_components.community_gate.core.model import (
     Direction,
     Gate,
     GateKind,
@@ -48,8 +48,8 @@ from ..core.model import (
     Role,
     Unit,
 )
-from ..core.rules import RuleEngine, RuleParams
-from ..core.store import Store
+from custom_components.community_gate.core.rules import RuleEngine, RuleParams
+from custom_components.community_gate.core.store import Store
 
 TZ = timezone(timedelta(hours=8))  # the estate's local time (rhythms are local)
 EAST = "east_gate"  # estate gate with a face camera and a thermometer
@@ -575,7 +575,7 @@ def _at_least(minimum: int):  # type: ignore[no-untyped-def]
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m custom_components.community_gate.tools.simulate",
+        prog="python -m devtools.simulate",
         description="Simulate estate traffic, replay it through the alert rules, score them.",
     )
     p.add_argument("--days", type=_at_least(MIN_DAYS), default=30, help="[%(default)s]")

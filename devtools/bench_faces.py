@@ -1,10 +1,10 @@
 """``bench faces``: the face path's speed and memory, against DESIGN §6 (issue 3).
 
-    python -m custom_components.community_gate.tools.bench faces --json
-    python -m custom_components.community_gate.tools.bench faces --frames 10 --gallery 50 200
+    python -m devtools.bench faces --json
+    python -m devtools.bench faces --frames 10 --gallery 50 200
 
-Registered in ``tools.bench.COMMANDS``; lives in its own module so ``bench store`` never
-needs dlib (the engine is imported only when this benchmark runs).
+Registered in ``devtools.bench.COMMANDS``; the engine is imported only when this
+benchmark runs, so ``bench store`` never needs dlib .
 
 Frames: real photos — the identity folders of ``../shared/faces`` beside the repository,
 else the package photos that ``scripts/fetch_photos`` puts in ``.cache/test-photos`` —
@@ -61,11 +61,12 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-if TYPE_CHECKING:
-    from ..core.faces import DlibEngine, Face
-    from ..core.gallery import Gallery
+from devtools.benchlib import REPO_ROOT, Command, machine_info, percentiles_ms, positive
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+if TYPE_CHECKING:
+    from custom_components.community_gate.core.faces import DlibEngine, Face
+    from custom_components.community_gate.core.gallery import Gallery
+
 SHARED_FACES = REPO_ROOT.parent / "shared" / "faces"
 CACHED_PHOTOS = REPO_ROOT / ".cache" / "test-photos"
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
@@ -112,8 +113,6 @@ def _status_mb(key: str) -> float | None:
 
 def percentiles(samples: Sequence[float]) -> dict[str, Any]:
     """count, p50/p95/p99/max (ms) and the mean of durations in seconds."""
-    from .bench import percentiles_ms
-
     if not samples:
         return {"count": 0, "p50_ms": None, "p95_ms": None, "p99_ms": None, "max_ms": None}
     return {
@@ -173,7 +172,7 @@ def letterbox(rgb: NDArray[np.uint8], width: int = FRAME_W, height: int = FRAME_
 
 def make_frames(photos: Sequence[tuple[str, Path]]) -> list[tuple[str, bytes]]:
     """One 640×480 JPEG (in memory) per photo, with its identity."""
-    from ..core.images import ImageError, load_image_file
+    from custom_components.community_gate.core.images import ImageError, load_image_file
 
     out: list[tuple[str, bytes]] = []
     for identity, path in photos:
@@ -208,7 +207,7 @@ def build_gallery(
     rng: np.random.Generator,
 ) -> Gallery:
     """The real encodings under their people, then synthetic people up to ``size``."""
-    from ..core.gallery import Gallery
+    from custom_components.community_gate.core.gallery import Gallery
 
     gallery = Gallery()
     bases = np.stack([v for _p, v in real]).astype(np.float32)
@@ -227,14 +226,21 @@ class Directory:
     """In-memory people, units and face credentials, as the hub would look them up."""
 
     def __init__(self) -> None:
-        from ..core.model import Direction, Gate
+        from custom_components.community_gate.core.model import Direction, Gate
 
         self.gate = Gate("gate-north", "North gate", direction=Direction.BOTH)
         self._people: dict[str, Any] = {}
 
     def decide(self, person_id: str | None) -> Any:
-        from ..core.model import Credential, CredentialKind, Direction, Person, Role, Unit
-        from ..core.policy import decide
+        from custom_components.community_gate.core.model import (
+            Credential,
+            CredentialKind,
+            Direction,
+            Person,
+            Role,
+            Unit,
+        )
+        from custom_components.community_gate.core.policy import decide
 
         now = datetime.now(UTC)
         if person_id is None:
@@ -272,12 +278,11 @@ class Directory:
 
 # -------------------------------------------------------------------------- runs
 def run_faces(args: argparse.Namespace) -> dict[str, Any]:
-    from .bench import machine_info
 
     rss_start = rss_mb()
     load_start = _loadavg()
-    from ..core.faces import DlibEngine
-    from ..core.images import decode_image
+    from custom_components.community_gate.core.faces import DlibEngine
+    from custom_components.community_gate.core.images import decode_image
 
     rng = np.random.default_rng(args.seed)
     log("loading the engine (dlib HOG, 68-point landmarks, ResNet encoder)")
@@ -333,7 +338,7 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
 
     # The hub's own path runs recognition in a child process (core/face_worker.py):
     # measured too, so the figures include the pickle + pipe round trip.
-    from ..core.face_worker import FaceWorker
+    from custom_components.community_gate.core.face_worker import FaceWorker
 
     log("starting the face process")
     worker = FaceWorker()
@@ -555,7 +560,7 @@ def analyse_downscaled(
     """``engine.analyse`` with HOG run on a copy shrunk to ``side`` px (longest side):
     the boxes are mapped back and ``engine.faces_from`` filters and encodes them on the
     full frame. Returns the faces and the seconds spent detecting (resize included)."""
-    from ..core.images import resize_max
+    from custom_components.community_gate.core.images import resize_max
 
     t = time.perf_counter()
     small, scale = resize_max(rgb, side)
@@ -704,13 +709,6 @@ def format_faces(r: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------- cli
-def _positive(text: str) -> int:
-    value = int(text.replace("_", ""))
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def _non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -720,16 +718,16 @@ def _non_negative(text: str) -> int:
 
 def add_faces_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--photos", help=f"photo folder [{SHARED_FACES}, else {CACHED_PHOTOS}]")
-    p.add_argument("--frames", type=_positive, default=200, help="frames measured [%(default)s]")
+    p.add_argument("--frames", type=positive, default=200, help="frames measured [%(default)s]")
     p.add_argument(
         "--gallery",
-        type=_positive,
+        type=positive,
         nargs="+",
         default=[1_000, 100_000],
         help="gallery sizes; the largest is used end to end [%(default)s]",
     )
     p.add_argument(
-        "--embeddings", type=_positive, default=2_000, help="terminal requests [%(default)s]"
+        "--embeddings", type=positive, default=2_000, help="terminal requests [%(default)s]"
     )
     p.add_argument("--upsample", type=_non_negative, default=0, help="HOG [%(default)s]")
     p.add_argument(
@@ -741,7 +739,7 @@ def add_faces_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=SEED)
 
 
-FACES_COMMAND = (
+FACES_COMMAND: Command = (
     "face path: decode, detect, encode, match, decide; memory with 100,000 faces",
     add_faces_args,
     run_faces,

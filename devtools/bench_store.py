@@ -1,7 +1,7 @@
-"""Benchmarks of the community_gate core, measured against DESIGN §6.
+"""``bench store``: the passage log and the decision path on SQLite, against DESIGN §6.
 
-    python -m custom_components.community_gate.tools.bench store --json
-    python -m custom_components.community_gate.tools.bench store --people 1000 --passages 10000
+    python -m devtools.bench store --json
+    python -m devtools.bench store --people 1000 --passages 10000
 
 ``store`` builds (once, cached under ``--dir``) an estate of ``--people`` people with one
 card each and ``--passages`` past passages spread over 180 days, then measures on it,
@@ -13,33 +13,29 @@ with the store opened exactly as production opens it (WAL, ``synchronous=FULL``)
   share from the CPU's.
 
 Progress goes to stderr; the result to stdout (``--json``: one JSON object).
-Subcommands ``faces``, ``rules`` and ``mqtt`` are meant to join ``store`` in ``COMMANDS``.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 import hashlib
-import json
 import os
 from pathlib import Path
-import platform
 import random
 import sqlite3
 import statistics
-import sys
 import threading
 import time
 from typing import Any
 
-from ..core.access import AccessControl
-from ..core.crypto import Hasher
-from ..core.journal import PassageJournal
-from ..core.model import (
+from custom_components.community_gate.core.access import AccessControl
+from custom_components.community_gate.core.crypto import Hasher
+from custom_components.community_gate.core.journal import PassageJournal
+from custom_components.community_gate.core.model import (
     Credential,
     CredentialKind,
     Direction,
@@ -52,14 +48,8 @@ from ..core.model import (
     Role,
     Unit,
 )
-from ..core.store import MIGRATIONS, Store
-from .bench_faces import FACES_COMMAND
-from .bench_mqtt import MQTT_COMMAND
-from .bench_privacy import PRIVACY_COMMAND
-from .bench_rules import RULES_COMMAND
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_DIR = REPO_ROOT / ".bench"
+from custom_components.community_gate.core.store import MIGRATIONS, Store
+from devtools.benchlib import DEFAULT_DIR, Command, log, machine_info, percentiles_ms, positive
 
 # DESIGN §6
 TARGET_PASSAGES_PER_S = 2000.0
@@ -90,60 +80,6 @@ _INSERT_PASSAGE = (
     " unit_id, credential_id, distance, cluster_id, flags, note)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
-
-
-def log(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
-# ----------------------------------------------------------------------- helpers
-def percentiles_ms(samples: Sequence[float]) -> dict[str, float]:
-    """p50/p95/p99/max of durations in seconds, as milliseconds."""
-    if len(samples) < 2:
-        one = samples[0] * 1000 if samples else 0.0
-        return {"p50_ms": one, "p95_ms": one, "p99_ms": one, "max_ms": one}
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return {
-        "p50_ms": round(cuts[49] * 1000, 4),
-        "p95_ms": round(cuts[94] * 1000, 4),
-        "p99_ms": round(cuts[98] * 1000, 4),
-        "max_ms": round(max(samples) * 1000, 4),
-    }
-
-
-def machine_info() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram_gb: float | None = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
-                break
-    except OSError:
-        pass
-    os_name = platform.platform()
-    try:
-        for line in Path("/etc/os-release").read_text().splitlines():
-            if line.startswith("PRETTY_NAME="):
-                os_name = f"{line.split('=', 1)[1].strip(chr(34))} ({platform.release()})"
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "ram_gb": ram_gb,
-        "os": os_name,
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-    }
 
 
 def card_value(index: int) -> str:
@@ -666,63 +602,21 @@ def format_store(r: dict[str, Any]) -> str:
 # ----------------------------------------------------------------------------- cli
 def _add_store_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", default=str(DEFAULT_DIR), help="cache directory [%(default)s]")
-    p.add_argument("--people", type=_positive, default=100_000, help="[%(default)s]")
+    p.add_argument("--people", type=positive, default=100_000, help="[%(default)s]")
     p.add_argument(
-        "--gates", type=_positive, default=32, help="concurrent readers for the journal run"
+        "--gates", type=positive, default=32, help="concurrent readers for the journal run"
     )
-    p.add_argument("--passages", type=_positive, default=10_000_000, help="[%(default)s]")
-    p.add_argument("--decisions", type=_positive, default=20_000, help="[%(default)s]")
-    p.add_argument("--inserts", type=_positive, default=20_000, help="[%(default)s]")
-    p.add_argument("--probe-rounds", type=_positive, default=500, help="fsync probes [%(default)s]")
+    p.add_argument("--passages", type=positive, default=10_000_000, help="[%(default)s]")
+    p.add_argument("--decisions", type=positive, default=20_000, help="[%(default)s]")
+    p.add_argument("--inserts", type=positive, default=20_000, help="[%(default)s]")
+    p.add_argument("--probe-rounds", type=positive, default=500, help="fsync probes [%(default)s]")
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--rebuild", action="store_true", help="ignore a cached store")
 
 
-def _positive(text: str) -> int:
-    value = int(text.replace("_", ""))
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-# name -> (help, add arguments, run, format as text)
-COMMANDS: dict[
-    str,
-    tuple[
-        str,
-        Callable[[argparse.ArgumentParser], None],
-        Callable[[argparse.Namespace], dict[str, Any]],
-        Callable[[dict[str, Any]], str],
-    ],
-] = {
-    "store": ("passage log and decision path on SQLite", _add_store_args, run_store, format_store),
-    "faces": FACES_COMMAND,
-    "privacy": PRIVACY_COMMAND,
-    "mqtt": MQTT_COMMAND,
-    "rules": RULES_COMMAND,
-}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m custom_components.community_gate.tools.bench",
-        description="community_gate benchmarks (DESIGN §6 targets)",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, (help_text, add_args, _run, _fmt) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text)
-        add_args(p)
-        p.add_argument("--json", action="store_true", help="print one JSON object")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    _help, _add, run, fmt = COMMANDS[args.command]
-    result = run(args)
-    print(json.dumps(result, indent=2) if args.json else fmt(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+STORE_COMMAND: Command = (
+    "passage log and decision path on SQLite",
+    _add_store_args,
+    run_store,
+    format_store,
+)

@@ -141,7 +141,7 @@ class FieldDevice:
         ts: float | None = None,
         **fields: object,
     ) -> bytes:
-        from ..core.contract import device_message
+        from custom_components.community_gate.core.contract import device_message
 
         if ctr is None:
             self.ctr += 1

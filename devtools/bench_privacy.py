@@ -1,6 +1,6 @@
 """Benchmark of the privacy operations on a production-shaped store.
 
-    python -m custom_components.community_gate.tools.bench privacy --json
+    python -m devtools.bench privacy --json
 
 Builds a fresh estate in ``--dir`` with ``--people`` people, one sealed face template
 each and ``--passages`` passages spread over 360 days, opened as production opens it
@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core.crypto import load_or_create_key
-from ..core.keys import load_sealing_root, rotate_sealing_key
-from ..core.model import (
+from custom_components.community_gate.core.crypto import load_or_create_key
+from custom_components.community_gate.core.keys import load_sealing_root, rotate_sealing_key
+from custom_components.community_gate.core.model import (
     CONSENT_FACE,
     Direction,
     FaceVariant,
@@ -42,7 +42,7 @@ from ..core.model import (
     Role,
     Unit,
 )
-from ..core.privacy import (
+from custom_components.community_gate.core.privacy import (
     DAY,
     PhotoVault,
     Retention,
@@ -52,10 +52,13 @@ from ..core.privacy import (
     photo_sealer,
     purge,
 )
-from ..core.store import Store
-from ..core.templates import ENGINE_DLIB, TemplateVault, template_sealer
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from custom_components.community_gate.core.store import Store
+from custom_components.community_gate.core.templates import (
+    ENGINE_DLIB,
+    TemplateVault,
+    template_sealer,
+)
+from devtools.benchlib import REPO_ROOT, Command
 
 
 def _log(msg: str) -> None:
@@ -209,7 +212,7 @@ def add_privacy_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep", action="store_true", help="keep the built estate")
 
 
-PRIVACY_COMMAND = (
+PRIVACY_COMMAND: Command = (
     "privacy: key rotation, erasure, export, audit and retention on a large estate",
     add_privacy_args,
     run_privacy,

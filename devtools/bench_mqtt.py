@@ -1,7 +1,7 @@
 """Benchmark: a card read published by a gate controller -> the signed relay command
 it receives, over loopback, through the whole real path.
 
-    python -m custom_components.community_gate.tools.bench mqtt --json
+    python -m devtools.bench mqtt --json
 
 A throw-away mosquitto on a free loopback port; a Home Assistant instance (the test
 harness's, from pytest-homeassistant-custom-component: a dev tool, not a runtime
@@ -24,7 +24,8 @@ import time
 from typing import Any
 from unittest.mock import patch
 
-from .broker import FieldDevice, Mosquitto, find_mosquitto
+from devtools.benchlib import Command, machine_info
+from devtools.broker import FieldDevice, Mosquitto, find_mosquitto
 
 CARD = "0012345678"
 ESTATE = "bench_estate"
@@ -160,8 +161,6 @@ async def _relay_received(device: FieldDevice) -> float:
 
 
 def run_mqtt(args: argparse.Namespace) -> dict[str, Any]:
-    from .bench import machine_info
-
     binary = find_mosquitto()
     if binary is None:
         raise SystemExit("mosquitto not found (apt install mosquitto)")
@@ -180,7 +179,7 @@ def format_mqtt(r: dict[str, Any]) -> str:
     )
 
 
-MQTT_COMMAND = (
+MQTT_COMMAND: Command = (
     "MQTT: card publish -> signed relay command over loopback (real broker, real HA mqtt)",
     add_mqtt_args,
     run_mqtt,

@@ -1,1 +1,0 @@
-"""Developer tools for community_gate (benchmarks). Not loaded by Home Assistant."""

@@ -1,0 +1,91 @@
+"""What every benchmark shares: the repository paths, progress logging, latency
+percentiles, the machine description, argument types and the shape of a subcommand.
+
+The benchmarks (``bench_store``, ``bench_faces``, ``bench_privacy``, ``bench_mqtt``,
+``bench_rules``) import these from here and never from one another; ``bench`` only
+dispatches to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+import os
+from pathlib import Path
+import platform
+import sqlite3
+import statistics
+import sys
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DIR = REPO_ROOT / ".bench"
+
+# A subcommand of ``python -m devtools.bench``: (help, add arguments, run, format as text).
+type Command = tuple[
+    str,
+    Callable[[argparse.ArgumentParser], None],
+    Callable[[argparse.Namespace], dict[str, Any]],
+    Callable[[dict[str, Any]], str],
+]
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------- helpers
+def percentiles_ms(samples: Sequence[float]) -> dict[str, float]:
+    """p50/p95/p99/max of durations in seconds, as milliseconds."""
+    if len(samples) < 2:
+        one = samples[0] * 1000 if samples else 0.0
+        return {"p50_ms": one, "p95_ms": one, "p99_ms": one, "max_ms": one}
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {
+        "p50_ms": round(cuts[49] * 1000, 4),
+        "p95_ms": round(cuts[94] * 1000, 4),
+        "p99_ms": round(cuts[98] * 1000, 4),
+        "max_ms": round(max(samples) * 1000, 4),
+    }
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_gb: float | None = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+                break
+    except OSError:
+        pass
+    os_name = platform.platform()
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = f"{line.split('=', 1)[1].strip(chr(34))} ({platform.release()})"
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": ram_gb,
+        "os": os_name,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def positive(text: str) -> int:
+    value = int(text.replace("_", ""))
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
