@@ -287,6 +287,22 @@ async def test_reconfigure_rename(hass: HomeAssistant, tmp_path: Path) -> None:
     assert device.name == "Maple Gardens"
 
 
+async def _estate_on_garbage(hass: HomeAssistant, db: Path) -> MockConfigEntry:
+    """An estate "Late" on ``db``, a file that is not a database: its set-up is retrying."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Late",
+        data={"name": "Late", CONF_DB_PATH: str(db)},
+        options={OPT_RETENTION_DAYS: 180},
+        unique_id=str(db),
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    return entry
+
+
 async def test_reconfigure_reloads_once_through_the_listener(
     hass: HomeAssistant, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -311,18 +327,9 @@ async def test_reconfigure_fixes_an_estate_that_could_not_start(
 ) -> None:
     """An estate whose database could not be opened has no update listener: the
     reconfigure flow itself reloads it onto the new file."""
-    bad = tmp_path / "bad.db"
+    bad = tmp_path / "late.db"
     bad.write_bytes(GARBAGE)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Late",
-        data={"name": "Late", CONF_DB_PATH: str(bad)},
-        unique_id=str(bad),
-    )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    entry = await _estate_on_garbage(hass, bad)
 
     good = tmp_path / "good.db"
     result = await _start_reconfigure(hass, entry)
@@ -806,17 +813,7 @@ async def test_gate_added_while_setup_retrying(hass: HomeAssistant, tmp_path: Pa
     once the database is usable."""
     db = tmp_path / "late.db"
     db.write_bytes(GARBAGE)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Late",
-        data={"name": "Late", CONF_DB_PATH: str(db)},
-        options={OPT_RETENTION_DAYS: 180},
-        unique_id=str(db),
-    )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    entry = await _estate_on_garbage(hass, db)
 
     result = await _add_gate(hass, entry, actuator="switch.any_relay")
     assert result["type"] is FlowResultType.CREATE_ENTRY
