@@ -157,19 +157,22 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
                 ):
                     return self.async_abort(reason="database_in_use")
                 name = user_input[CONF_ESTATE_NAME].strip() or entry.title
-                data = entry.data | {
-                    CONF_ESTATE_NAME: name,
-                    CONF_DB_PATH: user_input[CONF_DB_PATH].strip(),
-                }
-                if entry.update_listeners:
-                    # Loaded: the entry's update listener reloads it (a flow reloading
-                    # an entry that has one is refused from HA 2026.12).
-                    return self.async_update_and_abort(
-                        entry, unique_id=unique_id, title=name, data=data
-                    )
-                # Not loaded (a database it could not open): nothing listens yet.
-                return self.async_update_reload_and_abort(
-                    entry, unique_id=unique_id, title=name, data=data
+                # Loaded, the entry's update listener reloads it (a flow that reloads an
+                # entry with a listener is refused from HA 2026.12); not loaded (a database
+                # it could not open), nothing listens yet and the flow reloads it.
+                finish = (
+                    self.async_update_and_abort
+                    if entry.update_listeners
+                    else self.async_update_reload_and_abort
+                )
+                return finish(
+                    entry,
+                    unique_id=unique_id,
+                    title=name,
+                    data_updates={
+                        CONF_ESTATE_NAME: name,
+                        CONF_DB_PATH: user_input[CONF_DB_PATH].strip(),
+                    },
                 )
         return self.async_show_form(
             step_id="reconfigure",

@@ -70,6 +70,6 @@ def gate_device(hub: EstateHub, rt: GateRuntime) -> DeviceInfo:
         fields["via_device"] = (DOMAIN, hub.entry.entry_id)
     elif hub.estate_device_id is not None:
         fields["via_device_id"] = hub.estate_device_id
-    # Built from keys that only one side of HA 2026.8 knows: type-checked as a call.
+    # Built from keys that only one side of HA 2026.10 knows: type-checked as a call.
     make: Callable[..., DeviceInfo] = DeviceInfo
     return make(**fields)
