@@ -90,8 +90,9 @@ async def _bench(args: argparse.Namespace, workdir: Path, binary: str) -> dict[s
                 entry.add_to_hass(hass)
                 assert await async_setup_component(hass, "community_gate", {})
                 await hass.async_block_till_done()
-                hub = entry.runtime_data
-                while hub.mqtt is None or not hub.mqtt.ready:  # noqa: ASYNC110 - no Event
+                hub, link = entry.runtime_data.hub, entry.runtime_data.mqtt
+                assert link is not None
+                while not link.ready:  # noqa: ASYNC110 - no Event
                     await asyncio.sleep(0.05)
 
                 async def svc(name: str, data: dict[str, Any]) -> Any:
@@ -109,7 +110,7 @@ async def _bench(args: argparse.Namespace, workdir: Path, binary: str) -> dict[s
                 )
                 await hass.async_add_executor_job(device.start)
                 # HA batches subscriptions: wait until the controller's heartbeat lands.
-                while not hub.mqtt.device_online("gc-bench"):
+                while not link.device_online("gc-bench"):
                     device.send("status", state="online")
                     await asyncio.sleep(0.3)
 
@@ -123,7 +124,7 @@ async def _bench(args: argparse.Namespace, workdir: Path, binary: str) -> dict[s
                         latencies.append((t1 - t0) * 1000)
                     await asyncio.sleep(0.01)  # a gate does not see 100 cards a second
                 passages = await hub.db(hub.store.count_passages)
-                rejected = dict(hub.mqtt.stats.rejected)
+                rejected = dict(link.stats.rejected)
                 await hass.async_add_executor_job(device.stop)
                 device = None
                 await hass.config_entries.async_unload(entry.entry_id)

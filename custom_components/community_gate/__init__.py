@@ -5,11 +5,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
@@ -42,13 +42,12 @@ from .entity import estate_device
 from .face import DEFAULT_DEBOUNCE_S, FaceService, stop_shared_worker
 from .http import async_register_views
 from .hub import EstateHub
+
+if TYPE_CHECKING:
+    from .mqtt_link import MqttLink
 from .panel import async_register_panel
-from .privacy import (
-    PrivacyRuntime,
-    async_check_face_only_gates,
-    async_clear_face_only_issues,
-    async_run_retention,
-)
+from .privacy import PrivacyRuntime, async_check_face_only_gates, async_clear_face_only_issues
+from .runtime import CommunityGateConfigEntry, EstateRuntime
 from .services import async_setup_services
 from .websocket_api import async_register_commands
 
@@ -62,8 +61,6 @@ PLATFORMS: list[Platform] = [
     Platform.SWITCH,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-
-type CommunityGateConfigEntry = ConfigEntry[EstateHub]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -112,8 +109,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     except (StoreError, KeyFileError, OSError) as err:
         executor.shutdown(wait=False)
         code = err.code if isinstance(err, StoreError) else "key_file_error"
-        if isinstance(err, StoreCorruptError | StoreTooNewError | KeyFileError):
-            # Retrying cannot fix these: tell the administrator in Repairs too.
+        unfixable = isinstance(err, StoreCorruptError | StoreTooNewError | KeyFileError)
+        if unfixable:
+            # Retrying cannot fix these: tell the administrator in Repairs, and fail the
+            # entry (no endless retries) until it is reloaded after the repair.
             ir.async_create_issue(
                 hass,
                 DOMAIN,
@@ -123,7 +122,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
                 translation_key=code,
                 translation_placeholders={"path": str(db_path)},
             )
-        raise ConfigEntryNotReady(
+        failure = ConfigEntryError if unfixable else ConfigEntryNotReady
+        raise failure(
             translation_domain=DOMAIN,
             translation_key=code,
             translation_placeholders={"path": str(db_path), "error": _short(err)},
@@ -132,26 +132,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
 
     hub = EstateHub(hass, entry, store, access, executor)
     try:
-        await hub.async_start()
+        runtime = await _async_build(hass, entry, hub, db_path, hash_key, seal_root)
     except Exception:
-        await hass.loop.run_in_executor(executor, store.close)
-        executor.shutdown(wait=False)
-        raise
-    # Alert rules before the platforms, so the alert sensor starts with the true count.
-    hub.alerts = AlertService(hass, hub, RuleParams.from_mapping(entry.options.get(OPT_RULES, {})))
-    try:
-        await hub.alerts.async_start()
-    except Exception:
+        # Whatever was built holds no thread: the hub closes the store it was given.
         await hub.async_close()
         raise
-    entry.runtime_data = hub
+    entry.runtime_data = runtime
     # HA runs unload callbacks after a failed set-up too: no thread outlives it.
-    entry.async_on_unload(hub.async_close)
-    hub.privacy = PrivacyRuntime(
-        db_path,
-        TemplateVault(store, template_sealer(seal_root)),
-        PhotoVault(store, photo_sealer(seal_root)),
-    )
+    entry.async_on_unload(runtime.async_close)
     async_check_face_only_gates(hass, entry)
     # The estate device first: gate devices hang off it (via_device).
     estate = dr.async_get(hass).async_get_or_create(
@@ -168,27 +156,72 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
         # Passages, unknown-face clusters (biometric data: merged where they drifted
         # together, then expired) and kept photos, each by its own retention option. An
         # entry background task: cancelled, not orphaned, when the entry unloads.
-        entry.async_create_background_task(hass, async_run_retention(hub), f"{DOMAIN} purge")
+        entry.async_create_background_task(hass, runtime.async_run_retention(), f"{DOMAIN} purge")
 
     entry.async_on_unload(async_track_time_change(hass, _midnight, hour=0, minute=0, second=0))
     entry.async_on_unload(async_track_time_change(hass, _purge, hour=3, minute=17, second=0))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    _start_faces(hass, entry, hub)
-    # Device keys are sealed under the hash key, which never rotates: a controller's key
-    # is provisioned into its flash and cannot follow a hub-side rotation.
-    _start_mqtt(hass, entry, hub, hash_key)
-    _close_on_stop(hass, entry, hub)
+    runtime.start()
+    _close_on_stop(hass, entry, runtime)
     return True
 
 
-def _close_on_stop(hass: HomeAssistant, entry: CommunityGateConfigEntry, hub: EstateHub) -> None:
+async def _async_build(
+    hass: HomeAssistant,
+    entry: CommunityGateConfigEntry,
+    hub: EstateHub,
+    db_path: Path,
+    hash_key: bytes,
+    seal_root: bytes,
+) -> EstateRuntime:
+    """The estate's parts in dependency order, each whole before the next needs it."""
+    opts = entry.options
+    await hub.async_start()
+    # Alert rules before the platforms, so the alert sensor starts with the true count.
+    alerts = await AlertService.async_create(
+        hass, hub, RuleParams.from_mapping(opts.get(OPT_RULES, {}))
+    )
+    privacy = PrivacyRuntime(
+        db_path,
+        TemplateVault(hub.store, template_sealer(seal_root)),
+        PhotoVault(hub.store, photo_sealer(seal_root)),
+    )
+    # Faces load in the background (``EstateRuntime.start``): cards, PINs and QR work
+    # from the first second, and an estate without the face models keeps working.
+    face = FaceService(
+        hass,
+        hub,
+        privacy.templates,
+        privacy.photos,
+        threshold=float(opts.get(OPT_FACE_THRESHOLD, DEFAULT_THRESHOLD)),
+        debounce_s=float(opts.get(OPT_FACE_DEBOUNCE, DEFAULT_DEBOUNCE_S)),
+    )
+    interval = float(opts.get(OPT_CAPTURE_INTERVAL, DEFAULT_INTERVAL_S))
+    loops = [
+        CaptureLoop(hass, face, rt, interval=interval)
+        for rt in hub.gates.values()
+        if rt.camera or rt.stream_url
+    ]
+    return EstateRuntime(
+        hub=hub,
+        alerts=alerts,
+        face=face,
+        privacy=privacy,
+        capture_loops=loops,
+        mqtt=_mqtt_link(hass, hub, face, hash_key),
+    )
+
+
+def _close_on_stop(
+    hass: HomeAssistant, entry: CommunityGateConfigEntry, runtime: EstateRuntime
+) -> None:
     """Home Assistant does not unload entries when it stops: without this the estate's
     threads outlive the event loop (the interpreter then waits for them) and the store
     is never closed."""
 
     async def _async_stop(_event: Event | None = None) -> None:
-        await hub.async_close()
+        await runtime.async_close()
         # One face process serves every estate: the last estate to close ends it.
         if all(e.runtime_data.closed for e in hass.config_entries.async_loaded_entries(DOMAIN)):
             await hass.async_add_executor_job(stop_shared_worker)
@@ -201,11 +234,12 @@ def _close_on_stop(hass: HomeAssistant, entry: CommunityGateConfigEntry, hub: Es
         hass.async_create_task(_async_stop(), f"{DOMAIN} stop {entry.title}", eager_start=True)
 
 
-def _start_mqtt(
-    hass: HomeAssistant, entry: CommunityGateConfigEntry, hub: EstateHub, key: bytes
-) -> None:
-    """Field devices through HA's own MQTT integration (the broker the user set up);
-    started in the background so an estate without MQTT starts just the same."""
+def _mqtt_link(
+    hass: HomeAssistant, hub: EstateHub, face: FaceService, key: bytes
+) -> MqttLink | None:
+    """Field devices through HA's own MQTT integration (the broker the user set up).
+    Device keys are sealed under the hash key, which never rotates: a controller's key
+    is provisioned into its flash and cannot follow a hub-side rotation."""
     from .core.devices import DeviceKeys, device_sealer
 
     try:
@@ -214,33 +248,8 @@ def _start_mqtt(
         # HA's mqtt integration cannot even be imported (its client library is installed
         # only once MQTT is set up): cards, faces and the panel work without it.
         _LOGGER.warning("MQTT field devices are off: Home Assistant's MQTT cannot load (%s)", err)
-        return
-
-    link = MqttLink(hass, hub, DeviceKeys(hub.store, device_sealer(key)))
-    hub.mqtt = link
-    entry.async_on_unload(link.async_stop)
-    entry.async_create_background_task(hass, link.async_start(), f"{DOMAIN} mqtt")
-
-
-def _start_faces(hass: HomeAssistant, entry: CommunityGateConfigEntry, hub: EstateHub) -> None:
-    """Faces load in the background: cards, PINs and QR work from the first second,
-    and an estate without the face models keeps working without them."""
-    assert hub.privacy is not None
-    opts = entry.options
-    hub.face = FaceService(
-        hass,
-        hub,
-        hub.privacy.templates,
-        threshold=float(opts.get(OPT_FACE_THRESHOLD, DEFAULT_THRESHOLD)),
-        debounce_s=float(opts.get(OPT_FACE_DEBOUNCE, DEFAULT_DEBOUNCE_S)),
-    )
-    entry.async_create_background_task(hass, hub.face.async_start(), f"{DOMAIN} face models")
-    interval = float(opts.get(OPT_CAPTURE_INTERVAL, DEFAULT_INTERVAL_S))
-    for rt in hub.gates.values():
-        if rt.camera or rt.stream_url:
-            loop = CaptureLoop(hass, hub.face, rt, interval=interval)
-            hub.capture_loops.append(loop)
-            loop.start()
+        return None
+    return MqttLink(hass, hub, face, DeviceKeys(hub.store, device_sealer(key)))
 
 
 async def _async_reload(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> None:

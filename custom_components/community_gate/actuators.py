@@ -18,8 +18,6 @@ from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
 
-from .const import DOMAIN
-
 _LOGGER = logging.getLogger(__name__)
 SERVICE_TIMEOUT = 10.0
 
@@ -35,16 +33,6 @@ class ActuatorError(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
-
-
-def not_opened_error(code: str, gate_id: str, passage_id: int | None) -> HomeAssistantError:
-    """What an action that drives a gate raises when the gate did not open: the
-    passage is already written, and the message names it."""
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=code,
-        translation_placeholders={"gate_id": gate_id, "passage_id": str(passage_id)},
-    )
 
 
 class Actuator(ABC):
@@ -180,6 +168,21 @@ class RelayLink(Protocol):
 
     async def async_relay(self, gate_id: str, pulse_seconds: float, *, hold: bool) -> None: ...
 
+    async def async_release_all(self) -> None: ...
+
+
+class RelayPort:
+    """The hub's socket for the MQTT link. The link plugs itself in while it runs, so
+    the hub (which the link depends on) never has to know about MQTT."""
+
+    def __init__(self) -> None:
+        self.link: RelayLink | None = None
+
+    async def async_release_all(self) -> None:
+        """Emergency over: release every relay that was held open."""
+        if self.link is not None:
+            await self.link.async_release_all()
+
 
 class MqttRelayActuator(Actuator):
     """A relay on a field controller, commanded by a signed ``relay/set`` message.
@@ -191,21 +194,21 @@ class MqttRelayActuator(Actuator):
         hass: HomeAssistant,
         gate_id: str,
         pulse_seconds: float,
-        link: Callable[[], RelayLink | None],
+        port: RelayPort,
         emergency: Callable[[], bool],
     ) -> None:
         super().__init__(hass, "", pulse_seconds)
         self.gate_id = gate_id
-        self._link = link
+        self._port = port
         self._emergency = emergency
 
     @property
     def available(self) -> bool:
-        link = self._link()
+        link = self._port.link
         return link is not None and link.gate_online(self.gate_id)
 
     async def open(self, context: Context | None) -> None:
-        link = self._link()
+        link = self._port.link
         if link is None:
             raise ActuatorError("actuator_unavailable")
         try:

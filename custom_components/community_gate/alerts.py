@@ -28,15 +28,23 @@ from homeassistant.helpers.start import async_at_started
 from homeassistant.util import dt as dt_util
 
 from .availability import AvailabilityLog
-from .const import CONF_DOOR, DOMAIN, EVENT_ALERT
+from .const import (
+    CONF_DOOR,
+    DOMAIN,
+    EVENT_ALERT,
+    EVENT_DEVICE_STATUS,
+    EVENT_DOOR,
+    EVENT_EXIT,
+    EVENT_TEMPERATURE,
+)
 from .core.alerts import Alert, Rule
-from .core.errors import StoreError
+from .core.errors import EstateClosedError, StoreError
 from .core.model import Passage
 from .core.rules import RuleEngine, RuleParams
 from .times import to_iso
 
 if TYPE_CHECKING:
-    from .hub import EstateHub
+    from .hub import EstateHub, FieldInput
 
 _LOGGER = logging.getLogger(__name__)
 SWEEP_INTERVAL = timedelta(minutes=1)
@@ -50,11 +58,13 @@ def _now() -> float:
 class AlertService:
     """The rule engine of one estate, wired to Home Assistant."""
 
-    def __init__(self, hass: HomeAssistant, hub: EstateHub, params: RuleParams) -> None:
+    def __init__(
+        self, hass: HomeAssistant, hub: EstateHub, params: RuleParams, engine: RuleEngine
+    ) -> None:
         self.hass = hass
         self.hub = hub
         self.params = params
-        self.engine: RuleEngine | None = None
+        self.engine = engine
         self.open_count = 0
         self._ticks = 0
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -65,13 +75,23 @@ class AlertService:
         self._held_checks: dict[str, CALLBACK_TYPE] = {}  # gate id -> pending check
 
     # ---------------------------------------------------------------- lifecycle
+    @classmethod
+    async def async_create(
+        cls, hass: HomeAssistant, hub: EstateHub, params: RuleParams
+    ) -> AlertService:
+        """The estate's rules, loaded and listening: the engine is built (it reads the
+        open alerts) before anything can feed it."""
+        service = cls(hass, hub, params, await hub.db(RuleEngine, hub.store, params))
+        await service.async_start()
+        return service
+
     async def async_start(self) -> None:
         hub = self.hub
-        self.engine = await hub.db(RuleEngine, hub.store, self.params)
-        self.open_count = await hub.db(lambda: self._engine.open_count)
+        self.open_count = await hub.db(lambda: self.engine.open_count)
         self._unsubs.append(
             async_dispatcher_connect(self.hass, hub.passage_signal, self._on_passage)
         )
+        self._unsubs.append(async_dispatcher_connect(self.hass, hub.field_signal, self._on_field))
         self._unsubs.append(async_track_time_interval(self.hass, self._on_tick, SWEEP_INTERVAL))
         now = _now()
         devices: dict[str, str] = {}
@@ -121,11 +141,6 @@ class AlertService:
             cancel()
         self._held_checks.clear()
 
-    @property
-    def _engine(self) -> RuleEngine:
-        assert self.engine is not None
-        return self.engine
-
     def _available(self, entity_id: str) -> bool:
         state = self.hass.states.get(entity_id)
         return state is not None and state.state != STATE_UNAVAILABLE
@@ -133,18 +148,16 @@ class AlertService:
     # ---------------------------------------------------------------- running
     async def _call[T](self, func: Callable[[], T]) -> T:
         """Run ``func`` on the DB thread, then publish what the engine raised."""
-        engine = self._engine
+        engine = self.engine
         result, alerts, count = await self.hub.db(lambda: _collect(engine, func))
         self._publish(alerts, count)
         return result
 
     def _background(self, func: Callable[[], Any], name: str) -> None:
         async def _run() -> None:
-            from .hub import HubClosedError
-
             try:
                 await self._call(func)
-            except HubClosedError:
+            except EstateClosedError:
                 return
             except StoreError as err:
                 # Codes only; the passage itself is safe in the log.
@@ -164,7 +177,7 @@ class AlertService:
 
     @callback
     def _on_passage(self, passage: Passage) -> None:
-        engine = self._engine
+        engine = self.engine
         self._background(lambda: engine.on_passage(passage), "passage rules")
 
     @callback
@@ -175,7 +188,7 @@ class AlertService:
 
     @callback
     def async_sweep(self, *, silences: bool = True) -> None:
-        engine, now = self._engine, _now()
+        engine, now = self.engine, _now()
         self._background(lambda: engine.sweep(now, silences=silences), "sweep")
 
     @callback
@@ -185,10 +198,29 @@ class AlertService:
         online = new is not None and new.state != STATE_UNAVAILABLE
         if entity_id in self._actuators and self.hass.is_running:
             self._log_actuator(entity_id, online)
-        engine, now, gate = self._engine, _now(), self._devices.get(entity_id)
+        engine, now, gate = self.engine, _now(), self._devices.get(entity_id)
         self._background(
             lambda: engine.device_state(entity_id, online, now, gate_id=gate), "device state"
         )
+
+    @callback
+    def _on_field(self, f: FieldInput) -> None:
+        """A field device's report (MQTT): the same rules as HA's own entities."""
+        engine, gate = self.engine, f.gate_id
+        if f.event == EVENT_DEVICE_STATUS:
+            online = bool(f.values["online"])
+            self._background(
+                lambda: engine.device_state(f.device_id, online, f.ts, gate_id=gate),
+                "device state",
+            )
+        elif f.event == EVENT_DOOR:
+            is_open = bool(f.values["open"])
+            self._background(lambda: engine.door(gate, is_open, f.ts), "door")
+        elif f.event == EVENT_EXIT:
+            self._background(lambda: engine.exit_request(gate, f.ts), "exit request")
+        elif f.event == EVENT_TEMPERATURE:
+            celsius = float(f.values["celsius"])
+            self._background(lambda: engine.temperature(gate, celsius, f.ts), "temperature")
 
     @callback
     def _on_door(self, event: Event[EventStateChangedData]) -> None:
@@ -199,7 +231,7 @@ class AlertService:
             return  # to or from unavailable: not a door movement
         gate_id = self._doors[event.data["entity_id"]]
         is_open = new.state == STATE_ON
-        engine, now = self._engine, _now()
+        engine, now = self.engine, _now()
         self._background(lambda: engine.door(gate_id, is_open, now), "door")
         if (pending := self._held_checks.pop(gate_id, None)) is not None:
             pending()
@@ -214,46 +246,49 @@ class AlertService:
                 self.hass, self.params.door_held_open_seconds + 1, _check
             )
 
-    # ------------------------------------------------------- inputs (MQTT too)
+    # ------------------------------------------- inputs a caller awaits (actions)
     async def async_heartbeat(self, device_id: str, ts: float, gate_id: str | None = None) -> None:
-        engine = self._engine
+        engine = self.engine
         await self._call(lambda: engine.heartbeat(device_id, ts, gate_id=gate_id))
 
     async def async_device_state(
         self, device_id: str, online: bool, ts: float, gate_id: str | None = None
     ) -> None:
-        engine = self._engine
+        engine = self.engine
         await self._call(lambda: engine.device_state(device_id, online, ts, gate_id=gate_id))
 
     async def async_door(self, gate_id: str, is_open: bool, ts: float) -> list[Alert]:
-        engine = self._engine
+        self.hub.gate_runtime(gate_id)
+        engine = self.engine
         return await self._call(lambda: engine.door(gate_id, is_open, ts))
 
     async def async_exit_request(self, gate_id: str, ts: float) -> None:
-        engine = self._engine
+        self.hub.gate_runtime(gate_id)
+        engine = self.engine
         await self._call(lambda: engine.exit_request(gate_id, ts))
 
     async def async_temperature(
         self, gate_id: str, celsius: float, ts: float, person_id: str | None = None
     ) -> list[Alert]:
-        engine = self._engine
+        self.hub.gate_runtime(gate_id)
+        engine = self.engine
         return await self._call(
             lambda: engine.temperature(gate_id, celsius, ts, person_id=person_id)
         )
 
     # ------------------------------------------------------------------ staff
     async def async_acknowledge(self, alert_id: int, by: str) -> Alert:
-        engine, now = self._engine, _now()
+        engine, now = self.engine, _now()
         return await self._call(lambda: engine.acknowledge(alert_id, by, now))
 
     async def async_resolve(self, alert_id: int, by: str) -> Alert:
-        engine, now = self._engine, _now()
+        engine, now = self.engine, _now()
         return await self._call(lambda: engine.resolve(alert_id, by, now))
 
     async def async_list(
         self, *, include_resolved: bool, rule: Rule | None, limit: int
     ) -> list[Alert]:
-        engine = self._engine
+        engine = self.engine
         return await self.hub.db(
             lambda: engine.list_alerts(include_resolved=include_resolved, rule=rule, limit=limit)
         )

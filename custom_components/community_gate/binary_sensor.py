@@ -10,8 +10,8 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_state_change_event
 
-from . import CommunityGateConfigEntry
 from .entity import GateEntity
+from .runtime import CommunityGateConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -21,7 +21,7 @@ async def async_setup_entry(
     entry: CommunityGateConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    hub = entry.runtime_data
+    hub = entry.runtime_data.hub
     for rt in hub.gates.values():
         async_add_entities([GateOnline(hub, rt, "online")], config_subentry_id=rt.subentry_id)
 

@@ -6,9 +6,9 @@ from homeassistant.components.button import ButtonEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import CommunityGateConfigEntry
-from .actuators import not_opened_error
 from .entity import GateEntity
+from .exceptions import not_opened, translated
+from .runtime import CommunityGateConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -18,14 +18,17 @@ async def async_setup_entry(
     entry: CommunityGateConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    hub = entry.runtime_data
+    hub = entry.runtime_data.hub
     for rt in hub.gates.values():
         async_add_entities([OpenGateButton(hub, rt, "open")], config_subentry_id=rt.subentry_id)
 
 
 class OpenGateButton(GateEntity, ButtonEntity):
     async def async_press(self) -> None:
-        outcome = await self.hub.async_open(self.rt.gate.id, note="button", context=self._context)
+        with translated(self.hub.store.path):
+            outcome = await self.hub.async_open(
+                self.rt.gate.id, note="button", context=self._context
+            )
         if outcome.actuator_error is not None:
             # Logged as a passage first, like the open_gate action; then the press fails.
-            raise not_opened_error(outcome.actuator_error, self.rt.gate.id, outcome.passage.id)
+            raise not_opened(outcome.actuator_error, self.rt.gate.id, outcome.passage.id)

@@ -26,7 +26,7 @@ from .core.stream import LatestFrameStream, encode_jpeg, redact_url
 
 if TYPE_CHECKING:
     from .face import FaceService
-    from .hub import GateRuntime
+    from .gates import GateRuntime
 
 _LOGGER = logging.getLogger(__name__)
 DEFAULT_INTERVAL_S = 0.5

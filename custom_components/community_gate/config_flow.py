@@ -63,12 +63,12 @@ from .core.rules import PARAM_SPECS, RuleParams
 from .core.store import Store, check_id
 from .core.stream import check_stream_url
 from .face import DEFAULT_DEBOUNCE_S
-from .privacy import GATE_METHODS
+from .gates import GATE_METHODS
 from .schema import vol
 
 if TYPE_CHECKING:
     # The typed entry (runtime data: the estate's hub) without importing the runtime.
-    from . import CommunityGateConfigEntry
+    from .runtime import CommunityGateConfigEntry
 
 MAX_RETENTION_DAYS = 3650
 

@@ -8,8 +8,8 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
-from . import CommunityGateConfigEntry
 from .const import CONF_DB_PATH
+from .runtime import CommunityGateConfigEntry
 
 TO_REDACT = {CONF_DB_PATH}
 
@@ -29,7 +29,8 @@ async def async_get_config_entry_diagnostics(
             "state": entry.state.value,
             "setup_error": entry.error_reason_translation_key,
         }
-    hub = entry.runtime_data
+    runtime = entry.runtime_data
+    hub = runtime.hub
 
     def _counts() -> dict[str, int]:
         return {
@@ -63,11 +64,11 @@ async def async_get_config_entry_diagnostics(
                 "errors": loop.errors,
                 "camera_ok": loop.camera_ok,
             }
-            for loop in hub.capture_loops
+            for loop in runtime.capture_loops
         ],
         "emergency": hub.emergency,
         "counts": await hub.db(_counts),
         "passages_today": hub.stats.passages_today,
-        "mqtt": hub.mqtt.diagnostics() if hub.mqtt is not None else None,
-        "open_alerts": hub.alerts.open_count if hub.alerts is not None else None,
+        "mqtt": runtime.mqtt.diagnostics() if runtime.mqtt is not None else None,
+        "open_alerts": runtime.alerts.open_count,
     }

@@ -10,7 +10,8 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 
 from .const import DOMAIN
-from .hub import EstateHub, GateRuntime
+from .gates import GateRuntime
+from .hub import EstateHub
 
 # HA 2026.10 added via_device_id (the parent's registry id) to DeviceInfo and deprecated
 # via_device (its identifier pair, removed in 2027.8); older releases know only the pair.

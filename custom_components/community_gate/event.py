@@ -7,11 +7,12 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import CommunityGateConfigEntry
 from .core.alerts import Alert, Rule
 from .core.model import Passage
 from .entity import EstateEntity, GateEntity
-from .hub import EstateHub, GateRuntime
+from .gates import GateRuntime
+from .hub import EstateHub
+from .runtime import CommunityGateConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -30,7 +31,7 @@ async def async_setup_entry(
     entry: CommunityGateConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    hub = entry.runtime_data
+    hub = entry.runtime_data.hub
     async_add_entities([AlertEvent(hub, ALERT_EVENT.key)])
     for rt in hub.gates.values():
         async_add_entities([PassageEvent(hub, rt)], config_subentry_id=rt.subentry_id)

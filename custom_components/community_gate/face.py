@@ -27,7 +27,7 @@ from .core.face_worker import FaceWorker
 from .core.faces import DEFAULT_THRESHOLD, Face
 from .core.gallery import Gallery, Match
 from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant
-from .core.privacy import check_face_consent, record_face_consent
+from .core.privacy import PhotoVault, check_face_consent, record_face_consent
 from .core.templates import DIMS, TemplateVault, Vector
 from .hub import async_join_executor
 from .privacy import async_keep_photo
@@ -82,6 +82,7 @@ class FaceService:
         hass: HomeAssistant,
         hub: EstateHub,
         vault: TemplateVault,
+        photos: PhotoVault,
         *,
         threshold: float = DEFAULT_THRESHOLD,
         margin: float = DEFAULT_MARGIN,
@@ -91,6 +92,7 @@ class FaceService:
         self.hass = hass
         self.hub = hub
         self.vault = vault
+        self.photos = photos
         self.debounce_s = debounce_s
         self.worker = worker or shared_worker()
         self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="community_gate_face")
@@ -260,7 +262,8 @@ class FaceService:
         )
         target = self.masked if variant is FaceVariant.MASKED else self.gallery
         await self._run(target.add, tpl.id, person_id, face.encoding)
-        await async_keep_photo(self.hub, person_id, image)  # only if the estate opted in
+        # Kept (sealed) only if the estate opted in.
+        await async_keep_photo(self.hub, self.photos, person_id, image)
         return EnrollResult(tpl.id, variant, face.box.height)
 
     # ------------------------------------------------------------- recognition

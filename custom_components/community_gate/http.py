@@ -6,23 +6,20 @@ from __future__ import annotations
 from http import HTTPStatus
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.core import Context, HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 import numpy as np
 
 from .core.display import pick_language, prompt
-from .core.errors import CoreError
 from .core.images import MAX_IMAGE_BYTES
 from .core.model import Direction, FaceVariant
-from .services import resolve_hub
-
-if TYPE_CHECKING:
-    from .hub import EstateHub
+from .exceptions import error_body, http_status, translated
+from .runtime import resolve_runtime
 
 _LOGGER = logging.getLogger(__name__)
 MAX_JSON_BYTES = 16 * 1024
@@ -39,22 +36,9 @@ def _error(code: str, status: HTTPStatus, **extra: Any) -> web.Response:
     return web.json_response({"error": code, **extra}, status=status)
 
 
-def _hub(hass: HomeAssistant, entry_id: str | None) -> EstateHub | web.Response:
-    try:
-        return resolve_hub(hass, entry_id)
-    except ServiceValidationError as err:
-        code = err.translation_key or "no_estate"
-        status = HTTPStatus.BAD_REQUEST if code == "estate_ambiguous" else HTTPStatus.NOT_FOUND
-        return _error(code, status)
-
-
-def _core_error(err: CoreError) -> web.Response:
-    status = (
-        HTTPStatus.SERVICE_UNAVAILABLE
-        if err.code == "face_unavailable"
-        else (HTTPStatus.NOT_FOUND if err.code.startswith("unknown_") else HTTPStatus.BAD_REQUEST)
-    )
-    return _error(err.code, status, details=err.placeholders)
+def _answer(err: HomeAssistantError) -> web.Response:
+    """A translated error as the view's JSON answer (the same codes as the actions)."""
+    return web.json_response(error_body(err), status=http_status(err))
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:
@@ -93,20 +77,20 @@ class EnrollUploadView(HomeAssistantView):
         ctype = request.content_type.lower()
         if ctype not in IMAGE_TYPES:
             return _error("unsupported_media_type", HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
-        hub = _hub(hass, request.query.get("config_entry_id"))
-        if isinstance(hub, web.Response):
-            return hub
+        try:
+            estate = resolve_runtime(hass, request.query.get("config_entry_id"))
+        except HomeAssistantError as err:
+            return _answer(err)
         body = await _read_limited(request, MAX_IMAGE_BYTES)
         if body is None:
             return _error("too_large", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-        if hub.face is None:
-            return _error("face_unavailable", HTTPStatus.SERVICE_UNAVAILABLE)
         try:
-            result = await hub.face.async_enroll(
-                person_id, body, variant=variant, dry_run=request.query.get("dry_run") == "1"
-            )
-        except CoreError as err:
-            return _core_error(err)
+            with translated(estate.hub.store.path):
+                result = await estate.face.async_enroll(
+                    person_id, body, variant=variant, dry_run=request.query.get("dry_run") == "1"
+                )
+        except HomeAssistantError as err:
+            return _answer(err)
         return web.json_response(
             {
                 "template_id": result.template_id,
@@ -150,20 +134,17 @@ class TerminalDecisionView(HomeAssistantView):
         if direction_raw not in (None, "in", "out"):
             return _error("invalid_direction", HTTPStatus.BAD_REQUEST)
         direction = Direction(direction_raw) if direction_raw else None
-        hub = _hub(hass, body.get("config_entry_id"))
-        if isinstance(hub, web.Response):
-            return hub
-        if hub.face is None:
-            return _error("face_unavailable", HTTPStatus.SERVICE_UNAVAILABLE)
         try:
-            outcome = await hub.face.async_present_embedding(
-                gate_id,
-                np.asarray(embedding, dtype=np.float32),
-                context=Context(user_id=user.id),
-                direction=direction,
-            )
-        except CoreError as err:
-            return _core_error(err)
+            estate = resolve_runtime(hass, body.get("config_entry_id"))
+            with translated(estate.hub.store.path):
+                outcome = await estate.face.async_present_embedding(
+                    gate_id,
+                    np.asarray(embedding, dtype=np.float32),
+                    context=Context(user_id=user.id),
+                    direction=direction,
+                )
+        except HomeAssistantError as err:
+            return _answer(err)
         assert outcome is not None  # not debounced: a terminal asks once per person
         p = outcome.passage
         lang = pick_language(request.headers.get("Accept-Language"))

@@ -8,40 +8,39 @@ writes without locks and keeps the event loop free.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 import logging
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
-from .actuators import ABSENT_CODES, Actuator, ActuatorError, MqttRelayActuator, make_actuator
+from .actuators import (
+    ABSENT_CODES,
+    Actuator,
+    ActuatorError,
+    MqttRelayActuator,
+    RelayPort,
+    make_actuator,
+)
 from .const import (
     CONF_ACTUATOR,
-    CONF_BUILDING,
     CONF_CAMERA,
-    CONF_DIRECTION,
-    CONF_GATE_ID,
-    CONF_GATE_KIND,
     CONF_MQTT_DEVICE,
     CONF_PRESENCE,
     CONF_PULSE_SECONDS,
     CONF_STREAM_URL,
     DEFAULT_PULSE_SECONDS,
     EVENT_DEVICE_STATUS,
-    EVENT_DOOR,
     EVENT_EMERGENCY,
-    EVENT_EXIT,
     EVENT_PASSAGE,
-    EVENT_TEMPERATURE,
     SIGNAL_ALERT,
     SIGNAL_FIELD,
     SIGNAL_PASSAGE,
@@ -49,28 +48,18 @@ from .const import (
     SUBENTRY_GATE,
 )
 from .core.access import AccessControl, build_passage
-from .core.errors import CoreError, StoreError, UnknownGateError
+from .core.errors import EstateClosedError, StoreError, UnknownGateError
 from .core.journal import PassageJournal
 from .core.model import (
     CredentialKind,
     Decision,
     Direction,
-    Gate,
-    GateKind,
     Method,
     Passage,
     Reason,
 )
 from .core.store import Store
-from .privacy import gate_methods
-
-if TYPE_CHECKING:
-    from .alerts import AlertService
-    from .capture import CaptureLoop
-    from .core.alerts import Alert
-    from .face import FaceService
-    from .mqtt_link import MqttLink
-    from .privacy import PrivacyRuntime
+from .gates import GateRuntime, gate_from_subentry, gate_methods
 
 _LOGGER = logging.getLogger(__name__)
 SETTING_EMERGENCY = "emergency"
@@ -88,22 +77,6 @@ async def async_join_executor(hass: HomeAssistant, executor: Executor, what: str
         _LOGGER.warning("The %s thread is still busy after %.0f s", what, JOIN_TIMEOUT_S)
 
 
-@dataclass(slots=True)
-class GateRuntime:
-    """A configured gate: its domain record plus the HA entities that serve it."""
-
-    subentry_id: str
-    gate: Gate
-    actuator_entity: str
-    camera: str | None
-    presence: str | None
-    actuator: Actuator
-    stream_url: str | None = None
-    last_passage: Passage | None = None
-    # Credential kinds this gate accepts (the gate subentry's "methods"; default all).
-    methods: frozenset[str] = frozenset(m.value for m in CredentialKind)
-
-
 @dataclass(frozen=True, slots=True)
 class PassageOutcome:
     passage: Passage
@@ -112,26 +85,25 @@ class PassageOutcome:
     actuator_error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FieldInput:
+    """What a field device reports besides credentials (``EVENT_DEVICE_STATUS`` with
+    ``online``, ``EVENT_DOOR`` with ``open``, ``EVENT_EXIT``, ``EVENT_TEMPERATURE``
+    with ``celsius``)."""
+
+    event: str
+    device_id: str
+    gate_id: str
+    ts: float
+    values: Mapping[str, bool | float] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class HubStats:
     people: int = 0
     passages_today: int = 0
     day_start: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def gate_from_subentry(data: dict[str, Any] | Any) -> Gate:
-    return Gate(
-        id=data[CONF_GATE_ID],
-        name=data.get("name") or data[CONF_GATE_ID],
-        kind=GateKind(data.get(CONF_GATE_KIND, GateKind.ESTATE_GATE)),
-        direction=Direction(data.get(CONF_DIRECTION, Direction.BOTH)),
-        building=data.get(CONF_BUILDING) or None,
-    )
-
-
-class HubClosedError(Exception):
-    """The estate was unloaded; its database is closed."""
 
 
 class EstateHub:
@@ -157,18 +129,15 @@ class EstateHub:
         # The estate's device registry id (set at setup): gate devices hang off it.
         self.estate_device_id: str | None = None
         self.closed = False
-        self._closing: asyncio.Task[None] | None = None
-        self.face: FaceService | None = None
-        self.capture_loops: list[CaptureLoop] = []
-        self.privacy: PrivacyRuntime | None = None
-        self.mqtt: MqttLink | None = None
-        self.alerts: AlertService | None = None
+        # Where gates opened by an MQTT controller send their relay commands: the MQTT
+        # link attaches itself once it runs; without it those gates are unavailable.
+        self.relays = RelayPort()
 
     # ------------------------------------------------------------------ plumbing
     async def db[T](self, func: Callable[..., T], *args: Any) -> T:
         """Run a store call on the database thread."""
         if self.closed:
-            raise HubClosedError
+            raise EstateClosedError
         try:
             return await self.hass.loop.run_in_executor(self._executor, func, *args)
         except sqlite3.Error as err:
@@ -213,29 +182,14 @@ class EstateHub:
         pulse = float(data.get(CONF_PULSE_SECONDS, DEFAULT_PULSE_SECONDS))
         if not data.get(CONF_ACTUATOR) and data.get(CONF_MQTT_DEVICE):
             # No HA entity: the gate's MQTT controller drives the relay itself.
-            return MqttRelayActuator(
-                self.hass, gate_id, pulse, lambda: self.mqtt, lambda: self.emergency
-            )
+            return MqttRelayActuator(self.hass, gate_id, pulse, self.relays, lambda: self.emergency)
         return make_actuator(self.hass, data[CONF_ACTUATOR], pulse)
 
     async def async_close(self) -> None:
-        """Stop cameras and faces, end running pulses, close the database. Safe to call
-        again (Home Assistant's stop, then an unload): later calls wait for the first."""
-        if self._closing is None:
-            self._closing = self.hass.async_create_task(
-                self._async_close(), f"community_gate close {self.entry.title}", eager_start=True
-            )
-        # Shielded: a cancelled caller must not abandon the store half closed.
-        await asyncio.shield(self._closing)
-
-    async def _async_close(self) -> None:
-        if self.alerts is not None:
-            self.alerts.async_stop()
-        # All at once: each stream reader may wait out a read timeout.
-        await asyncio.gather(*(loop.stop() for loop in self.capture_loops))
-        if self.face is not None:
-            with suppress(HubClosedError, StoreError):
-                await self.face.async_stop()
+        """End running pulses and close the database (once: the runtime, which stops
+        the services that use the hub first, calls it)."""
+        if self.closed:
+            return
         await asyncio.gather(*(rt.actuator.release() for rt in self.gates.values()))
         # From here on background work (purge, stats) stops instead of touching a
         # closed connection; close() queues behind any store call already running.
@@ -373,8 +327,7 @@ class EstateHub:
         )
         async_dispatcher_send(self.hass, self.state_signal)
         if not active:
-            if self.mqtt is not None:
-                await self.mqtt.async_release_all()  # MQTT relays were held open
+            await self.relays.async_release_all()  # MQTT relays were held open
             return []
         decision = Decision(True, Reason.EMERGENCY_OPEN)
         return list(
@@ -432,65 +385,35 @@ class EstateHub:
         return PassageOutcome(passage, decision, failure)
 
     # ------------------------------------------------------------ field devices
-    # Plain inputs from field devices (MQTT today). Each fires an HA event (ids and
-    # values only) and the ``field_signal`` dispatcher signal with the same dict: the
-    # hand-over point for the rule engine (device_offline, door_held_open /
-    # forced_open, fever) and for automations.
     @property
     def field_signal(self) -> str:
         return SIGNAL_FIELD.format(self.entry.entry_id)
 
-    def _field(self, event: str, data: dict[str, Any]) -> None:
-        data = {"entry_id": self.entry.entry_id, "kind": event, **data}
-        self.hass.bus.async_fire(event, data)
-        async_dispatcher_send(self.hass, self.field_signal, data)
-
-    async def async_field_status(
-        self, device_id: str, gate_id: str, online: bool, ts: float
-    ) -> None:
-        self._field(
-            EVENT_DEVICE_STATUS,
-            {"device_id": device_id, "gate_id": gate_id, "online": online, "ts": ts},
+    @callback
+    def async_field_input(self, field_input: FieldInput) -> None:
+        """A field device reported something that is not a credential: an HA event for
+        automations (ids and values only) and the field signal, which the alert rules
+        (device_offline, door_held_open / forced_open, fever) listen to."""
+        f = field_input
+        self.hass.bus.async_fire(
+            f.event,
+            {
+                "entry_id": self.entry.entry_id,
+                "kind": f.event,
+                "device_id": f.device_id,
+                "gate_id": f.gate_id,
+                **f.values,
+                "ts": f.ts,
+            },
         )
-        async_dispatcher_send(self.hass, self.state_signal)
-        await self._feed_rules(lambda a: a.async_device_state(device_id, online, ts, gate_id))
-
-    async def async_field_door(
-        self, gate_id: str, device_id: str, is_open: bool, ts: float
-    ) -> None:
-        self._field(
-            EVENT_DOOR, {"device_id": device_id, "gate_id": gate_id, "open": is_open, "ts": ts}
-        )
-        await self._feed_rules(lambda a: a.async_door(gate_id, is_open, ts))
-
-    async def async_field_exit(self, gate_id: str, device_id: str, ts: float) -> None:
-        # The controller already opened the door locally (egress never waits for the
-        # hub); this records that the next door-open is not forced.
-        self._field(EVENT_EXIT, {"device_id": device_id, "gate_id": gate_id, "ts": ts})
-        await self._feed_rules(lambda a: a.async_exit_request(gate_id, ts))
-
-    async def async_field_temperature(
-        self, gate_id: str, device_id: str, celsius: float, ts: float
-    ) -> None:
-        self._field(
-            EVENT_TEMPERATURE,
-            {"device_id": device_id, "gate_id": gate_id, "celsius": celsius, "ts": ts},
-        )
-        await self._feed_rules(lambda a: a.async_temperature(gate_id, celsius, ts, None))
-
-    async def _feed_rules(self, call: Callable[[AlertService], Awaitable[Any]]) -> None:
-        """Field inputs reach the alert rules too; a rule failure never fails the input."""
-        if self.alerts is None or self.alerts.engine is None:
-            return
-        try:
-            await call(self.alerts)
-        except (CoreError, HubClosedError) as err:
-            _LOGGER.debug("Field input not evaluated by the rules: %s", type(err).__name__)
+        async_dispatcher_send(self.hass, self.field_signal, f)
+        if f.event == EVENT_DEVICE_STATUS:
+            async_dispatcher_send(self.hass, self.state_signal)
 
     async def async_write(self, passage: Passage) -> Passage:
         """Commit a passage through the group-commit journal; returns it once durable."""
         if self.closed:
-            raise HubClosedError
+            raise EstateClosedError
         try:
             return await asyncio.wrap_future(self.journal.submit(passage))
         except StoreError:
@@ -503,7 +426,7 @@ class EstateHub:
             )
             raise
         except RuntimeError as err:  # the worker was shut down under us
-            raise HubClosedError from err
+            raise EstateClosedError from err
 
     async def async_purge(self, retention_days: int) -> int:
         cutoff = (dt_util.utcnow() - timedelta(days=retention_days)).timestamp()
@@ -512,52 +435,14 @@ class EstateHub:
             if removed:
                 _LOGGER.info("Retention purge removed %d passages", removed)
                 await self.async_refresh_stats()
-        except HubClosedError:
+        except EstateClosedError:
             return 0  # unloaded mid-purge: what was deleted is committed
         return removed
 
-    # -------------------------------------------------- alert rule inputs
-    # One method per input that is not a passage, so any source (HA entities today,
-    # MQTT heartbeats, door topics and terminal reports later) feeds the same rules.
     @property
     def alert_signal(self) -> str:
+        """Where the alert rules publish what they raise (the alert event entity)."""
         return SIGNAL_ALERT.format(self.entry.entry_id)
-
-    def _alert_service(self) -> AlertService:
-        if self.alerts is None or self.alerts.engine is None:
-            raise HubClosedError
-        return self.alerts
-
-    async def async_heartbeat(self, device_id: str, gate_id: str | None = None) -> None:
-        """A camera, reader or relay says it is alive."""
-        await self._alert_service().async_heartbeat(device_id, _now_ts(), gate_id)
-
-    async def async_device_state(
-        self, device_id: str, online: bool, gate_id: str | None = None
-    ) -> None:
-        """A device reports online/offline (availability, MQTT last will)."""
-        await self._alert_service().async_device_state(device_id, online, _now_ts(), gate_id)
-
-    async def async_door(self, gate_id: str, is_open: bool) -> list[Alert]:
-        """A gate's door contact opened or closed."""
-        self.gate_runtime(gate_id)
-        return await self._alert_service().async_door(gate_id, is_open, _now_ts())
-
-    async def async_exit_request(self, gate_id: str) -> None:
-        """Someone pressed the exit button: the door may open without a passage."""
-        self.gate_runtime(gate_id)
-        await self._alert_service().async_exit_request(gate_id, _now_ts())
-
-    async def async_temperature(
-        self, gate_id: str, celsius: float, person_id: str | None = None
-    ) -> list[Alert]:
-        """A terminal measured a temperature at a gate (of a known person, or not)."""
-        self.gate_runtime(gate_id)
-        return await self._alert_service().async_temperature(gate_id, celsius, _now_ts(), person_id)
-
-
-def _now_ts() -> float:
-    return dt_util.utcnow().timestamp()
 
 
 def passage_event_data(hub: EstateHub, p: Passage) -> dict[str, Any]:

@@ -11,9 +11,9 @@ Outbound (hub -> device): ``relay/set`` and ``decision`` are signed with the dev
 key and a counter from a reserved block (see ``CounterWindow``).
 
 Hand-over to the rule engine: device status, door contact, exit button and temperature
-become small hub calls (``EstateHub.async_field_status`` ...), which fire HA events
-and one dispatcher signal; ``device_offline`` / ``door_held_open`` / ``fever`` rules
-subscribe there.
+become ``FieldInput``s given to ``EstateHub.async_field_input``, which fires an HA event
+and the hub's field signal; the alert rules (``device_offline``, ``door_held_open``,
+``forced_open``, ``fever``) listen there.
 """
 
 from __future__ import annotations
@@ -36,15 +36,23 @@ import numpy as np
 
 from .actuators import RelayUnavailableError
 from .availability import AvailabilityLog
-from .const import CONF_ESTATE_NAME, CONF_MQTT_DEVICE
+from .const import (
+    CONF_ESTATE_NAME,
+    CONF_MQTT_DEVICE,
+    EVENT_DEVICE_STATUS,
+    EVENT_DOOR,
+    EVENT_EXIT,
+    EVENT_TEMPERATURE,
+)
 from .core import contract as c
 from .core.devices import DeviceKey, DeviceKeys
 from .core.display import prompt
-from .core.errors import CoreError, FaceUnavailableError
+from .core.errors import CoreError, EstateClosedError
 from .core.model import CredentialKind, Direction, Reason
-from .hub import HubClosedError
+from .hub import FieldInput
 
 if TYPE_CHECKING:
+    from .face import FaceService
     from .hub import EstateHub, PassageOutcome
 
 _LOGGER = logging.getLogger(__name__)
@@ -99,9 +107,12 @@ class LinkStats:
 class MqttLink:
     """One estate's MQTT presence: subscriptions, device keys, counters, liveness."""
 
-    def __init__(self, hass: HomeAssistant, hub: EstateHub, keys: DeviceKeys) -> None:
+    def __init__(
+        self, hass: HomeAssistant, hub: EstateHub, face: FaceService, keys: DeviceKeys
+    ) -> None:
         self.hass = hass
         self.hub = hub
+        self.face = face
         self.keys = keys
         self.estate = estate_slug(hub.entry.data.get(CONF_ESTATE_NAME) or hub.entry.title)
         self.devices: dict[str, DeviceKey] = {}
@@ -131,6 +142,8 @@ class MqttLink:
     async def async_start(self) -> None:
         """Wait for HA's MQTT client (the broker the user configured), then subscribe.
         Without the mqtt integration the estate runs without field devices."""
+        # Gates opened by a controller's relay send their commands through us.
+        self.hub.relays.link = self
         if not await mqtt.async_wait_for_mqtt_client(self.hass):
             _LOGGER.info("MQTT is not set up in Home Assistant: no field devices")
             return
@@ -161,6 +174,8 @@ class MqttLink:
     @callback
     def async_stop(self) -> None:
         self.ready = False
+        if self.hub.relays.link is self:
+            self.hub.relays.link = None
         while self._unsubs:
             self._unsubs.pop()()
 
@@ -190,7 +205,9 @@ class MqttLink:
         self._online[device_id] = online
         # Transitions only (see above): a device first heard after a restart logs nothing.
         self._availability.update(device_id, online, f"MQTT device {device_id} at gate {gate_id}")
-        await self.hub.async_field_status(device_id, gate_id, online, ts)
+        self.hub.async_field_input(
+            FieldInput(EVENT_DEVICE_STATUS, device_id, gate_id, ts, {"online": online})
+        )
         if online and self.hub.emergency and self.relay_device(gate_id) == device_id:
             # A controller that rebooted (or a hub that restarted) during an emergency
             # holds its gate open again: the emergency state lives in the hub.
@@ -225,7 +242,7 @@ class MqttLink:
             await self._handle(msg.topic, payload)
         except c.ContractError as err:
             self._reject(msg.topic, err.code)
-        except HubClosedError:
+        except EstateClosedError:
             pass  # the estate is unloading; the device will send again
         except CoreError as err:
             # A valid message the hub could not serve (e.g. the database failed): never a
@@ -274,11 +291,15 @@ class MqttLink:
         elif m.leaf is c.Leaf.FACE:
             await self._face(dev, m.gate, f["emb"], direction)
         elif m.leaf is c.Leaf.DOOR:
-            await self.hub.async_field_door(m.gate, dev.id, f["open"], now)
+            self.hub.async_field_input(
+                FieldInput(EVENT_DOOR, dev.id, m.gate, now, {"open": f["open"]})
+            )
         elif m.leaf is c.Leaf.EXIT:
-            await self.hub.async_field_exit(m.gate, dev.id, now)
+            self.hub.async_field_input(FieldInput(EVENT_EXIT, dev.id, m.gate, now))
         elif m.leaf is c.Leaf.TEMPERATURE:
-            await self.hub.async_field_temperature(m.gate, dev.id, f["c"], now)
+            self.hub.async_field_input(
+                FieldInput(EVENT_TEMPERATURE, dev.id, m.gate, now, {"celsius": f["c"]})
+            )
         elif m.leaf is c.Leaf.FIRE and f["active"] and not self.hub.emergency:
             # A released fire input does not end the emergency: staff reset it once the
             # building is safe, so an evacuation is never locked in by a flapping input.
@@ -288,11 +309,8 @@ class MqttLink:
     async def _face(
         self, dev: DeviceKey, gate_id: str, emb: list[float], direction: Direction | None
     ) -> None:
-        face = self.hub.face
         try:
-            if face is None:
-                raise FaceUnavailableError("face service absent", why="absent")
-            outcome = await face.async_present_embedding(
+            outcome = await self.face.async_present_embedding(
                 gate_id, np.asarray(emb, dtype=np.float32), direction=direction
             )
         except CoreError as err:

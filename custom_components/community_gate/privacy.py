@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import partial
 import logging
 from pathlib import Path
-import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
@@ -20,7 +19,6 @@ from homeassistant.helpers import issue_registry as ir
 
 from .const import (
     CONF_GATE_ID,
-    CONF_METHODS,
     DEFAULT_RETENTION_DAYS,
     DOMAIN,
     OPT_CLUSTER_RETENTION_DAYS,
@@ -29,8 +27,6 @@ from .const import (
     OPT_RETENTION_DAYS,
     SUBENTRY_GATE,
 )
-from .core.errors import StoreError
-from .core.keys import RotationReport, rotate_sealing_key
 from .core.privacy import (
     DEFAULT_CLUSTER_DAYS,
     DEFAULT_PHOTO_DAYS,
@@ -39,6 +35,7 @@ from .core.privacy import (
     audit_entry,
 )
 from .core.templates import TemplateVault
+from .gates import NON_BIOMETRIC, gate_methods
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -47,9 +44,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-# Credential kinds a gate may accept; a gate must keep at least one that is not a face.
-GATE_METHODS = ("face", "card", "id_card", "qr", "pin", "fingerprint")
-NON_BIOMETRIC = frozenset({"card", "id_card", "qr", "pin"})
 FACE_ONLY_ISSUE = "face_only_gate"
 
 
@@ -88,78 +82,19 @@ def retention_from_options(options: dict[str, Any] | Any) -> Retention:
     )
 
 
-async def async_run_retention(hub: EstateHub, now: float | None = None) -> dict[str, int]:
-    """The nightly sweep: passages, unknown-face clusters (in memory and on disk) and
-    expired photos, each by its own retention option."""
-    t = now or time.time()
-    retention = retention_from_options(hub.entry.options)
-    out = {"passages": await hub.async_purge(retention.passages)}
-    face = hub.face
-    expired = 0
-    if face is not None and face.ready:
-        # Strangers first seen in two lights whose clusters drifted together become one
-        # (their passages relabelled), so the rules count one stranger once.
-        await face.async_merge_clusters()
-        # In memory first (the recogniser must forget them too), then any row left.
-        expired = await face.async_expire_clusters(t, days=retention.clusters)
-    cutoff = t - retention.clusters * 86400
-    out["clusters"] = expired + await hub.db(hub.store.purge_clusters, cutoff)
-    out["photos"] = await hub.db(hub.store.purge_photos, t)
-    if out["clusters"] or out["photos"]:
-        _LOGGER.info(
-            "Retention purge removed %d stranger clusters, %d photos",
-            out["clusters"],
-            out["photos"],
-        )
-    return out
-
-
 # ----------------------------------------------------------------------- photos
-async def async_keep_photo(hub: EstateHub, person_id: str, image: bytes) -> str | None:
+async def async_keep_photo(
+    hub: EstateHub, photos: PhotoVault, person_id: str, image: bytes
+) -> str | None:
     """Keep an enrollment photo (sealed) when the estate opted in; else nothing."""
-    if not hub.entry.options.get(OPT_KEEP_PHOTOS, False) or hub.privacy is None:
+    if not hub.entry.options.get(OPT_KEEP_PHOTOS, False):
         return None
     days = retention_from_options(hub.entry.options).photos
-    photo = await hub.db(partial(hub.privacy.photos.keep, person_id, image, days=days))
+    photo = await hub.db(partial(photos.keep, person_id, image, days=days))
     return photo.id
 
 
-# ------------------------------------------------------------------- key rotation
-async def async_rotate_key(hub: EstateHub) -> RotationReport:
-    """Re-seal every template, cluster and photo under a fresh key. Pending cluster
-    changes are saved first, so nothing sealed under the old key arrives afterwards."""
-    privacy = hub.privacy
-    if privacy is None:
-        raise StoreError("estate not ready", path=str(hub.store.path), error="not ready")
-    if hub.face is not None and hub.face.ready:
-        await hub.face.async_save_clusters()
-    _root, report = await hub.db(
-        partial(
-            rotate_sealing_key,
-            privacy.db_path,
-            hub.store,
-            privacy.templates,
-            privacy.photos,
-            now=time.time(),
-        )
-    )
-    _LOGGER.info(
-        "Sealing key rotated: %d templates, %d clusters, %d photos re-sealed, %d unreadable",
-        report.templates,
-        report.clusters,
-        report.photos,
-        report.unreadable,
-    )
-    return report
-
-
 # ------------------------------------------------------------- face-only gates
-def gate_methods(data: dict[str, Any] | Any) -> frozenset[str]:
-    """The credential kinds a gate accepts (all of them unless configured)."""
-    methods = data.get(CONF_METHODS) or GATE_METHODS
-    return frozenset(m for m in methods if m in GATE_METHODS)
-
-
 @callback
 def async_check_face_only_gates(hass: HomeAssistant, entry: ConfigEntry[Any]) -> list[str]:
     """Raise a repair issue for each gate whose only way in is a face (residents who do

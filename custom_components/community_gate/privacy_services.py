@@ -12,12 +12,11 @@ from homeassistant.core import ServiceCall, ServiceResponse
 from homeassistant.helpers import config_validation as cv
 
 from .core.privacy import audit_dict, erase_person, export_person
-from .privacy import async_rotate_key
 from .schema import vol
 from .times import to_epoch
 
 if TYPE_CHECKING:
-    from .hub import EstateHub
+    from .runtime import EstateRuntime
 
 MAX_AUDIT_ROWS = 1000
 
@@ -46,21 +45,23 @@ PRIVACY_SCHEMAS: dict[str, vol.Schema] = {
 }
 
 
-async def _erase_person(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _erase_person(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     person_id = call.data["person_id"]
     alias, counts = await hub.db(erase_person, hub.store, person_id)
-    if hub.face is not None:
-        await hub.face.async_forget(person_id)
+    await estate.face.async_forget(person_id)
     await hub.async_refresh_stats()
     # The answer names the alias, not the person: it is what the audit row keeps too.
     return {"alias": alias, **counts}
 
 
-async def _export_person_data(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _export_person_data(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     return await hub.db(export_person, hub.store, call.data["person_id"])
 
 
-async def _query_audit_log(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _query_audit_log(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     d = call.data
     rows = await hub.db(
         partial(
@@ -77,8 +78,8 @@ async def _query_audit_log(hub: EstateHub, call: ServiceCall) -> ServiceResponse
     return {"entries": [audit_dict(r) for r in rows]}
 
 
-async def _rotate_key(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
-    report = await async_rotate_key(hub)
+async def _rotate_key(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    report = await estate.async_rotate_key()
     return {
         "templates": report.templates,
         "clusters": report.clusters,
@@ -88,7 +89,7 @@ async def _rotate_key(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     }
 
 
-PRIVACY_HANDLERS: dict[str, Callable[[EstateHub, ServiceCall], Awaitable[ServiceResponse]]] = {
+PRIVACY_HANDLERS: dict[str, Callable[[EstateRuntime, ServiceCall], Awaitable[ServiceResponse]]] = {
     "erase_person": _erase_person,
     "export_person_data": _export_person_data,
     "query_audit_log": _query_audit_log,

@@ -11,9 +11,11 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from . import CommunityGateConfigEntry
+from .alerts import AlertService
 from .core.model import Method, Passage
 from .entity import EstateEntity, GateEntity
+from .hub import EstateHub
+from .runtime import CommunityGateConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -23,11 +25,11 @@ async def async_setup_entry(
     entry: CommunityGateConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    hub = entry.runtime_data
+    hub = entry.runtime_data.hub
     async_add_entities(
         [PeopleSensor(hub, "people_enrolled"), PassagesTodaySensor(hub, "passages_today")]
     )
-    async_add_entities([OpenAlertsSensor(hub, "open_alerts")])
+    async_add_entities([OpenAlertsSensor(hub, "open_alerts", entry.runtime_data.alerts)])
     for rt in hub.gates.values():
         async_add_entities(
             [LastPassageSensor(hub, rt, "last_passage"), LastMethodSensor(hub, rt, "last_method")],
@@ -95,6 +97,10 @@ class OpenAlertsSensor(EstateEntity, SensorEntity):
 
     _attr_state_class = SensorStateClass.MEASUREMENT
 
+    def __init__(self, hub: EstateHub, key: str, alerts: AlertService) -> None:
+        super().__init__(hub, key)
+        self.alerts = alerts
+
     @property
     def native_value(self) -> int:
-        return self.hub.alerts.open_count if self.hub.alerts is not None else 0
+        return self.alerts.open_count

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.camera import async_get_image
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -29,7 +28,6 @@ from homeassistant.exceptions import (
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
-from .actuators import not_opened_error
 from .alerts import alert_dict
 from .const import DOMAIN
 from .core import errors
@@ -46,15 +44,15 @@ from .core.model import (
 )
 from .core.privacy import check_birth_year
 from .core.store import schedule_from_obj
+from .exceptions import ha_error, not_opened, raise_if_not_opened, translated
 from .privacy import async_audit
 from .privacy_services import PRIVACY_HANDLERS, PRIVACY_SCHEMAS
+from .runtime import EstateRuntime, resolve_runtime
 from .schema import vol
 from .times import to_epoch, to_iso
 
 if TYPE_CHECKING:
-    from .alerts import AlertService
-    from .face import FaceService
-    from .hub import EstateHub, PassageOutcome
+    from .hub import EstateHub
 
 ATTR_ENTRY = "config_entry_id"
 TYPED_KINDS = [k.value for k in CredentialKind if k is not CredentialKind.FACE]
@@ -225,50 +223,8 @@ SCHEMAS.update(
 OPEN_TO_ALL = frozenset({"present_credential"})
 
 
-# Failures of the estate or its devices, not of the caller's input: these raise a plain
-# HomeAssistantError; every other code is a ServiceValidationError.
-NOT_THE_CALLERS = frozenset(
-    {
-        "camera_unavailable",
-        "alerts_unavailable",
-        "mqtt_unavailable",
-        errors.FaceUnavailableError.code,
-        errors.StoreError.code,
-        errors.StoreUnavailableError.code,
-        errors.StoreCorruptError.code,
-        errors.StoreTooNewError.code,
-    }
-)
-
-
-def _fail(code: str, **placeholders: Any) -> HomeAssistantError:
-    cls = HomeAssistantError if code in NOT_THE_CALLERS else ServiceValidationError
-    return cls(
-        translation_domain=DOMAIN,
-        translation_key=code,
-        translation_placeholders={k: str(v) for k, v in placeholders.items()},
-    )
-
-
-def resolve_hub(hass: HomeAssistant, entry_id: str | None) -> EstateHub:
-    """The loaded estate named by ``entry_id``, or the only one; a translated error else."""
-    entries = [
-        e for e in hass.config_entries.async_entries(DOMAIN) if e.state is ConfigEntryState.LOADED
-    ]
-    if entry_id is not None:
-        for e in entries:
-            if e.entry_id == entry_id:
-                return e.runtime_data  # type: ignore[no-any-return]
-        raise _fail("entry_not_loaded", entry_id=entry_id)
-    if not entries:
-        raise _fail("no_estate")
-    if len(entries) > 1:
-        raise _fail("estate_ambiguous")
-    return entries[0].runtime_data  # type: ignore[no-any-return]
-
-
-def _hub(hass: HomeAssistant, call: ServiceCall) -> EstateHub:
-    return resolve_hub(hass, call.data.get(ATTR_ENTRY))
+def _runtime(hass: HomeAssistant, call: ServiceCall) -> EstateRuntime:
+    return resolve_runtime(hass, call.data.get(ATTR_ENTRY))
 
 
 async def _require_admin(hass: HomeAssistant, call: ServiceCall) -> None:
@@ -283,7 +239,8 @@ async def _require_admin(hass: HomeAssistant, call: ServiceCall) -> None:
 
 
 # ---------------------------------------------------------------------- handlers
-async def _add_unit(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _add_unit(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     d = call.data
     unit = Unit(
         id=d["unit_id"],
@@ -296,7 +253,8 @@ async def _add_unit(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     return {"unit_id": unit.id}
 
 
-async def _update_unit(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _update_unit(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     d = call.data
     fields: dict[str, Any] = {}
     for key in ("building", "number"):
@@ -341,7 +299,8 @@ def _check_role_unit(role: Role, unit_id: str | None) -> None:
         raise errors.InvalidValueError("residents need a unit", field="unit_id")
 
 
-async def _add_person(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _add_person(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     from .core.access import new_id
 
     fields = _person_fields(dict(call.data))
@@ -353,7 +312,8 @@ async def _add_person(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     return {"person_id": person.id}
 
 
-async def _update_person(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _update_person(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     fields = _person_fields(dict(call.data))
     await _check_gates(hub, fields.get("allowed_gates", ()))
     current = await hub.db(hub.store.get_person, call.data["person_id"])
@@ -362,11 +322,11 @@ async def _update_person(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     return {"person_id": person.id}
 
 
-async def _remove_person(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _remove_person(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     await hub.db(hub.store.remove_person, call.data["person_id"])
-    if hub.face is not None:
-        # The templates went with the person row; the in-memory gallery must follow.
-        await hub.face.async_forget(call.data["person_id"])
+    # The templates went with the person row; the in-memory gallery must follow.
+    await estate.face.async_forget(call.data["person_id"])
     await hub.async_refresh_stats()
     return {"person_id": call.data["person_id"]}
 
@@ -377,7 +337,8 @@ async def _check_gates(hub: EstateHub, gate_ids: Any) -> None:
             raise errors.UnknownGateError("no such gate", gate_id=gate_id)
 
 
-async def _add_credential(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _add_credential(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     d = call.data
     kind = CredentialKind(d["kind"])
     cred, token = await hub.db(
@@ -398,15 +359,17 @@ async def _add_credential(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     return out
 
 
-async def _revoke_credential(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _revoke_credential(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     cred = await hub.db(hub.store.revoke_credential, call.data["credential_id"])
     return {"credential_id": cred.id, "revoked_at": to_iso(cred.revoked_at)}
 
 
-async def _issue_visitor_pass(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _issue_visitor_pass(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     d = call.data
     if "person_id" not in d and "unit_id" not in d:
-        raise _fail("visitor_host_required")
+        raise ha_error("visitor_host_required")
     start = to_epoch(d.get("valid_from")) or dt_util.utcnow().timestamp()
     end = to_epoch(d.get("valid_until")) or start + timedelta(hours=d["hours"]).total_seconds()
     gates = frozenset(d.get("allowed_gates", ()))
@@ -436,7 +399,8 @@ async def _issue_visitor_pass(hub: EstateHub, call: ServiceCall) -> ServiceRespo
     return out
 
 
-async def _present(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _present(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     d = call.data
     direction = Direction(d["direction"]) if "direction" in d else None
     outcome = await hub.async_present(
@@ -449,7 +413,7 @@ async def _present(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     p = outcome.passage
     if p.reason.value == "malformed_credential":
         # Logged as a denied passage first, so nothing is lost; then the caller hears why.
-        raise _fail("malformed_credential", kind=d["kind"], passage_id=p.id)
+        raise ha_error("malformed_credential", kind=d["kind"], passage_id=p.id)
     # The caller asked for a decision, so a granted one whose gate did not open is still
     # an answer (not an error); ``opened`` and the actuator flag say what happened.
     return {
@@ -462,7 +426,8 @@ async def _present(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     }
 
 
-async def _open_gate(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _open_gate(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     d = call.data
     direction = Direction(d["direction"]) if "direction" in d else None
     outcome = await hub.async_open(
@@ -470,40 +435,22 @@ async def _open_gate(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     )
     if outcome.actuator_error is not None:
         # The passage is written (and the wrapper audits this call): now say it failed.
-        raise not_opened_error(outcome.actuator_error, d["gate_id"], outcome.passage.id)
+        raise not_opened(outcome.actuator_error, d["gate_id"], outcome.passage.id)
     return {"passage_id": outcome.passage.id, "flags": list(outcome.passage.flags)}
 
 
-def raise_if_gates_not_opened(outcomes: list[PassageOutcome]) -> None:
-    """Emergency open-all stays on when some gates did not open (the others did, and
-    the state decides "open" for every later credential), but the caller must hear
-    which gates need a person. Every attempt is already a passage row."""
-    failed = sorted(o.passage.gate_id for o in outcomes if o.actuator_error is not None)
-    if failed:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="emergency_not_opened",
-            translation_placeholders={"gate_ids": ", ".join(failed)},
-        )
-
-
-async def _set_emergency(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _set_emergency(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     outcomes = await hub.async_set_emergency(
         call.data["active"], note=call.data.get("reason"), context=call.context
     )
-    raise_if_gates_not_opened(outcomes)
+    raise_if_not_opened(o.passage.gate_id for o in outcomes if o.actuator_error)
     return {"active": hub.emergency, "gates_opened": [o.passage.gate_id for o in outcomes]}
 
 
-def _face(hub: EstateHub) -> FaceService:
-    if hub.face is None:
-        raise errors.FaceUnavailableError("face recognition not running", why="not_started")
-    return hub.face
-
-
-async def _record_consent(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _record_consent(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
     d = call.data
-    consent = await _face(hub).async_record_consent(
+    consent = await estate.face.async_record_consent(
         d["person_id"],
         notice_version=d["notice_version"],
         operator=call.context.user_id or "system",
@@ -512,8 +459,8 @@ async def _record_consent(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     return {"consent_id": consent.id, "person_id": consent.person_id}
 
 
-async def _withdraw_consent(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
-    removed = await _face(hub).async_withdraw_consent(call.data["person_id"])
+async def _withdraw_consent(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    removed = await estate.face.async_withdraw_consent(call.data["person_id"])
     return {"person_id": call.data["person_id"], "templates_removed": removed}
 
 
@@ -532,18 +479,19 @@ def _read_allowed_file(hass: HomeAssistant, raw: str) -> bytes:
     return resolved.read_bytes()
 
 
-async def _enroll_face(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _enroll_face(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     d = call.data
-    face = _face(hub)
+    face = estate.face
     if "camera_entity_id" in d:
         try:
             image = (await async_get_image(hub.hass, d["camera_entity_id"], timeout=10)).content
         except HomeAssistantError as err:
-            raise _fail("camera_unavailable", entity_id=d["camera_entity_id"]) from err
+            raise ha_error("camera_unavailable", entity_id=d["camera_entity_id"]) from err
     elif "file_path" in d:
         image = await hub.hass.async_add_executor_job(_read_allowed_file, hub.hass, d["file_path"])
     else:
-        raise _fail("image_source_required")
+        raise ha_error("image_source_required")
     result = await face.async_enroll(d["person_id"], image, variant=FaceVariant(d["variant"]))
     return {
         "template_id": result.template_id,
@@ -552,36 +500,30 @@ async def _enroll_face(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     }
 
 
-async def _assign_stranger(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
-    moved, enrolled = await _face(hub).async_assign_stranger(
+async def _assign_stranger(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    moved, enrolled = await estate.face.async_assign_stranger(
         call.data["cluster_id"], call.data["person_id"]
     )
     return {"passages": moved, "enrolled": enrolled}
 
 
-def _alerts(hub: EstateHub) -> AlertService:
-    if hub.alerts is None or hub.alerts.engine is None:
-        raise _fail("alerts_unavailable")
-    return hub.alerts
-
-
-async def _acknowledge_alert(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
-    alert = await _alerts(hub).async_acknowledge(
+async def _acknowledge_alert(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    alert = await estate.alerts.async_acknowledge(
         call.data["alert_id"], call.context.user_id or "system"
     )
     return {"alert_id": alert.id, "state": alert.state.value}
 
 
-async def _resolve_alert(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
-    alert = await _alerts(hub).async_resolve(
+async def _resolve_alert(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    alert = await estate.alerts.async_resolve(
         call.data["alert_id"], call.context.user_id or "system"
     )
     return {"alert_id": alert.id, "state": alert.state.value}
 
 
-async def _list_alerts(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _list_alerts(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
     d = call.data
-    alerts = await _alerts(hub).async_list(
+    alerts = await estate.alerts.async_list(
         include_resolved=d["include_resolved"],
         rule=Rule(d["rule"]) if "rule" in d else None,
         limit=d["limit"],
@@ -589,28 +531,32 @@ async def _list_alerts(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
     return {"alerts": [alert_dict(a) for a in alerts]}
 
 
-async def _report_temperature(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _report_temperature(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
     d = call.data
     if "person_id" in d:
         await hub.db(hub.store.get_person, d["person_id"])
-    alerts = await hub.async_temperature(d["gate_id"], d["celsius"], d.get("person_id"))
+    alerts = await estate.alerts.async_temperature(
+        d["gate_id"], d["celsius"], dt_util.utcnow().timestamp(), d.get("person_id")
+    )
     return {"fever": bool(alerts), "alert_id": alerts[0].id if alerts else None}
 
 
-Handler = Callable[["EstateHub", ServiceCall], Awaitable[ServiceResponse]]
+Handler = Callable[["EstateRuntime", ServiceCall], Awaitable[ServiceResponse]]
 
 
-async def _provision_device(hub: EstateHub, call: ServiceCall) -> ServiceResponse:
+async def _provision_device(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
     """A fresh key for an MQTT field device, returned this once (never stored clear,
     never logged). Re-provisioning replaces the key; the old one stops working."""
-    if hub.mqtt is None:
-        raise _fail("mqtt_unavailable")
-    dev = await hub.mqtt.async_provision(call.data["device_id"], call.data["gate_id"])
+    link = estate.mqtt
+    if link is None:
+        raise ha_error("mqtt_unavailable")
+    dev = await link.async_provision(call.data["device_id"], call.data["gate_id"])
     return {
         "device_id": dev.id,
         "gate_id": dev.gate_id,
         "key": dev.key.hex(),
-        "topic": f"{hub.mqtt.base}/{dev.gate_id}",
+        "topic": f"{link.base}/{dev.gate_id}",
     }
 
 
@@ -656,7 +602,7 @@ def _subject(data: Any, result: ServiceResponse) -> str | None:
 
 async def _audit_refusal(hass: HomeAssistant, call: ServiceCall, name: str, code: str) -> None:
     with suppress(ServiceValidationError):
-        hub = _hub(hass, call)
+        hub = _runtime(hass, call).hub
         await async_audit(hub, call.context.user_id, name, _subject(call.data, None), code)
 
 
@@ -674,20 +620,14 @@ def async_setup_services(hass: HomeAssistant) -> None:
                 except Unauthorized:
                     await _audit_refusal(hass, call, _name, "unauthorized")
                     raise
-            hub = _hub(hass, call)
+            estate = _runtime(hass, call)
+            hub = estate.hub
             result: ServiceResponse = None
-            outcome = "error"  # anything not caught below (e.g. the estate unloading)
+            outcome = "error"  # anything not caught below
             try:
-                result = await _h(hub, call)
+                with translated(hub.store.path):
+                    result = await _h(estate, call)
                 outcome = "ok"
-            except errors.StoreError as err:
-                outcome = err.code
-                # Store failures explain themselves with the path and the SQLite reason.
-                details = {"path": str(hub.store.path), "error": str(err)[:200]}
-                raise _fail(err.code, **(details | err.placeholders)) from err
-            except errors.CoreError as err:
-                outcome = err.code
-                raise _fail(err.code, **err.placeholders) from err
             except HomeAssistantError as err:
                 outcome = err.translation_key or type(err).__name__
                 raise

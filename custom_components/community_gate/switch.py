@@ -8,9 +8,9 @@ from homeassistant.components.switch import SwitchEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import CommunityGateConfigEntry
 from .entity import EstateEntity
-from .services import raise_if_gates_not_opened
+from .exceptions import raise_if_not_opened, translated
+from .runtime import CommunityGateConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -20,7 +20,7 @@ async def async_setup_entry(
     entry: CommunityGateConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    async_add_entities([EmergencySwitch(entry.runtime_data, "emergency")])
+    async_add_entities([EmergencySwitch(entry.runtime_data.hub, "emergency")])
 
 
 class EmergencySwitch(EstateEntity, SwitchEntity):
@@ -29,8 +29,12 @@ class EmergencySwitch(EstateEntity, SwitchEntity):
         return self.hub.emergency
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        outcomes = await self.hub.async_set_emergency(True, note="switch", context=self._context)
-        raise_if_gates_not_opened(outcomes)
+        with translated(self.hub.store.path):
+            outcomes = await self.hub.async_set_emergency(
+                True, note="switch", context=self._context
+            )
+        raise_if_not_opened(o.passage.gate_id for o in outcomes if o.actuator_error)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
-        await self.hub.async_set_emergency(False, note="switch", context=self._context)
+        with translated(self.hub.store.path):
+            await self.hub.async_set_emergency(False, note="switch", context=self._context)

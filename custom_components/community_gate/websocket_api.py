@@ -30,12 +30,12 @@ from homeassistant.util import dt as dt_util
 from .alerts import alert_dict
 from .const import DOMAIN
 from .core.alerts import Rule
-from .core.errors import CoreError
 from .core.model import Method, Passage, Person, Role
 from .core.queries import MAX_PAGE, PERSON_FLAGS, PassageFilter, passage_page, people_page
+from .exceptions import translated
 from .hub import EstateHub, passage_event_data
+from .runtime import EstateRuntime, resolve_runtime
 from .schema import vol
-from .services import resolve_hub
 from .times import to_iso
 
 MAX_QR_CHARS: Final = 512
@@ -92,15 +92,13 @@ async def _run(
     hass: HomeAssistant,
     connection: ActiveConnection,
     msg: dict[str, Any],
-    work: Callable[[EstateHub], Any],
+    work: Callable[[EstateRuntime], Any],
 ) -> None:
     """Resolve the estate, run ``work`` and answer; every failure is a coded error."""
     try:
-        hub = resolve_hub(hass, msg.get(ENTRY))
-        result = await work(hub)
-    except CoreError as err:
-        connection.send_error(msg["id"], err.code, str(err))
-        return
+        estate = resolve_runtime(hass, msg.get(ENTRY))
+        with translated(estate.hub.store.path):
+            result = await work(estate)
     except HomeAssistantError as err:
         _send_ha_error(connection, msg, err)
         return
@@ -110,8 +108,15 @@ async def _run(
 def _send_ha_error(
     connection: ActiveConnection, msg: dict[str, Any], err: HomeAssistantError
 ) -> None:
-    """A translated HA error (no estate, estate not loaded, ...) by its key."""
-    connection.send_error(msg["id"], getattr(err, "translation_key", None) or "error", str(err))
+    """A translated error by its key: the panel reads the code, a person the message."""
+    connection.send_error(
+        msg["id"],
+        err.translation_key or "error",
+        str(err),
+        translation_key=err.translation_key,
+        translation_domain=err.translation_domain,
+        translation_placeholders=err.translation_placeholders,
+    )
 
 
 @require_admin
@@ -131,7 +136,8 @@ def ws_estates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str,
 @websocket_command({vol.Required("type"): f"{DOMAIN}/units", vol.Optional(ENTRY): str})
 @async_response
 async def ws_units(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    async def work(hub: EstateHub) -> list[dict[str, Any]]:
+    async def work(estate: EstateRuntime) -> list[dict[str, Any]]:
+        hub = estate.hub
         units = await hub.db(hub.store.list_units)
         return [
             {
@@ -162,7 +168,8 @@ async def ws_units(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
 )
 @async_response
 async def ws_people(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    async def work(hub: EstateHub) -> dict[str, Any]:
+    async def work(estate: EstateRuntime) -> dict[str, Any]:
+        hub = estate.hub
         page = await hub.db(
             lambda: people_page(
                 hub.store,
@@ -191,7 +198,9 @@ async def ws_people(hass: HomeAssistant, connection: ActiveConnection, msg: dict
 async def ws_person(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     pid = msg["person_id"]
 
-    async def work(hub: EstateHub) -> dict[str, Any]:
+    async def work(estate: EstateRuntime) -> dict[str, Any]:
+        hub = estate.hub
+
         def read() -> dict[str, Any]:
             store = hub.store
             person = store.get_person(pid)
@@ -269,7 +278,8 @@ async def ws_passages(
         until=until,
     )
 
-    async def work(hub: EstateHub) -> dict[str, Any]:
+    async def work(estate: EstateRuntime) -> dict[str, Any]:
+        hub = estate.hub
         page = await hub.db(
             lambda: passage_page(hub.store, flt, cursor=msg.get("cursor"), limit=msg["limit"])
         )
@@ -282,8 +292,9 @@ async def ws_passages(
 @websocket_command({vol.Required("type"): f"{DOMAIN}/gates", vol.Optional(ENTRY): str})
 @async_response
 async def ws_gates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    async def work(hub: EstateHub) -> dict[str, Any]:
-        loops = {loop.rt.gate.id: loop for loop in hub.capture_loops}
+    async def work(estate: EstateRuntime) -> dict[str, Any]:
+        hub = estate.hub
+        loops = {loop.rt.gate.id: loop for loop in estate.capture_loops}
         gates = []
         for rt in hub.gates.values():
             loop = loops.get(rt.gate.id)
@@ -303,15 +314,11 @@ async def ws_gates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
                     "last_passage": _passage(hub, last) if last else None,
                 }
             )
-        face = hub.face
+        face = estate.face
         return {
             "gates": gates,
             "emergency": hub.emergency,
-            "faces": {
-                "ready": bool(face and face.ready),
-                "error": face.error if face else None,
-                "references": len(face.gallery) if face else 0,
-            },
+            "faces": {"ready": face.ready, "error": face.error, "references": len(face.gallery)},
         }
 
     await _run(hass, connection, msg, work)
@@ -331,9 +338,9 @@ async def ws_strangers(
 ) -> None:
     """Unknown-face clusters, most recently seen first: counts and days, no centroids."""
 
-    async def work(hub: EstateHub) -> dict[str, Any]:
-        face = hub.face
-        if face is None or not face.ready:
+    async def work(estate: EstateRuntime) -> dict[str, Any]:
+        face = estate.face
+        if not face.ready:
             return {"strangers": [], "ready": False}
         clusters = await face.async_cluster_summaries()
         clusters.sort(key=lambda c: c["last_seen"], reverse=True)
@@ -379,7 +386,7 @@ def ws_subscribe_passages(
 ) -> None:
     """Every new passage of the estate, as it is committed (ids and codes only)."""
     try:
-        hub = resolve_hub(hass, msg.get(ENTRY))
+        hub = resolve_runtime(hass, msg.get(ENTRY)).hub
     except HomeAssistantError as err:
         _send_ha_error(connection, msg, err)
         return
@@ -409,14 +416,12 @@ async def ws_alerts(hass: HomeAssistant, connection: ActiveConnection, msg: dict
     """Alerts, newest first: open ones, or all. Acknowledging and resolving go through the
     services (audited like every admin action)."""
 
-    async def work(hub: EstateHub) -> dict[str, Any]:
-        if hub.alerts is None or hub.alerts.engine is None:
-            return {"alerts": [], "open": 0}
-        alerts = await hub.alerts.async_list(
+    async def work(estate: EstateRuntime) -> dict[str, Any]:
+        alerts = await estate.alerts.async_list(
             include_resolved=msg["include_resolved"],
             rule=Rule(msg["rule"]) if "rule" in msg else None,
             limit=msg["limit"],
         )
-        return {"alerts": [alert_dict(a) for a in alerts], "open": hub.alerts.open_count}
+        return {"alerts": [alert_dict(a) for a in alerts], "open": estate.alerts.open_count}
 
     await _run(hass, connection, msg, work)

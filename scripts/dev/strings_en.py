@@ -499,7 +499,7 @@ EXCEPTIONS.update(
         "alert_already_resolved": "Alert {alert_id} is already resolved.",
         "invalid_rule_parameter": "{field} must be between {min} and {max}.",
         "invalid_reading": "Invalid {field}: a reading must be between {min} and {max}.",
-        "alerts_unavailable": "The alert rules of this estate are not running.",
+        "estate_closed": "The estate is shutting down or was unloaded; try again once it is running.",
     }
 )
 FIELD_DESC.update(

@@ -453,7 +453,7 @@ EXCEPTIONS.update(
         "alert_already_resolved": "告警 {alert_id} 已经关闭。",
         "invalid_rule_parameter": "{field} 必须在 {min} 到 {max} 之间。",
         "invalid_reading": "{field} 无效：读数必须在 {min} 到 {max} 之间。",
-        "alerts_unavailable": "此小区的告警规则未在运行。",
+        "estate_closed": "小区正在关闭或已卸载；请在它重新运行后再试。",
     }
 )
 FIELD_DESC.update(

@@ -14,6 +14,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -165,7 +166,7 @@ async def test_report_temperature_bad_input(hass: HomeAssistant, estate: MockCon
 async def test_unknown_face_from_the_face_path(
     hass: HomeAssistant, estate: MockConfigEntry, alerts: list[dict[str, Any]]
 ) -> None:
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     outcome = await hub.async_present_face(
         "east_gate", person_id=None, template_id=None, distance=None, cluster_id="k-42"
     )
@@ -297,11 +298,15 @@ async def test_hub_inputs_for_mqtt(
     alerts: list[dict[str, Any]],
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """The hub methods the MQTT side will call: heartbeats, exit button, doors."""
-    hub = estate.runtime_data
-    await hub.async_heartbeat("reader-east", gate_id="east_gate")
+    """The rule inputs field devices feed: heartbeats, exit button, doors."""
+    rules = estate.runtime_data.alerts
+
+    def now() -> float:
+        return dt_util.utcnow().timestamp()
+
+    await rules.async_heartbeat("reader-east", now(), gate_id="east_gate")
     freezer.tick(timedelta(minutes=3))
-    await hub.async_heartbeat("reader-east")
+    await rules.async_heartbeat("reader-east", now())
     freezer.tick(timedelta(minutes=4))
     async_fire_time_changed(hass)
     await settle(hass)
@@ -313,13 +318,13 @@ async def test_hub_inputs_for_mqtt(
         ("device_offline", "device", "reader-east")
     ]
     # The exit button authorises the next opening; a bare opening is forced.
-    await hub.async_exit_request("north_door")
-    assert await hub.async_door("north_door", True) == []
-    await hub.async_door("north_door", False)
+    await rules.async_exit_request("north_door", now())
+    assert await rules.async_door("north_door", True, now()) == []
+    await rules.async_door("north_door", False, now())
     freezer.tick(timedelta(minutes=1))
-    forced = await hub.async_door("north_door", True)
+    forced = await rules.async_door("north_door", True, now())
     assert [a.rule.value for a in forced] == ["forced_open"]
     await settle(hass)
     assert alerts[-1]["rule"] == "forced_open"
     with pytest.raises(UnknownGateError):
-        await hub.async_door("nowhere", True)
+        await rules.async_door("nowhere", True, now())

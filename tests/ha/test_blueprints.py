@@ -176,7 +176,7 @@ async def test_rule_filter(
     await call(hass, "report_temperature", {"gate_id": "east_gate", "celsius": 38.6})
     await settle(hass)
     assert notified == []
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     await hub.async_present_face(
         "east_gate", person_id=None, template_id=None, distance=None, cluster_id="k-9"
     )
@@ -218,7 +218,8 @@ async def test_action_blueprint_gate_filter_and_quiet_hours(
     assert hass.states.get(relay).state == "on"
     # 03:00 is quiet: a non-urgent rule stays silent, the urgent one still acts.
     freezer.move_to(datetime(2026, 11, 26, 3, 0, tzinfo=dt_util.get_default_time_zone()))
-    await estate.runtime_data.async_door("north_door", True)  # forced open
+    # Forced open.
+    await estate.runtime_data.alerts.async_door("north_door", True, dt_util.utcnow().timestamp())
     await settle(hass)
     assert [(a["rule"], a["gate_id"]) for a in await open_alerts(hass)] == [
         ("forced_open", "north_door"),

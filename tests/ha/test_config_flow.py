@@ -111,7 +111,7 @@ async def test_user_step_creates_entry_and_database(
     # A real, migrated SQLite file.
     assert db.is_file()
     assert _user_version(db) == SCHEMA_VERSION
-    assert entry.runtime_data.store.path == db
+    assert entry.runtime_data.hub.store.path == db
     assert hass.states.get("switch.maple_court_emergency_open_all") is not None
 
 
@@ -127,7 +127,7 @@ async def test_relative_path_is_inside_config_dir(hass: HomeAssistant, config_di
     # The entry keeps what the user typed; the unique id is the resolved file.
     assert entry.data[CONF_DB_PATH] == "oak.db"
     assert entry.unique_id == str(expected)
-    assert entry.runtime_data.store.path == expected
+    assert entry.runtime_data.hub.store.path == expected
 
 
 async def test_empty_name_falls_back(hass: HomeAssistant, tmp_path: Path) -> None:
@@ -288,7 +288,8 @@ async def test_reconfigure_rename(hass: HomeAssistant, tmp_path: Path) -> None:
 
 
 async def _estate_on_garbage(hass: HomeAssistant, db: Path) -> MockConfigEntry:
-    """An estate "Late" on ``db``, a file that is not a database: its set-up is retrying."""
+    """An estate "Late" on ``db``, a file that is not a database: its set-up failed
+    (no endless retries: a retry cannot repair the file)."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Late",
@@ -299,7 +300,7 @@ async def _estate_on_garbage(hass: HomeAssistant, db: Path) -> MockConfigEntry:
     entry.add_to_hass(hass)
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.state is ConfigEntryState.SETUP_ERROR
     return entry
 
 
@@ -339,7 +340,7 @@ async def test_reconfigure_fixes_an_estate_that_could_not_start(
     await hass.async_block_till_done()
     assert result["reason"] == "reconfigure_successful"
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.store.path == good
+    assert entry.runtime_data.hub.store.path == good
     assert bad.read_bytes() == GARBAGE
 
 
@@ -359,7 +360,7 @@ async def test_reconfigure_moves_to_new_database(hass: HomeAssistant, tmp_path: 
     # The unique id follows the file, so the old file is free for a new estate.
     assert entry.unique_id == str(new_db)
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.store.path == new_db
+    assert entry.runtime_data.hub.store.path == new_db
     assert _user_version(new_db) == SCHEMA_VERSION
 
     again = await _user_flow(hass, "Maple Court (old)", str(tmp_path / "maple.db"))
@@ -596,7 +597,7 @@ async def test_gate_subentry_created_with_derived_id(
 
     # The entry reloaded: the gate is live, mirrored in the store, with its entities.
     assert estate.state is ConfigEntryState.LOADED
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     assert "west_gate" in hub.gates
     stored = await hub.db(hub.store.get_gate, "west_gate")
     assert stored.name == "West Gate"
@@ -631,7 +632,7 @@ async def test_gate_subentry_explicit_id_and_building_door(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["unique_id"] == "t7-lobby"
     assert result["data"]["building"] == "7"
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     stored = await hub.db(hub.store.get_gate, "t7-lobby")
     assert stored == hub.gates["t7-lobby"].gate
     assert stored.kind is GateKind.BUILDING_DOOR
@@ -645,10 +646,10 @@ async def test_gate_subentry_with_stream_url(hass: HomeAssistant, estate: MockCo
     result = await _add_gate(hass, estate, name="South gate", stream_url=f" {url} ")
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"]["stream_url"] == url
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     assert hub.gates["south_gate"].stream_url == url
     # The stream gets its own capture loop (the camera is unreachable: it just retries).
-    loops = [lp for lp in hub.capture_loops if lp.rt.gate.id == "south_gate"]
+    loops = [lp for lp in estate.runtime_data.capture_loops if lp.rt.gate.id == "south_gate"]
     assert [lp.source for lp in loops] == ["stream"]
 
 
@@ -694,7 +695,7 @@ async def test_gate_subentry_form_errors(
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert "fixed_gate" in estate.runtime_data.gates
+    assert "fixed_gate" in estate.runtime_data.hub.gates
 
 
 @pytest.mark.parametrize(
@@ -755,7 +756,7 @@ async def test_gate_subentry_reconfigure(
     assert sub.unique_id == "east_gate"
     assert sub.data["gate_id"] == "east_gate"
     assert sub.data["actuator"] == "switch.north_relay"
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     assert estate.state is ConfigEntryState.LOADED
     rt = hub.gates["east_gate"]
     assert rt.actuator_entity == "switch.north_relay"
@@ -795,7 +796,7 @@ async def test_remove_gate_subentry(hass: HomeAssistant, estate: MockConfigEntry
     await hass.async_block_till_done()
 
     assert estate.state is ConfigEntryState.LOADED
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     assert set(hub.gates) == {"east_gate"}
     with pytest.raises(UnknownGateError):
         hub.gate_runtime("north_door")
@@ -808,20 +809,20 @@ async def test_remove_gate_subentry(hass: HomeAssistant, estate: MockConfigEntry
     assert find_device(hass, (DOMAIN, estate.entry_id), estate.entry_id) is not None
 
 
-async def test_gate_added_while_setup_retrying(hass: HomeAssistant, tmp_path: Path) -> None:
-    """A gate can be added to an estate whose setup is still retrying; it goes live
-    once the database is usable."""
+async def test_gate_added_while_setup_failed(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A gate can be added to an estate whose setup failed; it goes live once the
+    database is usable."""
     db = tmp_path / "late.db"
     db.write_bytes(GARBAGE)
     entry = await _estate_on_garbage(hass, db)
 
     result = await _add_gate(hass, entry, actuator="switch.any_relay")
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.state is ConfigEntryState.SETUP_ERROR
     assert db.read_bytes() == GARBAGE
 
     db.unlink()
     await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert "west_gate" in entry.runtime_data.gates
+    assert "west_gate" in entry.runtime_data.hub.gates

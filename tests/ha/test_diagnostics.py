@@ -182,7 +182,7 @@ async def test_diagnostics_of_an_estate_that_is_not_loaded(
     entry.add_to_hass(hass)
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.state is ConfigEntryState.SETUP_ERROR
 
     # Exactly when staff need a diagnostics download, it must not fail.
     diag = await get_diagnostics_for_config_entry(hass, hass_client, entry)
@@ -191,7 +191,7 @@ async def test_diagnostics_of_an_estate_that_is_not_loaded(
             "data": {"name": "Damaged", "db_path": "**REDACTED**"},
             "options": {"retention_days": 180},
         },
-        "state": "setup_retry",
+        "state": "setup_error",
         "setup_error": "database_corrupt",
     }
     assert "damaged-estate-folder" not in json.dumps(diag)

@@ -170,7 +170,7 @@ async def test_open_button(
     await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
     await hass.async_block_till_done()
     assert relay_calls == [("switch.north_relay", "on")]
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     [p] = await hub.db(hub.store.recent_passages)
     assert (p.gate_id, p.reason.value, p.method.value, p.note, p.allowed) == (
         "north_door",
@@ -228,7 +228,7 @@ async def test_last_passage_sensors(hass: HomeAssistant, tenant: MockConfigEntry
     state = hass.states.get(last)
     when = dt_util.parse_datetime(state.state)
     assert when is not None
-    hub = tenant.runtime_data
+    hub = tenant.runtime_data.hub
     [p] = await hub.db(hub.store.recent_passages)
     assert when.timestamp() == pytest.approx(p.ts, abs=1)
     extra = {
@@ -335,7 +335,7 @@ async def test_emergency_switch(
     await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: switch}, blocking=True)
     await hass.async_block_till_done()
     assert hass.states.get(switch).state == STATE_ON
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     assert hub.emergency is True
     assert sorted(relay_calls) == [("switch.east_relay", "on"), ("switch.north_relay", "on")]
     passages = await hub.db(hub.store.recent_passages)

@@ -95,7 +95,7 @@ async def test_enrollment_needs_consent_then_recognises_another_photo(
     resp = await enroll(hass, "obama", "obama.jpg")
     assert resp["variant"] == "plain"
     assert resp["face_px"] > 80
-    store = faces_estate.runtime_data.store
+    store = faces_estate.runtime_data.hub.store
     assert [t.id for t in store.list_face_templates("obama")] == [resp["template_id"]]
 
     face = faces_estate.runtime_data.face
@@ -144,7 +144,7 @@ async def test_stranger_gets_the_same_cluster_id_twice(
         body = await r.json()
         assert body["allowed"] is False
         assert body["reason"] == "unknown_credential"
-        ids.append(faces_estate.runtime_data.store.get_passage(body["passage_id"]).cluster_id)
+        ids.append(faces_estate.runtime_data.hub.store.get_passage(body["passage_id"]).cluster_id)
     assert ids[0] is not None
     assert ids[0] == ids[1]
     assert ids[0].startswith("stranger_")
@@ -167,7 +167,7 @@ async def test_duplicate_face_is_refused_naming_the_other_person(
     # A second photo of the same person is simply another reference; a masked one goes
     # to the stricter masked gallery, never the plain one.
     masked = await enroll(hass, "obama", "obama2.jpg", variant="masked")
-    assert len(faces_estate.runtime_data.store.list_face_templates("obama")) == 2
+    assert len(faces_estate.runtime_data.hub.store.list_face_templates("obama")) == 2
     face = faces_estate.runtime_data.face
     assert face.masked.embeddings_of("obama") == [masked["template_id"]]
     assert masked["template_id"] not in face.gallery.embeddings_of("obama")
@@ -259,7 +259,7 @@ async def test_http_upload_enrolls_and_refuses_bad_requests(
     anon = await hass_client_no_auth()
     r = await anon.post(url, data=jpeg, headers={"Content-Type": "image/jpeg"})
     assert r.status == HTTPStatus.UNAUTHORIZED
-    assert len(faces_estate.runtime_data.store.list_face_templates("obama")) == 1
+    assert len(faces_estate.runtime_data.hub.store.list_face_templates("obama")) == 1
 
 
 async def test_terminal_refuses_malformed_requests(
@@ -295,7 +295,7 @@ async def test_terminal_refuses_malformed_requests(
         headers={"Content-Type": "application/json"},
     )
     assert r.status == HTTPStatus.BAD_REQUEST
-    assert faces_estate.runtime_data.store.count_passages() == 0
+    assert faces_estate.runtime_data.hub.store.count_passages() == 0
 
 
 async def test_withdrawal_erases_the_face_but_the_card_still_works(
@@ -347,7 +347,7 @@ async def test_capture_loop_recognises_a_camera_frame(
     await consent(hass, "obama")
     await enroll(hass, "obama", "obama.jpg")
 
-    store = entry.runtime_data.store
+    store = entry.runtime_data.hub.store
     for _ in range(200):
         await hass.async_block_till_done()
         rows = store.recent_passages(gate_id="east_gate")
@@ -407,7 +407,7 @@ async def _camera_estate(
 
 
 async def _wait_passages(hass: HomeAssistant, entry: MockConfigEntry, n: int) -> list[Any]:
-    store = entry.runtime_data.store
+    store = entry.runtime_data.hub.store
     rows: list[Any] = []
     for _ in range(300):
         await asyncio.sleep(0.05)
@@ -471,7 +471,7 @@ async def test_presence_sensor_starts_and_stops_recognition(
     loop = entry.runtime_data.capture_loops[0]
     await asyncio.sleep(1.5)  # three capture intervals with nobody there
     assert loop.frames == 0
-    assert entry.runtime_data.store.recent_passages(gate_id="east_gate") == []
+    assert entry.runtime_data.hub.store.recent_passages(gate_id="east_gate") == []
 
     hass.states.async_set("binary_sensor.gate_presence", "on")
     rows = await _wait_passages(hass, entry, 1)
@@ -510,7 +510,7 @@ async def test_nightly_merge_joins_drifted_strangers_and_relabels_passages(
     outcomes = []
     for vec in (base, near):
         outcomes.append(await face.async_present_embedding("east_gate", [float(x) for x in vec]))
-    store = faces_estate.runtime_data.store
+    store = faces_estate.runtime_data.hub.store
     before = {store.get_passage(o.passage.id).cluster_id for o in outcomes}
     assert before == {"stranger_sunny", "stranger_dusk"}
 
@@ -529,7 +529,7 @@ async def test_assign_stranger_relabels_and_enrolls_with_consent(
     """A stranger staff recognise as Biden: the log says so, and with his consent the
     stranger's centroid becomes his reference, so the next sighting opens the gate."""
     face = faces_estate.runtime_data.face
-    store = faces_estate.runtime_data.store
+    store = faces_estate.runtime_data.hub.store
     vec = embedding_of(face, "biden.jpg")
     first = await face.async_present_embedding("east_gate", vec)
     cluster = store.get_passage(first.passage.id).cluster_id
@@ -562,7 +562,7 @@ async def test_assign_stranger_without_consent_only_relabels(
     face = faces_estate.runtime_data.face
     vec = embedding_of(face, "biden.jpg")
     first = await face.async_present_embedding("east_gate", vec)
-    cluster = faces_estate.runtime_data.store.get_passage(first.passage.id).cluster_id
+    cluster = faces_estate.runtime_data.hub.store.get_passage(first.passage.id).cluster_id
     out = await call(hass, "assign_stranger", {"cluster_id": cluster, "person_id": "biden"})
     assert out == {"passages": 1, "enrolled": False}
     assert len(face.gallery) == 0  # no consent, no face reference
@@ -584,7 +584,7 @@ async def test_upload_dry_run_checks_without_storing(
     body = await r.json()
     assert body["template_id"] == ""
     assert body["face_px"] > 80
-    assert faces_estate.runtime_data.store.list_face_templates("obama") == []
+    assert faces_estate.runtime_data.hub.store.list_face_templates("obama") == []
     r = await client.post(
         url,
         data=(PHOTOS / "chelsea.png").read_bytes(),

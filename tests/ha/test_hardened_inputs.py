@@ -318,7 +318,7 @@ async def _state(hub: Any) -> dict[str, Any]:
 
 
 async def test_service_corpus(hass: HomeAssistant, seeded: MockConfigEntry, tmp_path: Path) -> None:
-    hub = seeded.runtime_data
+    hub = seeded.runtime_data.hub
     before = await _state(hub)
     assert before["integrity"] == "ok"
     cases = _svc_cases(str(tmp_path / "allowed"))
@@ -351,7 +351,7 @@ async def test_malformed_reader_value_is_logged_not_lost(
 ) -> None:
     """A reader sending garbage is told why, and the attempt is kept as a denied
     passage (an intrusion attempt is information, not noise)."""
-    hub = seeded.runtime_data
+    hub = seeded.runtime_data.hub
     for value in ("\x00\x01\x02", "' OR 1=1 --", "9" * 500):
         with pytest.raises(ServiceValidationError) as exc:
             await call(
@@ -573,7 +573,7 @@ async def test_http_corpus(
     hass_client_no_auth: Any,
     hass_read_only_access_token: str,
 ) -> None:
-    hub = seeded.runtime_data
+    hub = seeded.runtime_data.hub
     before = await _state(hub)
     clients = {
         "admin": await hass_client(),
@@ -598,7 +598,6 @@ async def test_logs_and_diagnostics_hold_no_personal_data(
     """Plant names, ID / card numbers, a PIN and an embedding; drive every path that
     logs (successes, refusals, errors, erasure, rotation, the nightly sweep) with debug
     logging on; then scan every record the integration wrote and the diagnostics."""
-    from custom_components.community_gate.privacy import async_run_retention
 
     assert await async_setup_component(hass, "diagnostics", {})  # before the router freezes
     caplog.set_level(logging.DEBUG, logger="custom_components.community_gate")
@@ -631,7 +630,7 @@ async def test_logs_and_diagnostics_hold_no_personal_data(
     await call(hass, "export_person_data", {"person_id": "p-zw"})
     await call(hass, "query_audit_log", {})
     await call(hass, "rotate_key", {})
-    await async_run_retention(estate.runtime_data)
+    await estate.runtime_data.async_run_retention()
     await call(hass, "erase_person", {"person_id": "p-zw"})
     await hass.async_block_till_done()
 

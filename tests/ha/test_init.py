@@ -146,7 +146,7 @@ def _store_is_closed(hub: Any) -> bool:
 # ------------------------------------------------------------- setup / unload
 async def test_setup_unload_reload(hass: HomeAssistant, estate: MockConfigEntry) -> None:
     assert estate.state is ConfigEntryState.LOADED
-    first = estate.runtime_data
+    first = estate.runtime_data.hub
     assert set(first.gates) == {"east_gate", "north_door"}
     assert hass.states.get("button.east_gate_open") is not None
 
@@ -154,7 +154,7 @@ async def test_setup_unload_reload(hass: HomeAssistant, estate: MockConfigEntry)
     assert await hass.config_entries.async_reload(estate.entry_id)
     await hass.async_block_till_done()
     assert estate.state is ConfigEntryState.LOADED
-    second = estate.runtime_data
+    second = estate.runtime_data.hub
     assert second is not first
     assert _store_is_closed(first)
     assert not _store_is_closed(second)
@@ -162,7 +162,7 @@ async def test_setup_unload_reload(hass: HomeAssistant, estate: MockConfigEntry)
     assert await hass.config_entries.async_reload(estate.entry_id)
     await hass.async_block_till_done()
     assert estate.state is ConfigEntryState.LOADED
-    third = estate.runtime_data
+    third = estate.runtime_data.hub
     assert third is not second
     assert _store_is_closed(second)
     assert set(third.gates) == {"east_gate", "north_door"}
@@ -208,14 +208,14 @@ async def test_home_assistant_stop_ends_every_estate_thread(
             subentries_data=[gate_subentry("east_gate", "switch.east_relay", stream_url=cam.url)],
         )
         await _setup_domain(hass)
-        hub = entry.runtime_data
-        assert hub.face is not None
-        await asyncio.wait_for(hub.face.loaded.wait(), timeout=120)
-        assert hub.face.ready, hub.face.error
-        stream = hub.capture_loops[0].stream
+        estate = entry.runtime_data
+        hub = estate.hub
+        await asyncio.wait_for(estate.face.loaded.wait(), timeout=120)
+        assert estate.face.ready, estate.face.error
+        stream = estate.capture_loops[0].stream
         assert stream is not None
         for _ in range(200):
-            if stream.decoded and hub.capture_loops[0].frames:
+            if stream.decoded and estate.capture_loops[0].frames:
                 break
             await asyncio.sleep(0.05)
         # Every kind of estate thread is running, and the face process.
@@ -275,7 +275,7 @@ async def test_persistence_across_restart(
     assert await hass.config_entries.async_setup(estate.entry_id)
     await hass.async_block_till_done()
     assert estate.state is ConfigEntryState.LOADED
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     assert await hub.db(hub.store.count_passages) == 1
     assert hub.stats.people == 1
     assert hass.states.get("sensor.maple_court_people_enrolled").state == "1"
@@ -303,7 +303,7 @@ async def test_persistence_across_restart(
     third = await _present_card(hass)
     assert third["allowed"] is True
     assert third["person_id"] == "p1"
-    hub = entry.runtime_data
+    hub = entry.runtime_data.hub
     assert await hub.db(hub.store.count_passages) == 3
 
 
@@ -321,7 +321,7 @@ async def test_emergency_persists_across_restart(
 
     assert await hass.config_entries.async_reload(estate.entry_id)
     await hass.async_block_till_done()
-    assert estate.runtime_data.emergency is True
+    assert estate.runtime_data.hub.emergency is True
     assert hass.states.get(EMERGENCY_SWITCH).state == "on"
 
     # Off survives a full unload/setup just the same.
@@ -331,19 +331,17 @@ async def test_emergency_persists_across_restart(
     assert await hass.config_entries.async_unload(estate.entry_id)
     assert await hass.config_entries.async_setup(estate.entry_id)
     await hass.async_block_till_done()
-    assert estate.runtime_data.emergency is False
+    assert estate.runtime_data.hub.emergency is False
     assert hass.states.get(EMERGENCY_SWITCH).state == "off"
 
 
 # ------------------------------------------------------- unusable database/key
-async def test_corrupt_database_retries_with_repair_issue(
-    hass: HomeAssistant, db_path: Path
-) -> None:
+async def test_corrupt_database_fails_with_repair_issue(hass: HomeAssistant, db_path: Path) -> None:
     _write(db_path, GARBAGE)
     entry = _new_entry(hass, db_path)
     await _setup_domain(hass)
 
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.state is ConfigEntryState.SETUP_ERROR
     assert entry.error_reason_translation_key == "database_corrupt"
     assert entry.reason is not None
     assert "damaged" in entry.reason
@@ -367,22 +365,22 @@ async def test_corrupt_database_retries_with_repair_issue(
     assert _is_file(db_path)
 
 
-async def test_corrupt_database_recovers_on_automatic_retry(
-    hass: HomeAssistant, db_path: Path
-) -> None:
+async def test_corrupt_database_is_not_retried_for_ever(hass: HomeAssistant, db_path: Path) -> None:
+    """A retry cannot repair a damaged file: Home Assistant does not retry at all, the
+    repair issue stays, and a reload after the repair brings the estate up."""
     _write(db_path, GARBAGE)
     entry = _new_entry(hass, db_path)
     await _setup_domain(hass)
-    assert entry.state is ConfigEntryState.SETUP_RETRY
-    # Still damaged at the first retry: still retrying, issue still there.
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=7))
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    # Time passes: still failed, issue still there, file untouched.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=5))
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.state is ConfigEntryState.SETUP_ERROR
     assert _issue(hass, entry) is not None
     assert _read(db_path) == GARBAGE
 
     _unlink(db_path)
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=5))
+    await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
     assert _issue(hass, entry) is None
@@ -417,14 +415,12 @@ async def test_directory_as_database_retries(hass: HomeAssistant, tmp_path: Path
     assert "cannot be opened or written" in entry.reason
 
 
-async def test_too_new_database_retries_with_repair_issue(
-    hass: HomeAssistant, db_path: Path
-) -> None:
+async def test_too_new_database_fails_with_repair_issue(hass: HomeAssistant, db_path: Path) -> None:
     _make_too_new(db_path)
     entry = _new_entry(hass, db_path)
     await _setup_domain(hass)
 
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.state is ConfigEntryState.SETUP_ERROR
     assert entry.error_reason_translation_key == "database_too_new"
     assert entry.reason is not None
     assert "newer version" in entry.reason
@@ -447,7 +443,7 @@ async def test_too_new_database_retries_with_repair_issue(
     assert _issue(hass, entry) is None
 
 
-async def test_damaged_key_file_retries_with_repair_issue(
+async def test_damaged_key_file_fails_with_repair_issue(
     hass: HomeAssistant, estate: MockConfigEntry, db_path: Path
 ) -> None:
     await _enrol_card(hass)
@@ -460,7 +456,7 @@ async def test_damaged_key_file_retries_with_repair_issue(
         _write(key, damaged)
         await hass.config_entries.async_setup(estate.entry_id)
         await hass.async_block_till_done()
-        assert estate.state is ConfigEntryState.SETUP_RETRY
+        assert estate.state is ConfigEntryState.SETUP_ERROR
         assert estate.error_reason_translation_key == "key_file_error"
         assert estate.reason is not None
         assert "key file" in estate.reason
@@ -493,7 +489,7 @@ async def test_missing_key_for_database_with_credentials(
 
     await hass.config_entries.async_setup(estate.entry_id)
     await hass.async_block_till_done()
-    assert estate.state is ConfigEntryState.SETUP_RETRY
+    assert estate.state is ConfigEntryState.SETUP_ERROR
     assert estate.error_reason_translation_key == "key_file_error"
     issue = _issue(hass, estate)
     assert issue is not None
@@ -550,7 +546,7 @@ async def test_midnight_resets_passages_today(
     async_fire_time_changed(hass, midnight)
     await hass.async_block_till_done()
     assert hass.states.get(PASSAGES_TODAY).state == "0"
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     assert hub.stats.day_start == midnight.timestamp()
     # Only the counter resets; the history stays.
     assert await hub.db(hub.store.count_passages) == 2
@@ -587,7 +583,7 @@ async def test_retention_purge_at_0317(
     freezer: FrozenDateTimeFactory,
     estate: MockConfigEntry,
 ) -> None:
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     now = before_purge.timestamp()
     day = 86400.0
     ages = {"ancient": 400, "old": 181, "kept": 179, "month": 40, "recent": 1}
@@ -611,7 +607,7 @@ async def test_retention_purge_at_0317(
     result = await hass.config_entries.options.async_init(estate.entry_id)
     await hass.config_entries.options.async_configure(result["flow_id"], {OPT_RETENTION_DAYS: 30})
     await hass.async_block_till_done()
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     assert await hub.db(hub.store.count_passages) == 3
 
     next_night = _local(2026, 3, 11, 3, 17)

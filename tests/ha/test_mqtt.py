@@ -318,7 +318,7 @@ async def test_forged_replayed_and_malformed_messages_open_nothing(
     # Nothing opened, nothing logged as a passage, no emergency; the link still works.
     assert passages(db_path) == [("east_gate", "card", 1, "granted", "p1", "")]
     assert link.stats.accepted == before
-    assert not mqtt_estate.runtime_data.emergency
+    assert not mqtt_estate.runtime_data.hub.emergency
     assert not [t for t, _ in drain(east) if t.endswith("relay/set")]
     east.send("card", value=CARD)
     await next_message(hass, east, "relay/set")
@@ -494,7 +494,7 @@ async def test_fire_alarm_opens_every_gate_and_is_logged(
         ("east_gate", "emergency", 1, "emergency_open", None, ""),
         ("north_door", "emergency", 1, "emergency_open", None, ""),
     ]
-    assert mqtt_estate.runtime_data.emergency
+    assert mqtt_estate.runtime_data.hub.emergency
     assert [e.data["active"] for e in emergency] == [True]
 
     # A controller that drops off and comes back during the emergency is held open again.
@@ -509,7 +509,7 @@ async def test_fire_alarm_opens_every_gate_and_is_logged(
     devices["gc-north"].send("fire", active=False)
     devices["gc-north"].send("status", state="online")
     await wait_for(lambda: mqtt_estate.runtime_data.mqtt.stats.accepted >= 6)
-    assert mqtt_estate.runtime_data.emergency
+    assert mqtt_estate.runtime_data.hub.emergency
     await call(hass, "set_emergency", {"active": False})
     for dev in devices.values():
         _t, cmd = await next_message(hass, dev, "relay/set")
@@ -590,7 +590,7 @@ async def test_a_database_failure_is_logged_and_opens_nothing(
 ) -> None:
     """A disk that fails cannot be made real on demand: the counter claim raises as
     SQLite would. The card is refused with a reason, never a traceback, never a gate."""
-    hub = mqtt_estate.runtime_data
+    hub = mqtt_estate.runtime_data.hub
     east = devices["gc-east"]
 
     def _broken(device_id: str, ctr: int) -> bool:
@@ -598,7 +598,9 @@ async def test_a_database_failure_is_logged_and_opens_nothing(
 
     monkeypatch.setattr(hub.store, "claim_device_counter", _broken)
     east.send("card", value=CARD)
-    await wait_for(lambda: hub.mqtt.stats.failed["database_error"] == 1)
+    link = mqtt_estate.runtime_data.mqtt
+    assert link is not None
+    await wait_for(lambda: link.stats.failed["database_error"] == 1)
     assert "not handled: database_error" in caplog.text
     assert "Traceback" not in caplog.text
     assert passages(db_path) == []

@@ -36,7 +36,7 @@ async def test_gate_with_only_an_mqtt_controller(
     sub = next(s for s in estate.subentries.values() if s.unique_id == "west_gate")
     assert sub.data["mqtt_device"] == "gc-west"
     assert "actuator" not in sub.data
-    rt = estate.runtime_data.gates["west_gate"]
+    rt = estate.runtime_data.hub.gates["west_gate"]
     assert isinstance(rt.actuator, MqttRelayActuator)
     assert rt.actuator_entity == ""
     # No broker in this test: the gate shows offline, and an open is logged, flagged and
@@ -51,7 +51,7 @@ async def test_gate_with_only_an_mqtt_controller(
             return_response=True,
         )
     assert exc.value.translation_key == "actuator_unavailable"
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     [p] = await hub.db(hub.store.recent_passages)
     assert (p.gate_id, p.flags) == ("west_gate", ("actuator_unavailable",))
 
@@ -61,7 +61,7 @@ async def test_gate_with_entity_and_controller_opens_through_the_entity(
 ) -> None:
     result = await _submit(hass, estate, actuator="switch.east_relay", mqtt_device="gc-west")
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert isinstance(estate.runtime_data.gates["west_gate"].actuator, SwitchActuator)
+    assert isinstance(estate.runtime_data.hub.gates["west_gate"].actuator, SwitchActuator)
 
 
 @pytest.mark.parametrize(

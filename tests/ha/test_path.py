@@ -143,7 +143,7 @@ async def check(
 ) -> Any:
     """The common outcome of one presentation."""
     assert type(passage_id) is int
-    hub = entry.runtime_data
+    hub = entry.runtime_data.hub
     stored = await hub.db(hub.store.get_passage, passage_id)
     assert stored is not None
     assert (stored.gate_id, stored.reason.value, stored.allowed, stored.method.value) == (
@@ -348,7 +348,7 @@ async def test_visitor_qr_pass_and_used_up(
         relay="switch.north_relay",
         secrets=(token,),
     )
-    hub = people.runtime_data
+    hub = people.runtime_data.hub
     cred = await hub.db(hub.store.get_credential, vp["credential_id"])
     assert cred.uses == 1  # the refusal used nothing
 
@@ -525,7 +525,7 @@ async def add_gates(hass: HomeAssistant, entry: MockConfigEntry, *subentries: An
         hass.config_entries.async_add_subentry(entry, ConfigSubentry(**data))
     await hass.async_block_till_done()
     for data in subentries:
-        assert data["data"]["gate_id"] in entry.runtime_data.gates
+        assert data["data"]["gate_id"] in entry.runtime_data.hub.gates
 
 
 async def test_direction_not_allowed(
@@ -670,7 +670,7 @@ async def test_emergency(
         assert s.event.data["reason"] == "emergency_open"
         assert s.event.data["method"] == "emergency"
         assert s.event.data["allowed"] is True
-    hub = people.runtime_data
+    hub = people.runtime_data.hub
     notes = {p.note for p in await hub.db(hub.store.recent_passages)}
     assert notes == {"fire alarm"}
     await release(hass, freezer, relay_calls)
@@ -1048,7 +1048,7 @@ async def test_one_time_pass_opens_once_when_presented_twice_at_once(
     )
     assert sorted(r["reason"] for r in results) == ["credential_used_up", "granted"]
     assert len(relay_calls) == 1
-    hub = people.runtime_data
+    hub = people.runtime_data.hub
     assert (await hub.db(hub.store.get_credential, vp["credential_id"])).uses == 1
 
 

@@ -39,7 +39,7 @@ from custom_components.community_gate.core.model import (
     Reason,
 )
 from custom_components.community_gate.core.templates import TemplateVault, template_sealer
-from custom_components.community_gate.privacy import async_keep_photo, async_run_retention
+from custom_components.community_gate.privacy import async_keep_photo
 from tests.ha.conftest import gate_subentry
 
 CARD = "0012345678"
@@ -156,7 +156,7 @@ async def test_query_audit_log_schema(
 
 # ------------------------------------------------------------- erase and export
 async def test_erase_person(hass: HomeAssistant, seeded: MockConfigEntry) -> None:
-    hub = seeded.runtime_data
+    hub = seeded.runtime_data.hub
     first = await call(
         hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD}
     )
@@ -306,7 +306,7 @@ def _old_passage(ts: float) -> Passage:
 async def test_nightly_sweep_uses_each_retention(
     hass: HomeAssistant, seeded: MockConfigEntry
 ) -> None:
-    hub = seeded.runtime_data
+    hub = seeded.runtime_data.hub
     hass.config_entries.async_update_entry(
         seeded,
         options={
@@ -317,9 +317,10 @@ async def test_nightly_sweep_uses_each_retention(
         },
     )
     await hass.async_block_till_done()
-    hub = seeded.runtime_data  # reloaded by the options change
+    estate = seeded.runtime_data  # reloaded by the options change
+    hub = estate.hub
     now = time.time()
-    vault = hub.privacy.templates
+    vault = estate.privacy.templates
 
     def _seed() -> None:
         hub.store.add_passages([_old_passage(now - 11 * DAY), _old_passage(now - 9 * DAY)])
@@ -331,9 +332,10 @@ async def test_nightly_sweep_uses_each_retention(
         )
 
     await hub.db(_seed)
-    assert await async_keep_photo(hub, "p1", b"\xff\xd8 enrollment photo") is not None
-    assert await async_run_retention(hub, now) == {"passages": 1, "clusters": 1, "photos": 0}
-    assert await async_run_retention(hub, now + 2 * DAY) == {
+    photos = estate.privacy.photos
+    assert await async_keep_photo(hub, photos, "p1", b"\xff\xd8 enrollment photo") is not None
+    assert await estate.async_run_retention(now) == {"passages": 1, "clusters": 1, "photos": 0}
+    assert await estate.async_run_retention(now + 2 * DAY) == {
         "passages": 0,
         "clusters": 0,
         "photos": 1,
@@ -344,8 +346,9 @@ async def test_nightly_sweep_uses_each_retention(
 async def test_photos_are_not_kept_unless_opted_in(
     hass: HomeAssistant, seeded: MockConfigEntry
 ) -> None:
-    hub = seeded.runtime_data
-    assert await async_keep_photo(hub, "p1", b"jpeg") is None
+    hub = seeded.runtime_data.hub
+    photos = seeded.runtime_data.privacy.photos
+    assert await async_keep_photo(hub, photos, "p1", b"jpeg") is None
     assert await hub.db(hub.store.count_photos) == 0
 
 
@@ -353,8 +356,8 @@ async def test_photos_are_not_kept_unless_opted_in(
 async def test_rotate_key_reseals_and_survives_a_restart(
     hass: HomeAssistant, seeded: MockConfigEntry, db_path: Path
 ) -> None:
-    hub = seeded.runtime_data
-    vault = hub.privacy.templates
+    hub = seeded.runtime_data.hub
+    vault = seeded.runtime_data.privacy.templates
 
     def _enroll() -> None:
         hub.store.add_consent(Consent("p1", CONSENT_FACE, "v1", time.time(), "admin"))
@@ -381,8 +384,9 @@ async def test_rotate_key_reseals_and_survives_a_restart(
     assert card["allowed"] is True
     assert await hass.config_entries.async_reload(seeded.entry_id)
     await hass.async_block_till_done()
-    hub = seeded.runtime_data
-    loaded = await hub.db(lambda: list(hub.privacy.templates.load_all()))
+    hub = seeded.runtime_data.hub
+    vault = seeded.runtime_data.privacy.templates
+    loaded = await hub.db(lambda: list(vault.load_all()))
     assert [(t, p) for t, p, _v in loaded] == [("face_p1", "p1")]
     assert np.allclose(loaded[0][2], vec(3))
     # The old root (the hash key) no longer opens anything.
@@ -507,10 +511,11 @@ async def test_withdrawal_erases_templates_and_photos_and_keeps_the_card(
         seeded, options=dict(seeded.options) | {OPT_KEEP_PHOTOS: True}
     )
     await hass.async_block_till_done()
-    hub = seeded.runtime_data
+    hub = seeded.runtime_data.hub
     await call(hass, "record_consent", {"person_id": "p1", "notice_version": "v1"})
-    await hub.db(lambda: hub.privacy.templates.enroll("p1", vec(8)))
-    assert await async_keep_photo(hub, "p1", b"\xff\xd8 photo") is not None
+    privacy = seeded.runtime_data.privacy
+    await hub.db(lambda: privacy.templates.enroll("p1", vec(8)))
+    assert await async_keep_photo(hub, privacy.photos, "p1", b"\xff\xd8 photo") is not None
 
     resp = await call(hass, "withdraw_consent", {"person_id": "p1"})
 
@@ -541,7 +546,7 @@ async def test_kept_photo_sealed_then_erased_with_the_face(
     await hass.async_block_till_done()
     hass.config.allowlist_external_dirs.add(str(PHOTOS.resolve()))
     face = await ready(hass, seeded)
-    hub = seeded.runtime_data
+    hub = seeded.runtime_data.hub
     await call(hass, "record_consent", {"person_id": "p1", "notice_version": "v1"})
     jpeg = (PHOTOS / "obama.jpg").read_bytes()
     await call(hass, "enroll_face", {"person_id": "p1", "file_path": str(PHOTOS / "obama.jpg")})
@@ -549,7 +554,7 @@ async def test_kept_photo_sealed_then_erased_with_the_face(
     photos = await hub.db(hub.store.list_photos, "p1")
     assert len(photos) == 1
     assert jpeg[:64] not in photos[0].sealed
-    assert await hub.db(hub.privacy.photos.open, photos[0]) == jpeg
+    assert await hub.db(seeded.runtime_data.privacy.photos.open, photos[0]) == jpeg
     assert photos[0].expires_at - photos[0].created_at == 7 * DAY
     assert len(face.gallery) == 1
 

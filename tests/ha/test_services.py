@@ -68,7 +68,7 @@ async def fails(
 
 
 def hub_of(entry: MockConfigEntry) -> Any:
-    return entry.runtime_data
+    return entry.runtime_data.hub
 
 
 async def snapshot(hub: Any) -> dict[str, Any]:
@@ -786,7 +786,7 @@ async def test_emergency_survives_reload(hass: HomeAssistant, estate: MockConfig
     await call(hass, "set_emergency", {"active": True})
     assert await hass.config_entries.async_reload(estate.entry_id)
     await hass.async_block_till_done()
-    assert estate.runtime_data.emergency is True
+    assert estate.runtime_data.hub.emergency is True
 
 
 # ------------------------------------------------------------------------- admin

@@ -263,7 +263,11 @@ def test_every_core_error_code_is_an_exception_translation() -> None:
 
 
 def test_every_service_failure_is_an_exception_translation() -> None:
-    codes = set(re.findall(r'_fail\(\s*"([a-z_]+)"', _source("services.py")))
+    codes = {
+        code
+        for path in sorted(COMP.glob("*.py"))
+        for code in re.findall(r'ha_error\(\s*"([a-z_]+)"', path.read_text(encoding="utf-8"))
+    }
     assert {"no_estate", "entry_not_loaded", "estate_ambiguous"} <= codes
     for lang, tree in LANGS.items():
         missing = codes - set(tree["exceptions"])

@@ -137,7 +137,7 @@ def check_not_opened(err: HomeAssistantError, code: str, gate_id: str) -> int:
 
 
 async def passage(entry: MockConfigEntry, passage_id: int) -> Any:
-    hub = entry.runtime_data
+    hub = entry.runtime_data.hub
     return await hub.db(hub.store.get_passage, passage_id)
 
 
@@ -231,7 +231,7 @@ async def test_present_credential_answers_that_the_gate_did_not_open(
 async def test_emergency_names_the_gates_that_did_not_open(
     hass: HomeAssistant, estate: MockConfigEntry
 ) -> None:
-    hub = estate.runtime_data
+    hub = estate.runtime_data.hub
     await power(hass, False)
     with pytest.raises(HomeAssistantError) as exc:
         await call(hass, "set_emergency", {"active": True, "reason": "fire"})

@@ -163,3 +163,9 @@ class InvalidReadingError(InvalidValueError):
     """A sensor reading that cannot be real (e.g. a body temperature of 80 °C)."""
 
     code = "invalid_reading"
+
+
+class EstateClosedError(CoreError):
+    """The estate was unloaded (or Home Assistant is stopping): its database is closed."""
+
+    code = "estate_closed"
