@@ -45,7 +45,7 @@ from .core.model import (
     Unit,
 )
 from .core.privacy import check_birth_year
-from .core.store import schedule_from_obj
+from .core.schedule import schedule_from_obj
 from .privacy import async_audit
 from .privacy_services import PRIVACY_HANDLERS, PRIVACY_SCHEMAS
 from .schema import vol

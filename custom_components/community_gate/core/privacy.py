@@ -14,8 +14,9 @@ from typing import Any
 
 from . import errors
 from .crypto import Sealer, derive_key
+from .ids import check_id
 from .model import CONSENT_FACE, AuditEntry, Consent, Person, StoredPhoto
-from .store import Store, check_id
+from .store import Store
 
 # 《人脸识别技术应用安全管理办法》 and PIPL art. 31: a child under 14 needs a guardian.
 GUARDIAN_AGE = 14
