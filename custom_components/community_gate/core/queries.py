@@ -14,11 +14,13 @@ from typing import Any, Final
 
 from .errors import InvalidValueError
 from .model import Method, Passage, Person, Role
+from .person_fields import PERSON_FIELDS, FieldKind
 from .rows import PASSAGE_COLS, PERSON_COLS, passage_from_row, person_from_row
 from .store import Store
 
 MAX_PAGE: Final = 200
-PERSON_FLAGS: Final = ("special_attention", "lives_alone", "blocked")
+# The yes/no fields the people list filters on (one at a time).
+PERSON_FLAGS: Final = tuple(f.name for f in PERSON_FIELDS if f.kind is FieldKind.FLAG)
 
 
 @dataclass(frozen=True, slots=True)

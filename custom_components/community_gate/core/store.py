@@ -35,6 +35,7 @@ from .model import (
     StoredPhoto,
     Unit,
 )
+from .person_fields import EDITABLE_FIELDS
 from .rows import (
     AUDIT_COLS,
     CONSENT_COLS,
@@ -46,6 +47,7 @@ from .rows import (
     PERSON_COLS,
     PHOTO_COLS,
     TEMPLATE_COLS,
+    UPDATE_PERSON,
     audit_from_row,
     consent_from_row,
     credential_from_row,
@@ -298,20 +300,7 @@ class Store:
 
     def update_person(self, person_id: str, **fields: Any) -> Person:
         person = self.get_person(person_id)
-        allowed = {
-            "role",
-            "display_name",
-            "unit_id",
-            "company",
-            "special_attention",
-            "lives_alone",
-            "blocked",
-            "valid_from",
-            "valid_until",
-            "allowed_gates",
-            "schedule",
-            "birth_year",
-        }
+        allowed = {f.name for f in EDITABLE_FIELDS}
         unknown = set(fields) - allowed
         if unknown:
             raise errors.InvalidValueError("unknown fields", field=",".join(sorted(unknown)))
@@ -319,13 +308,9 @@ class Store:
         _check_window(new.valid_from, new.valid_until)
         if new.unit_id is not None and new.unit_id != person.unit_id:
             self.get_unit(new.unit_id)
-        row = person_to_row(new)
         with self._tx() as c:
             c.execute(
-                "UPDATE people SET unit_id=?, role=?, display_name=?, company=?,"
-                " special_attention=?, lives_alone=?, blocked=?, valid_from=?, valid_until=?,"
-                " allowed_gates=?, schedule=?, birth_year=?, updated_at=? WHERE id=?",
-                (*row[1:], _time.time(), person_id),
+                UPDATE_PERSON, (*person_to_row(new, EDITABLE_FIELDS), _time.time(), person_id)
             )
         return new
 
