@@ -73,7 +73,7 @@ def _build(db: Path, people: int, passages: int, seed: int) -> None:
     store.add_unit(Unit("u0", "1", "101"))
     store.add_people(Person(f"p{i}", Role.TENANT, f"Name {i}", "u0") for i in range(people))
     now = time.time()
-    with store._tx() as c:
+    with store.transaction() as c:
         c.executemany(
             "INSERT INTO consents (person_id, purpose, notice_version, given_at, operator)"
             " VALUES (?,?,?,?,?)",

@@ -35,7 +35,8 @@ from custom_components.community_gate.core.model import (
     Unit,
 )
 from custom_components.community_gate.core.rules import RuleEngine, RuleParams
-from custom_components.community_gate.core.store import MIGRATIONS, Store
+from custom_components.community_gate.core.schema import MIGRATIONS
+from custom_components.community_gate.core.store import Store
 from devtools.benchlib import DEFAULT_DIR, Command, log, machine_info, percentiles_ms, positive
 
 TARGET_SWEEP_S = 1.0
@@ -67,14 +68,14 @@ def build(path: Path, people: int, passages: int, seed: int, now: float) -> None
     store = Store.open(path, durable=False)
     try:
         units = max(1, people // PEOPLE_PER_UNIT)
-        store._conn.execute("BEGIN")
+        store.conn.execute("BEGIN")
         for u in range(units):
             unit = Unit(_uid(u), f"B{u // 100}", str(u % 100), rent_arrears=u % 100 == 0)
-            store._conn.execute(
+            store.conn.execute(
                 "INSERT INTO units VALUES (?,?,?,?,?,?,?)",
                 (unit.id, unit.building, unit.number, int(unit.rent_arrears), None, now, now),
             )
-        store._conn.execute("COMMIT")
+        store.conn.execute("COMMIT")
         store.add_people(
             Person(
                 _pid(i),
@@ -85,8 +86,8 @@ def build(path: Path, people: int, passages: int, seed: int, now: float) -> None
             for i in range(people)
         )
         # Backdate registration, so silence is measured from the passages.
-        store._conn.execute("UPDATE people SET created_at=?", (now - DAYS * 86400,))
-        store._conn.execute("UPDATE units SET created_at=?", (now - DAYS * 86400,))
+        store.conn.execute("UPDATE people SET created_at=?", (now - DAYS * 86400,))
+        store.conn.execute("UPDATE units SET created_at=?", (now - DAYS * 86400,))
         # Planted silences: every unit numbered ..07 (its four people), and one in 50
         # special-attention people.
         silent = {i for i in range(people) if (i // PEOPLE_PER_UNIT) % 100 == 7 or i % 1000 == 0}
@@ -172,10 +173,10 @@ def run_rules(args: argparse.Namespace) -> dict[str, Any]:
     store = Store.open(path)
     try:
         # A cached store keeps its alerts from the last run: start clean.
-        store._conn.execute("DELETE FROM alerts")
+        store.conn.execute("DELETE FROM alerts")
         engine = RuleEngine(store, RuleParams())
-        sweep_now = store._conn.execute("SELECT max(ts) FROM passages").fetchone()[0] + 60
-        last_id = store._conn.execute("SELECT max(id) FROM passages").fetchone()[0]
+        sweep_now = store.conn.execute("SELECT max(ts) FROM passages").fetchone()[0] + 60
+        last_id = store.conn.execute("SELECT max(id) FROM passages").fetchone()[0]
         log("sweeping")
         t = time.perf_counter()
         first_alerts = engine.sweep(sweep_now)
@@ -199,8 +200,8 @@ def run_rules(args: argparse.Namespace) -> dict[str, Any]:
             samples.append(time.perf_counter() - t)
             raised.update(a.rule.value for a in alerts)
         # Leave the cached estate as built: the next run measures the same thing.
-        store._conn.execute("DELETE FROM alerts")
-        store._conn.execute("DELETE FROM passages WHERE id>?", (last_id,))
+        store.conn.execute("DELETE FROM alerts")
+        store.conn.execute("DELETE FROM passages WHERE id>?", (last_id,))
     finally:
         store.close()
     sweep = {

@@ -48,7 +48,8 @@ from custom_components.community_gate.core.model import (
     Role,
     Unit,
 )
-from custom_components.community_gate.core.store import MIGRATIONS, Store
+from custom_components.community_gate.core.schema import MIGRATIONS
+from custom_components.community_gate.core.store import Store
 from devtools.benchlib import DEFAULT_DIR, Command, log, machine_info, percentiles_ms, positive
 
 # DESIGN §6

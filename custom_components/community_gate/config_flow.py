@@ -57,10 +57,11 @@ from .core.errors import (
     StoreError,
 )
 from .core.faces import DEFAULT_THRESHOLD
+from .core.ids import check_id
 from .core.model import Direction, GateKind
 from .core.privacy import DEFAULT_CLUSTER_DAYS, DEFAULT_PHOTO_DAYS
 from .core.rules import PARAM_SPECS, RuleParams
-from .core.store import Store, check_id
+from .core.store import Store
 from .core.stream import check_stream_url
 from .face import DEFAULT_DEBOUNCE_S
 from .gates import GATE_METHODS

@@ -42,8 +42,9 @@ from .core.model import (
     Role,
     Unit,
 )
+from .core.person_fields import EDITABLE_FIELDS, FieldKind
 from .core.privacy import check_birth_year
-from .core.store import schedule_from_obj
+from .core.schedule import schedule_from_obj
 from .exceptions import ha_error, not_opened, raise_if_not_opened, translated
 from .privacy import async_audit
 from .privacy_services import PRIVACY_HANDLERS, PRIVACY_SCHEMAS
@@ -69,20 +70,19 @@ UNIT_FIELDS = {
     vol.Optional("rent_arrears"): cv.boolean,
     vol.Optional("lease_until"): _when,
 }
-PERSON_FIELDS = {
-    vol.Optional("name"): _text,
-    vol.Optional("role"): vol.In([r.value for r in Role]),
-    vol.Optional("unit_id"): vol.Any(None, _id),
-    vol.Optional("company"): _text,
-    vol.Optional("special_attention"): cv.boolean,
-    vol.Optional("lives_alone"): cv.boolean,
-    vol.Optional("blocked"): cv.boolean,
-    vol.Optional("valid_from"): _when,
-    vol.Optional("valid_until"): _when,
-    vol.Optional("allowed_gates"): vol.All(cv.ensure_list, [_id]),
-    vol.Optional("schedule"): vol.Any(None, list),
-    vol.Optional("birth_year"): vol.Any(None, vol.All(vol.Coerce(int), vol.Range(min=0))),
+# The validator of each kind of person field; the fields themselves are core's.
+_PERSON_KINDS: dict[FieldKind, Any] = {
+    FieldKind.ID: vol.Any(None, _id),
+    FieldKind.TEXT: _text,
+    FieldKind.ROLE: vol.In([r.value for r in Role]),
+    FieldKind.FLAG: cv.boolean,
+    FieldKind.TIME: _when,
+    FieldKind.GATES: vol.All(cv.ensure_list, [_id]),
+    FieldKind.SCHEDULE: vol.Any(None, list),
+    FieldKind.YEAR: vol.Any(None, vol.All(vol.Coerce(int), vol.Range(min=0))),
 }
+PERSON_FIELDS = {vol.Optional(f.key): _PERSON_KINDS[f.kind] for f in EDITABLE_FIELDS}
+_ADD_PERSON_REQUIRED = [f.key for f in EDITABLE_FIELDS if f.required_on_add]
 
 
 def _require(fields: dict[Any, Any], *names: str) -> dict[Any, Any]:
@@ -105,7 +105,7 @@ SCHEMAS: dict[str, vol.Schema] = {
         {
             **_entry,
             vol.Optional("person_id"): _id,
-            **_require(PERSON_FIELDS, "role"),
+            **_require(PERSON_FIELDS, *_ADD_PERSON_REQUIRED),
         }
     ),
     "update_person": vol.Schema({**_entry, vol.Required("person_id"): _id, **PERSON_FIELDS}),

@@ -14,30 +14,36 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 COMP = ROOT / "custom_components" / "community_gate"
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(ROOT))
 
+from custom_components.community_gate.core.model import Role  # noqa: E402
+from custom_components.community_gate.core.person_fields import (  # noqa: E402
+    PERSON_FIELDS,
+    FieldKind,
+)
+from custom_components.community_gate.core.privacy import MIN_BIRTH_YEAR  # noqa: E402
+
+# The selector of each kind of person field; the person services' fields are core's.
+PERSON_SELECTORS = {
+    FieldKind.ID: {"text": {}},
+    FieldKind.TEXT: {"text": {}},
+    FieldKind.ROLE: {
+        "select": {"options": [r.value for r in Role], "translation_key": "role"},
+    },
+    FieldKind.FLAG: {"boolean": {}},
+    FieldKind.TIME: {"datetime": {}},
+    FieldKind.GATES: {"text": {"multiple": True}},
+    FieldKind.SCHEDULE: {"object": {}},
+    FieldKind.YEAR: {"number": {"min": MIN_BIRTH_YEAR, "max": 2100, "mode": "box"}},
+}
+# Other services share some keys (unit_id, valid_from, ...): one selector per key.
 SELECTORS = {
-    "unit_id": {"text": {}},
+    **{f.key: PERSON_SELECTORS[f.kind] for f in PERSON_FIELDS},
     "building": {"text": {}},
     "number": {"text": {}},
     "rent_arrears": {"boolean": {}},
     "lease_until": {"datetime": {}},
-    "person_id": {"text": {}},
     "cluster_id": {"text": {}},
-    "name": {"text": {}},
-    "role": {
-        "select": {
-            "options": ["tenant", "co_resident", "visitor", "service", "staff"],
-            "translation_key": "role",
-        }
-    },
-    "company": {"text": {}},
-    "special_attention": {"boolean": {}},
-    "lives_alone": {"boolean": {}},
-    "blocked": {"boolean": {}},
-    "valid_from": {"datetime": {}},
-    "valid_until": {"datetime": {}},
-    "allowed_gates": {"text": {"multiple": True}},
-    "schedule": {"object": {}},
     "kind": {
         "select": {
             "options": ["card", "id_card", "pin", "qr", "fingerprint"],
@@ -59,7 +65,6 @@ SELECTORS = {
     "variant": {"select": {"options": ["plain", "masked"], "translation_key": "variant"}},
     "camera_entity_id": {"entity": {"domain": "camera"}},
     "file_path": {"text": {}},
-    "birth_year": {"number": {"min": 1900, "max": 2100, "mode": "box"}},
     "since": {"datetime": {}},
     "until": {"datetime": {}},
     "user_id": {"text": {}},
@@ -72,7 +77,7 @@ SELECTORS = {
 REQUIRED = {
     "add_unit": {"unit_id", "building", "number"},
     "update_unit": {"unit_id"},
-    "add_person": {"role"},
+    "add_person": {f.key for f in PERSON_FIELDS if f.required_on_add},
     "update_person": {"person_id"},
     "remove_person": {"person_id"},
     "add_credential": {"person_id", "kind"},

@@ -32,7 +32,8 @@ from custom_components.community_gate.core.model import (  # noqa: E402
     Role,
     Unit,
 )
-from custom_components.community_gate.core.store import Store, schedule_from_obj  # noqa: E402
+from custom_components.community_gate.core.schedule import schedule_from_obj  # noqa: E402
+from custom_components.community_gate.core.store import Store  # noqa: E402
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-estate"

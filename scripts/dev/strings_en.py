@@ -1,5 +1,8 @@
 """Source of strings.json / translations/en.json (run scripts/dev/gen_strings.py)."""
 
+# The add / update person fields are core's; run with the repository on sys.path.
+from custom_components.community_gate.core.person_fields import PERSON_KEYS
+
 REASONS = {
     "granted": "Granted",
     "remote_open": "Opened remotely",
@@ -191,40 +194,12 @@ SERVICES = {
     "add_person": (
         "Add person",
         "Registers a resident, visitor, service person or staff member.",
-        [
-            "person_id",
-            "name",
-            "role",
-            "unit_id",
-            "company",
-            "special_attention",
-            "lives_alone",
-            "blocked",
-            "valid_from",
-            "valid_until",
-            "allowed_gates",
-            "schedule",
-            "birth_year",
-        ],
+        list(PERSON_KEYS),
     ),
     "update_person": (
         "Update person",
         "Changes a person's details, flags, validity, gates or schedule.",
-        [
-            "person_id",
-            "name",
-            "role",
-            "unit_id",
-            "company",
-            "special_attention",
-            "lives_alone",
-            "blocked",
-            "valid_from",
-            "valid_until",
-            "allowed_gates",
-            "schedule",
-            "birth_year",
-        ],
+        list(PERSON_KEYS),
     ),
     "remove_person": (
         "Remove person",

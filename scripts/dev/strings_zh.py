@@ -1,5 +1,8 @@
 """简体中文文案 (zh-Hans)，结构与 strings_en.py 一一对应。"""
 
+# The add / update person fields are core's; run with the repository on sys.path.
+from custom_components.community_gate.core.person_fields import PERSON_KEYS
+
 REASONS = {
     "granted": "准许通行",
     "remote_open": "远程开门",
@@ -173,40 +176,12 @@ SERVICES = {
     "add_person": (
         "添加人员",
         "登记住户、访客、服务人员或物业人员。",
-        [
-            "person_id",
-            "name",
-            "role",
-            "unit_id",
-            "company",
-            "special_attention",
-            "lives_alone",
-            "blocked",
-            "valid_from",
-            "valid_until",
-            "allowed_gates",
-            "schedule",
-            "birth_year",
-        ],
+        list(PERSON_KEYS),
     ),
     "update_person": (
         "更新人员",
         "修改人员的信息、标记、有效期、可用的门或通行时段。",
-        [
-            "person_id",
-            "name",
-            "role",
-            "unit_id",
-            "company",
-            "special_attention",
-            "lives_alone",
-            "blocked",
-            "valid_from",
-            "valid_until",
-            "allowed_gates",
-            "schedule",
-            "birth_year",
-        ],
+        list(PERSON_KEYS),
     ),
     "remove_person": (
         "删除人员",

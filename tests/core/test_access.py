@@ -197,10 +197,10 @@ def test_unlimited_credentials_keep_the_decision_read_only(
     ac: AccessControl, main: Gate, db_path: Path
 ) -> None:
     cred, _ = ac.add_credential("alice", K.CARD, "8")
-    before = ac.store._conn.total_changes
+    before = ac.store.conn.total_changes
     for _ in range(5):
         assert ac.evaluate(main, K.CARD, "8", NOW).allowed
-    assert ac.store._conn.total_changes == before  # no write, so no fsync, per decision
+    assert ac.store.conn.total_changes == before  # no write, so no fsync, per decision
     assert ac.store.get_credential(cred.id).uses == 0
 
 

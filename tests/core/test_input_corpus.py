@@ -15,6 +15,7 @@ import pytest
 from custom_components.community_gate.core import errors
 from custom_components.community_gate.core.access import AccessControl
 from custom_components.community_gate.core.crypto import Hasher
+from custom_components.community_gate.core.ids import check_id
 from custom_components.community_gate.core.images import decode_image
 from custom_components.community_gate.core.model import (
     CredentialKind,
@@ -28,7 +29,8 @@ from custom_components.community_gate.core.privacy import (
     erase_person,
     export_person,
 )
-from custom_components.community_gate.core.store import Store, check_id, schedule_from_obj
+from custom_components.community_gate.core.schedule import schedule_from_obj
+from custom_components.community_gate.core.store import Store
 
 KEY = bytes(range(32))
 
@@ -183,7 +185,7 @@ CASES: list[Case] = [
 
 
 def _dump(store: Store) -> list[str]:
-    return list(store._conn.iterdump())
+    return list(store.conn.iterdump())
 
 
 @pytest.fixture
@@ -209,7 +211,7 @@ def test_bad_input_gets_its_error_and_changes_nothing(
     assert exc.value.code == code, case
     assert exc.value.placeholders.items() >= placeholders.items(), exc.value.placeholders
     assert _dump(store) == before
-    assert store._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_corpus_covers_every_kind_of_input() -> None:

@@ -25,7 +25,8 @@ from custom_components.community_gate.core.rules import (
     appearances,
     check_param,
 )
-from custom_components.community_gate.core.store import MIGRATIONS, Store
+from custom_components.community_gate.core.schema import MIGRATIONS
+from custom_components.community_gate.core.store import Store
 
 H = 3600.0
 D = 86400.0
@@ -83,7 +84,7 @@ def rules(alerts: list) -> list[Rule]:  # type: ignore[type-arg]
 
 
 def test_migration_adds_alerts_table(store: Store) -> None:
-    tables = {r[0] for r in store._conn.execute("SELECT name FROM sqlite_master")}
+    tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
     assert "alerts" in tables
     assert store.schema_version == len(MIGRATIONS)
 

@@ -25,13 +25,9 @@ from custom_components.community_gate.core.model import (
     ScheduleWindow,
     Unit,
 )
-from custom_components.community_gate.core.store import (
-    MIGRATIONS,
-    SCHEMA_VERSION,
-    Store,
-    schedule_from_obj,
-    schedule_to_json,
-)
+from custom_components.community_gate.core.schedule import schedule_from_obj, schedule_to_json
+from custom_components.community_gate.core.schema import MIGRATIONS, SCHEMA_VERSION
+from custom_components.community_gate.core.store import Store
 
 H1 = "1" * 64
 H2 = "2" * 64
@@ -78,13 +74,13 @@ def test_wal_mode_is_on_and_sync_is_full(db_path: Path) -> None:
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         finally:
             conn.close()
-        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-        assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     finally:
         store.close()
     bench = Store.open(db_path, durable=False)
     try:
-        assert bench._conn.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
+        assert bench.conn.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
     finally:
         bench.close()
 

@@ -24,7 +24,8 @@ from custom_components.community_gate.core.model import (
     Role,
     Unit,
 )
-from custom_components.community_gate.core.store import MIGRATIONS, SCHEMA_VERSION, Store
+from custom_components.community_gate.core.schema import MIGRATIONS, SCHEMA_VERSION
+from custom_components.community_gate.core.store import Store
 from custom_components.community_gate.core.templates import TemplateVault, template_sealer
 
 KEY = bytes(range(32))
@@ -119,7 +120,7 @@ def test_load_all_returns_the_vectors_and_skips_tampered_rows(
     assert np.array_equal(loaded[a.id][1], vec(1))
     assert loaded[b.id][0] == "p2"
     # Re-label a's blob as p2's: it must not decrypt as p2's face.
-    store._conn.execute("UPDATE face_templates SET person_id='p2' WHERE id=?", (a.id,))
+    store.conn.execute("UPDATE face_templates SET person_id='p2' WHERE id=?", (a.id,))
     loaded = list(vault.load_all())
     assert [t[0] for t in loaded] == [b.id]
     assert (vault.last_load.loaded, vault.last_load.unreadable) == (1, 1)

@@ -28,7 +28,7 @@ from custom_components.community_gate.const import (
 )
 from custom_components.community_gate.core.errors import UnknownGateError
 from custom_components.community_gate.core.model import Direction, GateKind
-from custom_components.community_gate.core.store import SCHEMA_VERSION
+from custom_components.community_gate.core.schema import SCHEMA_VERSION
 from custom_components.community_gate.schema import vol
 from tests.ha.conftest import find_device
 

@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.community_gate.const import DOMAIN
-from custom_components.community_gate.core.store import SCHEMA_VERSION
+from custom_components.community_gate.core.schema import SCHEMA_VERSION
 from custom_components.community_gate.diagnostics import async_get_config_entry_diagnostics
 
 NAME = "Zhang Wei"

@@ -311,7 +311,7 @@ async def _state(hub: Any) -> dict[str, Any]:
             "credentials": s.list_credentials("p1"),
             "passages": s.count_passages(),
             "consents": s.list_consents("p1"),
-            "integrity": s._conn.execute("PRAGMA integrity_check").fetchone()[0],
+            "integrity": s.conn.execute("PRAGMA integrity_check").fetchone()[0],
         }
 
     return await hub.db(_read)

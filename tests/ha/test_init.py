@@ -37,7 +37,7 @@ from custom_components.community_gate.core.model import (
     Passage,
     Reason,
 )
-from custom_components.community_gate.core.store import SCHEMA_VERSION
+from custom_components.community_gate.core.schema import SCHEMA_VERSION
 from custom_components.community_gate.core.stream import encode_jpeg
 from tests.ha.conftest import gate_subentry
 

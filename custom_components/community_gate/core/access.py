@@ -10,6 +10,7 @@ import time as _time
 
 from . import credentials, errors
 from .crypto import Hasher, new_token
+from .ids import check_id
 from .model import (
     Credential,
     CredentialKind,
@@ -23,7 +24,7 @@ from .model import (
     Role,
 )
 from .policy import decide
-from .store import Store, check_id
+from .store import Store
 
 
 def new_id(prefix: str) -> str:

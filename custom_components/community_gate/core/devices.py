@@ -10,8 +10,9 @@ import secrets
 import time as _time
 
 from .crypto import DecryptError, Sealer, derive_key
+from .ids import check_id
 from .model import MqttDevice
-from .store import Store, check_id
+from .store import Store
 
 DEVICE_KEY_BYTES = 32
 

@@ -6,6 +6,7 @@ Nothing here logs a name, an ID number or an embedding; counts and ids only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 import secrets
@@ -14,8 +15,10 @@ from typing import Any
 
 from . import errors
 from .crypto import Sealer, derive_key
+from .ids import check_id
 from .model import CONSENT_FACE, AuditEntry, Consent, Person, StoredPhoto
-from .store import Store, check_id
+from .person_fields import PERSON_FIELDS, FieldKind, as_is
+from .store import Store
 
 # 《人脸识别技术应用安全管理办法》 and PIPL art. 31: a child under 14 needs a guardian.
 GUARDIAN_AGE = 14
@@ -129,6 +132,22 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
 
 
+# Each kind of person field as plain JSON: times as ISO 8601, sets sorted.
+_EXPORTED: dict[FieldKind, Callable[[Any], Any]] = {
+    FieldKind.ID: as_is,
+    FieldKind.TEXT: as_is,
+    FieldKind.ROLE: lambda role: role.value,
+    FieldKind.FLAG: as_is,
+    FieldKind.TIME: _iso,
+    FieldKind.GATES: sorted,
+    FieldKind.SCHEDULE: lambda schedule: [
+        {"days": sorted(w.days), "start": w.start.isoformat(), "end": w.end.isoformat()}
+        for w in schedule
+    ],
+    FieldKind.YEAR: as_is,
+}
+
+
 def export_person(store: Store, person_id: str) -> dict[str, Any]:
     """Everything the estate holds about one person, as plain JSON-able data.
 
@@ -141,23 +160,8 @@ def export_person(store: Store, person_id: str) -> dict[str, Any]:
     unit = store.find_unit(p.unit_id)
     return {
         "person": {
-            "person_id": p.id,
-            "role": p.role.value,
-            "name": p.display_name,
-            "company": p.company,
-            "unit_id": p.unit_id,
+            **{f.key: _EXPORTED[f.kind](getattr(p, f.name)) for f in PERSON_FIELDS},
             "unit": None if unit is None else {"building": unit.building, "number": unit.number},
-            "special_attention": p.special_attention,
-            "lives_alone": p.lives_alone,
-            "blocked": p.blocked,
-            "valid_from": _iso(p.valid_from),
-            "valid_until": _iso(p.valid_until),
-            "allowed_gates": sorted(p.allowed_gates),
-            "schedule": [
-                {"days": sorted(w.days), "start": w.start.isoformat(), "end": w.end.isoformat()}
-                for w in p.schedule
-            ],
-            "birth_year": p.birth_year,
         },
         "consents": [
             {

@@ -14,10 +14,13 @@ from typing import Any, Final
 
 from .errors import InvalidValueError
 from .model import Method, Passage, Person, Role
-from .store import _PASSAGE_COLS, _PERSON_COLS, Store, _passage, _person
+from .person_fields import PERSON_FIELDS, FieldKind
+from .rows import PASSAGE_COLS, PERSON_COLS, passage_from_row, person_from_row
+from .store import Store
 
 MAX_PAGE: Final = 200
-PERSON_FLAGS: Final = ("special_attention", "lives_alone", "blocked")
+# The yes/no fields the people list filters on (one at a time).
+PERSON_FLAGS: Final = tuple(f.name for f in PERSON_FIELDS if f.kind is FieldKind.FLAG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +95,12 @@ def passage_page(
         # "ts <= ?" lets SQLite range-scan the time index; the OR breaks ties on id.
         where.append("ts<=? AND (ts<? OR id<?)")
         args += [ts, ts, pid]
-    sql = f"SELECT {_PASSAGE_COLS} FROM passages"
+    sql = f"SELECT {PASSAGE_COLS} FROM passages"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY ts DESC, id DESC LIMIT ?"
     args.append(limit + 1)
-    rows = [_passage(r) for r in store.conn.execute(sql, args)]
+    rows = [passage_from_row(r) for r in store.conn.execute(sql, args)]
     more = len(rows) > limit
     rows = rows[:limit]
     return PassagePage(rows, encode_cursor(rows[-1]) if more and rows else None)
@@ -153,7 +156,7 @@ def people_page(
     clause = (" WHERE " + " AND ".join(where)) if where else ""
     total = int(store.conn.execute(f"SELECT count(*) FROM people{clause}", args).fetchone()[0])
     rows = store.conn.execute(
-        f"SELECT {_PERSON_COLS} FROM people{clause} ORDER BY id LIMIT ? OFFSET ?",
+        f"SELECT {PERSON_COLS} FROM people{clause} ORDER BY id LIMIT ? OFFSET ?",
         [*args, limit, offset],
     )
-    return PeoplePage([_person(r) for r in rows], total)
+    return PeoplePage([person_from_row(r) for r in rows], total)

@@ -143,7 +143,7 @@ class RuleEngine:
         self.store = store
         self.log = AlertLog(store)
         self.params = params or RuleParams()
-        self._conn = store._conn
+        self._conn = store.conn
         self._open: dict[tuple[Rule, str], int] = {}
         self._recent: dict[tuple[Rule, str], float] = {}
         self._devices: dict[str, _Device] = {}

@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import replace
-import json
 from pathlib import Path
-import re
 import sqlite3
 import time as _time
 from typing import Any
 
 from . import errors
+from .ids import check_id
 from .model import (
     AuditEntry,
     Consent,
@@ -27,282 +26,45 @@ from .model import (
     CredentialKind,
     Direction,
     FaceTemplate,
-    FaceVariant,
     Gate,
     GateKind,
-    Method,
     MqttDevice,
     Passage,
     Person,
-    Reason,
-    Role,
-    ScheduleWindow,
     StoredCluster,
     StoredPhoto,
     Unit,
 )
-from .policy import parse_hhmm
-
-_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
-
-# Each entry moves the schema from version i to i+1. Append, never edit.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE units (
-        id TEXT PRIMARY KEY,
-        building TEXT NOT NULL,
-        number TEXT NOT NULL,
-        rent_arrears INTEGER NOT NULL DEFAULT 0,
-        lease_until REAL,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL
-    );
-    CREATE UNIQUE INDEX units_building_number ON units (building, number);
-    CREATE TABLE people (
-        id TEXT PRIMARY KEY,
-        unit_id TEXT REFERENCES units (id),
-        role TEXT NOT NULL,
-        display_name TEXT NOT NULL DEFAULT '',
-        company TEXT NOT NULL DEFAULT '',
-        special_attention INTEGER NOT NULL DEFAULT 0,
-        lives_alone INTEGER NOT NULL DEFAULT 0,
-        blocked INTEGER NOT NULL DEFAULT 0,
-        valid_from REAL,
-        valid_until REAL,
-        allowed_gates TEXT NOT NULL DEFAULT '[]',
-        schedule TEXT NOT NULL DEFAULT '[]',
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL
-    );
-    CREATE INDEX people_unit ON people (unit_id);
-    CREATE INDEX people_special ON people (special_attention) WHERE special_attention = 1;
-    CREATE TABLE credentials (
-        id TEXT PRIMARY KEY,
-        person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
-        kind TEXT NOT NULL,
-        secret_hash TEXT NOT NULL,
-        valid_from REAL,
-        valid_until REAL,
-        max_uses INTEGER,
-        uses INTEGER NOT NULL DEFAULT 0,
-        revoked_at REAL,
-        created_at REAL NOT NULL
-    );
-    CREATE UNIQUE INDEX credentials_live_secret
-        ON credentials (kind, secret_hash) WHERE revoked_at IS NULL;
-    CREATE INDEX credentials_secret ON credentials (kind, secret_hash);
-    CREATE INDEX credentials_person ON credentials (person_id);
-    CREATE TABLE settings (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );
-    CREATE TABLE gates (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        direction TEXT NOT NULL,
-        building TEXT,
-        updated_at REAL NOT NULL
-    );
-    CREATE TABLE passages (
-        id INTEGER PRIMARY KEY,
-        ts REAL NOT NULL,
-        gate_id TEXT NOT NULL,
-        direction TEXT NOT NULL,
-        method TEXT NOT NULL,
-        allowed INTEGER NOT NULL,
-        reason TEXT NOT NULL,
-        person_id TEXT,
-        unit_id TEXT,
-        credential_id TEXT,
-        distance REAL,
-        cluster_id TEXT,
-        flags TEXT NOT NULL DEFAULT '',
-        note TEXT
-    );
-    -- The time queries the rules need: per person, per unit, per gate, per stranger.
-    CREATE INDEX passages_ts ON passages (ts);
-    CREATE INDEX passages_person_ts ON passages (person_id, ts) WHERE person_id IS NOT NULL;
-    CREATE INDEX passages_unit_ts ON passages (unit_id, ts) WHERE unit_id IS NOT NULL;
-    CREATE INDEX passages_gate_ts ON passages (gate_id, ts);
-    CREATE INDEX passages_cluster_ts ON passages (cluster_id, ts) WHERE cluster_id IS NOT NULL;
-    """,
-    # 2: faces. Consent first (no enrollment without it), sealed embeddings, and the
-    # unknown-face clusters that let rules recognise a repeated stranger without a name.
-    """
-    CREATE TABLE consents (
-        id INTEGER PRIMARY KEY,
-        person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
-        purpose TEXT NOT NULL,
-        notice_version TEXT NOT NULL,
-        given_at REAL NOT NULL,
-        operator TEXT NOT NULL,
-        guardian INTEGER NOT NULL DEFAULT 0,
-        withdrawn_at REAL
-    );
-    CREATE INDEX consents_person ON consents (person_id, purpose);
-    CREATE TABLE face_templates (
-        id TEXT PRIMARY KEY,
-        person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
-        engine TEXT NOT NULL,
-        variant TEXT NOT NULL,
-        sealed BLOB NOT NULL,
-        quality REAL,
-        created_at REAL NOT NULL
-    );
-    CREATE INDEX face_templates_person ON face_templates (person_id);
-    CREATE TABLE stranger_clusters (
-        id TEXT PRIMARY KEY,
-        sealed_centroid BLOB NOT NULL,
-        count INTEGER NOT NULL,
-        first_seen REAL NOT NULL,
-        last_seen REAL NOT NULL,
-        days TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX stranger_clusters_seen ON stranger_clusters (last_seen);
-    """,
-    # 3: privacy. Birth year (guardian consent under 14), the audit log of admin actions,
-    # and raw photos, kept only when an option says so: sealed, each with its expiry.
-    """
-    ALTER TABLE people ADD COLUMN birth_year INTEGER;
-    CREATE TABLE audit_log (
-        id INTEGER PRIMARY KEY,
-        ts REAL NOT NULL,
-        user_id TEXT NOT NULL,
-        action TEXT NOT NULL,
-        subject TEXT,
-        outcome TEXT NOT NULL
-    );
-    CREATE INDEX audit_log_ts ON audit_log (ts);
-    CREATE INDEX audit_log_subject ON audit_log (subject, ts) WHERE subject IS NOT NULL;
-    CREATE TABLE photos (
-        id TEXT PRIMARY KEY,
-        person_id TEXT REFERENCES people (id) ON DELETE CASCADE,
-        purpose TEXT NOT NULL,
-        sealed BLOB NOT NULL,
-        created_at REAL NOT NULL,
-        expires_at REAL NOT NULL
-    );
-    CREATE INDEX photos_person ON photos (person_id);
-    CREATE INDEX photos_expiry ON photos (expires_at);
-    """,
-    # 4: MQTT field devices: a sealed per-device key, the last counter accepted from the
-    # device (replay refusal survives a restart) and the hub's reserved send counter.
-    """
-    CREATE TABLE mqtt_devices (
-        id TEXT PRIMARY KEY,
-        gate_id TEXT NOT NULL,
-        sealed_key BLOB NOT NULL,
-        rx_ctr INTEGER NOT NULL DEFAULT 0,
-        tx_reserved INTEGER NOT NULL DEFAULT 0,
-        created_at REAL NOT NULL
-    );
-    CREATE INDEX mqtt_devices_gate ON mqtt_devices (gate_id);
-    """,
-    # 5: alerts raised by the rules (core/rules.py): ids and codes only, never names.
-    """
-    CREATE TABLE alerts (
-        id INTEGER PRIMARY KEY,
-        ts REAL NOT NULL,
-        rule TEXT NOT NULL,
-        subject_kind TEXT NOT NULL,
-        subject_id TEXT NOT NULL,
-        gate_id TEXT,
-        evidence TEXT NOT NULL DEFAULT '{}',
-        state TEXT NOT NULL DEFAULT 'new',
-        acknowledged_at REAL,
-        acknowledged_by TEXT,
-        resolved_at REAL,
-        resolved_by TEXT
-    );
-    CREATE INDEX alerts_subject ON alerts (rule, subject_id, ts);
-    CREATE INDEX alerts_open ON alerts (state) WHERE state != 'resolved';
-    CREATE INDEX alerts_ts ON alerts (ts);
-    """,
+from .person_fields import EDITABLE_FIELDS
+from .rows import (
+    AUDIT_COLS,
+    CONSENT_COLS,
+    CREDENTIAL_COLS,
+    DEVICE_COLS,
+    INSERT_PASSAGE,
+    INSERT_PERSON,
+    PASSAGE_COLS,
+    PERSON_COLS,
+    PHOTO_COLS,
+    TEMPLATE_COLS,
+    UPDATE_PERSON,
+    audit_from_row,
+    consent_from_row,
+    credential_from_row,
+    passage_from_row,
+    passage_to_row,
+    person_from_row,
+    person_to_row,
+    photo_from_row,
+    template_from_row,
+    unit_from_row,
 )
-SCHEMA_VERSION = len(MIGRATIONS)
-_TABLES = frozenset(
-    {
-        "units",
-        "people",
-        "credentials",
-        "gates",
-        "passages",
-        "settings",
-        "consents",
-        "face_templates",
-        "stranger_clusters",
-        "audit_log",
-        "photos",
-        "mqtt_devices",
-        "alerts",
-    }
-)
-
-
-def check_id(value: object, what: str = "id") -> str:
-    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
-        raise errors.InvalidIdError(f"bad {what}", field=what)
-    return value
+from .schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 
 
 def _check_window(valid_from: float | None, valid_until: float | None) -> None:
     if valid_from is not None and valid_until is not None and valid_until <= valid_from:
         raise errors.InvalidValidityError("valid_until must be after valid_from")
-
-
-def schedule_to_json(schedule: Sequence[ScheduleWindow]) -> str:
-    return json.dumps(
-        [
-            {"days": sorted(w.days), "start": w.start.strftime("%H:%M"), "end": _fmt_end(w)}
-            for w in schedule
-        ]
-    )
-
-
-def _fmt_end(w: ScheduleWindow) -> str:
-    return (
-        "24:00"
-        if w.end.hour == 23 and w.end.minute == 59 and w.end.second == 59
-        else w.end.strftime("%H:%M")
-    )
-
-
-def _stored_schedule(schedule: Sequence[ScheduleWindow]) -> str:
-    """The schedule as stored JSON, refusing windows that would not read back as written:
-    a person saved with an unreadable schedule could never be loaded (or admitted) again."""
-    text = schedule_to_json(schedule)
-    if schedule_from_obj(json.loads(text)) != tuple(schedule):
-        raise errors.InvalidScheduleError(why="schedule windows must be whole HH:MM minutes")
-    return text
-
-
-def schedule_from_obj(obj: Any) -> tuple[ScheduleWindow, ...]:
-    """Build windows from ``[{"days": [1..7], "start": "HH:MM", "end": "HH:MM"}, ...]``."""
-    if obj in (None, ""):
-        return ()
-    if not isinstance(obj, list):
-        raise errors.InvalidScheduleError(why="schedule must be a list of windows")
-    out: list[ScheduleWindow] = []
-    for item in obj:
-        if not isinstance(item, dict):
-            raise errors.InvalidScheduleError(why="each window must be a mapping")
-        days = item.get("days", [1, 2, 3, 4, 5, 6, 7])
-        if (
-            not isinstance(days, list)
-            or not days
-            or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in days)
-        ):
-            raise errors.InvalidScheduleError(why="days must be weekday numbers 1 (Mon) to 7 (Sun)")
-        try:
-            start = parse_hhmm(str(item["start"]))
-            end = parse_hhmm(str(item["end"]))
-        except (KeyError, ValueError) as err:
-            raise errors.InvalidScheduleError(why="start and end must be HH:MM") from err
-        if start == end:
-            raise errors.InvalidScheduleError(why="a window cannot start and end at the same time")
-        out.append(ScheduleWindow(frozenset(days), start, end))
-    return tuple(out)
 
 
 class Store:
@@ -393,7 +155,7 @@ class Store:
         names = {
             r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
         }
-        if not names >= _TABLES:
+        if not names >= TABLES:
             raise errors.StoreCorruptError("tables missing", path=str(self.path))
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
@@ -480,7 +242,7 @@ class Store:
         ).fetchone()
         if row is None:
             raise errors.UnknownUnitError("no such unit", unit_id=unit_id)
-        return _unit(row)
+        return unit_from_row(row)
 
     def find_unit(self, unit_id: str | None) -> Unit | None:
         if unit_id is None:
@@ -494,7 +256,7 @@ class Store:
         rows = self._conn.execute(
             "SELECT id, building, number, rent_arrears, lease_until FROM units ORDER BY id"
         )
-        return [_unit(r) for r in rows]
+        return [unit_from_row(r) for r in rows]
 
     def remove_unit(self, unit_id: str) -> None:
         self.get_unit(unit_id)
@@ -519,8 +281,8 @@ class Store:
         try:
             with self._tx() as c:
                 c.execute(
-                    _INSERT_PERSON,
-                    (*_person_row(person), now, now),
+                    INSERT_PERSON,
+                    (*person_to_row(person), now, now),
                 )
         except sqlite3.IntegrityError as err:
             raise errors.DuplicatePersonError("person exists", person_id=person.id) from err
@@ -531,27 +293,14 @@ class Store:
         now = _time.time()
         with self._tx() as c:
             cur = c.executemany(
-                _INSERT_PERSON,
-                ((*_person_row(p), now, now) for p in people),
+                INSERT_PERSON,
+                ((*person_to_row(p), now, now) for p in people),
             )
         return cur.rowcount
 
     def update_person(self, person_id: str, **fields: Any) -> Person:
         person = self.get_person(person_id)
-        allowed = {
-            "role",
-            "display_name",
-            "unit_id",
-            "company",
-            "special_attention",
-            "lives_alone",
-            "blocked",
-            "valid_from",
-            "valid_until",
-            "allowed_gates",
-            "schedule",
-            "birth_year",
-        }
+        allowed = {f.name for f in EDITABLE_FIELDS}
         unknown = set(fields) - allowed
         if unknown:
             raise errors.InvalidValueError("unknown fields", field=",".join(sorted(unknown)))
@@ -559,23 +308,19 @@ class Store:
         _check_window(new.valid_from, new.valid_until)
         if new.unit_id is not None and new.unit_id != person.unit_id:
             self.get_unit(new.unit_id)
-        row = _person_row(new)
         with self._tx() as c:
             c.execute(
-                "UPDATE people SET unit_id=?, role=?, display_name=?, company=?,"
-                " special_attention=?, lives_alone=?, blocked=?, valid_from=?, valid_until=?,"
-                " allowed_gates=?, schedule=?, birth_year=?, updated_at=? WHERE id=?",
-                (*row[1:], _time.time(), person_id),
+                UPDATE_PERSON, (*person_to_row(new, EDITABLE_FIELDS), _time.time(), person_id)
             )
         return new
 
     def get_person(self, person_id: str) -> Person:
         row = self._conn.execute(
-            f"SELECT {_PERSON_COLS} FROM people WHERE id=?", (person_id,)
+            f"SELECT {PERSON_COLS} FROM people WHERE id=?", (person_id,)
         ).fetchone()
         if row is None:
             raise errors.UnknownPersonError("no such person", person_id=person_id)
-        return _person(row)
+        return person_from_row(row)
 
     def find_person(self, person_id: str | None) -> Person | None:
         if person_id is None:
@@ -590,14 +335,14 @@ class Store:
     ) -> list[Person]:
         if unit_id is None:
             rows = self._conn.execute(
-                f"SELECT {_PERSON_COLS} FROM people ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
+                f"SELECT {PERSON_COLS} FROM people ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
             )
         else:
             rows = self._conn.execute(
-                f"SELECT {_PERSON_COLS} FROM people WHERE unit_id=? ORDER BY id LIMIT ? OFFSET ?",
+                f"SELECT {PERSON_COLS} FROM people WHERE unit_id=? ORDER BY id LIMIT ? OFFSET ?",
                 (unit_id, limit, offset),
             )
-        return [_person(r) for r in rows]
+        return [person_from_row(r) for r in rows]
 
     def remove_person(self, person_id: str) -> None:
         """Delete a person and (by cascade) their credentials. Passages are history and
@@ -669,28 +414,28 @@ class Store:
 
     def get_credential(self, credential_id: str) -> Credential:
         row = self._conn.execute(
-            f"SELECT {_CRED_COLS} FROM credentials WHERE id=?", (credential_id,)
+            f"SELECT {CREDENTIAL_COLS} FROM credentials WHERE id=?", (credential_id,)
         ).fetchone()
         if row is None:
             raise errors.UnknownCredentialError("no such credential", credential_id=credential_id)
-        return _credential(row)
+        return credential_from_row(row)
 
     def find_credential(self, kind: CredentialKind, secret_hash: str) -> Credential | None:
         """The live credential for a secret, else the most recently revoked one
         (so the decision can say "revoked" rather than "unknown")."""
         row = self._conn.execute(
-            f"SELECT {_CRED_COLS} FROM credentials WHERE kind=? AND secret_hash=?"
+            f"SELECT {CREDENTIAL_COLS} FROM credentials WHERE kind=? AND secret_hash=?"
             " ORDER BY revoked_at IS NOT NULL, revoked_at DESC LIMIT 1",
             (kind.value, secret_hash),
         ).fetchone()
-        return _credential(row) if row else None
+        return credential_from_row(row) if row else None
 
     def list_credentials(self, person_id: str) -> list[Credential]:
         rows = self._conn.execute(
-            f"SELECT {_CRED_COLS} FROM credentials WHERE person_id=? ORDER BY created_at",
+            f"SELECT {CREDENTIAL_COLS} FROM credentials WHERE person_id=? ORDER BY created_at",
             (person_id,),
         )
-        return [_credential(r) for r in rows]
+        return [credential_from_row(r) for r in rows]
 
     def revoke_credential(self, credential_id: str, at: float | None = None) -> Credential:
         cred = self.get_credential(credential_id)
@@ -779,18 +524,18 @@ class Store:
 
     def active_consent(self, person_id: str, purpose: str) -> Consent | None:
         row = self._conn.execute(
-            f"SELECT {_CONSENT_COLS} FROM consents WHERE person_id=? AND purpose=?"
+            f"SELECT {CONSENT_COLS} FROM consents WHERE person_id=? AND purpose=?"
             " AND withdrawn_at IS NULL ORDER BY given_at DESC LIMIT 1",
             (person_id, purpose),
         ).fetchone()
-        return _consent(row) if row else None
+        return consent_from_row(row) if row else None
 
     def list_consents(self, person_id: str) -> list[Consent]:
         rows = self._conn.execute(
-            f"SELECT {_CONSENT_COLS} FROM consents WHERE person_id=? ORDER BY given_at",
+            f"SELECT {CONSENT_COLS} FROM consents WHERE person_id=? ORDER BY given_at",
             (person_id,),
         )
-        return [_consent(r) for r in rows]
+        return [consent_from_row(r) for r in rows]
 
     def withdraw_consent(self, person_id: str, purpose: str, at: float) -> int:
         """Mark consent withdrawn. The caller erases what it covered in the same step
@@ -828,20 +573,20 @@ class Store:
 
     def iter_face_templates(self, engine: str | None = None) -> Iterator[FaceTemplate]:
         """Every stored template (start-up load of the gallery), streamed."""
-        sql = f"SELECT {_TEMPLATE_COLS} FROM face_templates"
+        sql = f"SELECT {TEMPLATE_COLS} FROM face_templates"
         args: tuple[Any, ...] = ()
         if engine is not None:
             sql += " WHERE engine=?"
             args = (engine,)
         for row in self._conn.execute(sql, args):
-            yield _template(row)
+            yield template_from_row(row)
 
     def list_face_templates(self, person_id: str) -> list[FaceTemplate]:
         rows = self._conn.execute(
-            f"SELECT {_TEMPLATE_COLS} FROM face_templates WHERE person_id=? ORDER BY created_at",
+            f"SELECT {TEMPLATE_COLS} FROM face_templates WHERE person_id=? ORDER BY created_at",
             (person_id,),
         )
-        return [_template(r) for r in rows]
+        return [template_from_row(r) for r in rows]
 
     def remove_face_template(self, template_id: str) -> bool:
         with self._tx() as c:
@@ -934,14 +679,14 @@ class Store:
 
     def get_device(self, device_id: str) -> MqttDevice:
         row = self._conn.execute(
-            f"SELECT {_DEVICE_COLS} FROM mqtt_devices WHERE id=?", (device_id,)
+            f"SELECT {DEVICE_COLS} FROM mqtt_devices WHERE id=?", (device_id,)
         ).fetchone()
         if row is None:
             raise errors.UnknownDeviceError("no such device", device_id=device_id)
         return MqttDevice(*row)
 
     def list_devices(self) -> list[MqttDevice]:
-        rows = self._conn.execute(f"SELECT {_DEVICE_COLS} FROM mqtt_devices ORDER BY id")
+        rows = self._conn.execute(f"SELECT {DEVICE_COLS} FROM mqtt_devices ORDER BY id")
         return [MqttDevice(*r) for r in rows]
 
     def remove_device(self, device_id: str) -> bool:
@@ -971,8 +716,8 @@ class Store:
         """Commit one passage (and a credential use, atomically). Returns it with its id."""
         with self._tx() as c:
             cur = c.execute(
-                _INSERT_PASSAGE,
-                _passage_row(passage),
+                INSERT_PASSAGE,
+                passage_to_row(passage),
             )
             if count_use and passage.credential_id is not None:
                 c.execute(
@@ -988,8 +733,8 @@ class Store:
             with self._tx() as c:
                 for p in passages:
                     cur = c.execute(
-                        _INSERT_PASSAGE,
-                        _passage_row(p),
+                        INSERT_PASSAGE,
+                        passage_to_row(p),
                     )
                     out.append(replace(p, id=cur.lastrowid))
         except sqlite3.Error as err:
@@ -1000,16 +745,16 @@ class Store:
         """Bulk insert in one transaction (imports, simulator, benchmark set-up)."""
         with self._tx() as c:
             cur = c.executemany(
-                _INSERT_PASSAGE,
-                (_passage_row(p) for p in passages),
+                INSERT_PASSAGE,
+                (passage_to_row(p) for p in passages),
             )
         return cur.rowcount
 
     def get_passage(self, passage_id: int) -> Passage | None:
         row = self._conn.execute(
-            f"SELECT {_PASSAGE_COLS} FROM passages WHERE id=?", (passage_id,)
+            f"SELECT {PASSAGE_COLS} FROM passages WHERE id=?", (passage_id,)
         ).fetchone()
-        return _passage(row) if row else None
+        return passage_from_row(row) if row else None
 
     def recent_passages(
         self,
@@ -1031,12 +776,12 @@ class Store:
         if before_id is not None:
             where.append("id<?")
             args.append(before_id)
-        sql = f"SELECT {_PASSAGE_COLS} FROM passages"
+        sql = f"SELECT {PASSAGE_COLS} FROM passages"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
-        return [_passage(r) for r in self._conn.execute(sql, args)]
+        return [passage_from_row(r) for r in self._conn.execute(sql, args)]
 
     def count_passages(self, *, since: float | None = None) -> int:
         if since is None:
@@ -1102,12 +847,12 @@ class Store:
             if value is not None:
                 where.append(sql)
                 args.append(value)
-        sql = f"SELECT {_AUDIT_COLS} FROM audit_log"
+        sql = f"SELECT {AUDIT_COLS} FROM audit_log"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
-        return [_audit(r) for r in self._conn.execute(sql, args)]
+        return [audit_from_row(r) for r in self._conn.execute(sql, args)]
 
     def count_audit(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM audit_log").fetchone()[0])
@@ -1118,7 +863,7 @@ class Store:
             self.get_person(photo.person_id)
         with self._tx() as c:
             c.execute(
-                f"INSERT INTO photos ({_PHOTO_COLS}) VALUES (?,?,?,?,?,?)",
+                f"INSERT INTO photos ({PHOTO_COLS}) VALUES (?,?,?,?,?,?)",
                 (
                     photo.id,
                     photo.person_id,
@@ -1132,14 +877,14 @@ class Store:
 
     def list_photos(self, person_id: str) -> list[StoredPhoto]:
         rows = self._conn.execute(
-            f"SELECT {_PHOTO_COLS} FROM photos WHERE person_id=? ORDER BY created_at",
+            f"SELECT {PHOTO_COLS} FROM photos WHERE person_id=? ORDER BY created_at",
             (person_id,),
         )
-        return [_photo(r) for r in rows]
+        return [photo_from_row(r) for r in rows]
 
     def iter_photos(self) -> Iterator[StoredPhoto]:
-        for r in self._conn.execute(f"SELECT {_PHOTO_COLS} FROM photos"):
-            yield _photo(r)
+        for r in self._conn.execute(f"SELECT {PHOTO_COLS} FROM photos"):
+            yield photo_from_row(r)
 
     def count_photos(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM photos").fetchone()[0])
@@ -1157,10 +902,10 @@ class Store:
     def iter_person_passages(self, person_id: str) -> Iterator[Passage]:
         """Every passage of one person, oldest first (subject access requests)."""
         for r in self._conn.execute(
-            f"SELECT {_PASSAGE_COLS} FROM passages WHERE person_id=? ORDER BY ts, id",
+            f"SELECT {PASSAGE_COLS} FROM passages WHERE person_id=? ORDER BY ts, id",
             (person_id,),
         ):
-            yield _passage(r)
+            yield passage_from_row(r)
 
     def erase_person(self, person_id: str, alias: str) -> dict[str, int]:
         """Erase a person in one transaction: face templates, credentials, photos and
@@ -1208,163 +953,3 @@ class Store:
                 " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 settings.items(),
             )
-
-
-# ------------------------------------------------------------------ row mapping
-_PERSON_COLS = (
-    "id, unit_id, role, display_name, company, special_attention, lives_alone, blocked,"
-    " valid_from, valid_until, allowed_gates, schedule, birth_year"
-)
-_INSERT_PERSON = (
-    f"INSERT INTO people ({_PERSON_COLS}, created_at, updated_at)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
-_CRED_COLS = (
-    "id, person_id, kind, secret_hash, valid_from, valid_until, max_uses, uses, revoked_at,"
-    " created_at"
-)
-_CONSENT_COLS = "id, person_id, purpose, notice_version, given_at, operator, guardian, withdrawn_at"
-_TEMPLATE_COLS = "id, person_id, engine, variant, sealed, quality, created_at"
-_AUDIT_COLS = "id, ts, user_id, action, subject, outcome"
-_PHOTO_COLS = "id, person_id, purpose, sealed, created_at, expires_at"
-
-
-def _audit(r: Sequence[Any]) -> AuditEntry:
-    return AuditEntry(ts=r[1], user_id=r[2], action=r[3], subject=r[4], outcome=r[5], id=r[0])
-
-
-def _photo(r: Sequence[Any]) -> StoredPhoto:
-    return StoredPhoto(
-        id=r[0], person_id=r[1], purpose=r[2], sealed=bytes(r[3]), created_at=r[4], expires_at=r[5]
-    )
-
-
-_DEVICE_COLS = "id, gate_id, sealed_key, rx_ctr, tx_reserved, created_at"
-
-
-def _consent(r: Sequence[Any]) -> Consent:
-    return Consent(
-        id=r[0],
-        person_id=r[1],
-        purpose=r[2],
-        notice_version=r[3],
-        given_at=r[4],
-        operator=r[5],
-        guardian=bool(r[6]),
-        withdrawn_at=r[7],
-    )
-
-
-def _template(r: Sequence[Any]) -> FaceTemplate:
-    return FaceTemplate(
-        id=r[0],
-        person_id=r[1],
-        engine=r[2],
-        variant=FaceVariant(r[3]),
-        sealed=bytes(r[4]),
-        quality=r[5],
-        created_at=r[6],
-    )
-
-
-_INSERT_PASSAGE = (
-    "INSERT INTO passages (ts, gate_id, direction, method, allowed, reason, person_id,"
-    " unit_id, credential_id, distance, cluster_id, flags, note)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
-_PASSAGE_COLS = (
-    "id, ts, gate_id, direction, method, allowed, reason, person_id, unit_id, credential_id,"
-    " distance, cluster_id, flags, note"
-)
-
-
-def _unit(r: Sequence[Any]) -> Unit:
-    return Unit(r[0], r[1], r[2], bool(r[3]), r[4])
-
-
-def _person_row(p: Person) -> tuple[Any, ...]:
-    return (
-        p.id,
-        p.unit_id,
-        p.role.value,
-        p.display_name,
-        p.company,
-        int(p.special_attention),
-        int(p.lives_alone),
-        int(p.blocked),
-        p.valid_from,
-        p.valid_until,
-        json.dumps(sorted(p.allowed_gates)),
-        _stored_schedule(p.schedule),
-        p.birth_year,
-    )
-
-
-def _person(r: Sequence[Any]) -> Person:
-    return Person(
-        id=r[0],
-        unit_id=r[1],
-        role=Role(r[2]),
-        display_name=r[3],
-        company=r[4],
-        special_attention=bool(r[5]),
-        lives_alone=bool(r[6]),
-        blocked=bool(r[7]),
-        valid_from=r[8],
-        valid_until=r[9],
-        allowed_gates=frozenset(json.loads(r[10])),
-        schedule=schedule_from_obj(json.loads(r[11])),
-        birth_year=r[12],
-    )
-
-
-def _credential(r: Sequence[Any]) -> Credential:
-    return Credential(
-        id=r[0],
-        person_id=r[1],
-        kind=CredentialKind(r[2]),
-        secret_hash=r[3],
-        valid_from=r[4],
-        valid_until=r[5],
-        max_uses=r[6],
-        uses=r[7],
-        revoked_at=r[8],
-        created_at=r[9],
-    )
-
-
-def _passage_row(p: Passage) -> tuple[Any, ...]:
-    return (
-        p.ts,
-        p.gate_id,
-        p.direction.value,
-        p.method.value,
-        int(p.allowed),
-        p.reason.value,
-        p.person_id,
-        p.unit_id,
-        p.credential_id,
-        p.distance,
-        p.cluster_id,
-        ",".join(p.flags),
-        p.note,
-    )
-
-
-def _passage(r: Sequence[Any]) -> Passage:
-    return Passage(
-        id=r[0],
-        ts=r[1],
-        gate_id=r[2],
-        direction=Direction(r[3]),
-        method=Method(r[4]),
-        allowed=bool(r[5]),
-        reason=Reason(r[6]),
-        person_id=r[7],
-        unit_id=r[8],
-        credential_id=r[9],
-        distance=r[10],
-        cluster_id=r[11],
-        flags=tuple(f for f in r[12].split(",") if f),
-        note=r[13],
-    )
