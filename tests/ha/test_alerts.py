@@ -27,7 +27,7 @@ from custom_components.community_gate.const import (
 )
 from custom_components.community_gate.core.errors import UnknownGateError
 from custom_components.community_gate.core.rules import RuleParams
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import gate_subentry
 
 NAME = "Li Wei"
 CARD = "0012345678"

@@ -19,7 +19,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.community_gate.const import DOMAIN
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import gate_subentry
 
 ROOT = Path(__file__).resolve().parents[2]
 PHOTOS = ROOT / ".cache" / "test-photos"

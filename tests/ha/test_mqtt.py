@@ -41,7 +41,7 @@ from custom_components.community_gate.const import (
 )
 from custom_components.community_gate.core import contract as c
 from devtools.broker import FieldDevice, Mosquitto, find_mosquitto
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import gate_subentry
 
 MOSQUITTO = find_mosquitto()
 pytestmark = pytest.mark.skipif(

@@ -23,7 +23,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.community_gate.const import DOMAIN, EVENT_PASSAGE
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import gate_subentry
 
 EVENT_KEYS = {
     "entry_id",

@@ -40,7 +40,7 @@ from custom_components.community_gate.core.model import (
 )
 from custom_components.community_gate.core.templates import TemplateVault, template_sealer
 from custom_components.community_gate.privacy import async_keep_photo, async_run_retention
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import gate_subentry
 
 CARD = "0012345678"
 DAY = 86400.0

@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 from custom_components.community_gate.const import CONF_DB_PATH, DOMAIN
 from custom_components.community_gate.core.model import CredentialKind, Reason, Role
 from custom_components.community_gate.schema import vol
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import gate_subentry
 
 EN = json.loads(
     (

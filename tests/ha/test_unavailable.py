@@ -28,7 +28,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.community_gate.const import CONF_DB_PATH, DOMAIN
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import gate_subentry
 
 SIDE = "switch.side_relay"
 POWER = "input_select.side_power"
