@@ -52,13 +52,12 @@ async def call(
     data: dict[str, Any],
     context: Context | None = None,
     *,
-    return_response: bool = True,
     settle: bool = False,
 ) -> Any:
     """A community_gate action, blocking. ``settle`` then lets the entities and other
     listeners the action woke catch up before the caller looks at states."""
     resp = await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=return_response, context=context
+        DOMAIN, service, data, blocking=True, return_response=True, context=context
     )
     if settle:
         await hass.async_block_till_done()
