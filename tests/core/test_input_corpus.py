@@ -29,8 +29,7 @@ from custom_components.community_gate.core.privacy import (
     export_person,
 )
 from custom_components.community_gate.core.store import Store, check_id, schedule_from_obj
-
-KEY = bytes(range(32))
+from tests.core.conftest import KEY
 
 
 def _png(width: int, height: int) -> bytes:
