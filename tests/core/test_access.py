@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,9 +22,8 @@ from custom_components.community_gate.core.model import (
     Role,
 )
 from custom_components.community_gate.core.store import Store
+from tests.core.conftest import CST, NOW
 
-CST = timezone(timedelta(hours=8))
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=CST)
 T = NOW.timestamp()
 HOUR = 3600.0
 ID_NUMBER = "11010519491231002X"

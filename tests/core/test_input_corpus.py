@@ -31,8 +31,7 @@ from custom_components.community_gate.core.privacy import (
 )
 from custom_components.community_gate.core.schedule import schedule_from_obj
 from custom_components.community_gate.core.store import Store
-
-KEY = bytes(range(32))
+from tests.core.conftest import KEY
 
 
 def _png(width: int, height: int) -> bytes:

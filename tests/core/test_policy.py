@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -27,9 +27,8 @@ from custom_components.community_gate.core.policy import (
     in_schedule,
     parse_hhmm,
 )
+from tests.core.conftest import CST, NOW
 
-CST = timezone(timedelta(hours=8))  # estate-local time, no DST
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=CST)  # a Wednesday
 TS = NOW.timestamp()
 HOUR = 3600.0
 UNIT = Unit("a101", "A", "101")

@@ -44,8 +44,8 @@ from custom_components.community_gate.core.privacy import (
 )
 from custom_components.community_gate.core.store import Store
 from custom_components.community_gate.core.templates import TemplateVault, template_sealer
+from tests.core.conftest import KEY
 
-KEY = bytes(range(32))
 # 25 November 2026, noon UTC.
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC).timestamp()
 NAME = "Wang Fang"

@@ -27,8 +27,7 @@ from custom_components.community_gate.core.model import (
 from custom_components.community_gate.core.schema import MIGRATIONS, SCHEMA_VERSION
 from custom_components.community_gate.core.store import Store
 from custom_components.community_gate.core.templates import TemplateVault, template_sealer
-
-KEY = bytes(range(32))
+from tests.core.conftest import KEY
 
 
 @pytest.fixture

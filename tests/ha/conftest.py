@@ -4,31 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
-from custom_components.community_gate.const import (
-    CONF_ACTUATOR,
-    CONF_DB_PATH,
-    CONF_DIRECTION,
-    CONF_GATE_ID,
-    CONF_GATE_KIND,
-    CONF_PULSE_SECONDS,
-    DOMAIN,
-    SUBENTRY_GATE,
-)
+from tests.ha.helpers import add_estate, add_tenant, gate_subentry
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let HA load custom_components/community_gate."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots through HA's serializer (registry entries and states without ids and
+    times), kept in tests/ha/snapshots/ as HA core keeps them. phcc defines the same
+    fixture in its plugin, but syrupy's own plugin fixture shadows it there."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture(autouse=True)
@@ -42,21 +40,6 @@ def no_usage_reports(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         if "custom integration 'community_gate'" in r.getMessage()
     ]
     assert not reports, reports
-
-
-def gate_subentry(gate_id: str, actuator: str, **extra: Any) -> ConfigSubentryData:
-    data = {
-        "name": gate_id.replace("_", " ").title(),
-        CONF_GATE_ID: gate_id,
-        CONF_GATE_KIND: "estate_gate",
-        CONF_DIRECTION: "both",
-        CONF_ACTUATOR: actuator,
-        CONF_PULSE_SECONDS: 5,
-        **extra,
-    }
-    return ConfigSubentryData(
-        data=data, subentry_type=SUBENTRY_GATE, title=data["name"], unique_id=gate_id
-    )
 
 
 @pytest.fixture
@@ -112,37 +95,16 @@ async def relay_calls(hass: HomeAssistant) -> list[tuple[str, str]]:
 async def estate(
     hass: HomeAssistant, db_path: Path, relay_calls: list[tuple[str, str]]
 ) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Maple Court",
-        data={"name": "Maple Court", CONF_DB_PATH: str(db_path)},
-        options={"retention_days": 180},
-        unique_id=str(db_path),
-        subentries_data=[
-            gate_subentry("east_gate", "switch.east_relay"),
-            gate_subentry("north_door", "switch.north_relay", kind="building_door", building="3"),
-        ],
+    return await add_estate(
+        hass,
+        db_path,
+        gate_subentry("east_gate", "switch.east_relay"),
+        gate_subentry("north_door", "switch.north_relay", kind="building_door", building="3"),
     )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    return entry
 
 
-def find_device(hass: HomeAssistant, identifier: tuple[str, str], entry_id: str) -> Any:
-    """A device of the entry by identifier, through the lookup each HA release offers
-    (``async_get_device`` is deprecated from 2026.10: identifiers are unique only per
-    config entry)."""
-    registry = dr.async_get(hass)
-    by_identifier = getattr(registry, "async_get_device_by_identifier", None)
-    if by_identifier is not None:
-        return by_identifier(identifier, entry_id)
-    return registry.async_get_device(identifiers={identifier})
-
-
-def device_subentries(device: Any) -> dict[str, set[str | None]]:
-    """Config entry id -> subentry ids of a device, on either side of HA 2026.10 (a device
-    then belongs to one entry: ``config_entries_subentries`` is deprecated)."""
-    if hasattr(device, "config_subentry_id"):
-        return {device.config_entry_id: {device.config_subentry_id}}
-    return dict(device.config_entries_subentries)
+@pytest.fixture
+async def tenant(hass: HomeAssistant, estate: MockConfigEntry) -> MockConfigEntry:
+    """The estate with tenant p1 (NAME) holding CARD; entities caught up."""
+    await add_tenant(hass, settle=True)
+    return estate

@@ -13,38 +13,24 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.community_gate.const import (
-    CONF_DB_PATH,
     CONF_DOOR,
-    DOMAIN,
     EVENT_ALERT,
     OPT_RETENTION_DAYS,
     OPT_RULES,
 )
 from custom_components.community_gate.core.errors import UnknownGateError
 from custom_components.community_gate.core.rules import RuleParams
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import add_estate, call, gate_subentry, settle
 
 NAME = "Li Wei"
 CARD = "0012345678"
 SENSOR = "sensor.maple_court_open_alerts"
 ALERT_ENTITY = "event.maple_court_alert"
-
-
-async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
-    return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=True
-    )
-
-
-async def settle(hass: HomeAssistant) -> None:
-    # Rules run as entry background tasks after the passage is committed.
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.fixture
@@ -208,22 +194,11 @@ async def door_estate(
     hass: HomeAssistant, db_path: Path, relay_calls: list[tuple[str, str]]
 ) -> MockConfigEntry:
     hass.states.async_set("binary_sensor.east_door", "off")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Maple Court",
-        data={"name": "Maple Court", CONF_DB_PATH: str(db_path)},
-        options={OPT_RETENTION_DAYS: 180},
-        unique_id=str(db_path),
-        subentries_data=[
-            gate_subentry(
-                "east_gate", "switch.east_relay", **{CONF_DOOR: "binary_sensor.east_door"}
-            )
-        ],
+    return await add_estate(
+        hass,
+        db_path,
+        gate_subentry("east_gate", "switch.east_relay", **{CONF_DOOR: "binary_sensor.east_door"}),
     )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    return entry
 
 
 async def test_door_contact_forced_and_held_open(

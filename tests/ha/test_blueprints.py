@@ -19,8 +19,8 @@ from homeassistant.util import dt as dt_util, yaml as yaml_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.community_gate.const import DOMAIN
 from custom_components.community_gate.core.alerts import Rule
+from tests.ha.helpers import call, settle
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "blueprints" / "automation" / "community_gate"
@@ -99,16 +99,6 @@ async def automations(hass: HomeAssistant, *configs: dict[str, Any]) -> None:
         },
     )
     await hass.async_block_till_done()
-
-
-async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
-    return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=True
-    )
-
-
-async def settle(hass: HomeAssistant) -> None:
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def open_alerts(hass: HomeAssistant) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from custom_components.community_gate.core.errors import UnknownGateError
 from custom_components.community_gate.core.model import Direction, GateKind
 from custom_components.community_gate.core.schema import SCHEMA_VERSION
 from custom_components.community_gate.schema import vol
-from tests.ha.conftest import find_device
+from tests.ha.helpers import find_device
 
 GARBAGE = b"this is not an sqlite database, just some bytes\n" * 64
 

@@ -19,7 +19,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.community_gate.const import DOMAIN
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import call, gate_subentry
 
 ROOT = Path(__file__).resolve().parents[2]
 PHOTOS = ROOT / ".cache" / "test-photos"
@@ -43,12 +43,6 @@ async def local_file_camera(hass: HomeAssistant, frame: Path) -> None:
     assert await hass.config_entries.async_setup(camera.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get("camera.gate_cam") is not None
-
-
-async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
-    return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=True
-    )
 
 
 async def ready(hass: HomeAssistant, entry: MockConfigEntry) -> Any:

@@ -24,9 +24,9 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 
-from custom_components.community_gate.const import DOMAIN
 from custom_components.community_gate.core.images import MAX_IMAGE_BYTES
 from custom_components.community_gate.schema import vol
+from tests.ha.helpers import add_tenant, call
 
 NAME = "Zhang Wei"
 NAME_ZH = "张伟"
@@ -35,25 +35,9 @@ CARD = "0087654321"
 PIN = "246810"
 
 
-async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
-    return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=True
-    )
-
-
 @pytest.fixture
 async def seeded(hass: HomeAssistant, estate: MockConfigEntry, tmp_path: Path) -> MockConfigEntry:
-    await call(hass, "add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"})
-    await call(
-        hass,
-        "add_person",
-        {"person_id": "p1", "role": "tenant", "unit_id": "3-1201", "name": NAME},
-    )
-    await call(
-        hass,
-        "add_credential",
-        {"person_id": "p1", "kind": "card", "value": CARD, "credential_id": "c1"},
-    )
+    await add_tenant(hass, NAME, CARD, credential_id="c1")
     allowed = tmp_path / "allowed"
     allowed.mkdir()
     (allowed / "big.jpg").write_bytes(b"")

@@ -39,7 +39,7 @@ from custom_components.community_gate.core.model import (
 )
 from custom_components.community_gate.core.schema import SCHEMA_VERSION
 from custom_components.community_gate.core.stream import encode_jpeg
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import gate_subentry
 
 GARBAGE = b"\x00\x01 definitely not SQLite \xfe\xff\n" * 128
 CARD = "0012345678"

@@ -28,6 +28,7 @@ from custom_components.community_gate.const import (
     EVENT_EMERGENCY,
     EVENT_PASSAGE,
 )
+from tests.ha.helpers import add_tenant, call
 
 NAME = "Wang Fang"
 CARD = "0012345678"
@@ -36,12 +37,6 @@ CARD = "0012345678"
 @pytest.fixture
 async def mock_recorder_before_hass(async_test_recorder: RecorderInstanceContextManager) -> None:
     """Prepare the recorder's database before `hass` exists (as the recorder needs)."""
-
-
-async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
-    return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=True
-    )
 
 
 async def test_logbook_lines_for_real_passages(
@@ -54,11 +49,7 @@ async def test_logbook_lines_for_real_passages(
     await hass.async_block_till_done()
     start = dt_util.utcnow()
 
-    await call(hass, "add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"})
-    await call(
-        hass, "add_person", {"person_id": "p1", "role": "tenant", "unit_id": "3-1201", "name": NAME}
-    )
-    await call(hass, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
+    await add_tenant(hass, NAME, CARD)
     await call(hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD})
     await call(hass, "update_unit", {"unit_id": "3-1201", "rent_arrears": True})
     await call(

@@ -22,7 +22,6 @@ from homeassistant.components import mqtt
 from homeassistant.components.mqtt import client as mqtt_client
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -31,8 +30,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.community_gate.const import (
-    CONF_DB_PATH,
-    DOMAIN,
     EVENT_ALERT,
     EVENT_DEVICE_STATUS,
     EVENT_DOOR,
@@ -41,7 +38,7 @@ from custom_components.community_gate.const import (
 )
 from custom_components.community_gate.core import contract as c
 from devtools.broker import FieldDevice, Mosquitto, find_mosquitto
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import add_estate, add_tenant, call, gate_subentry
 
 MOSQUITTO = find_mosquitto()
 pytestmark = pytest.mark.skipif(
@@ -95,24 +92,10 @@ async def mqtt_estate(
     )
     for sub in (east, north):
         sub["data"] = {k: v for k, v in sub["data"].items() if k != "actuator"}
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Maple Court",
-        data={"name": "Maple Court", CONF_DB_PATH: str(db_path)},
-        options={"retention_days": 180},
-        unique_id=str(db_path),
-        subentries_data=[east, north],
-    )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
+    entry = await add_estate(hass, db_path, east, north)
     await wait_for(lambda: entry.runtime_data.mqtt is not None and entry.runtime_data.mqtt.ready)
     await wait_subscribed(hass, entry)
-    await call(hass, "add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"})
-    await call(
-        hass, "add_person", {"person_id": "p1", "role": "tenant", "unit_id": "3-1201", "name": "A"}
-    )
-    await call(hass, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
+    await add_tenant(hass, "A", CARD)
     return entry
 
 
@@ -138,12 +121,6 @@ async def devices(
 
 
 # --------------------------------------------------------------------- helpers
-async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
-    return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=True
-    )
-
-
 async def wait_for(predicate: Callable[[], object], limit: float = 15.0) -> None:
     """Wait for something that travels through real sockets and other threads (not a
     timing assertion: the limit only turns a hang into a failure)."""

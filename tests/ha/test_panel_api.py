@@ -18,12 +18,7 @@ from yarl import URL
 
 from custom_components.community_gate.const import DOMAIN
 from custom_components.community_gate.panel import PANEL_PATH, STATIC_URL
-
-
-async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
-    return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=True
-    )
+from tests.ha.helpers import call
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.community_gate.const import DOMAIN, EVENT_PASSAGE
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import call, gate_subentry
 
 EVENT_KEYS = {
     "entry_id",
@@ -43,12 +43,6 @@ NAMES = ("Wang Fang", "Zhao Lei", "Chen Jing", "Auntie Mei")
 CARD_3 = "0xA1B2C3D4"  # tenant of building 3, as one reader spells it
 CARD_5 = "7734509812"  # tenant of building 5
 STAFF_PIN = "918273"
-
-
-async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
-    return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=True
-    )
 
 
 async def present(

@@ -14,13 +14,11 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.setup import async_setup_component
 import numpy as np
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.community_gate.const import (
-    CONF_DB_PATH,
     CONF_METHODS,
     DOMAIN,
     OPT_CLUSTER_RETENTION_DAYS,
@@ -40,33 +38,15 @@ from custom_components.community_gate.core.model import (
 )
 from custom_components.community_gate.core.templates import TemplateVault, template_sealer
 from custom_components.community_gate.privacy import async_keep_photo
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import add_estate, add_tenant, call, gate_subentry
 
 CARD = "0012345678"
 DAY = 86400.0
 
 
-async def call(
-    hass: HomeAssistant, service: str, data: dict[str, Any], context: Context | None = None
-) -> Any:
-    return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=True, context=context
-    )
-
-
 @pytest.fixture
 async def seeded(hass: HomeAssistant, estate: MockConfigEntry) -> MockConfigEntry:
-    await call(hass, "add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"})
-    await call(
-        hass,
-        "add_person",
-        {"person_id": "p1", "role": "tenant", "unit_id": "3-1201", "name": "Wang Fang"},
-    )
-    await call(
-        hass,
-        "add_credential",
-        {"person_id": "p1", "kind": "card", "value": CARD, "credential_id": "c1"},
-    )
+    await add_tenant(hass, "Wang Fang", CARD, credential_id="c1")
     return estate
 
 
@@ -400,21 +380,12 @@ async def test_rotate_key_reseals_and_survives_a_restart(
 async def _face_only_estate(
     hass: HomeAssistant, db_path: Path, relay_calls: list[tuple[str, str]]
 ) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Maple Court",
-        data={"name": "Maple Court", CONF_DB_PATH: str(db_path)},
-        options={"retention_days": 180},
-        unique_id=str(db_path),
-        subentries_data=[
-            gate_subentry("east_gate", "switch.east_relay", **{CONF_METHODS: ["face"]}),
-            gate_subentry("north_door", "switch.north_relay", **{CONF_METHODS: ["face", "card"]}),
-        ],
+    return await add_estate(
+        hass,
+        db_path,
+        gate_subentry("east_gate", "switch.east_relay", **{CONF_METHODS: ["face"]}),
+        gate_subentry("north_door", "switch.north_relay", **{CONF_METHODS: ["face", "card"]}),
     )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    return entry
 
 
 async def test_face_only_gate_raises_a_repair_until_fixed(

@@ -5,7 +5,6 @@ the choice of estate when more than one is loaded."""
 from __future__ import annotations
 
 from datetime import timedelta
-import json
 from pathlib import Path
 import re
 from typing import Any
@@ -20,25 +19,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 from custom_components.community_gate.const import CONF_DB_PATH, DOMAIN
 from custom_components.community_gate.core.model import CredentialKind, Reason, Role
 from custom_components.community_gate.schema import vol
-from tests.ha.conftest import gate_subentry
+from tests.ha.helpers import EN, call, gate_subentry, hub_of
 
-EN = json.loads(
-    (
-        Path(__file__).parents[2] / "custom_components" / DOMAIN / "translations" / "en.json"
-    ).read_text(encoding="utf-8")
-)
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
 UNIT = {"unit_id": "3-1201", "building": "3", "number": "1201"}
 CARD = "0012345678"
-
-
-async def call(
-    hass: HomeAssistant, service: str, data: dict[str, Any], context: Context | None = None
-) -> Any:
-    return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=True, context=context
-    )
 
 
 def check_message(err: ServiceValidationError) -> str:
@@ -65,10 +51,6 @@ async def fails(
     assert err.translation_key == code
     check_message(err)
     return err
-
-
-def hub_of(entry: MockConfigEntry) -> Any:
-    return entry.runtime_data.hub
 
 
 async def snapshot(hub: Any) -> dict[str, Any]:

@@ -13,7 +13,6 @@ plug drops off when the plug loses power. (Set up here rather than with the shar
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 import re
@@ -27,27 +26,14 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.community_gate.const import CONF_DB_PATH, DOMAIN
-from tests.ha.conftest import gate_subentry
+from custom_components.community_gate.const import DOMAIN
+from tests.ha.helpers import EN, add_estate, add_tenant, call, gate_subentry
 
 SIDE = "switch.side_relay"
 POWER = "input_select.side_power"
 CARD = "0012345678"
 NAME = "Wang Fang"
 LOGGER = "custom_components.community_gate"
-EN = json.loads(
-    (
-        Path(__file__).parents[2] / "custom_components" / DOMAIN / "translations" / "en.json"
-    ).read_text(encoding="utf-8")
-)
-
-
-async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
-    resp = await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=True
-    )
-    await hass.async_block_till_done()
-    return resp
 
 
 async def power(hass: HomeAssistant, on: bool) -> None:
@@ -94,26 +80,14 @@ async def relays(hass: HomeAssistant) -> None:
 async def estate(hass: HomeAssistant, db_path: Path, relays: None) -> MockConfigEntry:
     """East gate on a working relay, the side gate on the switchable one, and a gate
     whose actuator entity does not exist at all; one tenant with a card."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Maple Court",
-        data={"name": "Maple Court", CONF_DB_PATH: str(db_path)},
-        options={"retention_days": 180},
-        unique_id=str(db_path),
-        subentries_data=[
-            gate_subentry("east_gate", "switch.east_relay"),
-            gate_subentry("side_gate", SIDE),
-            gate_subentry("ghost_gate", "switch.ghost_relay"),
-        ],
+    entry = await add_estate(
+        hass,
+        db_path,
+        gate_subentry("east_gate", "switch.east_relay"),
+        gate_subentry("side_gate", SIDE),
+        gate_subentry("ghost_gate", "switch.ghost_relay"),
     )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    await call(hass, "add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"})
-    await call(
-        hass, "add_person", {"person_id": "p1", "role": "tenant", "unit_id": "3-1201", "name": NAME}
-    )
-    await call(hass, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
+    await add_tenant(hass, NAME, CARD, settle=True)
     return entry
 
 
@@ -142,7 +116,7 @@ async def passage(entry: MockConfigEntry, passage_id: int) -> Any:
 
 
 async def audit_outcomes(hass: HomeAssistant, action: str) -> list[str]:
-    resp = await call(hass, "query_audit_log", {"action": action})
+    resp = await call(hass, "query_audit_log", {"action": action}, settle=True)
     return [e["outcome"] for e in reversed(resp["entries"])]
 
 
@@ -151,13 +125,13 @@ async def test_open_gate_raises_when_the_actuator_cannot_be_driven(
     hass: HomeAssistant, estate: MockConfigEntry
 ) -> None:
     with pytest.raises(HomeAssistantError) as exc:
-        await call(hass, "open_gate", {"gate_id": "ghost_gate", "reason": "delivery"})
+        await call(hass, "open_gate", {"gate_id": "ghost_gate", "reason": "delivery"}, settle=True)
     missing = check_not_opened(exc.value, "actuator_missing", "ghost_gate")
 
     await power(hass, False)
     assert hass.states.get(SIDE).state == STATE_UNAVAILABLE
     with pytest.raises(HomeAssistantError) as exc:
-        await call(hass, "open_gate", {"gate_id": "side_gate", "reason": "delivery"})
+        await call(hass, "open_gate", {"gate_id": "side_gate", "reason": "delivery"}, settle=True)
     unavailable = check_not_opened(exc.value, "actuator_unavailable", "side_gate")
     assert clicks(hass) == 0
 
@@ -178,12 +152,14 @@ async def test_open_gate_raises_when_the_actuator_cannot_be_driven(
 
     # Power back: the same action succeeds and drives the relay.
     await power(hass, True)
-    resp = await call(hass, "open_gate", {"gate_id": "side_gate", "reason": "delivery"})
+    resp = await call(
+        hass, "open_gate", {"gate_id": "side_gate", "reason": "delivery"}, settle=True
+    )
     assert resp["flags"] == []
     assert clicks(hass) == 1
     # Bad input is still the caller's mistake, not a failure of the gate.
     with pytest.raises(ServiceValidationError) as bad:
-        await call(hass, "open_gate", {"gate_id": "west_gate", "reason": "x"})
+        await call(hass, "open_gate", {"gate_id": "west_gate", "reason": "x"}, settle=True)
     assert bad.value.translation_key == "unknown_gate"
 
 
@@ -213,7 +189,7 @@ async def test_present_credential_answers_that_the_gate_did_not_open(
     it says the gate did not open."""
     await power(hass, False)
     data = {"gate_id": "side_gate", "kind": "card", "value": CARD}
-    resp = await call(hass, "present_credential", data)
+    resp = await call(hass, "present_credential", data, settle=True)
     assert (resp["allowed"], resp["opened"], resp["reason"], resp["flags"]) == (
         True,
         False,
@@ -222,9 +198,9 @@ async def test_present_credential_answers_that_the_gate_did_not_open(
     )
     assert (await passage(estate, resp["passage_id"])).flags == ("actuator_unavailable",)
     await power(hass, True)
-    resp = await call(hass, "present_credential", data)
+    resp = await call(hass, "present_credential", data, settle=True)
     assert (resp["allowed"], resp["opened"], resp["flags"]) == (True, True, [])
-    resp = await call(hass, "present_credential", data | {"value": "404"})
+    resp = await call(hass, "present_credential", data | {"value": "404"}, settle=True)
     assert (resp["allowed"], resp["opened"]) == (False, False)
 
 
@@ -234,7 +210,7 @@ async def test_emergency_names_the_gates_that_did_not_open(
     hub = estate.runtime_data.hub
     await power(hass, False)
     with pytest.raises(HomeAssistantError) as exc:
-        await call(hass, "set_emergency", {"active": True, "reason": "fire"})
+        await call(hass, "set_emergency", {"active": True, "reason": "fire"}, settle=True)
     err = exc.value
     assert not isinstance(err, ServiceValidationError)
     assert err.translation_key == "emergency_not_opened"
@@ -252,7 +228,7 @@ async def test_emergency_names_the_gates_that_did_not_open(
     assert await audit_outcomes(hass, "set_emergency") == ["emergency_not_opened"]
 
     # The estate switch says the same.
-    await call(hass, "set_emergency", {"active": False})
+    await call(hass, "set_emergency", {"active": False}, settle=True)
     switch = er.async_get(hass).async_get_entity_id(
         "switch", DOMAIN, f"{estate.entry_id}-emergency"
     )
@@ -292,16 +268,24 @@ async def test_actuator_going_away_and_back_is_logged_once_each(
     # Attempts while it is down add no warning each: the passage flag carries them.
     for _ in range(3):
         await call(
-            hass, "present_credential", {"gate_id": "side_gate", "kind": "card", "value": CARD}
+            hass,
+            "present_credential",
+            {"gate_id": "side_gate", "kind": "card", "value": CARD},
+            settle=True,
         )
         with pytest.raises(HomeAssistantError):
-            await call(hass, "open_gate", {"gate_id": "side_gate", "reason": "test"})
+            await call(hass, "open_gate", {"gate_id": "side_gate", "reason": "test"}, settle=True)
         with pytest.raises(HomeAssistantError):
-            await call(hass, "open_gate", {"gate_id": "ghost_gate", "reason": "test"})
+            await call(hass, "open_gate", {"gate_id": "ghost_gate", "reason": "test"}, settle=True)
     await power(hass, False)
     await power(hass, True)
     # Working again: pulses and further state changes log nothing.
-    await call(hass, "present_credential", {"gate_id": "side_gate", "kind": "card", "value": CARD})
+    await call(
+        hass,
+        "present_credential",
+        {"gate_id": "side_gate", "kind": "card", "value": CARD},
+        settle=True,
+    )
     await hass.services.async_call("switch", "turn_off", {ATTR_ENTITY_ID: SIDE}, blocking=True)
     await hass.async_block_till_done()
 
