@@ -19,27 +19,22 @@ from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.typing import ConfigType
 
 from .alerts import AlertService
-from .capture import DEFAULT_INTERVAL_S, CaptureLoop
+from .capture import CaptureLoop
 from .const import (
     CONF_DB_PATH,
     DEFAULT_DB_FILE,
     DOMAIN,
-    OPT_CAPTURE_INTERVAL,
-    OPT_FACE_DEBOUNCE,
-    OPT_FACE_THRESHOLD,
-    OPT_RULES,
 )
 from .core.access import AccessControl
 from .core.crypto import Hasher, KeyFileError, load_or_create_key
 from .core.errors import StoreCorruptError, StoreError, StoreTooNewError
-from .core.faces import DEFAULT_THRESHOLD
 from .core.keys import load_sealing_root
+from .core.options import EstateOptions
 from .core.privacy import PhotoVault, photo_sealer
-from .core.rules import RuleParams
 from .core.store import Store
 from .core.templates import TemplateVault, template_sealer
 from .entity import estate_device
-from .face import DEFAULT_DEBOUNCE_S, FaceService, stop_shared_worker
+from .face import FaceService, stop_shared_worker
 from .http import async_register_views
 from .hub import EstateHub
 
@@ -132,7 +127,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
 
     hub = EstateHub(hass, entry, store, access, executor)
     try:
-        runtime = await _async_build(hass, entry, hub, db_path, hash_key, seal_root)
+        runtime = await _async_build(
+            hass, EstateOptions.from_mapping(entry.options), hub, db_path, hash_key, seal_root
+        )
     except Exception:
         # Whatever was built holds no thread: the hub closes the store it was given.
         await hub.async_close()
@@ -169,19 +166,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
 
 async def _async_build(
     hass: HomeAssistant,
-    entry: CommunityGateConfigEntry,
+    options: EstateOptions,
     hub: EstateHub,
     db_path: Path,
     hash_key: bytes,
     seal_root: bytes,
 ) -> EstateRuntime:
     """The estate's parts in dependency order, each whole before the next needs it."""
-    opts = entry.options
     await hub.async_start()
     # Alert rules before the platforms, so the alert sensor starts with the true count.
-    alerts = await AlertService.async_create(
-        hass, hub, RuleParams.from_mapping(opts.get(OPT_RULES, {}))
-    )
+    alerts = await AlertService.async_create(hass, hub, options.rules)
     privacy = PrivacyRuntime(
         db_path,
         TemplateVault(hub.store, template_sealer(seal_root)),
@@ -194,16 +188,15 @@ async def _async_build(
         hub,
         privacy.templates,
         privacy.photos,
-        threshold=float(opts.get(OPT_FACE_THRESHOLD, DEFAULT_THRESHOLD)),
-        debounce_s=float(opts.get(OPT_FACE_DEBOUNCE, DEFAULT_DEBOUNCE_S)),
+        options,
     )
-    interval = float(opts.get(OPT_CAPTURE_INTERVAL, DEFAULT_INTERVAL_S))
     loops = [
-        CaptureLoop(hass, face, rt, interval=interval)
+        CaptureLoop(hass, face, rt, interval=options.capture_interval)
         for rt in hub.gates.values()
         if rt.camera or rt.stream_url
     ]
     return EstateRuntime(
+        options=options,
         hub=hub,
         alerts=alerts,
         face=face,

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from .gates import GateRuntime
 
 _LOGGER = logging.getLogger(__name__)
-DEFAULT_INTERVAL_S = 0.5
 FRAME_TIMEOUT_S = 5
 MAX_BACKOFF_S = 30.0
 STREAM_POLL_S = 0.02
@@ -44,7 +43,7 @@ class CaptureLoop:
         face: FaceService,
         rt: GateRuntime,
         *,
-        interval: float = DEFAULT_INTERVAL_S,
+        interval: float,
     ) -> None:
         assert rt.camera is not None or rt.stream_url is not None
         self.hass = hass

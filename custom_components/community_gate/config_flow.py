@@ -18,7 +18,6 @@ from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 from homeassistant.util import slugify
 
-from .capture import DEFAULT_INTERVAL_S
 from .const import (
     ACTUATOR_DOMAINS,
     CONF_ACTUATOR,
@@ -37,7 +36,6 @@ from .const import (
     CONF_STREAM_URL,
     DEFAULT_DB_FILE,
     DEFAULT_PULSE_SECONDS,
-    DEFAULT_RETENTION_DAYS,
     DOMAIN,
     OPT_CAPTURE_INTERVAL,
     OPT_CLUSTER_RETENTION_DAYS,
@@ -56,14 +54,12 @@ from .core.errors import (
     InvalidValueError,
     StoreError,
 )
-from .core.faces import DEFAULT_THRESHOLD
 from .core.ids import check_id
 from .core.model import Direction, GateKind
-from .core.privacy import DEFAULT_CLUSTER_DAYS, DEFAULT_PHOTO_DAYS
+from .core.options import DEFAULTS
 from .core.rules import PARAM_SPECS, RuleParams
 from .core.store import Store
 from .core.stream import check_stream_url
-from .face import DEFAULT_DEBOUNCE_S
 from .gates import GATE_METHODS
 from .schema import vol
 
@@ -126,7 +122,7 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(
                     title=name,
                     data={CONF_ESTATE_NAME: name, CONF_DB_PATH: user_input[CONF_DB_PATH].strip()},
-                    options={OPT_RETENTION_DAYS: DEFAULT_RETENTION_DAYS},
+                    options={OPT_RETENTION_DAYS: DEFAULTS.retention_days},
                 )
         defaults = user_input or {}
         return self.async_show_form(
@@ -218,12 +214,12 @@ def _days(default: int) -> _Number:
 # face settings are tuned per estate (a brighter gate camera allows a stricter
 # threshold; a busy gate a shorter interval).
 NUMBER_OPTIONS: dict[str, _Number] = {
-    OPT_RETENTION_DAYS: _days(DEFAULT_RETENTION_DAYS),
-    OPT_CLUSTER_RETENTION_DAYS: _days(DEFAULT_CLUSTER_DAYS),
-    OPT_PHOTO_RETENTION_DAYS: _days(DEFAULT_PHOTO_DAYS),
-    OPT_FACE_THRESHOLD: _Number(DEFAULT_THRESHOLD, 0.3, 0.7, 0.01, ""),
-    OPT_CAPTURE_INTERVAL: _Number(DEFAULT_INTERVAL_S, 0.1, 10, 0.1, "s"),
-    OPT_FACE_DEBOUNCE: _Number(DEFAULT_DEBOUNCE_S, 1, 300, 1, "s"),
+    OPT_RETENTION_DAYS: _days(DEFAULTS.retention_days),
+    OPT_CLUSTER_RETENTION_DAYS: _days(DEFAULTS.cluster_retention_days),
+    OPT_PHOTO_RETENTION_DAYS: _days(DEFAULTS.photo_retention_days),
+    OPT_FACE_THRESHOLD: _Number(DEFAULTS.face_threshold, 0.3, 0.7, 0.01, ""),
+    OPT_CAPTURE_INTERVAL: _Number(DEFAULTS.capture_interval, 0.1, 10, 0.1, "s"),
+    OPT_FACE_DEBOUNCE: _Number(DEFAULTS.face_debounce, 1, 300, 1, "s"),
 }
 
 
@@ -278,9 +274,11 @@ class CommunityGateOptionsFlow(OptionsFlow):
             vol.Required(key, default=current.get(key, spec.default)): _number_selector(spec)
             for key, spec in NUMBER_OPTIONS.items()
         }
-        fields[vol.Required(OPT_KEEP_PHOTOS, default=current.get(OPT_KEEP_PHOTOS, False))] = (
-            selector.BooleanSelector()
-        )
+        fields[
+            vol.Required(
+                OPT_KEEP_PHOTOS, default=current.get(OPT_KEEP_PHOTOS, DEFAULTS.keep_photos)
+            )
+        ] = selector.BooleanSelector()
         fields[vol.Optional(OPT_RULES)] = section(
             _rules_schema(self.config_entry.options.get(OPT_RULES, {})), {"collapsed": True}
         )

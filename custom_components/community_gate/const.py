@@ -33,7 +33,6 @@ OPT_RETENTION_DAYS: Final = "retention_days"
 OPT_FACE_THRESHOLD: Final = "face_threshold"
 OPT_CAPTURE_INTERVAL: Final = "capture_interval"
 OPT_FACE_DEBOUNCE: Final = "face_debounce"
-DEFAULT_RETENTION_DAYS: Final = 180
 OPT_CLUSTER_RETENTION_DAYS: Final = "cluster_retention_days"
 OPT_PHOTO_RETENTION_DAYS: Final = "photo_retention_days"
 OPT_KEEP_PHOTOS: Final = "keep_photos"

@@ -24,13 +24,13 @@ import numpy as np
 from .core import errors
 from .core.clusters import Cluster, StrangerClusters
 from .core.face_worker import FaceWorker
-from .core.faces import DEFAULT_THRESHOLD, Face
+from .core.faces import Face
 from .core.gallery import Gallery, Match
 from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant
+from .core.options import EstateOptions
 from .core.privacy import PhotoVault, check_face_consent, record_face_consent
 from .core.templates import DIMS, TemplateVault, Vector
 from .hub import async_join_executor
-from .privacy import async_keep_photo
 
 if TYPE_CHECKING:
     from .hub import EstateHub, PassageOutcome
@@ -42,8 +42,6 @@ DEFAULT_MARGIN = 0.05
 # measured on the shared photo set, masked-vs-masked impostors pass 5.9 % of the time at
 # the plain threshold. 0.38 keeps FAR <= 0.1 % there (TAR ~59 %); see docs/benchmarks.md.
 MASKED_THRESHOLD = 0.38
-DEFAULT_DEBOUNCE_S = 10.0
-CLUSTER_RETENTION_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,17 +81,18 @@ class FaceService:
         hub: EstateHub,
         vault: TemplateVault,
         photos: PhotoVault,
+        options: EstateOptions,
         *,
-        threshold: float = DEFAULT_THRESHOLD,
         margin: float = DEFAULT_MARGIN,
-        debounce_s: float = DEFAULT_DEBOUNCE_S,
         worker: FaceWorker | None = None,
     ) -> None:
         self.hass = hass
         self.hub = hub
         self.vault = vault
         self.photos = photos
-        self.debounce_s = debounce_s
+        self.options = options
+        threshold = options.face_threshold
+        self.debounce_s = options.face_debounce
         self.worker = worker or shared_worker()
         self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="community_gate_face")
         self.engine: str | None = None  # the engine's name once the worker answered
@@ -262,11 +261,18 @@ class FaceService:
         )
         target = self.masked if variant is FaceVariant.MASKED else self.gallery
         await self._run(target.add, tpl.id, person_id, face.encoding)
-        # Kept (sealed) only if the estate opted in.
-        await async_keep_photo(self.hub, self.photos, person_id, image)
+        await self.async_keep_photo(person_id, image)
         return EnrollResult(tpl.id, variant, face.box.height)
 
     # ------------------------------------------------------------- recognition
+    async def async_keep_photo(self, person_id: str, image: bytes) -> str | None:
+        """Keep an enrollment photo (sealed) when the estate opted in; else nothing."""
+        if not self.options.keep_photos:
+            return None
+        days = self.options.photo_retention_days
+        photo = await self.hub.db(partial(self.photos.keep, person_id, image, days=days))
+        return photo.id
+
     def _debounced(self, gate_id: str, subject: str) -> bool:
         now = time.monotonic()
         key = (gate_id, subject)
@@ -391,8 +397,9 @@ class FaceService:
         return await self._run(summarise)
 
     async def async_expire_clusters(
-        self, now: float | None = None, *, days: int = CLUSTER_RETENTION_DAYS
+        self, now: float | None = None, *, days: int | None = None
     ) -> int:
+        days = self.options.cluster_retention_days if days is None else days
         cutoff = (now or time.time()) - days * 86400
         removed = await self._run(self.clusters.expire, cutoff)
         await self.async_save_clusters()

@@ -9,7 +9,6 @@ registered admin service automatically; see ``services.async_setup_services``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,19 +18,11 @@ from homeassistant.helpers import issue_registry as ir
 
 from .const import (
     CONF_GATE_ID,
-    DEFAULT_RETENTION_DAYS,
     DOMAIN,
-    OPT_CLUSTER_RETENTION_DAYS,
-    OPT_KEEP_PHOTOS,
-    OPT_PHOTO_RETENTION_DAYS,
-    OPT_RETENTION_DAYS,
     SUBENTRY_GATE,
 )
 from .core.privacy import (
-    DEFAULT_CLUSTER_DAYS,
-    DEFAULT_PHOTO_DAYS,
     PhotoVault,
-    Retention,
     audit_entry,
 )
 from .core.templates import TemplateVault
@@ -71,27 +62,6 @@ async def async_audit(
         await hub.db(hub.store.add_audit, entry)
     except Exception as err:
         _LOGGER.warning("Audit row for %s not written: %s", action, type(err).__name__)
-
-
-# ------------------------------------------------------------------- retention
-def retention_from_options(options: dict[str, Any] | Any) -> Retention:
-    return Retention(
-        passages=int(options.get(OPT_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)),
-        clusters=int(options.get(OPT_CLUSTER_RETENTION_DAYS, DEFAULT_CLUSTER_DAYS)),
-        photos=int(options.get(OPT_PHOTO_RETENTION_DAYS, DEFAULT_PHOTO_DAYS)),
-    )
-
-
-# ----------------------------------------------------------------------- photos
-async def async_keep_photo(
-    hub: EstateHub, photos: PhotoVault, person_id: str, image: bytes
-) -> str | None:
-    """Keep an enrollment photo (sealed) when the estate opted in; else nothing."""
-    if not hub.entry.options.get(OPT_KEEP_PHOTOS, False):
-        return None
-    days = retention_from_options(hub.entry.options).photos
-    photo = await hub.db(partial(photos.keep, person_id, image, days=days))
-    return photo.id
 
 
 # ------------------------------------------------------------- face-only gates

@@ -25,10 +25,12 @@ from .capture import CaptureLoop
 from .const import DOMAIN
 from .core.errors import EstateClosedError, StoreError
 from .core.keys import RotationReport, rotate_sealing_key
+from .core.options import EstateOptions
+from .core.privacy import Retention
 from .exceptions import ha_error
 from .face import FaceService
 from .hub import EstateHub
-from .privacy import PrivacyRuntime, retention_from_options
+from .privacy import PrivacyRuntime
 
 if TYPE_CHECKING:
     from .mqtt_link import MqttLink
@@ -40,6 +42,7 @@ _LOGGER = logging.getLogger(__name__)
 class EstateRuntime:
     """Everything one estate runs: the hub and the services built on it."""
 
+    options: EstateOptions
     hub: EstateHub
     alerts: AlertService
     face: FaceService
@@ -89,7 +92,7 @@ class EstateRuntime:
         and expired photos, each by its own retention option."""
         hub, face = self.hub, self.face
         t = now or time.time()
-        retention = retention_from_options(hub.entry.options)
+        retention = Retention.of(self.options)
         out = {"passages": await hub.async_purge(retention.passages)}
         expired = 0
         if face.ready:

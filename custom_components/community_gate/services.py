@@ -42,7 +42,7 @@ from .core.model import (
     Role,
     Unit,
 )
-from .core.person_fields import EDITABLE_FIELDS, FieldKind
+from .core.person_fields import EDITABLE_FIELDS, FieldKind, as_is
 from .core.privacy import check_birth_year
 from .core.schedule import schedule_from_obj
 from .exceptions import ha_error, not_opened, raise_if_not_opened, translated
@@ -271,27 +271,22 @@ async def _update_unit(estate: EstateRuntime, call: ServiceCall) -> ServiceRespo
     return {"unit_id": unit.id, "rent_arrears": unit.rent_arrears}
 
 
+# A validated service value as the model holds it, by kind.
+_TO_MODEL: dict[FieldKind, Callable[[Any], Any]] = {
+    FieldKind.ID: as_is,
+    FieldKind.TEXT: as_is,
+    FieldKind.ROLE: Role,
+    FieldKind.FLAG: as_is,
+    FieldKind.TIME: to_epoch,
+    FieldKind.GATES: frozenset,
+    FieldKind.SCHEDULE: schedule_from_obj,
+    FieldKind.YEAR: check_birth_year,
+}
+
+
 def _person_fields(d: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    mapping = {"name": "display_name", "company": "company", "unit_id": "unit_id"}
-    for src, dst in mapping.items():
-        if src in d:
-            out[dst] = d[src]
-    for flag in ("special_attention", "lives_alone", "blocked"):
-        if flag in d:
-            out[flag] = d[flag]
-    if "role" in d:
-        out["role"] = Role(d["role"])
-    for key in ("valid_from", "valid_until"):
-        if key in d:
-            out[key] = to_epoch(d[key])
-    if "allowed_gates" in d:
-        out["allowed_gates"] = frozenset(d["allowed_gates"])
-    if "schedule" in d:
-        out["schedule"] = schedule_from_obj(d["schedule"])
-    if "birth_year" in d:
-        out["birth_year"] = check_birth_year(d["birth_year"])
-    return out
+    """The person fields present in a call, as ``Person`` attributes."""
+    return {f.name: _TO_MODEL[f.kind](d[f.key]) for f in EDITABLE_FIELDS if f.key in d}
 
 
 def _check_role_unit(role: Role, unit_id: str | None) -> None:

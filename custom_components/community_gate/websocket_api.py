@@ -31,6 +31,7 @@ from .alerts import alert_dict
 from .const import DOMAIN
 from .core.alerts import Rule
 from .core.model import Method, Passage, Person, Role
+from .core.person_fields import PERSON_FIELDS, FieldKind, as_is
 from .core.queries import MAX_PAGE, PERSON_FLAGS, PassageFilter, passage_page, people_page
 from .exceptions import translated
 from .hub import EstateHub, passage_event_data
@@ -68,19 +69,24 @@ def _epoch(value: str | None) -> float | None:
     return parsed.timestamp() if parsed.tzinfo else dt_util.as_utc(parsed).timestamp()
 
 
+# A person's field as the panel reads it, by kind (schedules and birth years are not
+# listed there).
+_TO_PANEL: dict[FieldKind, Callable[[Any], Any]] = {
+    FieldKind.ID: as_is,
+    FieldKind.TEXT: as_is,
+    FieldKind.ROLE: lambda role: role.value,
+    FieldKind.FLAG: as_is,
+    FieldKind.TIME: to_iso,
+    FieldKind.GATES: sorted,
+}
+
+
 def _person(p: Person) -> dict[str, Any]:
+    # The panel names fields as the model does, except the id (``person_id`` everywhere).
     return {
-        "person_id": p.id,
-        "role": p.role.value,
-        "display_name": p.display_name,
-        "unit_id": p.unit_id,
-        "company": p.company,
-        "special_attention": p.special_attention,
-        "lives_alone": p.lives_alone,
-        "blocked": p.blocked,
-        "valid_from": to_iso(p.valid_from),
-        "valid_until": to_iso(p.valid_until),
-        "allowed_gates": sorted(p.allowed_gates),
+        ("person_id" if f.name == "id" else f.name): _TO_PANEL[f.kind](getattr(p, f.name))
+        for f in PERSON_FIELDS
+        if f.in_panel
     }
 
 

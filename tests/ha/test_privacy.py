@@ -37,7 +37,6 @@ from custom_components.community_gate.core.model import (
     Reason,
 )
 from custom_components.community_gate.core.templates import TemplateVault, template_sealer
-from custom_components.community_gate.privacy import async_keep_photo
 from tests.ha.helpers import add_estate, add_tenant, call, gate_subentry
 
 CARD = "0012345678"
@@ -312,8 +311,7 @@ async def test_nightly_sweep_uses_each_retention(
         )
 
     await hub.db(_seed)
-    photos = estate.privacy.photos
-    assert await async_keep_photo(hub, photos, "p1", b"\xff\xd8 enrollment photo") is not None
+    assert await estate.face.async_keep_photo("p1", b"\xff\xd8 enrollment photo") is not None
     assert await estate.async_run_retention(now) == {"passages": 1, "clusters": 1, "photos": 0}
     assert await estate.async_run_retention(now + 2 * DAY) == {
         "passages": 0,
@@ -327,8 +325,7 @@ async def test_photos_are_not_kept_unless_opted_in(
     hass: HomeAssistant, seeded: MockConfigEntry
 ) -> None:
     hub = seeded.runtime_data.hub
-    photos = seeded.runtime_data.privacy.photos
-    assert await async_keep_photo(hub, photos, "p1", b"jpeg") is None
+    assert await seeded.runtime_data.face.async_keep_photo("p1", b"jpeg") is None
     assert await hub.db(hub.store.count_photos) == 0
 
 
@@ -486,7 +483,7 @@ async def test_withdrawal_erases_templates_and_photos_and_keeps_the_card(
     await call(hass, "record_consent", {"person_id": "p1", "notice_version": "v1"})
     privacy = seeded.runtime_data.privacy
     await hub.db(lambda: privacy.templates.enroll("p1", vec(8)))
-    assert await async_keep_photo(hub, privacy.photos, "p1", b"\xff\xd8 photo") is not None
+    assert await seeded.runtime_data.face.async_keep_photo("p1", b"\xff\xd8 photo") is not None
 
     resp = await call(hass, "withdraw_consent", {"person_id": "p1"})
 

@@ -34,6 +34,7 @@ class PersonField:
     alias: str | None = None  # the name in services and exports, where it differs
     editable: bool = True  # set by add / update person (the id names the record instead)
     required_on_add: bool = False
+    in_panel: bool = True  # listed in the staff panel's people view
 
     @property
     def key(self) -> str:
@@ -54,8 +55,8 @@ PERSON_FIELDS: Final = (
     PersonField("valid_from", FieldKind.TIME),
     PersonField("valid_until", FieldKind.TIME),
     PersonField("allowed_gates", FieldKind.GATES),
-    PersonField("schedule", FieldKind.SCHEDULE),
-    PersonField("birth_year", FieldKind.YEAR),
+    PersonField("schedule", FieldKind.SCHEDULE, in_panel=False),
+    PersonField("birth_year", FieldKind.YEAR, in_panel=False),
 )
 EDITABLE_FIELDS: Final = tuple(f for f in PERSON_FIELDS if f.editable)
 # The keys of the add / update person services, in order.

@@ -17,6 +17,7 @@ from . import errors
 from .crypto import Sealer, derive_key
 from .ids import check_id
 from .model import CONSENT_FACE, AuditEntry, Consent, Person, StoredPhoto
+from .options import DEFAULTS, EstateOptions
 from .person_fields import PERSON_FIELDS, FieldKind, as_is
 from .store import Store
 
@@ -25,9 +26,6 @@ GUARDIAN_AGE = 14
 MIN_BIRTH_YEAR = 1900
 
 DAY = 86400.0
-DEFAULT_PASSAGE_DAYS = 180
-DEFAULT_CLUSTER_DAYS = 30
-DEFAULT_PHOTO_DAYS = 7
 MAX_RETENTION_DAYS = 3650
 
 OUTCOME_OK = "ok"
@@ -230,9 +228,17 @@ def export_person(store: Store, person_id: str) -> dict[str, Any]:
 class Retention:
     """How long each kind of record is kept, in days (all options)."""
 
-    passages: int = DEFAULT_PASSAGE_DAYS
-    clusters: int = DEFAULT_CLUSTER_DAYS
-    photos: int = DEFAULT_PHOTO_DAYS
+    passages: int = DEFAULTS.retention_days
+    clusters: int = DEFAULTS.cluster_retention_days
+    photos: int = DEFAULTS.photo_retention_days
+
+    @classmethod
+    def of(cls, options: EstateOptions) -> Retention:
+        return cls(
+            passages=options.retention_days,
+            clusters=options.cluster_retention_days,
+            photos=options.photo_retention_days,
+        )
 
     def __post_init__(self) -> None:
         for name, days in asdict(self).items():

@@ -1,0 +1,47 @@
+"""An estate's options (what staff set in the options flow) as one typed object: the
+only place their defaults are written."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .faces import DEFAULT_THRESHOLD
+from .rules import RuleParams
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EstateOptions:
+    """Field names are the option keys stored in the config entry."""
+
+    # Retention, in whole days, of each kind of record (docs/privacy.md).
+    retention_days: int = 180  # passages
+    cluster_retention_days: int = 30  # unknown-face clusters: biometric, kept briefly
+    photo_retention_days: int = 7  # enrollment photos, when kept at all
+    keep_photos: bool = False
+    # Recognition, tuned per estate: a brighter gate camera allows a stricter threshold,
+    # a busy gate a shorter interval between frames.
+    face_threshold: float = DEFAULT_THRESHOLD
+    capture_interval: float = 0.5  # seconds between frames a camera gate looks at
+    face_debounce: float = 10.0  # seconds before the same face counts again at a gate
+    rules: RuleParams = field(default_factory=RuleParams)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> EstateOptions:
+        """From the entry's stored options; a missing option takes its default. Values
+        were checked by the options flow: this only restores their types."""
+        d = DEFAULTS
+        return cls(
+            retention_days=int(raw.get("retention_days", d.retention_days)),
+            cluster_retention_days=int(raw.get("cluster_retention_days", d.cluster_retention_days)),
+            photo_retention_days=int(raw.get("photo_retention_days", d.photo_retention_days)),
+            keep_photos=bool(raw.get("keep_photos", d.keep_photos)),
+            face_threshold=float(raw.get("face_threshold", d.face_threshold)),
+            capture_interval=float(raw.get("capture_interval", d.capture_interval)),
+            face_debounce=float(raw.get("face_debounce", d.face_debounce)),
+            rules=RuleParams.from_mapping(raw.get("rules") or {}),
+        )
+
+
+DEFAULTS = EstateOptions()
