@@ -6,6 +6,7 @@ blocking-call report."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 import json
 import os
 from pathlib import Path
@@ -19,6 +20,8 @@ import urllib.parse
 import urllib.request
 
 import pytest
+
+from devtools.broker import find_mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
 # The Home Assistant to run: by default the one beside this interpreter; scripts/test
@@ -90,20 +93,37 @@ class Client:
         return out["service_response"]  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def demo_hass(tmp_path: Path, socket_enabled: None) -> Iterator[tuple[Client, str]]:
+@contextmanager
+def _run_demo(tmp_path: Path, *, mqtt: bool) -> Iterator[tuple[Client, str]]:
     cfg = tmp_path / "demo"
     cfg.mkdir()
     (cfg / "custom_components").symlink_to(ROOT / "custom_components")
     port = _free_port()
+    extra = ["--mqtt-port", str(_free_port())] if mqtt else []
     made = subprocess.run(
-        [HASS_PYTHON, str(ROOT / "scripts/dev/make_demo.py"), str(cfg), "--port", str(port)],
+        [
+            HASS_PYTHON,
+            str(ROOT / "scripts/dev/make_demo.py"),
+            str(cfg),
+            "--port",
+            str(port),
+            *extra,
+        ],
         check=True,
         capture_output=True,
         text=True,
     )
     log = (tmp_path / "hass.log").open("w")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # As scripts/demo does: the broker and the simulated controller beside HA.
+    controller = (
+        subprocess.Popen(
+            [HASS_PYTHON, str(ROOT / "scripts/dev/demo_controller.py"), str(cfg), "--broker"],
+            env=env,
+        )
+        if mqtt
+        else None
+    )
     proc = subprocess.Popen(
         [str(HASS), "--config", str(cfg), "--skip-pip", "--debug"],
         stdout=log,
@@ -133,6 +153,9 @@ def demo_hass(tmp_path: Path, socket_enabled: None) -> Iterator[tuple[Client, st
             proc.kill()
         # Reported, not asserted (no timing assertions): docs/benchmarks.md has the figure.
         print(f"Home Assistant stopped in {time.monotonic() - stopped:.1f} s")
+        if controller is not None:
+            controller.terminate()
+            controller.wait(timeout=30)
         log.close()
         text = (tmp_path / "hass.log").read_text()
         # Every estate thread stops on Home Assistant's stop, not only on unload.
@@ -148,3 +171,19 @@ def demo_hass(tmp_path: Path, socket_enabled: None) -> Iterator[tuple[Client, st
         # HA's debug mode (--debug) reports any blocking call made in the event loop.
         blocking = [ln for ln in text.splitlines() if "blocking call" in ln.lower()]
         assert not blocking, blocking
+
+
+@pytest.fixture
+def demo_hass(tmp_path: Path, socket_enabled: None) -> Iterator[tuple[Client, str]]:
+    with _run_demo(tmp_path, mqtt=False) as demo:
+        yield demo
+
+
+@pytest.fixture
+def demo_mqtt(tmp_path: Path, socket_enabled: None) -> Iterator[tuple[Client, Path]]:
+    """The demo with its broker and simulated gate controller (scripts/demo's default
+    where mosquitto is installed)."""
+    if find_mosquitto() is None:
+        pytest.skip("mosquitto is not installed (scripts/setup installs it as root)")
+    with _run_demo(tmp_path, mqtt=True) as (client, _banner):
+        yield client, tmp_path / "demo"

@@ -5,6 +5,7 @@ the printed cards and watch the demo lock open."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 import time
 from typing import Any
 from urllib.parse import quote
@@ -88,3 +89,26 @@ def _wait_for_passage(client: Client, gate: str, match: Any, timeout: float) -> 
             return
         assert time.monotonic() < deadline, f"no matching passage at {gate}: {attrs}"
         time.sleep(0.5)
+
+
+def test_demo_mqtt_gate_opens_for_a_card_at_its_reader(demo_mqtt: tuple[Client, Path]) -> None:
+    """The field-device path a newcomer sees: a card swiped at the simulated
+    controller's reader travels signed over the demo broker, the hub decides, and the
+    controller gets a signed relay command back."""
+    client, cfg = demo_mqtt
+    deadline = time.monotonic() + 60
+    while client.state("binary_sensor.bike_shed_online")["state"] != "on":
+        assert time.monotonic() < deadline, "the simulated controller never came online"
+        time.sleep(0.5)
+    with (cfg / "bike_shed_reader").open("w") as reader:
+        reader.write("10001\n")
+    _wait_for_passage(client, "bike_shed", lambda a: a["method"] == "card", timeout=30)
+    attrs = client.state("event.bike_shed_passage")["attributes"]
+    assert (attrs["event_type"], attrs["reason"]) == ("granted", "granted")
+    log = cfg / "controller.log"
+    deadline = time.monotonic() + 30
+    while "relay: pulse 3000 ms" not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.5)
+    assert "10001" not in log.read_text()  # the controller never logs a credential
+    assert "refused" not in log.read_text()  # every command from the hub was signed
