@@ -7,8 +7,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .core.alerts import Alert, Rule
-from .core.model import Passage
+from .core.alerts import PUBLIC_SUBJECTS, Alert, Rule
+from .core.model import Passage, public_flags
 from .entity import EstateEntity, GateEntity
 from .gates import GateRuntime
 from .hub import EstateHub
@@ -59,7 +59,7 @@ class PassageEvent(GateEntity, EventEntity):
                 "method": passage.method.value,
                 "reason": passage.reason.value,
                 "direction": passage.direction.value,
-                "flags": list(passage.flags),
+                "flags": public_flags(passage.flags),
             },
         )
         self.async_write_ha_state()
@@ -82,7 +82,7 @@ class AlertEvent(EstateEntity, EventEntity):
             {
                 "alert_id": alert.id,
                 "subject_kind": alert.subject_kind.value,
-                "subject_id": alert.subject_id,
+                "subject_id": (alert.subject_id if alert.subject_kind in PUBLIC_SUBJECTS else None),
                 "gate_id": alert.gate_id,
             },
         )

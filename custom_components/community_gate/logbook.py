@@ -14,6 +14,8 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
 from .const import DOMAIN, EVENT_ALERT, EVENT_EMERGENCY, EVENT_PASSAGE
+from .core.alerts import PUBLIC_SUBJECTS
+from .core.model import public_flags
 
 
 @callback
@@ -28,8 +30,8 @@ def async_describe_events(
         msg = f"{verdict} by {d.get('method')}, {d.get('direction')}"
         if d.get("reason") != "granted":
             msg += f": {d.get('reason')}"
-        if d.get("flags"):
-            msg += f"; flags: {', '.join(d['flags'])}"
+        if flags := public_flags(d.get("flags") or ()):
+            msg += f"; flags: {', '.join(flags)}"
         out = {LOGBOOK_ENTRY_NAME: f"Gate {d.get('gate_id')}", LOGBOOK_ENTRY_MESSAGE: msg}
         # Link the line to the gate's passage entity, so it shows on the gate's device.
         entity_id = er.async_get(hass).async_get_entity_id(
@@ -47,7 +49,10 @@ def async_describe_events(
     @callback
     def _alert(event: Event) -> dict[str, str]:
         d: Mapping[str, Any] = event.data
-        msg = f"{d.get('rule')}: {d.get('subject_kind')} {d.get('subject_id')}"
+        kind = d.get("subject_kind")
+        # A person, unit or stranger is not named here: every user reads the logbook.
+        who = f" {d.get('subject_id')}" if kind in PUBLIC_SUBJECTS else ""
+        msg = f"{d.get('rule')}: {kind}{who}"
         if d.get("gate_id"):
             msg += f" at gate {d['gate_id']}"
         out = {LOGBOOK_ENTRY_NAME: "Estate alert", LOGBOOK_ENTRY_MESSAGE: msg}

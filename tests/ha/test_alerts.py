@@ -85,7 +85,9 @@ async def test_passage_raises_alert_event_entity_and_sensor(
     state = hass.states.get(ALERT_ENTITY)
     assert state.attributes["event_type"] == "rent_arrears"
     assert state.attributes["alert_id"] == data["alert_id"]
-    assert state.attributes["subject_id"] == "3-1201"
+    # Every user reads entity states: who the alert is about is for staff (the event's
+    # data above, the panel), not the state (issue 13, item 7).
+    assert (state.attributes["subject_kind"], state.attributes["subject_id"]) == ("unit", None)
     assert "rent_arrears" in state.attributes["event_types"]
     assert hass.states.get(SENSOR).state == "1"
 

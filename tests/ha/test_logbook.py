@@ -73,7 +73,7 @@ async def test_logbook_lines_for_real_passages(
     # the estate's alert entity, with ids only.
     alerts = [e for e in ours if e["name"] == "Estate alert"]
     assert [(e["message"], e["entity_id"]) for e in alerts] == [
-        ("rent_arrears: unit 3-1201 at gate north_door", "event.maple_court_alert")
+        ("rent_arrears: unit at gate north_door", "event.maple_court_alert")
     ]
     lines = [(e["name"], e["message"]) for e in ours if e["name"] != "Estate alert"]
     emergency_passages = [
@@ -82,7 +82,7 @@ async def test_logbook_lines_for_real_passages(
     ]
     assert lines[:4] == [
         ("Gate east_gate", "granted by card, in"),
-        ("Gate north_door", "granted by card, out; flags: rent_arrears"),
+        ("Gate north_door", "granted by card, out"),
         ("Gate east_gate", "denied by pin, in: unknown_credential"),
         ("Gate east_gate", "granted by remote, in: remote_open"),
     ]
@@ -136,7 +136,7 @@ async def test_describe_callbacks(hass: HomeAssistant) -> None:
         "flags": ["rent_arrears", "actuator_unavailable"],
     }
     assert passage(Event(EVENT_PASSAGE, granted))[LOGBOOK_ENTRY_MESSAGE] == (
-        "granted by qr, in; flags: rent_arrears, actuator_unavailable"
+        "granted by qr, in; flags: actuator_unavailable"
     )
     assert emergency(Event(EVENT_EMERGENCY, {"entry_id": "e1", "active": True})) == {
         LOGBOOK_ENTRY_NAME: "Estate emergency",
@@ -159,7 +159,7 @@ async def test_describe_callbacks(hass: HomeAssistant) -> None:
         )
     ) == {
         LOGBOOK_ENTRY_NAME: "Estate alert",
-        LOGBOOK_ENTRY_MESSAGE: "tailgating: cluster k-7 at gate east_gate",
+        LOGBOOK_ENTRY_MESSAGE: "tailgating: cluster at gate east_gate",
     }
     assert (
         alert(
@@ -174,5 +174,70 @@ async def test_describe_callbacks(hass: HomeAssistant) -> None:
                 },
             )
         )[LOGBOOK_ENTRY_MESSAGE]
-        == "long_absence: unit 3-1201"
+        == "long_absence: unit"
     )
+    offline = {"entry_id": "e1", "rule": "device_offline", "subject_kind": "device"}
+    assert (
+        alert(Event(EVENT_ALERT, offline | {"subject_id": "reader-east", "gate_id": None}))[
+            LOGBOOK_ENTRY_MESSAGE
+        ]
+        == "device_offline: device reader-east"
+    )
+
+
+async def test_a_non_admin_reads_no_personal_facts(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    estate: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """Every Home Assistant user reads the logbook and history. A unit in arrears, or
+    who an alert is about, must not show there (issue 13, item 7); staff read both in
+    the panel and in the alert events their automations receive."""
+    assert await async_setup_component(hass, "logbook", {})
+    assert await async_setup_component(hass, "history", {})
+    await hass.async_block_till_done()
+    start = dt_util.utcnow()
+    seen: list[Event] = []
+    hass.bus.async_listen(EVENT_ALERT, seen.append)
+    await add_tenant(hass, NAME, CARD)
+    await call(hass, "update_unit", {"unit_id": "3-1201", "rent_arrears": True})
+    resp = await call(
+        hass, "present_credential", {"gate_id": "north_door", "kind": "card", "value": CARD}
+    )
+    await hass.async_block_till_done()
+    await async_wait_recording_done(hass)
+    # Staff's automations still hear everything.
+    assert [(e.data["rule"], e.data["subject_id"]) for e in seen] == [("rent_arrears", "3-1201")]
+
+    # A non-admin as Home Assistant makes them: in the "users" group, which reads every
+    # entity's state and history.
+    tenant = await hass.auth.async_create_user("tenant", group_ids=["system-users"])
+    refresh = await hass.auth.async_create_refresh_token(tenant, "https://tablet.example/")
+    client = await hass_ws_client(hass, hass.auth.async_create_access_token(refresh))
+    await client.send_json({"id": 1, "type": "logbook/get_events", "start_time": start.isoformat()})
+    logbook = await client.receive_json()
+    assert logbook["success"], logbook
+    await client.send_json(
+        {
+            "id": 2,
+            "type": "history/history_during_period",
+            "start_time": start.isoformat(),
+            "entity_ids": ["event.north_door_passage", "event.maple_court_alert"],
+            "minimal_response": False,
+            "no_attributes": False,
+            "significant_changes_only": False,
+        }
+    )
+    history = await client.receive_json()
+    assert history["success"], history
+    assert set(history["result"]) == {"event.north_door_passage", "event.maple_court_alert"}, history
+    passage_states = history["result"]["event.north_door_passage"]
+    assert passage_states[-1]["a"]["passage_id"] == resp["passage_id"]
+    assert passage_states[-1]["a"]["flags"] == []
+    alert_states = history["result"]["event.maple_court_alert"]
+    assert alert_states[-1]["a"]["event_type"] == "rent_arrears"
+    assert alert_states[-1]["a"]["subject_id"] is None
+    text = repr(logbook["result"]) + repr(history["result"])
+    for personal in ("3-1201", "flags: rent_arrears", NAME, CARD):
+        assert personal not in text

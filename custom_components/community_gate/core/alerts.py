@@ -42,6 +42,12 @@ class SubjectKind(StrEnum):
     DEVICE = "device"
 
 
+# Subjects every Home Assistant user may see named (entity states, the logbook): the
+# estate's own equipment. Who an alert is about (a person, a unit, a stranger) is for
+# staff: the panel and the alert event their automations receive.
+PUBLIC_SUBJECTS = frozenset({SubjectKind.GATE, SubjectKind.DEVICE})
+
+
 class AlertState(StrEnum):
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
+from typing import Final
 
 
 class Role(StrEnum):
@@ -155,6 +157,16 @@ class Decision:
     unit_id: str | None = None
     # Facts staff should hear about even when the gate opens (e.g. "rent_arrears").
     flags: tuple[str, ...] = ()
+
+
+# Flags that say something about a person: staff read them (panel, events for their
+# automations), but they stay out of what every Home Assistant user can read (entity
+# states, history, the logbook). Operational flags (actuator codes, face_ambiguous) stay.
+STAFF_ONLY_FLAGS: Final = frozenset({"rent_arrears"})
+
+
+def public_flags(flags: Iterable[str]) -> list[str]:
+    return [f for f in flags if f not in STAFF_ONLY_FLAGS]
 
 
 @dataclass(frozen=True, slots=True)
