@@ -231,7 +231,9 @@ async def test_a_non_admin_reads_no_personal_facts(
     )
     history = await client.receive_json()
     assert history["success"], history
-    assert set(history["result"]) == {"event.north_door_passage", "event.maple_court_alert"}, history
+    assert set(history["result"]) == {"event.north_door_passage", "event.maple_court_alert"}, (
+        history
+    )
     passage_states = history["result"]["event.north_door_passage"]
     assert passage_states[-1]["a"]["passage_id"] == resp["passage_id"]
     assert passage_states[-1]["a"]["flags"] == []
