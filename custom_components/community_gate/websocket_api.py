@@ -9,6 +9,7 @@ Nothing here returns a credential value, an embedding or a photo.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 import io
 from typing import Any, Final
@@ -29,10 +30,19 @@ from homeassistant.util import dt as dt_util
 
 from .alerts import alert_dict
 from .const import DOMAIN
-from .core.alerts import Rule
+from .core.alerts import Rule, SubjectKind
+from .core.errors import CoreError
 from .core.model import Method, Passage, Person, Role
 from .core.person_fields import PERSON_FIELDS, FieldKind, as_is
-from .core.queries import MAX_PAGE, PERSON_FLAGS, PassageFilter, passage_page, people_page
+from .core.queries import (
+    MAX_PAGE,
+    PERSON_FLAGS,
+    PassageFilter,
+    PassagePage,
+    names_of,
+    passage_page,
+    people_page,
+)
 from .exceptions import translated
 from .hub import EstateHub, passage_event_data
 from .runtime import EstateRuntime, resolve_runtime
@@ -40,6 +50,7 @@ from .schema import vol
 from .times import to_iso
 
 MAX_QR_CHARS: Final = 512
+MAX_SEARCH: Final = 100  # characters of a search box
 ENTRY = "config_entry_id"  # the same field name as the services and HTTP views
 
 
@@ -90,8 +101,20 @@ def _person(p: Person) -> dict[str, Any]:
     }
 
 
-def _passage(hub: EstateHub, p: Passage) -> dict[str, Any]:
-    return passage_event_data(hub, p) | {"distance": p.distance}
+def _passage(hub: EstateHub, p: Passage, names: dict[str, str]) -> dict[str, Any]:
+    """A passage as staff read it: the event's ids and codes, plus the names the panel
+    (admins only) shows instead of them."""
+    gate = hub.gates.get(p.gate_id)
+    return passage_event_data(hub, p) | {
+        "distance": p.distance,
+        "gate_name": gate.gate.name if gate else p.gate_id,
+        "person_name": names.get(p.person_id or ""),
+    }
+
+
+def _gate_name(hub: EstateHub, gate_id: str | None) -> str | None:
+    gate = hub.gates.get(gate_id or "")
+    return gate.gate.name if gate else gate_id
 
 
 async def _run(
@@ -164,7 +187,7 @@ async def ws_units(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
     {
         vol.Required("type"): f"{DOMAIN}/people",
         vol.Optional(ENTRY): str,
-        vol.Optional("search"): vol.All(str, vol.Length(max=100)),
+        vol.Optional("search"): vol.All(str, vol.Length(max=MAX_SEARCH)),
         vol.Optional("role"): vol.In([r.value for r in Role]),
         vol.Optional("flag"): vol.In(PERSON_FLAGS),
         vol.Optional("unit_id"): str,
@@ -256,6 +279,7 @@ async def ws_person(hass: HomeAssistant, connection: ActiveConnection, msg: dict
         vol.Optional("person_id"): str,
         vol.Optional("unit_id"): str,
         vol.Optional("cluster_id"): str,
+        vol.Optional("person_name"): vol.All(str, vol.Length(max=MAX_SEARCH)),
         vol.Optional("method"): vol.In([m.value for m in Method]),
         vol.Optional("allowed"): bool,
         vol.Optional("since"): str,
@@ -278,6 +302,7 @@ async def ws_passages(
         person_id=msg.get("person_id"),
         unit_id=msg.get("unit_id"),
         cluster_id=msg.get("cluster_id"),
+        person_name=msg.get("person_name"),
         method=Method(msg["method"]) if "method" in msg else None,
         allowed=msg.get("allowed"),
         since=since,
@@ -286,10 +311,13 @@ async def ws_passages(
 
     async def work(estate: EstateRuntime) -> dict[str, Any]:
         hub = estate.hub
-        page = await hub.db(
-            lambda: passage_page(hub.store, flt, cursor=msg.get("cursor"), limit=msg["limit"])
-        )
-        return {"passages": [_passage(hub, p) for p in page.rows], "cursor": page.cursor}
+
+        def read() -> tuple[PassagePage, dict[str, str]]:
+            page = passage_page(hub.store, flt, cursor=msg.get("cursor"), limit=msg["limit"])
+            return page, names_of(hub.store, (p.person_id for p in page.rows))
+
+        page, names = await hub.db(read)
+        return {"passages": [_passage(hub, p, names) for p in page.rows], "cursor": page.cursor}
 
     await _run(hass, connection, msg, work)
 
@@ -301,6 +329,11 @@ async def ws_gates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
     async def work(estate: EstateRuntime) -> dict[str, Any]:
         hub = estate.hub
         loops = {loop.rt.gate.id: loop for loop in estate.capture_loops}
+        names = await hub.db(
+            names_of,
+            hub.store,
+            [rt.last_passage.person_id for rt in hub.gates.values() if rt.last_passage],
+        )
         gates = []
         for rt in hub.gates.values():
             loop = loops.get(rt.gate.id)
@@ -317,7 +350,7 @@ async def ws_gates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
                     "camera": rt.camera,
                     "has_stream": rt.stream_url is not None,
                     "camera_ok": loop.camera_ok if loop else None,
-                    "last_passage": _passage(hub, last) if last else None,
+                    "last_passage": _passage(hub, last, names) if last else None,
                 }
             )
         face = estate.face
@@ -397,13 +430,32 @@ def ws_subscribe_passages(
         _send_ha_error(connection, msg, err)
         return
 
-    @callback
-    def forward(passage: Passage) -> None:
-        connection.send_message(event_message(msg["id"], _passage(hub, passage)))
+    queue: asyncio.Queue[Passage] = asyncio.Queue()
 
-    connection.subscriptions[msg["id"]] = async_dispatcher_connect(
-        hass, hub.passage_signal, forward
-    )
+    async def send_in_order() -> None:
+        # One sender per subscription: each row's names are read before the next row
+        # goes out, so the feed keeps commit order.
+        while True:
+            passage = await queue.get()
+            try:
+                names = await hub.db(names_of, hub.store, (passage.person_id,))
+            except CoreError:
+                names = {}  # the estate is closing: the row is still worth showing
+            connection.send_message(event_message(msg["id"], _passage(hub, passage, names)))
+
+    @callback
+    def committed(passage: Passage) -> None:
+        queue.put_nowait(passage)
+
+    sender = hass.async_create_background_task(send_in_order(), f"{DOMAIN} live passages")
+    unsub = async_dispatcher_connect(hass, hub.passage_signal, committed)
+
+    @callback
+    def stop() -> None:
+        unsub()
+        sender.cancel()
+
+    connection.subscriptions[msg["id"]] = stop
     connection.send_result(msg["id"])
 
 
@@ -423,11 +475,26 @@ async def ws_alerts(hass: HomeAssistant, connection: ActiveConnection, msg: dict
     services (audited like every admin action)."""
 
     async def work(estate: EstateRuntime) -> dict[str, Any]:
+        hub = estate.hub
         alerts = await estate.alerts.async_list(
             include_resolved=msg["include_resolved"],
             rule=Rule(msg["rule"]) if "rule" in msg else None,
             limit=msg["limit"],
         )
-        return {"alerts": [alert_dict(a) for a in alerts], "open": estate.alerts.open_count}
+        people = [a.subject_id for a in alerts if a.subject_kind is SubjectKind.PERSON]
+        names = await hub.db(names_of, hub.store, people)
+        return {
+            "alerts": [
+                alert_dict(a)
+                | {
+                    "gate_name": _gate_name(hub, a.gate_id),
+                    "subject_name": names.get(a.subject_id)
+                    if a.subject_kind is SubjectKind.PERSON
+                    else None,
+                }
+                for a in alerts
+            ],
+            "open": estate.alerts.open_count,
+        }
 
     await _run(hass, connection, msg, work)

@@ -275,3 +275,50 @@ async def test_panel_title_follows_a_chinese_hub(hass: HomeAssistant, db_path: A
     hass.config.language = "zh-Hans"
     await _estate_with_frontend(hass, db_path)
     assert hass.data["frontend_panels"][PANEL_PATH].sidebar_title == "小区门禁"
+
+
+async def test_staff_read_names_in_the_log_and_alerts(
+    hass: HomeAssistant, people: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    """The panel is admin-only: staff read "Wang Fang (3-1201)" and "East gate", not
+    p-wang and east_gate (issue 17, item 1), in the log, the live feed and the alerts,
+    and find a person's passages by name. Events, states and the logbook keep ids."""
+    client = await hass_ws_client(hass)
+    sub = await ws(client, {"type": "community_gate/subscribe_passages"})
+    await call(
+        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": "10001"}
+    )
+    await call(
+        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": "99999"}
+    )
+    live = [(await client.receive_json())["event"] for _ in range(2)]
+    assert [(p["gate_name"], p["person_name"]) for p in live] == [
+        ("East Gate", "Wang Fang"),
+        ("East Gate", None),
+    ]
+    r = await ws(client, {"type": "community_gate/passages"})
+    rows = r["result"]["passages"]
+    assert [(p["person_id"], p["person_name"], p["unit_id"]) for p in rows] == [
+        (None, None, None),
+        ("p-wang", "Wang Fang", "3-1201"),
+    ]
+    assert {p["gate_name"] for p in rows} == {"East Gate"}
+    # Search by (part of) a name, as staff type it.
+    r = await ws(client, {"type": "community_gate/passages", "person_name": "wang"})
+    assert [p["person_id"] for p in r["result"]["passages"]] == ["p-wang"]
+    r = await ws(client, {"type": "community_gate/passages", "person_name": "Li Ming"})
+    assert r["result"]["passages"] == []
+    r = await ws(client, {"type": "community_gate/passages", "person_name": "%"})
+    assert r["result"]["passages"] == []  # a wildcard is a character, not "everyone"
+    # An alert about a person names them for staff.
+    await call(
+        hass,
+        "report_temperature",
+        {"gate_id": "east_gate", "celsius": 38.6, "person_id": "p-wang"},
+    )
+    r = await ws(client, {"type": "community_gate/alerts"})
+    [alert] = r["result"]["alerts"]
+    assert (alert["rule"], alert["subject_id"]) == ("fever", "p-wang")
+    assert (alert["gate_name"], alert["subject_name"]) == ("East Gate", "Wang Fang")
+    # Events keep ids only.
+    assert "Wang Fang" not in repr(hass.states.async_all())

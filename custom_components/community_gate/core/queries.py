@@ -8,6 +8,7 @@ query walks an index that is already in time order (``passages_ts``, ``passages_
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 import math
 from typing import Any, Final
@@ -29,6 +30,7 @@ class PassageFilter:
     person_id: str | None = None
     unit_id: str | None = None
     cluster_id: str | None = None
+    person_name: str | None = None  # part of a name, as staff type it
     method: Method | None = None
     allowed: bool | None = None
     since: float | None = None  # inclusive
@@ -78,6 +80,9 @@ def passage_page(
         if value is not None:
             where.append(f"{column}=?")
             args.append(value)
+    if flt.person_name:
+        where.append("person_id IN (SELECT id FROM people WHERE display_name LIKE ? ESCAPE '\\')")
+        args.append(_like(flt.person_name.strip()))
     if flt.method is not None:
         where.append("method=?")
         args.append(Method(flt.method).value)
@@ -104,6 +109,20 @@ def passage_page(
     more = len(rows) > limit
     rows = rows[:limit]
     return PassagePage(rows, encode_cursor(rows[-1]) if more and rows else None)
+
+
+def names_of(store: Store, person_ids: Iterable[str | None]) -> dict[str, str]:
+    """Display names of the given people (for staff views only: never in events,
+    states or logs). Unknown or erased ids are simply absent."""
+    ids = sorted({p for p in person_ids if p})
+    out: dict[str, str] = {}
+    # Chunks under SQLite's bound-parameter limit.
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT id, display_name FROM people WHERE id IN ({marks})"
+        out.update((pid, name) for pid, name in store.conn.execute(sql, chunk) if name)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

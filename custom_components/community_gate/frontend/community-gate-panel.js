@@ -37,7 +37,7 @@ const STR = {
     confirm_withdraw: "Withdraw {id}'s face consent? Their face data is erased now.",
     rule: "Rule", subject: "Subject", state: "State", acknowledge: "Acknowledge", resolve: "Resolve",
     st_new: "New", st_acknowledged: "Acknowledged", st_resolved: "Resolved",
-    open_alerts: "{n} open alerts", show_resolved: "Show resolved",
+    open_alerts: "{n} open alerts", open_alerts_one: "1 open alert", show_resolved: "Show resolved",
     units: "Units", add_unit: "Add unit", number: "Number", lease_until: "Lease until",
     rent_arrears: "Rent in arrears", valid_from: "Valid from", valid_until: "Valid until",
     opened: "Opened.", saved: "Saved.", camera_unavailable: "No camera here (needs HTTPS or localhost); use the photo button.",
@@ -552,7 +552,8 @@ class CommunityGatePanel extends HTMLElement {
         .map(([v, text]) => `<option value="${esc(v)}" ${String(f[name] ?? "") === String(v) ? "selected" : ""}>${esc(text)}</option>`).join("")}</select>`;
       this._view(`<div class="card"><form class="row" data-form="passage-filter">
           ${sel("gate_id", gates.map((g) => [g.gate_id, g.name]), "gate")}
-          <input name="person_id" placeholder="${esc(this.t("person"))}" value="${esc(f.person_id || "")}" style="width:140px">
+          <input name="person_id" placeholder="${esc(this.t("person_id"))}" value="${esc(f.person_id || "")}" style="width:120px">
+          <input name="person_name" placeholder="${esc(this.t("name"))}" value="${esc(f.person_name || "")}" style="width:120px">
           ${sel("method", METHODS.map((m) => [m, this.t(m === "emergency" ? "emergency_m" : m)]), "method")}
           ${sel("allowed", [["true", this.t("granted")], ["false", this.t("denied")]], "result")}
           <label>${esc(this.t("from"))} <input type="datetime-local" name="since" value="${esc(f.since || "")}"></label>
@@ -582,8 +583,10 @@ class CommunityGatePanel extends HTMLElement {
   }
 
   _passageRow(p, fresh = false) {
-    const who = p.person_id || p.cluster_id || this.t("none");
-    return `<tr data-passage="${p.passage_id}" class="${fresh ? "new" : ""}"><td>${esc(this._date(p.time))}</td><td>${esc(p.gate_id)}</td>
+    // Staff read names (this panel is admin-only); ids stay the fallback.
+    const who = p.person_name ? `${p.person_name}${p.unit_id ? ` (${p.unit_id})` : ""}`
+      : p.person_id || p.cluster_id || this.t("none");
+    return `<tr data-passage="${p.passage_id}" class="${fresh ? "new" : ""}"><td>${esc(this._date(p.time))}</td><td>${esc(p.gate_name || p.gate_id)}</td>
       <td>${esc(this.t(p.method === "emergency" ? "emergency_m" : p.method))}</td>
       <td class="${p.allowed ? "ok" : "bad"}">${esc(this.t(p.allowed ? "granted" : "denied"))}</td>
       <td class="hide-narrow">${esc(this.reason(p.reason))}${p.flags.length ? ` <span class="chip">${esc(p.flags.join(", "))}</span>` : ""}</td>
@@ -643,11 +646,11 @@ class CommunityGatePanel extends HTMLElement {
     const rule = (r) => this._tr?.[`component.community_gate.entity.event.alerts.state_attributes.event_type.state.${r}`] || r;
     const rows = d.alerts.map((a) => `<tr data-alert="${esc(a.alert_id)}" data-state="${esc(a.state)}">
         <td>${esc(this._date(a.time))}</td><td>${esc(rule(a.rule))}</td>
-        <td>${esc(a.subject_id)}${a.gate_id && a.gate_id !== a.subject_id ? ` <span class="muted">@ ${esc(a.gate_id)}</span>` : ""}</td>
+        <td>${esc(a.subject_name || a.subject_id)}${a.gate_id && a.gate_id !== a.subject_id ? ` <span class="muted">@ ${esc(a.gate_name || a.gate_id)}</span>` : ""}</td>
         <td class="${a.state === "new" ? "bad" : ""}">${esc(this.t(`st_${a.state}`))}</td>
         <td>${a.state === "new" ? `<button class="flat" data-action="ack" data-alert="${esc(a.alert_id)}">${esc(this.t("acknowledge"))}</button>` : ""}
           ${a.state !== "resolved" ? `<button class="flat" data-action="resolve" data-alert="${esc(a.alert_id)}">${esc(this.t("resolve"))}</button>` : ""}</td></tr>`).join("");
-    this._view(`<div class="card"><div class="row"><span style="flex:1">${esc(this.t("open_alerts", { n: d.open }))}</span>
+    this._view(`<div class="card"><div class="row"><span style="flex:1">${esc(this.t(d.open === 1 ? "open_alerts_one" : "open_alerts", { n: d.open }))}</span>
         <label><input type="checkbox" data-action="alerts-all" ${all ? "checked" : ""}>${esc(this.t("show_resolved"))}</label></div>
       <table><thead><tr><th>${esc(this.t("time"))}</th><th>${esc(this.t("rule"))}</th>
       <th>${esc(this.t("subject"))}</th><th>${esc(this.t("state"))}</th><th></th></tr></thead>
