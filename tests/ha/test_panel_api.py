@@ -285,6 +285,7 @@ async def test_staff_read_names_in_the_log_and_alerts(
     and find a person's passages by name. Events, states and the logbook keep ids."""
     client = await hass_ws_client(hass)
     sub = await ws(client, {"type": "community_gate/subscribe_passages"})
+    assert sub["success"], sub
     await call(
         hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": "10001"}
     )
