@@ -1,0 +1,69 @@
+"""Issue 13 item 6, the leftover holes: each test here failed before its fix."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+import threading
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.community_gate.core.images import CORRUPT, ImageError
+from custom_components.community_gate.face import FaceService
+from tests.ha.helpers import add_tenant, call, hub_of
+
+
+class _SlowWorker:
+    """A face worker whose enrollments hold it until released; frames are instant."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def enroll(self, image: bytes) -> Any:
+        self.order.append("enroll")
+        self.started.set()
+        self.release.wait(10)
+        raise ImageError(why=CORRUPT)
+
+    def analyse(self, image: bytes, **_: Any) -> list[Any]:
+        self.order.append("frame")
+        return []
+
+
+async def test_enrollments_cannot_starve_gate_frames(
+    hass: HomeAssistant, estate: MockConfigEntry
+) -> None:
+    """f: three slow enrollments queued, then a gate frame: the frame waits for the one
+    enrollment in progress, not for all three."""
+    await add_tenant(hass)
+    await call(hass, "record_consent", {"person_id": "p1", "notice_version": "v1"})
+    runtime = estate.runtime_data
+    worker = _SlowWorker()
+    face = FaceService(
+        hass,
+        hub_of(estate),
+        runtime.privacy.templates,
+        runtime.privacy.photos,
+        runtime.options,
+        worker=worker,  # type: ignore[arg-type]
+    )
+    face.engine = "slow"
+    try:
+        enrolls = [asyncio.ensure_future(face.async_enroll("p1", b"photo")) for _ in range(3)]
+        assert await hass.async_add_executor_job(worker.started.wait, 5)
+        await asyncio.sleep(0.2)  # the other two enrollments reach the face thread's door
+        frame = asyncio.ensure_future(face.async_present_frame("east_gate", b"frame"))
+        await asyncio.sleep(0.05)
+        worker.release.set()
+        assert await frame == []
+        for task in enrolls:
+            with suppress(ImageError):
+                await task
+        assert worker.order[:2] == ["enroll", "frame"]
+    finally:
+        worker.release.set()
+        await face.async_stop()
