@@ -31,6 +31,7 @@ from homeassistant.util import dt as dt_util
 from .alerts import alert_dict
 from .const import DOMAIN
 from .core import errors
+from .core.access import MAX_VISITOR_PASS_DAYS
 from .core.alerts import Rule
 from .core.images import MAX_IMAGE_BYTES, ImageError
 from .core.model import (
@@ -132,7 +133,7 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Optional("valid_from"): _when,
             vol.Optional("valid_until"): _when,
             vol.Optional("hours", default=24): vol.All(
-                vol.Coerce(float), vol.Range(min=0.1, max=24 * 366)
+                vol.Coerce(float), vol.Range(min=0.1, max=24 * MAX_VISITOR_PASS_DAYS)
             ),
             vol.Optional("allowed_gates"): vol.All(cv.ensure_list, [_id]),
             vol.Optional("max_uses"): vol.All(vol.Coerce(int), vol.Range(min=1, max=1000)),

@@ -104,6 +104,7 @@ EXCEPTIONS = {
     "invalid_credential_value": "Invalid {kind} value: {why}.",
     "invalid_schedule": 'Invalid schedule ({why}). Use a list of windows like {{"days": [1, 2, 3, 4, 5], "start": "07:00", "end": "22:00"}} (days 1 = Monday to 7 = Sunday).',
     "invalid_validity": "The end of the validity period must be after its start.",
+    "visitor_pass_too_long": "A visitor pass can last at most {max_days} days.",
     "invalid_id": "Invalid {field}: use 1 to 64 letters, digits, _ . or -, starting with a letter or digit.",
     "credential_already_revoked": 'Credential "{credential_id}" was already revoked.',
     "unit_in_use": 'Unit "{unit_id}" still has {count} people.',

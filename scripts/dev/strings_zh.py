@@ -104,6 +104,7 @@ EXCEPTIONS = {
     "invalid_credential_value": "{kind} 的值无效：{why}。",
     "invalid_schedule": '时段设置无效（{why}）。请使用形如 {{"days": [1, 2, 3, 4, 5], "start": "07:00", "end": "22:00"}} 的时段列表（days 中 1 为周一，7 为周日）。',
     "invalid_validity": "有效期的结束时间必须晚于开始时间。",
+    "visitor_pass_too_long": "访客通行证的有效期最长为 {max_days} 天。",
     "invalid_id": "{field} 无效：请使用 1 到 64 个字母、数字、_ . 或 -，并以字母或数字开头。",
     "credential_already_revoked": "凭证“{credential_id}”已被注销。",
     "unit_in_use": "房屋“{unit_id}”仍有 {count} 名人员。",

@@ -8,6 +8,8 @@ import threading
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.community_gate.core.images import CORRUPT, ImageError
@@ -67,3 +69,20 @@ async def test_enrollments_cannot_starve_gate_frames(
     finally:
         worker.release.set()
         await face.async_stop()
+
+
+async def test_visitor_pass_window_is_capped_like_hours(
+    hass: HomeAssistant, estate: MockConfigEntry
+) -> None:
+    """g: ``hours`` caps a pass at 366 days; an explicit ``valid_until`` must too."""
+    await add_tenant(hass)
+    base = {"unit_id": "3-1201", "valid_from": "2026-12-01T00:00:00"}
+    with pytest.raises(ServiceValidationError) as exc:
+        await call(hass, "issue_visitor_pass", {**base, "valid_until": "9999-12-31T00:00:00"})
+    assert exc.value.translation_key == "visitor_pass_too_long"
+    assert exc.value.translation_placeholders == {"max_days": "366"}
+    # Without valid_from the pass starts now: still capped.
+    with pytest.raises(ServiceValidationError):
+        await call(hass, "issue_visitor_pass", {"unit_id": "3-1201", "valid_until": "9999-12-31"})
+    ok = await call(hass, "issue_visitor_pass", {**base, "valid_until": "2027-12-02T00:00:00"})
+    assert ok["valid_until"].startswith("2027-12-02")
