@@ -50,7 +50,7 @@ from .exceptions import ha_error, not_opened, raise_if_not_opened, translated
 from .privacy import async_audit
 from .privacy_services import PRIVACY_HANDLERS, PRIVACY_SCHEMAS
 from .runtime import EstateRuntime, resolve_runtime
-from .schema import vol
+from .schema import MAX_ROW_ID, finite_float, int_between, vol
 from .times import to_epoch, to_iso
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ SCHEMAS: dict[str, vol.Schema] = {
     **PRIVACY_SCHEMAS,
 }
 
-_alert_id = vol.All(vol.Coerce(int), vol.Range(min=1))
+_alert_id = int_between(1, MAX_ROW_ID)
 SCHEMAS.update(
     {
         "acknowledge_alert": vol.Schema({**_entry, vol.Required("alert_id"): _alert_id}),
@@ -213,7 +213,7 @@ SCHEMAS.update(
             {
                 **_entry,
                 vol.Required("gate_id"): _id,
-                vol.Required("celsius"): vol.Coerce(float),
+                vol.Required("celsius"): finite_float,
                 vol.Optional("person_id"): _id,
             }
         ),

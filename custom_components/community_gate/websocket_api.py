@@ -36,7 +36,7 @@ from .core.queries import MAX_PAGE, PERSON_FLAGS, PassageFilter, passage_page, p
 from .exceptions import translated
 from .hub import EstateHub, passage_event_data
 from .runtime import EstateRuntime, resolve_runtime
-from .schema import vol
+from .schema import MAX_ROW_ID, vol
 from .times import to_iso
 
 MAX_QR_CHARS: Final = 512
@@ -169,7 +169,7 @@ async def ws_units(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
         vol.Optional("flag"): vol.In(PERSON_FLAGS),
         vol.Optional("unit_id"): str,
         vol.Optional("limit", default=50): vol.All(int, vol.Range(min=1, max=MAX_PAGE)),
-        vol.Optional("offset", default=0): vol.All(int, vol.Range(min=0)),
+        vol.Optional("offset", default=0): vol.All(int, vol.Range(min=0, max=MAX_ROW_ID)),
     }
 )
 @async_response

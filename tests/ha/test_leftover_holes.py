@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.community_gate.core.images import CORRUPT, ImageError
 from custom_components.community_gate.face import FaceService
+from custom_components.community_gate.schema import vol
 from tests.ha.helpers import add_tenant, call, hub_of
 
 
@@ -86,3 +87,30 @@ async def test_visitor_pass_window_is_capped_like_hours(
         await call(hass, "issue_visitor_pass", {"unit_id": "3-1201", "valid_until": "9999-12-31"})
     ok = await call(hass, "issue_visitor_pass", {**base, "valid_until": "2027-12-02T00:00:00"})
     assert ok["valid_until"].startswith("2027-12-02")
+
+
+async def test_integer_ids_out_of_range_are_refused_as_invalid(
+    hass: HomeAssistant, estate: MockConfigEntry, hass_ws_client: Any
+) -> None:
+    """e: an alert id of 10**30 reached SQLite (which holds 64-bit integers) and came
+    back as ``unknown_error``; integer ids and offsets are range-checked first."""
+    huge = 10**30
+    for service, data in (
+        ("acknowledge_alert", {"alert_id": huge}),
+        ("resolve_alert", {"alert_id": huge}),
+        ("query_audit_log", {"before_id": huge}),
+        ("acknowledge_alert", {"alert_id": float("inf")}),
+        ("report_temperature", {"gate_id": "east_gate", "celsius": 10**400}),
+        ("report_temperature", {"gate_id": "east_gate", "celsius": float("nan")}),
+    ):
+        with pytest.raises(vol.Invalid):
+            await call(hass, service, data)
+    # Within the schema's range, an id no row has is the domain's own "unknown".
+    with pytest.raises(ServiceValidationError) as exc:
+        await call(hass, "acknowledge_alert", {"alert_id": 2**63 - 1})
+    assert exc.value.translation_key == "unknown_alert"
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id({"type": "community_gate/people", "offset": huge})
+    answer = await client.receive_json()
+    assert answer["success"] is False
+    assert answer["error"]["code"] == "invalid_format"
