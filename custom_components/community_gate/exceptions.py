@@ -15,7 +15,8 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.core import Context
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 
 from .const import DOMAIN
 from .core import errors
@@ -35,6 +36,19 @@ FAILURES = frozenset(
         errors.StoreTooNewError.code,
     }
 )
+
+
+class AdminRequired(Unauthorized):
+    """A non-admin called an admin action: still ``Unauthorized`` (a REST caller gets
+    401, a script logs "Unauthorized", neither with a traceback), with a translated
+    message naming the action instead of the bare class name."""
+
+    def __init__(self, context: Context, action: str) -> None:
+        super().__init__(context=context)
+        self.translation_domain = DOMAIN
+        self.translation_key = "admin_required"
+        self.translation_placeholders = {"action": action}
+        self.generate_message = True  # str() is the translated message
 
 
 def is_failure(code: str) -> bool:

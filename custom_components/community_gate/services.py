@@ -46,7 +46,7 @@ from .core.model import (
 from .core.person_fields import EDITABLE_FIELDS, FieldKind, as_is
 from .core.privacy import check_birth_year
 from .core.schedule import schedule_from_obj
-from .exceptions import ha_error, not_opened, raise_if_not_opened, translated
+from .exceptions import AdminRequired, ha_error, not_opened, raise_if_not_opened, translated
 from .privacy import async_audit
 from .privacy_services import PRIVACY_HANDLERS, PRIVACY_SCHEMAS
 from .runtime import EstateRuntime, resolve_runtime
@@ -228,7 +228,7 @@ def _runtime(hass: HomeAssistant, call: ServiceCall) -> EstateRuntime:
     return resolve_runtime(hass, call.data.get(ATTR_ENTRY))
 
 
-async def _require_admin(hass: HomeAssistant, call: ServiceCall) -> None:
+async def _require_admin(hass: HomeAssistant, call: ServiceCall, name: str) -> None:
     user_id = call.context.user_id
     if not user_id:
         return  # automations and scripts run with the system's authority
@@ -236,7 +236,7 @@ async def _require_admin(hass: HomeAssistant, call: ServiceCall) -> None:
     if user is None:
         raise UnknownUser(context=call.context)
     if not user.is_admin:
-        raise Unauthorized(context=call.context)
+        raise AdminRequired(call.context, name)
 
 
 # ---------------------------------------------------------------------- handlers
@@ -612,7 +612,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
             audited = _name not in OPEN_TO_ALL
             if audited:
                 try:
-                    await _require_admin(hass, call)
+                    await _require_admin(hass, call, _name)
                 except Unauthorized:
                     await _audit_refusal(hass, call, _name, "unauthorized")
                     raise

@@ -113,6 +113,7 @@ EXCEPTIONS = {
     "no_estate": "No estate is set up. Add the Community Gate integration first.",
     "estate_ambiguous": "More than one estate is set up: say which one with config_entry_id.",
     "malformed_credential": "The presented {kind} value is malformed. The attempt was logged as denied passage {passage_id}.",
+    "admin_required": "Only an administrator can run the {action} action.",
     "visitor_host_required": "Give either an existing visitor's person_id or the host unit_id.",
     "actuator_missing": "Gate {gate_id} did not open: its actuator entity does not exist. The attempt is logged as passage {passage_id}.",
     "actuator_unavailable": "Gate {gate_id} may not have opened: its actuator is unavailable (the entity is unavailable, or the MQTT controller is offline or unreachable). The attempt is logged as passage {passage_id}.",

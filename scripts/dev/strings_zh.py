@@ -113,6 +113,7 @@ EXCEPTIONS = {
     "no_estate": "尚未设置小区。请先添加 Community Gate 集成。",
     "estate_ambiguous": "设置了多个小区：请用 config_entry_id 指明是哪一个。",
     "malformed_credential": "出示的{kind}值格式错误。此次尝试已作为拒绝通行记录 {passage_id} 记入日志。",
+    "admin_required": "只有管理员可以执行 {action} 操作。",
     "visitor_host_required": "请提供已有访客的 person_id，或被访房屋的 unit_id。",
     "actuator_missing": "门 {gate_id} 未打开：其执行器实体不存在。此次尝试已作为通行记录 {passage_id} 记入日志。",
     "actuator_unavailable": "门 {gate_id} 可能未打开：其执行器不可用（实体不可用，或 MQTT 控制器离线或无法连接）。此次尝试已作为通行记录 {passage_id} 记入日志。",

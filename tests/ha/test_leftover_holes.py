@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
+import logging
 import threading
 from typing import Any
 
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError, Unauthorized
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.community_gate.const import DOMAIN
 from custom_components.community_gate.core.images import CORRUPT, ImageError
 from custom_components.community_gate.face import FaceService
 from custom_components.community_gate.schema import vol
-from tests.ha.helpers import add_tenant, call, hub_of
+from tests.ha.helpers import EN, add_tenant, call, hub_of
 
 
 class _SlowWorker:
@@ -114,3 +116,49 @@ async def test_integer_ids_out_of_range_are_refused_as_invalid(
     answer = await client.receive_json()
     assert answer["success"] is False
     assert answer["error"]["code"] == "invalid_format"
+
+
+async def test_refused_admin_call_logs_no_traceback(
+    hass: HomeAssistant,
+    estate: MockConfigEntry,
+    hass_read_only_user: Any,
+    hass_ws_client: Any,
+    hass_read_only_access_token: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """c: a non-admin calling an admin action is refused with ``Unauthorized`` (401 over
+    REST) whose message is translated, audited, and logged without a traceback. (HA's
+    websocket writes one more ERROR line, and a traceback only at DEBUG, for any failed
+    call of any integration: that is HA's, not ours to silence.)"""
+    with pytest.raises(Unauthorized) as exc:
+        await call(
+            hass,
+            "add_unit",
+            {"unit_id": "u9", "building": "3", "number": "9"},
+            Context(user_id=hass_read_only_user.id),
+        )
+    assert exc.value.translation_key == "admin_required"
+    client = await hass_ws_client(hass, hass_read_only_access_token)
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": "add_unit",
+            "service_data": {"unit_id": "u9", "building": "3", "number": "9"},
+        }
+    )
+    answer = await client.receive_json()
+    assert answer["success"] is False
+    assert answer["error"]["translation_key"] == "admin_required"
+    wanted = EN["exceptions"]["admin_required"]["message"].format(action="add_unit")
+    assert answer["error"]["message"] == wanted.rstrip(".")  # HA drops the full stop
+    await hass.async_block_till_done()
+    tracebacks = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.INFO and (r.exc_info or r.exc_text)
+    ]
+    assert not tracebacks, tracebacks
+    hub = hub_of(estate)
+    rows = await hub.db(lambda: hub.store.query_audit(action="add_unit"))
+    assert [r.outcome for r in rows] == ["unauthorized", "unauthorized"]
