@@ -56,13 +56,27 @@ def is_failure(code: str) -> bool:
     return code in FAILURES or code.startswith("actuator_")
 
 
+# The longest placeholder a message quotes: ids are 64, a SQLite reason about 200.
+MAX_PLACEHOLDER = 200
+
+
+def _quotable(value: object) -> str:
+    """A placeholder as a message may quote it: Home Assistant logs the message of a
+    failed call, and a placeholder can hold the caller's input (an unknown id). Control
+    characters are escaped, so a newline cannot forge a log line, and it is shortened."""
+    text = str(value)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= MAX_PLACEHOLDER else text[: MAX_PLACEHOLDER - 1] + "…"
+
+
 def ha_error(code: str, **placeholders: object) -> HomeAssistantError:
     """The translated error for ``code``."""
     cls = HomeAssistantError if is_failure(code) else ServiceValidationError
     return cls(
         translation_domain=DOMAIN,
         translation_key=code,
-        translation_placeholders={k: str(v) for k, v in placeholders.items()},
+        translation_placeholders={k: _quotable(v) for k, v in placeholders.items()},
     )
 
 

@@ -17,7 +17,11 @@ try:
 except ImportError:  # Home Assistant before 2026.9
     import voluptuous as vol  # type: ignore[no-redef]
 
-__all__ = ["MAX_ROW_ID", "finite_float", "int_between", "vol"]
+__all__ = ["ENTRY_ID", "MAX_ROW_ID", "finite_float", "int_between", "vol"]
+
+# A config entry id as Home Assistant makes them (a ULID, or 32 hex digits before):
+# nothing that could break a log line, and short.
+ENTRY_ID = vol.All(str, vol.Length(min=1, max=64), vol.Match(r"^[0-9A-Za-z_-]+$"))
 
 # SQLite's largest INTEGER: a row id beyond it never reaches the database (it raised
 # OverflowError there, answered as "unknown error").

@@ -50,7 +50,7 @@ from .exceptions import AdminRequired, ha_error, not_opened, raise_if_not_opened
 from .privacy import async_audit
 from .privacy_services import PRIVACY_HANDLERS, PRIVACY_SCHEMAS
 from .runtime import EstateRuntime, resolve_runtime
-from .schema import MAX_ROW_ID, finite_float, int_between, vol
+from .schema import ENTRY_ID, MAX_ROW_ID, finite_float, int_between, vol
 from .times import to_epoch, to_iso
 
 if TYPE_CHECKING:
@@ -60,10 +60,15 @@ ATTR_ENTRY = "config_entry_id"
 TYPED_KINDS = [k.value for k in CredentialKind if k is not CredentialKind.FACE]
 MAX_TEXT = 200
 
-_entry: dict[Any, Any] = {vol.Optional(ATTR_ENTRY): cv.string}
+_entry: dict[Any, Any] = {vol.Optional(ATTR_ENTRY): ENTRY_ID}
+# Card numbers, PINs, ID numbers and QR tokens are short; anything longer is not one.
+MAX_VALUE = 512
+# Lists are capped too: each entry is checked, and an unbounded list is unbounded work.
+MAX_ITEMS = 100
 _id = vol.All(cv.string, vol.Length(min=1, max=64))
 _text = vol.All(cv.string, vol.Length(max=MAX_TEXT))
 _when = vol.Any(None, cv.datetime)
+_value = vol.Any(vol.All(cv.string, vol.Length(max=MAX_VALUE)), int)
 
 UNIT_FIELDS = {
     vol.Optional("building"): vol.All(cv.string, vol.Length(min=1, max=64)),
@@ -78,8 +83,8 @@ _PERSON_KINDS: dict[FieldKind, Any] = {
     FieldKind.ROLE: vol.In([r.value for r in Role]),
     FieldKind.FLAG: cv.boolean,
     FieldKind.TIME: _when,
-    FieldKind.GATES: vol.All(cv.ensure_list, [_id]),
-    FieldKind.SCHEDULE: vol.Any(None, list),
+    FieldKind.GATES: vol.All(cv.ensure_list, vol.Length(max=MAX_ITEMS), [_id]),
+    FieldKind.SCHEDULE: vol.Any(None, vol.All(list, vol.Length(max=MAX_ITEMS))),
     FieldKind.YEAR: vol.Any(None, vol.All(vol.Coerce(int), vol.Range(min=0))),
 }
 PERSON_FIELDS = {vol.Optional(f.key): _PERSON_KINDS[f.kind] for f in EDITABLE_FIELDS}
@@ -116,7 +121,7 @@ SCHEMAS: dict[str, vol.Schema] = {
             **_entry,
             vol.Required("person_id"): _id,
             vol.Required("kind"): vol.In(TYPED_KINDS),
-            vol.Optional("value"): vol.Any(cv.string, int),
+            vol.Optional("value"): _value,
             vol.Optional("credential_id"): _id,
             vol.Optional("valid_from"): _when,
             vol.Optional("valid_until"): _when,
@@ -135,7 +140,9 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Optional("hours", default=24): vol.All(
                 vol.Coerce(float), vol.Range(min=0.1, max=24 * MAX_VISITOR_PASS_DAYS)
             ),
-            vol.Optional("allowed_gates"): vol.All(cv.ensure_list, [_id]),
+            vol.Optional("allowed_gates"): vol.All(
+                cv.ensure_list, vol.Length(max=MAX_ITEMS), [_id]
+            ),
             vol.Optional("max_uses"): vol.All(vol.Coerce(int), vol.Range(min=1, max=1000)),
         }
     ),
@@ -144,7 +151,7 @@ SCHEMAS: dict[str, vol.Schema] = {
             **_entry,
             vol.Required("gate_id"): _id,
             vol.Required("kind"): vol.In(TYPED_KINDS),
-            vol.Required("value"): vol.Any(cv.string, int),
+            vol.Required("value"): _value,
             vol.Optional("direction"): vol.In([Direction.IN.value, Direction.OUT.value]),
         }
     ),

@@ -36,7 +36,7 @@ from .core.queries import MAX_PAGE, PERSON_FLAGS, PassageFilter, passage_page, p
 from .exceptions import translated
 from .hub import EstateHub, passage_event_data
 from .runtime import EstateRuntime, resolve_runtime
-from .schema import MAX_ROW_ID, vol
+from .schema import ENTRY_ID, MAX_ROW_ID, vol
 from .times import to_iso
 
 MAX_QR_CHARS: Final = 512
@@ -139,7 +139,7 @@ def ws_estates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str,
 
 
 @require_admin
-@websocket_command({vol.Required("type"): f"{DOMAIN}/units", vol.Optional(ENTRY): str})
+@websocket_command({vol.Required("type"): f"{DOMAIN}/units", vol.Optional(ENTRY): ENTRY_ID})
 @async_response
 async def ws_units(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     async def work(estate: EstateRuntime) -> list[dict[str, Any]]:
@@ -163,7 +163,7 @@ async def ws_units(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
 @websocket_command(
     {
         vol.Required("type"): f"{DOMAIN}/people",
-        vol.Optional(ENTRY): str,
+        vol.Optional(ENTRY): ENTRY_ID,
         vol.Optional("search"): vol.All(str, vol.Length(max=100)),
         vol.Optional("role"): vol.In([r.value for r in Role]),
         vol.Optional("flag"): vol.In(PERSON_FLAGS),
@@ -196,7 +196,7 @@ async def ws_people(hass: HomeAssistant, connection: ActiveConnection, msg: dict
 @websocket_command(
     {
         vol.Required("type"): f"{DOMAIN}/person",
-        vol.Optional(ENTRY): str,
+        vol.Optional(ENTRY): ENTRY_ID,
         vol.Required("person_id"): str,
     }
 )
@@ -251,7 +251,7 @@ async def ws_person(hass: HomeAssistant, connection: ActiveConnection, msg: dict
 @websocket_command(
     {
         vol.Required("type"): f"{DOMAIN}/passages",
-        vol.Optional(ENTRY): str,
+        vol.Optional(ENTRY): ENTRY_ID,
         vol.Optional("gate_id"): str,
         vol.Optional("person_id"): str,
         vol.Optional("unit_id"): str,
@@ -295,7 +295,7 @@ async def ws_passages(
 
 
 @require_admin
-@websocket_command({vol.Required("type"): f"{DOMAIN}/gates", vol.Optional(ENTRY): str})
+@websocket_command({vol.Required("type"): f"{DOMAIN}/gates", vol.Optional(ENTRY): ENTRY_ID})
 @async_response
 async def ws_gates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     async def work(estate: EstateRuntime) -> dict[str, Any]:
@@ -334,7 +334,7 @@ async def ws_gates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
 @websocket_command(
     {
         vol.Required("type"): f"{DOMAIN}/strangers",
-        vol.Optional(ENTRY): str,
+        vol.Optional(ENTRY): ENTRY_ID,
         vol.Optional("limit", default=100): vol.All(int, vol.Range(min=1, max=MAX_PAGE)),
     }
 )
@@ -385,7 +385,9 @@ async def ws_qr(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str
 
 
 @require_admin
-@websocket_command({vol.Required("type"): f"{DOMAIN}/subscribe_passages", vol.Optional(ENTRY): str})
+@websocket_command(
+    {vol.Required("type"): f"{DOMAIN}/subscribe_passages", vol.Optional(ENTRY): ENTRY_ID}
+)
 @callback
 def ws_subscribe_passages(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
@@ -411,7 +413,7 @@ def ws_subscribe_passages(
 @websocket_command(
     {
         vol.Required("type"): f"{DOMAIN}/alerts",
-        vol.Optional(ENTRY): str,
+        vol.Optional(ENTRY): ENTRY_ID,
         vol.Optional("include_resolved", default=False): bool,
         vol.Optional("rule"): vol.In([r.value for r in Rule]),
         vol.Optional("limit", default=50): vol.All(int, vol.Range(min=1, max=MAX_PAGE)),

@@ -17,6 +17,7 @@ from custom_components.community_gate.const import DOMAIN
 from custom_components.community_gate.core.images import CORRUPT, ImageError
 from custom_components.community_gate.face import FaceService
 from custom_components.community_gate.schema import vol
+from custom_components.community_gate.websocket_api import ENTRY
 from tests.ha.helpers import EN, add_tenant, call, hub_of
 
 
@@ -162,3 +163,53 @@ async def test_refused_admin_call_logs_no_traceback(
     hub = hub_of(estate)
     rows = await hub.db(lambda: hub.store.query_audit(action="add_unit"))
     assert [r.outcome for r in rows] == ["unauthorized", "unauthorized"]
+
+
+FORGED = "x\n2026-12-01 00:00:00.000 ERROR (MainThread) [homeassistant] forged"
+
+
+async def test_user_strings_cannot_forge_or_flood_log_lines(
+    hass: HomeAssistant,
+    estate: MockConfigEntry,
+    hass_ws_client: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """a, b: HA's websocket logs the message of every failed call; a newline in an id
+    there forges a log line, and a 3 MiB string grows the log by 3 MiB. Entry ids
+    must look like entry ids, every field is capped, and what an error message quotes
+    of the caller's input is escaped and shortened."""
+    huge = "y" * (3 * 2**20)
+    for data in (
+        {"config_entry_id": FORGED},
+        {"config_entry_id": huge},
+        {"config_entry_id": "a" * 65},
+    ):
+        with pytest.raises(vol.Invalid):
+            await call(hass, "add_unit", {"unit_id": "u9", "building": "3", "number": "9", **data})
+    for service, data in (
+        ("present_credential", {"gate_id": "east_gate", "kind": "card", "value": huge}),
+        ("add_person", {"role": "staff", "schedule": [{}] * 10_000}),
+        ("add_person", {"role": "staff", "allowed_gates": ["east_gate"] * 10_000}),
+    ):
+        with pytest.raises(vol.Invalid):
+            await call(hass, service, data)
+    client = await hass_ws_client(hass)
+    for service, data in (
+        ("present_credential", {"gate_id": FORGED, "kind": "card", "value": "1234"}),
+        ("revoke_credential", {"credential_id": "c" * 60 + "\r\n" + "d"}),
+    ):
+        await client.send_json_auto_id(
+            {"type": "call_service", "domain": DOMAIN, "service": service, "service_data": data}
+        )
+        answer = await client.receive_json()
+        assert answer["success"] is False
+    ws_client = await hass_ws_client(hass)
+    await ws_client.send_json_auto_id({"type": "community_gate/people", ENTRY: huge})
+    assert (await ws_client.receive_json())["success"] is False
+    await hass.async_block_till_done()
+    # At DEBUG, HA core itself logs the raw data of every call its schema refused.
+    for record in (r for r in caplog.records if r.levelno >= logging.INFO):
+        message = record.getMessage()
+        assert "\n" not in message, message
+        assert "\r" not in message, message
+        assert len(message) < 2000, message[:200]
