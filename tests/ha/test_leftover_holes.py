@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import suppress
 import logging
+from pathlib import Path
 import threading
 from typing import Any
 
@@ -18,7 +19,7 @@ from custom_components.community_gate.core.images import CORRUPT, ImageError
 from custom_components.community_gate.face import FaceService
 from custom_components.community_gate.schema import vol
 from custom_components.community_gate.websocket_api import ENTRY
-from tests.ha.helpers import EN, add_tenant, call, hub_of
+from tests.ha.helpers import EN, add_estate, add_tenant, call, gate_subentry, hub_of
 
 
 class _SlowWorker:
@@ -213,3 +214,27 @@ async def test_user_strings_cannot_forge_or_flood_log_lines(
         assert "\n" not in message, message
         assert "\r" not in message, message
         assert len(message) < 2000, message[:200]
+
+
+async def test_start_closes_a_relay_left_on_by_an_interrupted_pulse(
+    hass: HomeAssistant, db_path: Path, relay_calls: list[tuple[str, str]]
+) -> None:
+    """i: Home Assistant died during a pulse: the relay is still on when the estate
+    starts. It is switched off again, unless the estate is in emergency open-all."""
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.east_relay_coil"}, blocking=True
+    )
+    entry = await add_estate(hass, db_path, gate_subentry("east_gate", "switch.east_relay"))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get("switch.east_relay").state == "off"
+    assert hass.states.get("input_boolean.north_relay_coil").state == "off"  # not ours
+
+    # In emergency open-all a relay found on at start stays on.
+    await call(hass, "set_emergency", {"active": True})
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.east_relay_coil"}, blocking=True
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get("switch.east_relay").state == "on"
