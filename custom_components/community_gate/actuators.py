@@ -13,7 +13,12 @@ import logging
 from typing import Any, Protocol
 
 from homeassistant.components.lock import LockEntityFeature
-from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES, STATE_UNAVAILABLE
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    ATTR_SUPPORTED_FEATURES,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
@@ -102,6 +107,16 @@ class Actuator(ABC):
             except TimeoutError:
                 _LOGGER.warning("Releasing %s timed out", self.entity_id)
 
+    async def close_if_left_open(self) -> bool:
+        """At start: end a pulse the last run began and never ended (a crash or power
+        cut between on and off). Only actuators whose pulse has an end to restore do
+        anything; True when one was ended."""
+        return False
+
+    def _state_is(self, value: str) -> bool:
+        state = self.hass.states.get(self.entity_id)
+        return state is not None and state.state == value
+
     @callback
     def cancel(self) -> None:
         if self._pending_close is not None:
@@ -122,6 +137,15 @@ class LockActuator(Actuator):
         await self._call("lock", "unlock", context)
         self._close_later(lambda: self._relock(context))
 
+    async def close_if_left_open(self) -> bool:
+        # Only unlock + relock locks pulse here; lock.open is the lock's own strike.
+        state = self.hass.states.get(self.entity_id)
+        features = int(state.attributes.get(ATTR_SUPPORTED_FEATURES, 0)) if state else 0
+        if features & LockEntityFeature.OPEN or not self._state_is("unlocked"):
+            return False
+        await self._relock(None)
+        return True
+
     async def _relock(self, context: Context | None) -> None:
         try:
             await self._call("lock", "lock", context)
@@ -135,6 +159,12 @@ class SwitchActuator(Actuator):
     async def _open(self, context: Context | None) -> None:
         await self._call("switch", "turn_on", context)
         self._close_later(lambda: self._off(context))
+
+    async def close_if_left_open(self) -> bool:
+        if not self._state_is(STATE_ON):
+            return False
+        await self._off(None)
+        return True
 
     async def _off(self, context: Context | None) -> None:
         try:

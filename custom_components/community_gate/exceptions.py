@@ -15,7 +15,8 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.core import Context
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 
 from .const import DOMAIN
 from .core import errors
@@ -37,9 +38,36 @@ FAILURES = frozenset(
 )
 
 
+class AdminRequired(Unauthorized):
+    """A non-admin called an admin action: still ``Unauthorized`` (a REST caller gets
+    401, a script logs "Unauthorized", neither with a traceback), with a translated
+    message naming the action instead of the bare class name."""
+
+    def __init__(self, context: Context, action: str) -> None:
+        super().__init__(context=context)
+        self.translation_domain = DOMAIN
+        self.translation_key = "admin_required"
+        self.translation_placeholders = {"action": action}
+        self.generate_message = True  # str() is the translated message
+
+
 def is_failure(code: str) -> bool:
     # Actuator codes (actuator_missing, actuator_timeout, ...) are all failures.
     return code in FAILURES or code.startswith("actuator_")
+
+
+# The longest placeholder a message quotes: ids are 64, a SQLite reason about 200.
+MAX_PLACEHOLDER = 200
+
+
+def _quotable(value: object) -> str:
+    """A placeholder as a message may quote it: Home Assistant logs the message of a
+    failed call, and a placeholder can hold the caller's input (an unknown id). Control
+    characters are escaped, so a newline cannot forge a log line, and it is shortened."""
+    text = str(value)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= MAX_PLACEHOLDER else text[: MAX_PLACEHOLDER - 1] + "…"
 
 
 def ha_error(code: str, **placeholders: object) -> HomeAssistantError:
@@ -48,7 +76,7 @@ def ha_error(code: str, **placeholders: object) -> HomeAssistantError:
     return cls(
         translation_domain=DOMAIN,
         translation_key=code,
-        translation_placeholders={k: str(v) for k, v in placeholders.items()},
+        translation_placeholders={k: _quotable(v) for k, v in placeholders.items()},
     )
 
 

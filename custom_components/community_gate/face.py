@@ -5,6 +5,11 @@ dedicated "face" thread, so the gallery and clusters are only ever touched from 
 thread and the event loop never waits on them. Database work goes through the hub's
 own database thread. A recognised face becomes one more presentation on the hub's
 single decision path (``EstateHub.async_present_face``).
+
+Enrollment and gate frames share that thread (and the one face process). An enrollment
+photo is the slow job (up to ``images.MAX_PIXELS``, detected with upsampling), so only
+one enrollment at a time is handed to the thread: a gate frame waits for at most the
+enrollment in progress, never for a queue of uploads.
 """
 
 from __future__ import annotations
@@ -104,6 +109,8 @@ class FaceService:
         self.loaded = asyncio.Event()
         self._stopped = False
         self._seen: dict[tuple[str, str], float] = {}
+        # Enrollments wait here, on the event loop, not in the face thread's queue.
+        self._enrolling = asyncio.Lock()
 
     @property
     def ready(self) -> bool:
@@ -246,7 +253,8 @@ class FaceService:
             face = self.worker.enroll(image)
             return face, self.gallery.nearest_people(face.encoding, k=3)
 
-        face, nearest = await self._run(_analyse)
+        async with self._enrolling:
+            face, nearest = await self._run(_analyse)
         for other, distance in nearest:
             if other != person_id and distance <= self.gallery.threshold:
                 raise errors.FaceDuplicateError(

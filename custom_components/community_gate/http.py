@@ -23,6 +23,9 @@ from .runtime import resolve_runtime
 
 _LOGGER = logging.getLogger(__name__)
 MAX_JSON_BYTES = 16 * 1024
+# A face embedding's values are small (dlib's lie within +-1); the bound keeps out what no
+# float32 holds (a JSON integer of 400 digits, 1e300) and, by comparison, NaN.
+MAX_EMBEDDING_VALUE = 10.0
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/octet-stream"})
 
 
@@ -39,6 +42,21 @@ def _error(code: str, status: HTTPStatus, **extra: Any) -> web.Response:
 def _answer(err: HomeAssistantError) -> web.Response:
     """A translated error as the view's JSON answer (the same codes as the actions)."""
     return web.json_response(error_body(err), status=http_status(err))
+
+
+def _is_embedding(value: Any) -> bool:
+    """128 finite numbers in range. Compared as they are (Python compares a huge int
+    exactly and NaN compares false), before anything converts them to floats."""
+    return (
+        isinstance(value, list)
+        and len(value) == 128
+        and all(
+            isinstance(x, int | float)
+            and not isinstance(x, bool)
+            and -MAX_EMBEDDING_VALUE <= x <= MAX_EMBEDDING_VALUE
+            for x in value
+        )
+    )
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:
@@ -124,11 +142,7 @@ class TerminalDecisionView(HomeAssistantView):
         gate_id, embedding = body.get("gate_id"), body.get("embedding")
         if not isinstance(gate_id, str) or not gate_id:
             return _error("gate_id_required", HTTPStatus.BAD_REQUEST)
-        if (
-            not isinstance(embedding, list)
-            or len(embedding) != 128
-            or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in embedding)
-        ):
+        if not _is_embedding(embedding):
             return _error("invalid_embedding", HTTPStatus.BAD_REQUEST)
         direction_raw = body.get("direction")
         if direction_raw not in (None, "in", "out"):

@@ -24,6 +24,7 @@ from homeassistant.util import dt as dt_util
 
 from .actuators import (
     ABSENT_CODES,
+    SERVICE_TIMEOUT,
     Actuator,
     ActuatorError,
     MqttRelayActuator,
@@ -177,6 +178,26 @@ class EstateHub:
             rt.last_passage = recent[0] if recent else None
         self.emergency = (await self.db(self.store.get_setting, SETTING_EMERGENCY, "0")) == "1"
         await self.async_refresh_stats()
+        if not self.emergency:  # emergency open-all keeps every gate open on purpose
+            self.entry.async_create_background_task(
+                self.hass, self._async_close_interrupted(), "community_gate close left open"
+            )
+
+    async def _async_close_interrupted(self) -> None:
+        """A relay left on or a lock left unlocked by a pulse the last run never ended
+        is closed again. In the background: a slow actuator must not hold up set-up.
+        An actuator entity not there yet (its integration loads later) is not touched."""
+        for rt in self.gates.values():
+            if self.emergency:
+                return  # declared meanwhile
+            try:
+                async with asyncio.timeout(SERVICE_TIMEOUT):
+                    closed = await rt.actuator.close_if_left_open()
+            except TimeoutError:
+                _LOGGER.warning("Gate %s: closing its actuator at start timed out", rt.gate.id)
+                continue
+            if closed:
+                _LOGGER.warning("Gate %s was left open by an interrupted pulse: closed", rt.gate.id)
 
     def _make_actuator(self, gate_id: str, data: Any) -> Actuator:
         pulse = float(data.get(CONF_PULSE_SECONDS, DEFAULT_PULSE_SECONDS))

@@ -231,7 +231,8 @@ class MqttLink:
     # -------------------------------------------------------------------- inbound
     def _reject(self, topic: str, code: str) -> None:
         self.stats.rejected[code] += 1
-        _LOGGER.warning("MQTT message on %s refused: %s", topic, code)
+        # %r: a topic is the sender's string, and a newline in it must not start a line.
+        _LOGGER.warning("MQTT message on %r refused: %s", topic[:200], code)
 
     async def _on_message(self, msg: mqtt.ReceiveMessage) -> None:
         raw = msg.payload
@@ -248,7 +249,7 @@ class MqttLink:
             # A valid message the hub could not serve (e.g. the database failed): never a
             # traceback in HA's MQTT callback, always a reason in the log.
             self.stats.failed[err.code] += 1
-            _LOGGER.error("MQTT message on %s not handled: %s", msg.topic, err.code)
+            _LOGGER.error("MQTT message on %r not handled: %s", msg.topic[:200], err.code)
 
     async def _handle(self, topic: str, payload: bytes) -> None:
         gate_id, leaf = c.split_topic(self.estate, topic)

@@ -12,7 +12,7 @@ from homeassistant.core import ServiceCall, ServiceResponse
 from homeassistant.helpers import config_validation as cv
 
 from .core.privacy import audit_dict, erase_person, export_person
-from .schema import vol
+from .schema import ENTRY_ID, MAX_ROW_ID, int_between, vol
 from .times import to_epoch
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 MAX_AUDIT_ROWS = 1000
 
-_entry: dict[Any, Any] = {vol.Optional("config_entry_id"): cv.string}
+_entry: dict[Any, Any] = {vol.Optional("config_entry_id"): ENTRY_ID}
 _id = vol.All(cv.string, vol.Length(min=1, max=64))
 _name = vol.All(cv.string, vol.Length(min=1, max=64))
 
@@ -38,7 +38,7 @@ PRIVACY_SCHEMAS: dict[str, vol.Schema] = {
             vol.Optional("limit", default=100): vol.All(
                 vol.Coerce(int), vol.Range(min=1, max=MAX_AUDIT_ROWS)
             ),
-            vol.Optional("before_id"): vol.All(vol.Coerce(int), vol.Range(min=1)),
+            vol.Optional("before_id"): int_between(1, MAX_ROW_ID),
         }
     ),
     "rotate_key": vol.Schema(_entry),

@@ -31,6 +31,7 @@ from homeassistant.util import dt as dt_util
 from .alerts import alert_dict
 from .const import DOMAIN
 from .core import errors
+from .core.access import MAX_VISITOR_PASS_DAYS
 from .core.alerts import Rule
 from .core.images import MAX_IMAGE_BYTES, ImageError
 from .core.model import (
@@ -45,11 +46,11 @@ from .core.model import (
 from .core.person_fields import EDITABLE_FIELDS, FieldKind, as_is
 from .core.privacy import check_birth_year
 from .core.schedule import schedule_from_obj
-from .exceptions import ha_error, not_opened, raise_if_not_opened, translated
+from .exceptions import AdminRequired, ha_error, not_opened, raise_if_not_opened, translated
 from .privacy import async_audit
 from .privacy_services import PRIVACY_HANDLERS, PRIVACY_SCHEMAS
 from .runtime import EstateRuntime, resolve_runtime
-from .schema import vol
+from .schema import ENTRY_ID, MAX_ROW_ID, finite_float, int_between, vol
 from .times import to_epoch, to_iso
 
 if TYPE_CHECKING:
@@ -59,10 +60,15 @@ ATTR_ENTRY = "config_entry_id"
 TYPED_KINDS = [k.value for k in CredentialKind if k is not CredentialKind.FACE]
 MAX_TEXT = 200
 
-_entry: dict[Any, Any] = {vol.Optional(ATTR_ENTRY): cv.string}
+_entry: dict[Any, Any] = {vol.Optional(ATTR_ENTRY): ENTRY_ID}
+# Card numbers, PINs, ID numbers and QR tokens are short; anything longer is not one.
+MAX_VALUE = 512
+# Lists are capped too: each entry is checked, and an unbounded list is unbounded work.
+MAX_ITEMS = 100
 _id = vol.All(cv.string, vol.Length(min=1, max=64))
 _text = vol.All(cv.string, vol.Length(max=MAX_TEXT))
 _when = vol.Any(None, cv.datetime)
+_value = vol.Any(vol.All(cv.string, vol.Length(max=MAX_VALUE)), int)
 
 UNIT_FIELDS = {
     vol.Optional("building"): vol.All(cv.string, vol.Length(min=1, max=64)),
@@ -77,8 +83,8 @@ _PERSON_KINDS: dict[FieldKind, Any] = {
     FieldKind.ROLE: vol.In([r.value for r in Role]),
     FieldKind.FLAG: cv.boolean,
     FieldKind.TIME: _when,
-    FieldKind.GATES: vol.All(cv.ensure_list, [_id]),
-    FieldKind.SCHEDULE: vol.Any(None, list),
+    FieldKind.GATES: vol.All(cv.ensure_list, vol.Length(max=MAX_ITEMS), [_id]),
+    FieldKind.SCHEDULE: vol.Any(None, vol.All(list, vol.Length(max=MAX_ITEMS))),
     FieldKind.YEAR: vol.Any(None, vol.All(vol.Coerce(int), vol.Range(min=0))),
 }
 PERSON_FIELDS = {vol.Optional(f.key): _PERSON_KINDS[f.kind] for f in EDITABLE_FIELDS}
@@ -115,7 +121,7 @@ SCHEMAS: dict[str, vol.Schema] = {
             **_entry,
             vol.Required("person_id"): _id,
             vol.Required("kind"): vol.In(TYPED_KINDS),
-            vol.Optional("value"): vol.Any(cv.string, int),
+            vol.Optional("value"): _value,
             vol.Optional("credential_id"): _id,
             vol.Optional("valid_from"): _when,
             vol.Optional("valid_until"): _when,
@@ -132,9 +138,11 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Optional("valid_from"): _when,
             vol.Optional("valid_until"): _when,
             vol.Optional("hours", default=24): vol.All(
-                vol.Coerce(float), vol.Range(min=0.1, max=24 * 366)
+                vol.Coerce(float), vol.Range(min=0.1, max=24 * MAX_VISITOR_PASS_DAYS)
             ),
-            vol.Optional("allowed_gates"): vol.All(cv.ensure_list, [_id]),
+            vol.Optional("allowed_gates"): vol.All(
+                cv.ensure_list, vol.Length(max=MAX_ITEMS), [_id]
+            ),
             vol.Optional("max_uses"): vol.All(vol.Coerce(int), vol.Range(min=1, max=1000)),
         }
     ),
@@ -143,7 +151,7 @@ SCHEMAS: dict[str, vol.Schema] = {
             **_entry,
             vol.Required("gate_id"): _id,
             vol.Required("kind"): vol.In(TYPED_KINDS),
-            vol.Required("value"): vol.Any(cv.string, int),
+            vol.Required("value"): _value,
             vol.Optional("direction"): vol.In([Direction.IN.value, Direction.OUT.value]),
         }
     ),
@@ -193,7 +201,7 @@ SCHEMAS: dict[str, vol.Schema] = {
     **PRIVACY_SCHEMAS,
 }
 
-_alert_id = vol.All(vol.Coerce(int), vol.Range(min=1))
+_alert_id = int_between(1, MAX_ROW_ID)
 SCHEMAS.update(
     {
         "acknowledge_alert": vol.Schema({**_entry, vol.Required("alert_id"): _alert_id}),
@@ -212,7 +220,7 @@ SCHEMAS.update(
             {
                 **_entry,
                 vol.Required("gate_id"): _id,
-                vol.Required("celsius"): vol.Coerce(float),
+                vol.Required("celsius"): finite_float,
                 vol.Optional("person_id"): _id,
             }
         ),
@@ -227,7 +235,7 @@ def _runtime(hass: HomeAssistant, call: ServiceCall) -> EstateRuntime:
     return resolve_runtime(hass, call.data.get(ATTR_ENTRY))
 
 
-async def _require_admin(hass: HomeAssistant, call: ServiceCall) -> None:
+async def _require_admin(hass: HomeAssistant, call: ServiceCall, name: str) -> None:
     user_id = call.context.user_id
     if not user_id:
         return  # automations and scripts run with the system's authority
@@ -235,7 +243,7 @@ async def _require_admin(hass: HomeAssistant, call: ServiceCall) -> None:
     if user is None:
         raise UnknownUser(context=call.context)
     if not user.is_admin:
-        raise Unauthorized(context=call.context)
+        raise AdminRequired(call.context, name)
 
 
 # ---------------------------------------------------------------------- handlers
@@ -611,7 +619,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
             audited = _name not in OPEN_TO_ALL
             if audited:
                 try:
-                    await _require_admin(hass, call)
+                    await _require_admin(hass, call, _name)
                 except Unauthorized:
                     await _audit_refusal(hass, call, _name, "unauthorized")
                     raise

@@ -46,7 +46,7 @@ from .core.queries import (
 from .exceptions import translated
 from .hub import EstateHub, passage_event_data
 from .runtime import EstateRuntime, resolve_runtime
-from .schema import vol
+from .schema import ENTRY_ID, MAX_ROW_ID, vol
 from .times import to_iso
 
 MAX_QR_CHARS: Final = 512
@@ -162,7 +162,7 @@ def ws_estates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str,
 
 
 @require_admin
-@websocket_command({vol.Required("type"): f"{DOMAIN}/units", vol.Optional(ENTRY): str})
+@websocket_command({vol.Required("type"): f"{DOMAIN}/units", vol.Optional(ENTRY): ENTRY_ID})
 @async_response
 async def ws_units(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     async def work(estate: EstateRuntime) -> list[dict[str, Any]]:
@@ -186,13 +186,13 @@ async def ws_units(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
 @websocket_command(
     {
         vol.Required("type"): f"{DOMAIN}/people",
-        vol.Optional(ENTRY): str,
+        vol.Optional(ENTRY): ENTRY_ID,
         vol.Optional("search"): vol.All(str, vol.Length(max=MAX_SEARCH)),
         vol.Optional("role"): vol.In([r.value for r in Role]),
         vol.Optional("flag"): vol.In(PERSON_FLAGS),
         vol.Optional("unit_id"): str,
         vol.Optional("limit", default=50): vol.All(int, vol.Range(min=1, max=MAX_PAGE)),
-        vol.Optional("offset", default=0): vol.All(int, vol.Range(min=0)),
+        vol.Optional("offset", default=0): vol.All(int, vol.Range(min=0, max=MAX_ROW_ID)),
     }
 )
 @async_response
@@ -219,7 +219,7 @@ async def ws_people(hass: HomeAssistant, connection: ActiveConnection, msg: dict
 @websocket_command(
     {
         vol.Required("type"): f"{DOMAIN}/person",
-        vol.Optional(ENTRY): str,
+        vol.Optional(ENTRY): ENTRY_ID,
         vol.Required("person_id"): str,
     }
 )
@@ -274,7 +274,7 @@ async def ws_person(hass: HomeAssistant, connection: ActiveConnection, msg: dict
 @websocket_command(
     {
         vol.Required("type"): f"{DOMAIN}/passages",
-        vol.Optional(ENTRY): str,
+        vol.Optional(ENTRY): ENTRY_ID,
         vol.Optional("gate_id"): str,
         vol.Optional("person_id"): str,
         vol.Optional("unit_id"): str,
@@ -323,7 +323,7 @@ async def ws_passages(
 
 
 @require_admin
-@websocket_command({vol.Required("type"): f"{DOMAIN}/gates", vol.Optional(ENTRY): str})
+@websocket_command({vol.Required("type"): f"{DOMAIN}/gates", vol.Optional(ENTRY): ENTRY_ID})
 @async_response
 async def ws_gates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     async def work(estate: EstateRuntime) -> dict[str, Any]:
@@ -367,7 +367,7 @@ async def ws_gates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
 @websocket_command(
     {
         vol.Required("type"): f"{DOMAIN}/strangers",
-        vol.Optional(ENTRY): str,
+        vol.Optional(ENTRY): ENTRY_ID,
         vol.Optional("limit", default=100): vol.All(int, vol.Range(min=1, max=MAX_PAGE)),
     }
 )
@@ -418,7 +418,9 @@ async def ws_qr(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str
 
 
 @require_admin
-@websocket_command({vol.Required("type"): f"{DOMAIN}/subscribe_passages", vol.Optional(ENTRY): str})
+@websocket_command(
+    {vol.Required("type"): f"{DOMAIN}/subscribe_passages", vol.Optional(ENTRY): ENTRY_ID}
+)
 @callback
 def ws_subscribe_passages(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
@@ -463,7 +465,7 @@ def ws_subscribe_passages(
 @websocket_command(
     {
         vol.Required("type"): f"{DOMAIN}/alerts",
-        vol.Optional(ENTRY): str,
+        vol.Optional(ENTRY): ENTRY_ID,
         vol.Optional("include_resolved", default=False): bool,
         vol.Optional("rule"): vol.In([r.value for r in Rule]),
         vol.Optional("limit", default=50): vol.All(int, vol.Range(min=1, max=MAX_PAGE)),

@@ -324,3 +324,17 @@ def test_resize_max_shrinks(monkeypatch: pytest.MonkeyPatch, use_cv2: bool) -> N
 def test_resize_max_rejects_nonsense() -> None:
     with pytest.raises(ValueError, match="max_side"):
         resize_max(np.zeros((4, 4, 3), dtype=np.uint8), 0)
+
+
+def test_6300_square_png_refused_before_decoding() -> None:
+    """Issue 13 f: a 51 kB PNG of 6300 x 6300 pixels held the face worker 40 s at
+    2.5 GiB. It is refused from its header: far more than a face needs."""
+    data = png_claiming(6300, 6300)  # a stub body: decoding would fail as corrupt
+    assert refused(data).why == "too_many_pixels"
+    real = encode(Image.new("1", (6300, 6300)), "PNG")
+    assert len(real) < 100_000
+    err = refused(real)
+    assert err.why == "too_many_pixels"
+    assert "6300x6300" in err.placeholders["detail"]
+    # A phone's 12 MP photo (4032 x 3024) and a 16 MP camera's still pass the check.
+    assert 4608 * 3456 <= MAX_PIXELS <= 16_000_000

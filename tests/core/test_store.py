@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import time
 import json
+import os
 from pathlib import Path
 import sqlite3
+import stat
 
 import pytest
 
@@ -613,3 +615,22 @@ def test_failed_transaction_leaves_no_partial_write(estate: Store) -> None:
     # The connection is usable afterwards (no transaction left open).
     estate.add_passage(passage(2.0))
     assert estate.count_passages() == 1
+
+
+def test_database_files_are_private(tmp_path: Path) -> None:
+    """Issue 13 h: the database (names, credential hashes, passages) is readable by its
+    owner only, like the key file; SQLite gives -wal and -shm the database's mode."""
+    old = os.umask(0o022)  # the usual umask, which made the file 0644
+    try:
+        path = tmp_path / "new.db"
+        store = Store.open(path)
+        store.add_unit(Unit(id="u1", building="3", number="1201"))
+        for name in ("new.db", "new.db-wal", "new.db-shm"):
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+        store.close()
+        # A database an earlier version created 0644 is made private when opened.
+        os.chmod(path, 0o644)
+        Store.open(path).close()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)

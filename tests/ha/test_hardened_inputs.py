@@ -536,6 +536,26 @@ HTTP_CASES: list[tuple[str, str, str, bytes, str, HTTPStatus, str | None]] = [
         HTTPStatus.BAD_REQUEST,
         "invalid_embedding",
     ),
+    # A number no float holds (it broke the float32 conversion: HTTP 500), not-a-number,
+    # and finite values far outside what a face embedding holds.
+    *(
+        (
+            f"terminal_embedding_{label}",
+            "admin",
+            TERMINAL,
+            json.dumps({"gate_id": "east_gate", "embedding": [value] + [0.01] * 127}).encode(),
+            "application/json",
+            HTTPStatus.BAD_REQUEST,
+            "invalid_embedding",
+        )
+        for label, value in (
+            ("huge_int", 10**400),
+            ("nan", float("nan")),
+            ("infinity", float("inf")),
+            ("1e300", 1e300),
+            ("1e6", -1e6),
+        )
+    ),
     (
         "terminal_bad_direction",
         "admin",

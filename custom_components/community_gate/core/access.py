@@ -26,6 +26,9 @@ from .model import (
 from .policy import decide
 from .store import Store
 
+# The longest a visitor pass may last, whether given as hours or as an explicit end.
+MAX_VISITOR_PASS_DAYS = 366
+
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(6)}"
@@ -92,6 +95,11 @@ class AccessControl:
         """A QR pass for an existing visitor, or for a new visitor of a host unit."""
         if valid_until <= valid_from:
             raise errors.InvalidValidityError("valid_until must be after valid_from")
+        if valid_until - valid_from > MAX_VISITOR_PASS_DAYS * 86400:
+            # However the window is given (hours or an explicit end), a pass is temporary.
+            raise errors.VisitorPassTooLongError(
+                "visitor pass longer than allowed", max_days=str(MAX_VISITOR_PASS_DAYS)
+            )
         # Check the gates before anything is written: a failed issue leaves no visitor.
         for gate_id in allowed_gates:
             self.store.get_gate(gate_id)

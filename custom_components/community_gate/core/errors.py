@@ -87,6 +87,10 @@ class InvalidValidityError(InvalidValueError):
     code = "invalid_validity"
 
 
+class VisitorPassTooLongError(InvalidValueError):
+    code = "visitor_pass_too_long"
+
+
 class InvalidIdError(InvalidValueError):
     code = "invalid_id"
 

@@ -46,7 +46,11 @@ RGBImage = npt.NDArray[np.uint8]
 """An H x W x 3 RGB image, uint8, C-contiguous."""
 
 MAX_IMAGE_BYTES: Final = 20 * 2**20
-MAX_PIXELS: Final = 40_000_000
+# What a face needs, not what a sensor can make: a phone's 12 MP photo (4032 x 3024) and
+# a 16 MP camera's (4608 x 3456) pass; a face needs 80 px (faces.MIN_FACE_PX). Detection
+# time and memory grow with the pixels (a 40 MP PNG held the worker 40 s at 2.5 GiB), so
+# this bound is also the bound on how long one photo can keep gate frames waiting.
+MAX_PIXELS: Final = 16_000_000
 # Photo formats only: every other Pillow plugin is attack surface we do not need.
 # Phones' MPO files (a JPEG with extra frames) open through the JPEG plugin; the first
 # frame is used.

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import replace
+import os
 from pathlib import Path
 import sqlite3
 import time as _time
@@ -67,6 +68,20 @@ def _check_window(valid_from: float | None, valid_until: float | None) -> None:
         raise errors.InvalidValidityError("valid_until must be after valid_from")
 
 
+def _make_private(path: Path) -> None:
+    """The database holds names and credential hashes: owner-only, like the key file.
+    Created 0600 here rather than by SQLite (which follows the process umask, and HA's
+    umask is shared by every thread, so it is not ours to change); SQLite gives -wal and
+    -shm the database's mode. Files an earlier version left 0644 are tightened. Any
+    failure is left to ``sqlite3.connect`` to report."""
+    with suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with suppress(OSError):
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+
+
 class Store:
     """Synchronous SQLite store. Use from one thread at a time."""
 
@@ -85,6 +100,7 @@ class Store:
         path = Path(path)
         if path.is_dir():
             raise errors.StoreUnavailableError("database path is a directory", path=str(path))
+        _make_private(path)
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
         except sqlite3.Error as err:
