@@ -27,6 +27,7 @@ FAILURES = frozenset(
         "camera_unavailable",
         "mqtt_unavailable",
         "emergency_not_opened",
+        "opened_not_logged",
         errors.EstateClosedError.code,
         errors.FaceUnavailableError.code,
         errors.StoreError.code,

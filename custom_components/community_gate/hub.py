@@ -59,7 +59,7 @@ from .core.model import (
     Reason,
 )
 from .core.store import Store
-from .gates import GateRuntime, gate_from_subentry, gate_methods
+from .gates import GateRuntime, gate_from_subentry, gate_methods, gate_openers
 
 _LOGGER = logging.getLogger(__name__)
 SETTING_EMERGENCY = "emergency"
@@ -174,6 +174,7 @@ class EstateHub:
                 actuator=actuator,
                 stream_url=sub.data.get(CONF_STREAM_URL) or None,
                 methods=gate_methods(sub.data),
+                openers=gate_openers(sub.data),
             )
             await self.db(self.store.upsert_gate, gate)
         for rt in self.gates.values():

@@ -144,3 +144,16 @@ async def test_emergency_opens_every_gate_when_the_log_is_locked(
     assert sorted(relay_calls) == [("switch.east_relay", "on"), ("switch.north_relay", "on")]
     assert hass.states.get(switch).state == "on"
     assert "Emergency state NOT saved" in caplog.text
+
+
+@pytest.mark.usefixtures("write_lock")
+async def test_remote_exit_opens_and_says_the_row_is_missing(
+    hass: HomeAssistant, tenant: MockConfigEntry, relay_calls: list
+) -> None:
+    """open_gate for a way out opens like any exit, then fails with a translated error
+    that says the passage is not in the log."""
+    with pytest.raises(HomeAssistantError) as exc:
+        await call(hass, "open_gate", {"gate_id": "east_gate", "reason": "x", "direction": "out"})
+    await hass.async_block_till_done()
+    assert exc.value.translation_key == "opened_not_logged"
+    assert relay_calls[:1] == [("switch.east_relay", "on")]
