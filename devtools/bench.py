@@ -2,11 +2,11 @@
 
     python -m devtools.bench store --json
     python -m devtools.bench store --people 1000 --passages 10000
-    python -m devtools.bench faces|privacy|mqtt|rules --json
+    python -m devtools.bench faces|privacy|mqtt|rules|gate --json
 
 Run from the repository root. This module only dispatches: every benchmark lives in its
 own module (``bench_store``, ``bench_faces``, ``bench_privacy``, ``bench_mqtt``,
-``bench_rules``) and what they share is in ``benchlib``.
+``bench_rules``, ``bench_gate``) and what they share is in ``benchlib``.
 
 Progress goes to stderr; the result to stdout (``--json``: one JSON object).
 """
@@ -19,6 +19,7 @@ import json
 import sys
 
 from devtools.bench_faces import FACES_COMMAND
+from devtools.bench_gate import GATE_COMMAND
 from devtools.bench_mqtt import MQTT_COMMAND
 from devtools.bench_privacy import PRIVACY_COMMAND
 from devtools.bench_rules import RULES_COMMAND
@@ -31,6 +32,7 @@ COMMANDS: dict[str, Command] = {
     "privacy": PRIVACY_COMMAND,
     "mqtt": MQTT_COMMAND,
     "rules": RULES_COMMAND,
+    "gate": GATE_COMMAND,
 }
 
 

@@ -2,7 +2,7 @@
 percentiles, the machine description, argument types and the shape of a subcommand.
 
 The benchmarks (``bench_store``, ``bench_faces``, ``bench_privacy``, ``bench_mqtt``,
-``bench_rules``) import these from here and never from one another; ``bench`` only
+``bench_rules``, ``bench_gate``) import these from here and never from one another; ``bench`` only
 dispatches to them.
 """
 

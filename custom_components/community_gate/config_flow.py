@@ -31,6 +31,7 @@ from .const import (
     CONF_GATE_KIND,
     CONF_METHODS,
     CONF_MQTT_DEVICE,
+    CONF_OPENERS,
     CONF_PRESENCE,
     CONF_PULSE_SECONDS,
     CONF_STREAM_URL,
@@ -314,7 +315,17 @@ def _check_rules(
         return None, err
 
 
-def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
+async def _users(hass: HomeAssistant) -> dict[str, str]:
+    """The people who can log in to Home Assistant: id -> name, for the openers list."""
+    users = await hass.auth.async_get_users()
+    return {u.id: u.name or u.id for u in users if u.is_active and not u.system_generated}
+
+
+def _gate_schema(
+    defaults: dict[str, Any], *, with_id: bool, users: dict[str, str] | None = None
+) -> vol.Schema:
+    users = users or {}
+
     def opt(key: str) -> dict[str, Any]:
         value = defaults.get(key)
         return {"suggested_value": value} if value else {}
@@ -379,6 +390,21 @@ def _gate_schema(defaults: dict[str, Any], *, with_id: bool) -> vol.Schema:
             vol.Optional(CONF_DOOR, description=opt(CONF_DOOR)): selector.EntitySelector(
                 selector.EntitySelectorConfig(domain="binary_sensor")
             ),
+            # Who may open this gate remotely besides admins. A user removed from HA
+            # since drops out here (the selector accepts only listed users).
+            vol.Optional(
+                CONF_OPENERS,
+                default=[u for u in defaults.get(CONF_OPENERS) or () if u in users],
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=[
+                        selector.SelectOptionDict(value=uid, label=name)
+                        for uid, name in sorted(users.items(), key=lambda u: u[1].lower())
+                    ],
+                    multiple=True,
+                    mode=selector.SelectSelectorMode.DROPDOWN,
+                )
+            ),
         }
     )
     return vol.Schema(fields)
@@ -429,6 +455,11 @@ def _clean_gate_input(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[
     else:
         # A face-only gate is allowed but raises a repair issue (see privacy.py).
         data[CONF_METHODS] = [m for m in GATE_METHODS if m in methods]
+    openers = data.get(CONF_OPENERS) or []
+    if not isinstance(openers, list) or not all(isinstance(u, str) for u in openers):
+        errors[CONF_OPENERS] = "openers_invalid"
+    else:
+        data[CONF_OPENERS] = list(dict.fromkeys(openers))
     return data, errors
 
 
@@ -457,7 +488,7 @@ class GateSubentryFlow(ConfigSubentryFlow):
                 return self.async_create_entry(title=data["name"], data=data, unique_id=gate_id)
         return self.async_show_form(
             step_id="user",
-            data_schema=_gate_schema(user_input or {}, with_id=True),
+            data_schema=_gate_schema(user_input or {}, with_id=True, users=await _users(self.hass)),
             errors=errors,
         )
 
@@ -476,7 +507,9 @@ class GateSubentryFlow(ConfigSubentryFlow):
                 )
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=_gate_schema(user_input or dict(subentry.data), with_id=False),
+            data_schema=_gate_schema(
+                user_input or dict(subentry.data), with_id=False, users=await _users(self.hass)
+            ),
             errors=errors,
             description_placeholders={"gate_id": subentry.data[CONF_GATE_ID]},
         )

@@ -39,6 +39,8 @@ OPT_KEEP_PHOTOS: Final = "keep_photos"
 
 # Gate subentry: the credential kinds a gate accepts (default: all)
 CONF_METHODS: Final = "methods"
+# Gate subentry: HA user ids who may open the gate remotely besides admins (default: none)
+CONF_OPENERS: Final = "openers"
 
 EVENT_PASSAGE: Final = "community_gate_passage"
 EVENT_EMERGENCY: Final = "community_gate_emergency"

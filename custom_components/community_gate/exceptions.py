@@ -28,6 +28,7 @@ FAILURES = frozenset(
         "camera_unavailable",
         "mqtt_unavailable",
         "emergency_not_opened",
+        "opened_not_logged",
         errors.EstateClosedError.code,
         errors.FaceUnavailableError.code,
         errors.StoreError.code,
@@ -43,7 +44,7 @@ class AdminRequired(Unauthorized):
     401, a script logs "Unauthorized", neither with a traceback), with a translated
     message naming the action instead of the bare class name."""
 
-    def __init__(self, context: Context, action: str) -> None:
+    def __init__(self, context: Context | None, action: str) -> None:
         super().__init__(context=context)
         self.translation_domain = DOMAIN
         self.translation_key = "admin_required"

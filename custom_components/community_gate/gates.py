@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .actuators import Actuator
-from .const import CONF_BUILDING, CONF_DIRECTION, CONF_GATE_ID, CONF_GATE_KIND, CONF_METHODS
+from .const import (
+    CONF_BUILDING,
+    CONF_DIRECTION,
+    CONF_GATE_ID,
+    CONF_GATE_KIND,
+    CONF_METHODS,
+    CONF_OPENERS,
+)
 from .core.model import CredentialKind, Direction, Gate, GateKind, Passage
 
 # The credential kinds a gate subentry may list, and those that are not biometric (a
@@ -29,6 +36,8 @@ class GateRuntime:
     last_passage: Passage | None = None
     # Credential kinds this gate accepts (the gate subentry's "methods"; default all).
     methods: frozenset[str] = frozenset(m.value for m in CredentialKind)
+    # HA users (ids) who may open this gate remotely besides administrators.
+    openers: frozenset[str] = frozenset()
 
 
 def gate_from_subentry(data: dict[str, Any] | Any) -> Gate:
@@ -45,3 +54,8 @@ def gate_methods(data: dict[str, Any] | Any) -> frozenset[str]:
     """The credential kinds a gate accepts (all of them unless configured)."""
     methods = data.get(CONF_METHODS) or GATE_METHODS
     return frozenset(m for m in methods if m in GATE_METHODS)
+
+
+def gate_openers(data: dict[str, Any] | Any) -> frozenset[str]:
+    """The HA user ids the gate subentry allows to open it remotely (none unless set)."""
+    return frozenset(u for u in data.get(CONF_OPENERS) or () if isinstance(u, str) and u)

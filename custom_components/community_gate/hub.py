@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 import logging
@@ -60,10 +60,13 @@ from .core.model import (
     Reason,
 )
 from .core.store import Store
-from .gates import GateRuntime, gate_from_subentry, gate_methods
+from .gates import GateRuntime, gate_from_subentry, gate_methods, gate_openers
 
 _LOGGER = logging.getLogger(__name__)
 SETTING_EMERGENCY = "emergency"
+# How long an exit or emergency opening waits for its passage row before the gate opens
+# anyway: a locked database (SQLite waits up to 10 s for a lock) must not keep anyone in.
+FAIL_SAFE_WAIT_S = 1.0
 # How long closing waits for a thread's current call: a stuck query or face call must
 # not hold up Home Assistant's stop.
 JOIN_TIMEOUT_S = 5.0
@@ -84,6 +87,9 @@ class PassageOutcome:
     decision: Decision
     # The actuator's failure code when a granted passage did not open the gate.
     actuator_error: str | None = None
+    # False when a fail-safe opening (exit, emergency) could not be logged: the
+    # passage has no id and nobody was told of it.
+    logged: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +175,7 @@ class EstateHub:
                 actuator=actuator,
                 stream_url=sub.data.get(CONF_STREAM_URL) or None,
                 methods=gate_methods(sub.data),
+                openers=gate_openers(sub.data),
             )
             await self.db(self.store.upsert_gate, gate)
         for rt in self.gates.values():
@@ -340,7 +347,14 @@ class EstateHub:
     ) -> list[PassageOutcome]:
         """Emergency open-all (fire alarm, staff switch). Persisted across restarts."""
         self.emergency = active
-        await self.db(self.store.set_setting, SETTING_EMERGENCY, "1" if active else "0")
+        saved = asyncio.ensure_future(
+            self.db(self.store.set_setting, SETTING_EMERGENCY, "1" if active else "0")
+        )
+        if active:
+            # Fail-safe: a locked or failing database must not hold the gates shut.
+            await asyncio.wait({saved}, timeout=FAIL_SAFE_WAIT_S)
+        else:
+            await saved
         self.hass.bus.async_fire(
             EVENT_EMERGENCY,
             {"entry_id": self.entry.entry_id, "active": active},
@@ -351,14 +365,22 @@ class EstateHub:
             await self.relays.async_release_all()  # MQTT relays were held open
             return []
         decision = Decision(True, Reason.EMERGENCY_OPEN)
-        return list(
-            await asyncio.gather(
-                *(
-                    self._complete(rt, decision, Method.EMERGENCY, None, context, note)
-                    for rt in self.gates.values()
+        try:
+            return list(
+                await asyncio.gather(
+                    *(
+                        self._complete(rt, decision, Method.EMERGENCY, None, context, note)
+                        for rt in self.gates.values()
+                    )
                 )
             )
-        )
+        finally:
+            try:
+                await saved
+            except (StoreError, EstateClosedError) as err:
+                # The gates are open and the hub decides "open" until switched off, but
+                # a restart would forget it.
+                _LOGGER.error("Emergency state NOT saved (%s): lost on restart", err.code)
 
     async def _complete(
         self,
@@ -373,30 +395,85 @@ class EstateHub:
         cluster_id: str | None = None,
         extra_flags: tuple[str, ...] = (),
     ) -> PassageOutcome:
-        flags: tuple[str, ...] = extra_flags
-        failure: str | None = None
-        if decision.allowed:
-            try:
-                await rt.actuator.open(context)
-            except ActuatorError as err:
-                # The decision stands and is logged; staff see the failed actuation. An
-                # absent actuator was logged once when it went away: not once per attempt.
-                level = logging.DEBUG if err.code in ABSENT_CODES else logging.WARNING
-                _LOGGER.log(level, "Gate %s did not open: %s", rt.gate.id, err.code)
-                flags = (*flags, err.code)
-                failure = err.code
         row = build_passage(
             decision,
             gate=rt.gate,
             method=method,
             direction=direction,
             note=note,
-            extra_flags=flags,
+            extra_flags=extra_flags,
             distance=distance,
             cluster_id=cluster_id,
         )
+        if not decision.allowed:
+            return self._tell(rt, await self.async_write(row), decision, None, context)
+        if is_fail_safe(row):
+            return await self._open_fail_safe(rt, row, decision, context)
+        # Fail-secure: the intent is durable before the gate moves. A log that cannot
+        # be written raises here, and the gate stays shut.
         passage = await self.async_write(row)
-        # Durable from here on: now tell everyone.
+        failure = await self._actuate(rt, context)
+        if failure is not None:
+            passage = await self._record_failure(passage, failure)
+        return self._tell(rt, passage, decision, failure, context)
+
+    async def _open_fail_safe(
+        self, rt: GateRuntime, row: Passage, decision: Decision, context: Context | None
+    ) -> PassageOutcome:
+        """An exit or an emergency: log first when the database answers, but open
+        anyway when it does not (nobody is kept in by a locked or failing log)."""
+        write = asyncio.ensure_future(self.async_write(row))
+        await asyncio.wait({write}, timeout=FAIL_SAFE_WAIT_S)
+        failure = await self._actuate(rt, context)
+        try:
+            passage = await write
+        except StoreError:
+            # Codes only; async_write has already said the row is lost.
+            _LOGGER.error(
+                "Gate %s opened WITHOUT a passage row: gate %s, method %s, direction %s,"
+                " reason %s (fail-safe); note it by hand",
+                rt.gate.id,
+                row.gate_id,
+                row.method.value,
+                row.direction.value,
+                row.reason.value,
+            )
+            return PassageOutcome(row, decision, failure, logged=False)
+        if failure is not None:
+            passage = await self._record_failure(passage, failure)
+        return self._tell(rt, passage, decision, failure, context)
+
+    async def _actuate(self, rt: GateRuntime, context: Context | None) -> str | None:
+        """Open the gate; the actuator's failure code, or None when it opened."""
+        try:
+            await rt.actuator.open(context)
+        except ActuatorError as err:
+            # The decision stands and is logged; staff see the failed actuation. An
+            # absent actuator was logged once when it went away: not once per attempt.
+            level = logging.DEBUG if err.code in ABSENT_CODES else logging.WARNING
+            _LOGGER.log(level, "Gate %s did not open: %s", rt.gate.id, err.code)
+            return err.code
+        return None
+
+    async def _record_failure(self, passage: Passage, code: str) -> Passage:
+        """Add the actuator's failure code to the already durable row."""
+        assert passage.id is not None
+        flags = (*passage.flags, code)
+        try:
+            await self.db(self.store.set_passage_flags, passage.id, flags)
+        except StoreError, EstateClosedError:
+            _LOGGER.error("Passage %s: actuator failure %s NOT recorded", passage.id, code)
+        return replace(passage, flags=flags)
+
+    def _tell(
+        self,
+        rt: GateRuntime,
+        passage: Passage,
+        decision: Decision,
+        failure: str | None,
+        context: Context | None,
+    ) -> PassageOutcome:
+        """The row is durable (with its actuation outcome): now tell everyone."""
         rt.last_passage = passage
         if passage.ts >= self.stats.day_start:
             self.stats.passages_today += 1
@@ -464,6 +541,16 @@ class EstateHub:
     def alert_signal(self) -> str:
         """Where the alert rules publish what they raise (the alert event entity)."""
         return SIGNAL_ALERT.format(self.entry.entry_id)
+
+
+def is_fail_safe(p: Passage) -> bool:
+    """A granted passage that opens even when it cannot be logged: a way out, or an
+    emergency. Every other opening (an entry, a remote open) is fail-secure."""
+    return (
+        p.direction is Direction.OUT
+        or p.method is Method.EMERGENCY
+        or p.reason is Reason.EMERGENCY_OPEN
+    )
 
 
 def passage_event_data(hub: EstateHub, p: Passage) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import EstateEntity
 from .exceptions import raise_if_not_opened, translated
+from .remote import async_check_admin, audited
 from .runtime import CommunityGateConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -28,13 +29,18 @@ class EmergencySwitch(EstateEntity, SwitchEntity):
     def is_on(self) -> bool:
         return self.hub.emergency
 
+    # Opening every gate is an administrator's act, like the set_emergency action.
     async def async_turn_on(self, **kwargs: Any) -> None:
-        with translated(self.hub.store.path):
-            outcomes = await self.hub.async_set_emergency(
-                True, note="switch", context=self._context
-            )
-        raise_if_not_opened(o.passage.gate_id for o in outcomes if o.actuator_error)
+        context = self._context
+        async with audited(self.hub, context, "emergency_switch_on", None):
+            await async_check_admin(self.hass, context, "emergency_switch_on")
+            with translated(self.hub.store.path):
+                outcomes = await self.hub.async_set_emergency(True, note="switch", context=context)
+            raise_if_not_opened(o.passage.gate_id for o in outcomes if o.actuator_error)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
-        with translated(self.hub.store.path):
-            await self.hub.async_set_emergency(False, note="switch", context=self._context)
+        context = self._context
+        async with audited(self.hub, context, "emergency_switch_off", None):
+            await async_check_admin(self.hass, context, "emergency_switch_off")
+            with translated(self.hub.store.path):
+                await self.hub.async_set_emergency(False, note="switch", context=context)

@@ -326,6 +326,7 @@ GATE = {
         "pulse_out_of_range": "Choose between 1 and 60 seconds.",
         "building_required": "A building door needs the building it serves.",
         "methods_required": "Choose at least one accepted method.",
+        "openers_invalid": "Choose the remote openers from the list of users.",
         "gate_id_invalid": "Use 1 to 64 letters, digits, _ . or -, starting with a letter or digit.",
         "gate_id_taken": "Another gate already has this ID.",
         "stream_url_invalid": "Use an rtsp://, rtsps://, http:// or https:// address with a host.",
@@ -542,4 +543,11 @@ METHOD_OPTIONS = {k: METHODS[k] for k in ("face", "card", "id_card", "qr", "pin"
 ISSUES["face_only_gate"] = (
     "Face is the only way in at {name}",
     "Gate {gate_id} accepts only faces. Residents who do not consent to face recognition, children, visitors and anyone the camera fails to recognise must still get in: add a card, QR or PIN reader to the gate's accepted methods (Reconfigure gate).",
+)
+GATE_DATA["openers"] = "Remote openers"
+GATE_DESC["openers"] = (
+    "Home Assistant users who may open this gate remotely (its Open button and the open_gate action) besides administrators. Emergency open-all stays with administrators. Every remote opening is audited."
+)
+EXCEPTIONS["opened_not_logged"] = (
+    "Gate {gate_id} opened (a way out opens even when the log fails), but its passage could not be written to the log. Note it by hand and check the database."
 )

@@ -300,6 +300,7 @@ GATE = {
         "pulse_out_of_range": "请选择 1 到 60 秒。",
         "building_required": "单元门需要填写所服务的楼栋。",
         "methods_required": "请至少选择一种通行方式。",
+        "openers_invalid": "请从用户列表中选择远程开门人员。",
         "gate_id_invalid": "请使用 1 到 64 个字母、数字、_ . 或 -，并以字母或数字开头。",
         "gate_id_taken": "已有其他门使用此 ID。",
         "stream_url_invalid": "请使用带主机名的 rtsp://、rtsps://、http:// 或 https:// 地址。",
@@ -496,4 +497,11 @@ METHOD_OPTIONS = {k: METHODS[k] for k in ("face", "card", "id_card", "qr", "pin"
 ISSUES["face_only_gate"] = (
     "{name} 只能刷脸通行",
     "门 {gate_id} 只接受人脸。不同意人脸识别的居民、儿童、访客以及摄像头未能识别的人都必须能够进门：请在该门的“接受的通行方式”中加入门禁卡、二维码或密码（重新配置门）。",
+)
+GATE_DATA["openers"] = "远程开门人员"
+GATE_DESC["openers"] = (
+    "除管理员外，可远程打开此门（其“开门”按钮和 open_gate 动作）的 Home Assistant 用户。紧急全开仅限管理员。每次远程开门均记入审计日志。"
+)
+EXCEPTIONS["opened_not_logged"] = (
+    "门 {gate_id} 已打开（出口在日志无法写入时仍会打开），但本次通行未能写入日志。请手工记录并检查数据库。"
 )

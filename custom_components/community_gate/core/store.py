@@ -757,6 +757,12 @@ class Store:
             raise errors.StoreError(str(err), path=str(self.path), error=str(err)) from err
         return out
 
+    def set_passage_flags(self, passage_id: int, flags: Sequence[str]) -> None:
+        """Replace a logged passage's flags (the actuation outcome, recorded after the
+        row was written as the intent)."""
+        with self._tx() as c:
+            c.execute("UPDATE passages SET flags=? WHERE id=?", (",".join(flags), passage_id))
+
     def add_passages(self, passages: Iterable[Passage]) -> int:
         """Bulk insert in one transaction (imports, simulator, benchmark set-up)."""
         with self._tx() as c:

@@ -1,0 +1,150 @@
+"""Benchmark: a card presented through the ``present_credential`` action -> the moment
+the hub asks Home Assistant to turn the gate's relay on.
+
+    python -m devtools.bench gate --json     # --reads 300 --warmup 20
+
+A Home Assistant instance (the test harness's, from pytest-homeassistant-custom-component:
+a dev tool, not a runtime dependency) with one estate on a real SQLite file
+(``synchronous=FULL``, as production opens it) and one gate opened by a template switch.
+The latency runs from just before the action is called to the ``call_service`` event of
+the relay's ``switch.turn_on``, both on HA's event loop with ``perf_counter``. It contains
+the decision (a read on the database thread) and, since issue 13 item 5, the durable
+commit of the passage row, which now comes before the relay moves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+import tempfile
+import time
+from typing import Any
+from unittest.mock import patch
+
+from devtools.benchlib import Command, machine_info, percentiles_ms, positive
+
+CARD = "0012345678"
+
+
+def add_gate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reads", type=positive, default=300, help="measured presentations")
+    p.add_argument("--warmup", type=positive, default=20, help="presentations not measured")
+
+
+async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    from homeassistant import loader
+    from homeassistant.config_entries import ConfigSubentryData
+    from homeassistant.core import Event, callback
+    from homeassistant.setup import async_setup_component
+    from pytest_homeassistant_custom_component.common import (
+        MockConfigEntry,
+        async_test_home_assistant,
+    )
+
+    async with async_test_home_assistant(config_dir=str(workdir)) as hass:
+        hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # load ours from sys.path
+        with patch("homeassistant.config.load_yaml_config_file", return_value={}):
+            assert await async_setup_component(
+                hass, "input_boolean", {"input_boolean": {"coil": {}}}
+            )
+            relay = {
+                "name": "relay",
+                "unique_id": "bench_relay",
+                "state": "{{ is_state('input_boolean.coil', 'on') }}",
+                "turn_on": {
+                    "action": "input_boolean.turn_on",
+                    "target": {"entity_id": "input_boolean.coil"},
+                },
+                "turn_off": {
+                    "action": "input_boolean.turn_off",
+                    "target": {"entity_id": "input_boolean.coil"},
+                },
+            }
+            assert await async_setup_component(
+                hass, "template", {"template": [{"switch": [relay]}]}
+            )
+            await hass.async_block_till_done()
+            gate = ConfigSubentryData(
+                data={
+                    "name": "Bench gate",
+                    "gate_id": "bench_gate",
+                    "kind": "estate_gate",
+                    "direction": "both",
+                    "actuator": "switch.relay",
+                    "pulse_seconds": 5,
+                },
+                subentry_type="gate",
+                title="Bench gate",
+                unique_id="bench_gate",
+            )
+            entry = MockConfigEntry(
+                domain="community_gate",
+                title="Bench Estate",
+                data={"name": "Bench Estate", "db_path": str(workdir / "bench.db")},
+                options={"retention_days": 180},
+                subentries_data=[gate],
+            )
+            entry.add_to_hass(hass)
+            assert await async_setup_component(hass, "community_gate", {})
+            await hass.async_block_till_done()
+
+            async def svc(name: str, data: dict[str, Any]) -> Any:
+                return await hass.services.async_call(
+                    "community_gate", name, data, blocking=True, return_response=True
+                )
+
+            await svc("add_person", {"person_id": "p1", "role": "staff", "name": "B"})
+            await svc("add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
+
+            relay_at: list[float] = []
+
+            @callback
+            def _relay_called(event: Event) -> None:
+                if event.data.get("domain") == "switch" and event.data.get("service") == "turn_on":
+                    relay_at.append(time.perf_counter())
+
+            hass.bus.async_listen("call_service", _relay_called)
+            latencies: list[float] = []
+            for i in range(args.warmup + args.reads):
+                relay_at.clear()
+                t0 = time.perf_counter()
+                resp = await svc(
+                    "present_credential", {"gate_id": "bench_gate", "kind": "card", "value": CARD}
+                )
+                assert resp["opened"], resp
+                if i >= args.warmup:
+                    latencies.append(relay_at[0] - t0)
+                await asyncio.sleep(0.01)  # a gate is not a firehose
+            logged = await entry.runtime_data.hub.db(entry.runtime_data.hub.store.count_passages)
+            await hass.config_entries.async_unload(entry.entry_id)
+            await hass.async_block_till_done()
+    return {
+        "reads": args.reads,
+        "passages_logged": logged,
+        "present_to_relay_ms": percentiles_ms(latencies),
+    }
+
+
+def run_gate(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="cg-bench-gate-") as tmp:
+        result = asyncio.run(_bench(args, Path(tmp)))
+    return {"machine": machine_info(), **result}
+
+
+def format_gate(r: dict[str, Any]) -> str:
+    m = r["present_to_relay_ms"]
+    return (
+        f"present_credential -> relay switch.turn_on, {r['reads']} reads "
+        f"({r['passages_logged']} passages logged)\n"
+        f"  p50 {m['p50_ms']} ms  p95 {m['p95_ms']} ms  p99 {m['p99_ms']} ms  "
+        f"max {m['max_ms']} ms"
+    )
+
+
+GATE_COMMAND: Command = (
+    "Gate path: present_credential -> relay turn_on (real HA, real SQLite, fsync)",
+    add_gate_args,
+    run_gate,
+    format_gate,
+)
