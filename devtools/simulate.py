@@ -220,6 +220,7 @@ class Builder:
         self._devices(estate, buildings)
         self._doors(buildings)
         self._fever(residents)
+        self._guessing(gates)
         estate.events = sorted(self.events)
         estate.planted = self.planted
         return estate
@@ -438,6 +439,25 @@ class Builder:
             Event(ts + 2, 2, "temp", {"person": pid, "celsius": self.rng.uniform(37.8, 39.0)})
         )
         self.planted[Rule.FEVER].add(pid)
+
+    def _guessing(self, gates: list[Gate]) -> None:
+        """Residents mistype a PIN now and then at every gate (no alert); one night,
+        someone tries PIN after PIN at the west gate (brute_force)."""
+        rng = self.rng
+        for day in range(self.days):
+            for _ in range(rng.randint(0, 3)):
+                gate = rng.choice(gates).id
+                self.passage(
+                    self.day_ts(day, rng.uniform(7, 22)),
+                    gate,
+                    Direction.IN,
+                    Method.PIN,
+                    allowed=False,
+                )
+        start = self.day_ts(rng.randint(0, self.days - 1), rng.uniform(1, 4))
+        for i in range(self.params.brute_force_count):
+            self.passage(start + 2 * i, WEST, Direction.IN, Method.PIN, allowed=False)
+        self.planted[Rule.BRUTE_FORCE].add(WEST)
 
 
 def replay(estate: Estate, store: Store, params: RuleParams) -> dict[Rule, set[str]]:

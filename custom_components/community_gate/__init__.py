@@ -125,11 +125,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
         ) from err
     ir.async_delete_issue(hass, DOMAIN, issue_id)
 
-    hub = EstateHub(hass, entry, store, access, executor)
+    options = EstateOptions.from_mapping(entry.options)
+    hub = EstateHub(hass, entry, store, access, executor, min_pin_length=options.min_pin_length)
     try:
-        runtime = await _async_build(
-            hass, EstateOptions.from_mapping(entry.options), hub, db_path, hash_key, seal_root
-        )
+        runtime = await _async_build(hass, options, hub, db_path, hash_key, seal_root)
     except Exception:
         # Whatever was built holds no thread: the hub closes the store it was given.
         await hub.async_close()

@@ -43,12 +43,14 @@ from .const import (
     OPT_FACE_DEBOUNCE,
     OPT_FACE_THRESHOLD,
     OPT_KEEP_PHOTOS,
+    OPT_MIN_PIN_LENGTH,
     OPT_PHOTO_RETENTION_DAYS,
     OPT_RETENTION_DAYS,
     OPT_RULES,
     SUBENTRY_GATE,
 )
 from .core.contract import ContractError, check_device_id
+from .core.credentials import PIN_MAX_DIGITS, PIN_MIN_DIGITS
 from .core.errors import (
     InvalidIdError,
     InvalidRuleParameterError,
@@ -221,6 +223,9 @@ NUMBER_OPTIONS: dict[str, _Number] = {
     OPT_FACE_THRESHOLD: _Number(DEFAULTS.face_threshold, 0.3, 0.7, 0.01, ""),
     OPT_CAPTURE_INTERVAL: _Number(DEFAULTS.capture_interval, 0.1, 10, 0.1, "s"),
     OPT_FACE_DEBOUNCE: _Number(DEFAULTS.face_debounce, 1, 300, 1, "s"),
+    OPT_MIN_PIN_LENGTH: _Number(
+        DEFAULTS.min_pin_length, PIN_MIN_DIGITS, PIN_MAX_DIGITS, 1, "", integer=True
+    ),
 }
 
 

@@ -60,6 +60,7 @@ from .core.model import (
     Reason,
 )
 from .core.store import Store
+from .core.throttle import FAILED_GUESSES, Throttle, ThrottleKey
 from .gates import GateRuntime, gate_from_subentry, gate_methods, gate_openers
 
 _LOGGER = logging.getLogger(__name__)
@@ -123,6 +124,8 @@ class EstateHub:
         store: Store,
         access: AccessControl,
         executor: ThreadPoolExecutor,
+        *,
+        min_pin_length: int = 0,
     ) -> None:
         self.hass = hass
         self.entry = entry
@@ -139,6 +142,10 @@ class EstateHub:
         # Where gates opened by an MQTT controller send their relay commands: the MQTT
         # link attaches itself once it runs; without it those gates are unavailable.
         self.relays = RelayPort()
+        # Failed presentations per (gate, caller): guessing is locked out (issue 13).
+        self.throttle = Throttle()
+        # PINs shorter than this were enrolled before the minimum: flagged when used.
+        self.min_pin_length = min_pin_length
 
     # ------------------------------------------------------------------ plumbing
     async def db[T](self, func: Callable[..., T], *args: Any) -> T:
@@ -273,19 +280,51 @@ class EstateHub:
         *,
         direction: Direction | None = None,
         context: Context | None = None,
+        caller: str | None = None,
     ) -> PassageOutcome:
-        """A reader presents a credential: decide, open if allowed, log, then tell."""
+        """A reader presents a credential: decide, open if allowed, log, then tell.
+
+        ``caller`` is who presents (an MQTT reader: ``mqtt:<device id>``); without it,
+        the Home Assistant user of ``context``, or the gate's own automations."""
         rt = self.gate_runtime(gate_id)
         now = dt_util.now()
+        method = Method(kind.value)
         if self._refuses(rt, kind.value):
             decision = Decision(False, Reason.METHOD_NOT_ACCEPTED)
-            return await self._complete(rt, decision, Method(kind.value), direction, context, None)
-        decision = await self.db(
-            lambda: self.access.evaluate(
-                rt.gate, kind, value, now, direction=direction, emergency=self.emergency
+            return await self._complete(rt, decision, method, direction, context, None)
+        key: ThrottleKey = (rt.gate.id, caller or _caller(context))
+        # An emergency opens for anyone: nobody is kept in by a lock-out during a fire.
+        admitted = not self.emergency
+        if admitted and not self.throttle.admit(key, now.timestamp()):
+            # Refused unexamined: a right guess during a lock-out opens and tells nothing.
+            decision = Decision(False, Reason.THROTTLED)
+            return await self._complete(rt, decision, method, direction, context, None)
+        failed = False
+        try:
+            decision = await self.db(
+                lambda: self.access.evaluate(
+                    rt.gate,
+                    kind,
+                    value,
+                    now,
+                    direction=direction,
+                    emergency=self.emergency,
+                    min_pin_length=self.min_pin_length,
+                )
             )
-        )
-        return await self._complete(rt, decision, Method(kind.value), direction, context, None)
+            failed = decision.reason in FAILED_GUESSES
+        finally:
+            if admitted:
+                until = self.throttle.done(key, dt_util.now().timestamp(), failed=failed)
+                if until is not None:
+                    # Ids only: the gate and who; never a tried value.
+                    _LOGGER.warning(
+                        "Gate %s: too many failed credentials from %s; refused for %.0f s",
+                        rt.gate.id,
+                        key[1] or "its automations",
+                        until - dt_util.now().timestamp(),
+                    )
+        return await self._complete(rt, decision, method, direction, context, None)
 
     async def async_present_face(
         self,
@@ -551,6 +590,13 @@ def is_fail_safe(p: Passage) -> bool:
         or p.method is Method.EMERGENCY
         or p.reason is Reason.EMERGENCY_OPEN
     )
+
+
+def _caller(context: Context | None) -> str:
+    """The throttle's caller for a presentation without an explicit one: the Home
+    Assistant user, or ``""`` for automations and scripts (the gate's own readers)."""
+    user_id = context.user_id if context is not None else None
+    return f"user:{user_id}" if user_id else ""
 
 
 def passage_event_data(hub: EstateHub, p: Passage) -> dict[str, Any]:

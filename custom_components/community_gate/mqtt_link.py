@@ -286,7 +286,11 @@ class MqttLink:
         direction = Direction(f["dir"]) if f.get("dir") else None
         if m.leaf in c.READER_LEAVES:
             outcome = await self.hub.async_present(
-                m.gate, CredentialKind(m.leaf.value), f["value"], direction=direction
+                m.gate,
+                CredentialKind(m.leaf.value),
+                f["value"],
+                direction=direction,
+                caller=f"mqtt:{dev.id}",  # each reader is throttled on its own
             )
             await self._decision(dev, m.gate, outcome)
         elif m.leaf is c.Leaf.FACE:

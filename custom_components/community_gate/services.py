@@ -242,6 +242,15 @@ async def _authorize(hass: HomeAssistant, call: ServiceCall, name: str) -> None:
     await async_check_open(hass, gate.openers if gate else frozenset(), call.context)
 
 
+async def _hears_everything(hass: HomeAssistant, call: ServiceCall) -> bool:
+    """Administrators and automations (no user) hear the whole decision."""
+    user_id = call.context.user_id
+    if not user_id:
+        return True
+    user = await hass.auth.async_get_user(user_id)
+    return user is not None and user.is_admin
+
+
 # ---------------------------------------------------------------------- handlers
 async def _add_unit(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
     hub = estate.hub
@@ -350,6 +359,7 @@ async def _add_credential(estate: EstateRuntime, call: ServiceCall) -> ServiceRe
             valid_from=to_epoch(d.get("valid_from")),
             valid_until=to_epoch(d.get("valid_until")),
             max_uses=d.get("max_uses"),
+            min_pin_length=estate.options.min_pin_length,
         )
     )
     out: dict[str, Any] = {"credential_id": cred.id, "kind": kind.value}
@@ -410,6 +420,10 @@ async def _present(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
         context=call.context,
     )
     p = outcome.passage
+    if not await _hears_everything(hub.hass, call):
+        # A non-admin user may try values, not learn who holds one or why it failed
+        # (blocked, out of schedule, in arrears): the log and the events keep that.
+        return {"allowed": p.allowed}
     if p.reason.value == "malformed_credential":
         # Logged as a denied passage first, so nothing is lost; then the caller hears why.
         raise ha_error("malformed_credential", kind=d["kind"], passage_id=p.id)

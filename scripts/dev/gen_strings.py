@@ -115,6 +115,7 @@ SELECTORS.update(
                     "door_held_open",
                     "forced_open",
                     "fever",
+                    "brute_force",
                 ],
                 "translation_key": "rule",
             }
@@ -141,8 +142,9 @@ REQUIRED.update(
 )
 
 
-# Estate options added with the face issue: data, "_desc" and "_err" texts each.
-FACE_OPTIONS = ("face_threshold", "capture_interval", "face_debounce")
+# Estate options added with the face issue (and the minimum PIN length, issue 13):
+# data, "_desc" and "_err" texts each.
+FACE_OPTIONS = ("face_threshold", "capture_interval", "face_debounce", "min_pin_length")
 
 
 def build(m) -> dict:

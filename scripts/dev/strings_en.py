@@ -21,6 +21,7 @@ REASONS = {
     "direction_not_allowed": "Direction not allowed",
     "outside_schedule": "Outside schedule",
     "method_not_accepted": "Method not accepted at this gate",
+    "throttled": "Too many failed attempts (locked out)",
 }
 METHODS = {
     "face": "Face",
@@ -102,6 +103,7 @@ EXCEPTIONS = {
     "duplicate_credential": 'This {kind} credential is already registered (credential ID "{credential_id}" or the same card, PIN or token belongs to someone). Revoke the old one first.',
     "invalid_value": "Invalid value for {field}.",
     "invalid_credential_value": "Invalid {kind} value: {why}.",
+    "pin_too_short": "A PIN needs at least {min} digits at this estate.",
     "invalid_schedule": 'Invalid schedule ({why}). Use a list of windows like {{"days": [1, 2, 3, 4, 5], "start": "07:00", "end": "22:00"}} (days 1 = Monday to 7 = Sunday).',
     "invalid_validity": "The end of the validity period must be after its start.",
     "visitor_pass_too_long": "A visitor pass can last at most {max_days} days.",
@@ -311,6 +313,9 @@ CONFIG = {
     "face_debounce": "Same-face quiet time",
     "face_debounce_desc": "A face seen again at the same gate within this time is not logged again.",
     "face_debounce_err": "Choose between 1 and 300 seconds.",
+    "min_pin_length": "Minimum PIN length",
+    "min_pin_length_desc": "Digits a newly enrolled PIN needs. PINs enrolled before keep working; their passages are flagged short_pin so they can be replaced.",
+    "min_pin_length_err": "Choose between 4 and 8 digits.",
 }
 GATE = {
     "entry_type": "Gate",
@@ -398,6 +403,7 @@ RULES = {
     "door_held_open": "Door held open",
     "forced_open": "Door forced open",
     "fever": "Fever",
+    "brute_force": "Credential guessing",
 }
 RULE_PARAMS = {
     "special_attention_hours": (
@@ -440,6 +446,14 @@ RULE_PARAMS = {
     "fever_celsius": (
         "Fever: threshold °C",
         "Alert when a terminal measures this temperature or more (35 to 42).",
+    ),
+    "brute_force_count": (
+        "Credential guessing: failed tries",
+        "Alert when this many unknown, malformed or locked-out credentials are tried at one gate (5 to 10000) ...",
+    ),
+    "brute_force_seconds": (
+        "Credential guessing: within seconds",
+        "... within this many seconds (10 to 3600).",
     ),
     "repeat_hours": (
         "Repeat after hours",

@@ -21,6 +21,7 @@ REASONS = {
     "direction_not_allowed": "通行方向不允许",
     "outside_schedule": "不在允许时段",
     "method_not_accepted": "此门不接受该通行方式",
+    "throttled": "失败次数过多（已暂时锁定）",
 }
 METHODS = {
     "face": "人脸",
@@ -102,6 +103,7 @@ EXCEPTIONS = {
     "duplicate_credential": "此{kind}凭证已登记（凭证 ID“{credential_id}”已存在，或相同的卡、密码或令牌已属于他人）。请先注销旧凭证。",
     "invalid_value": "{field} 的值无效。",
     "invalid_credential_value": "{kind} 的值无效：{why}。",
+    "pin_too_short": "本小区的密码至少需要 {min} 位数字。",
     "invalid_schedule": '时段设置无效（{why}）。请使用形如 {{"days": [1, 2, 3, 4, 5], "start": "07:00", "end": "22:00"}} 的时段列表（days 中 1 为周一，7 为周日）。',
     "invalid_validity": "有效期的结束时间必须晚于开始时间。",
     "visitor_pass_too_long": "访客通行证的有效期最长为 {max_days} 天。",
@@ -285,6 +287,9 @@ CONFIG = {
     "face_debounce": "同一人脸静默时间",
     "face_debounce_desc": "同一门口在此时间内再次看到同一人脸时不重复记录。",
     "face_debounce_err": "请选择 1 到 300 秒。",
+    "min_pin_length": "密码最短位数",
+    "min_pin_length_desc": "新登记的密码至少需要的位数。之前登记的密码仍可使用，其通行记录标记为 short_pin，便于更换。",
+    "min_pin_length_err": "请选择 4 到 8 位。",
 }
 GATE = {
     "entry_type": "门",
@@ -366,6 +371,7 @@ RULES = {
     "door_held_open": "门长时间未关",
     "forced_open": "门被强行打开",
     "fever": "体温异常",
+    "brute_force": "疑似暴力尝试凭证",
 }
 RULE_PARAMS = {
     "special_attention_hours": (
@@ -397,6 +403,11 @@ RULE_PARAMS = {
         "开门前这么多秒内没有放行记录或出门按钮，视为强行开门（1 到 600）。",
     ),
     "fever_celsius": ("体温异常：阈值 °C", "终端测得体温达到或超过此值时告警（35 到 42）。"),
+    "brute_force_count": (
+        "暴力尝试：失败次数",
+        "同一门口未知、格式错误或锁定期间被拒的凭证达到此次数（5 到 10000）……",
+    ),
+    "brute_force_seconds": ("暴力尝试：秒数内", "……且发生在此秒数内时告警（10 到 3600）。"),
     "repeat_hours": (
         "重复间隔小时数",
         "同一规则、同一对象在此小时数内最多告警一次；告警未关闭时不再重复（1 到 8760）。",

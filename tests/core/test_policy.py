@@ -59,6 +59,7 @@ NOT_FROM_DECIDE = {
     Reason.REMOTE_OPEN: "the HA hub's staff 'open' action, no credential involved",
     Reason.MALFORMED_CREDENTIAL: "AccessControl.evaluate, before any lookup (test_access.py)",
     Reason.METHOD_NOT_ACCEPTED: "EstateHub, from the gate methods (tests/ha/test_privacy.py)",
+    Reason.THROTTLED: "EstateHub, from core/throttle.py (tests/ha/test_brute_force.py)",
 }
 CASES: list[tuple[Reason, dict[str, Any]]] = [
     (Reason.GRANTED, {}),

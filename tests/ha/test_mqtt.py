@@ -37,6 +37,7 @@ from custom_components.community_gate.const import (
     EVENT_TEMPERATURE,
 )
 from custom_components.community_gate.core import contract as c
+from custom_components.community_gate.core.throttle import ThrottleLimits
 from devtools.broker import FieldDevice, Mosquitto, find_mosquitto
 from tests.ha.helpers import add_estate, add_tenant, call, gate_subentry
 
@@ -582,3 +583,24 @@ async def test_a_database_failure_is_logged_and_opens_nothing(
     assert "Traceback" not in caplog.text
     assert passages(db_path) == []
     assert not [t for t, _ in drain(east) if t.endswith("relay/set")]
+
+
+async def test_a_reader_guessing_over_mqtt_is_locked_out(
+    hass: HomeAssistant,
+    mqtt_estate: MockConfigEntry,
+    devices: dict[str, FieldDevice],
+    db_path: Path,
+) -> None:
+    """The throttle sits on the hub's one decision path: a field reader is a caller of
+    its own, and once locked out even the right card opens nothing and says only why."""
+    east = devices["gc-east"]
+    for i in range(ThrottleLimits().failures):
+        east.send("card", value=str(4_000_000_000 + i))
+        _topic, decision = await next_message(hass, east, "decision")
+        assert decision["reason"] == "unknown_credential"
+    east.send("card", value=CARD)
+    _topic, decision = await next_message(hass, east, "decision")
+    assert (decision["allowed"], decision["reason"]) == (False, "throttled")
+    assert not [t for t, _ in drain(east) if t.endswith("relay/set")]
+    await wait_for(lambda: passages(db_path)[-1][3] == "throttled")
+    assert passages(db_path)[-1] == ("east_gate", "card", 0, "throttled", None, "")

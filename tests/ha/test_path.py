@@ -285,12 +285,12 @@ async def test_credential_window(
         {
             "person_id": "p5",
             "kind": "pin",
-            "value": "24680",
+            "value": "246801",
             "valid_from": (now + start).isoformat(),
             "valid_until": (now + end).isoformat(),
         },
     )
-    resp = await present(hass, "east_gate", "pin", "24680")
+    resp = await present(hass, "east_gate", "pin", "246801")
     assert resp["person_id"] == "p5"
     await check(
         hass,
@@ -301,7 +301,7 @@ async def test_credential_window(
         reason=reason,
         allowed=False,
         method="pin",
-        secrets=("24680",),
+        secrets=("246801",),
     )
 
 

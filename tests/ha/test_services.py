@@ -461,7 +461,7 @@ async def test_add_credential_errors(hass: HomeAssistant, seeded: MockConfigEntr
         hass,
         "unknown_person",
         "add_credential",
-        {"person_id": "ghost", "kind": "pin", "value": 1234},
+        {"person_id": "ghost", "kind": "pin", "value": 123456},
     )
     assert err.translation_placeholders == {"person_id": "ghost"}
     # The same card in another spelling belongs to p1 already.
@@ -476,7 +476,7 @@ async def test_add_credential_errors(hass: HomeAssistant, seeded: MockConfigEntr
         hass,
         "duplicate_credential",
         "add_credential",
-        {"person_id": "p2", "kind": "pin", "value": "1234", "credential_id": "c1"},
+        {"person_id": "p2", "kind": "pin", "value": "123456", "credential_id": "c1"},
     )
     err = await fails(
         hass,
@@ -501,7 +501,7 @@ async def test_add_credential_errors(hass: HomeAssistant, seeded: MockConfigEntr
         hass,
         "invalid_id",
         "add_credential",
-        {"person_id": "p2", "kind": "pin", "value": "5555", "credential_id": "bad id"},
+        {"person_id": "p2", "kind": "pin", "value": "555555", "credential_id": "bad id"},
     )
     now = dt_util.now()
     await fails(
@@ -511,7 +511,7 @@ async def test_add_credential_errors(hass: HomeAssistant, seeded: MockConfigEntr
         {
             "person_id": "p2",
             "kind": "pin",
-            "value": "5555",
+            "value": "555555",
             "valid_from": now.isoformat(),
             "valid_until": (now - timedelta(minutes=1)).isoformat(),
         },
@@ -519,11 +519,11 @@ async def test_add_credential_errors(hass: HomeAssistant, seeded: MockConfigEntr
     for bad in (
         {"person_id": "p2", "kind": "face", "value": "x"},
         {"person_id": "p2", "kind": "iris", "value": "x"},
-        {"person_id": "p2", "value": "5555"},
-        {"kind": "pin", "value": "5555"},
-        {"person_id": "p2", "kind": "pin", "value": "5555", "max_uses": 0},
-        {"person_id": "p2", "kind": "pin", "value": "5555", "max_uses": "lots"},
-        {"person_id": "p2", "kind": "pin", "value": ["5555"]},
+        {"person_id": "p2", "value": "555555"},
+        {"kind": "pin", "value": "555555"},
+        {"person_id": "p2", "kind": "pin", "value": "555555", "max_uses": 0},
+        {"person_id": "p2", "kind": "pin", "value": "555555", "max_uses": "lots"},
+        {"person_id": "p2", "kind": "pin", "value": ["555555"]},
     ):
         with pytest.raises(vol.Invalid):
             await call(hass, "add_credential", bad)
@@ -778,7 +778,7 @@ MUTATING: list[tuple[str, dict[str, Any]]] = [
     ("add_person", {"person_id": "s9", "role": "staff"}),
     ("update_person", {"person_id": "p1", "blocked": True}),
     ("remove_person", {"person_id": "p1"}),
-    ("add_credential", {"person_id": "p1", "kind": "pin", "value": "4321"}),
+    ("add_credential", {"person_id": "p1", "kind": "pin", "value": "654321"}),
     ("revoke_credential", {"credential_id": "c1"}),
     ("issue_visitor_pass", {"unit_id": "3-1201"}),
     ("open_gate", {"gate_id": "east_gate", "reason": "test"}),

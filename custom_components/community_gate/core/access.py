@@ -28,6 +28,8 @@ from .store import Store
 
 # The longest a visitor pass may last, whether given as hours or as an explicit end.
 MAX_VISITOR_PASS_DAYS = 366
+# The flag of a granted PIN shorter than the estate's minimum PIN length.
+SHORT_PIN = "short_pin"
 
 
 def new_id(prefix: str) -> str:
@@ -52,6 +54,9 @@ class AccessControl:
     def secret_hash(self, kind: CredentialKind, value: object) -> str:
         return self._hasher.hash(kind.value, credentials.normalise(kind, value))
 
+    def _short_pin(self, kind: CredentialKind, value: object, minimum: int) -> bool:
+        return kind is CredentialKind.PIN and len(credentials.normalise(kind, value)) < minimum
+
     def add_credential(
         self,
         person_id: str,
@@ -62,14 +67,18 @@ class AccessControl:
         valid_from: float | None = None,
         valid_until: float | None = None,
         max_uses: int | None = None,
+        min_pin_length: int = 0,
     ) -> tuple[Credential, str | None]:
         """Store a credential. For QR, ``value`` may be None: a token is generated and
-        returned (the only time it exists in clear)."""
+        returned (the only time it exists in clear). A PIN must have at least
+        ``min_pin_length`` digits."""
         generated: str | None = None
         if kind is CredentialKind.QR and value in (None, ""):
             generated = value = new_token()
         elif value is None:
             raise errors.InvalidCredentialValueError("value required", kind=kind.value, why="empty")
+        if kind is CredentialKind.PIN:
+            credentials.check_pin_length(credentials.normalise(kind, value), min_pin_length)
         cred = Credential(
             id=check_id(credential_id, "credential_id") if credential_id else new_id("cred"),
             person_id=person_id,
@@ -167,9 +176,11 @@ class AccessControl:
         *,
         direction: Direction | None = None,
         emergency: bool = False,
+        min_pin_length: int = 0,
     ) -> Decision:
         """Decide a presented credential. A malformed value is a denial, not an error:
-        readers send garbage, and garbage must be logged, not lost."""
+        readers send garbage, and garbage must be logged, not lost. A granted PIN shorter
+        than ``min_pin_length`` (enrolled before that minimum) is flagged ``short_pin``."""
         try:
             secret = self.secret_hash(kind, value)
         except errors.InvalidCredentialValueError:
@@ -200,6 +211,9 @@ class AccessControl:
             and not self.store.claim_use(cred.id)
         ):
             return replace(decision, allowed=False, reason=Reason.CREDENTIAL_USED_UP, flags=())
+        if decision.reason is Reason.GRANTED and self._short_pin(kind, value, min_pin_length):
+            # It still opens (people are not locked out overnight); staff find it by the flag.
+            return replace(decision, flags=(*decision.flags, SHORT_PIN))
         return decision
 
     def evaluate_face(

@@ -30,6 +30,7 @@ class Rule(StrEnum):
     DOOR_HELD_OPEN = "door_held_open"
     FORCED_OPEN = "forced_open"
     FEVER = "fever"
+    BRUTE_FORCE = "brute_force"
 
 
 class SubjectKind(StrEnum):

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import re
 
-from .errors import InvalidCredentialValueError
+from .errors import InvalidCredentialValueError, PinTooShortError
 from .model import CredentialKind
+
+# The shortest PIN the format takes: an estate's minimum (EstateOptions) is at least this.
+PIN_MIN_DIGITS = 4
+PIN_MAX_DIGITS = 8
 
 _DIGITS = re.compile(r"[0-9]{1,20}")
 _HEX = re.compile(r"(?:0x)?([0-9a-f]{1,16})", re.IGNORECASE)
-_PIN = re.compile(r"[0-9]{4,8}")
+_PIN = re.compile(rf"[0-9]{{{PIN_MIN_DIGITS},{PIN_MAX_DIGITS}}}")
 _QR = re.compile(r"[A-Za-z0-9_\-]{16,128}")
 _FINGERPRINT = re.compile(r"[A-Za-z0-9_\-:.]{1,64}")
 _ID18 = re.compile(r"[0-9]{17}[0-9X]")
@@ -75,3 +79,10 @@ def normalise(kind: CredentialKind, value: object) -> str:
                 return text
             raise _bad(kind, "expected a reader template id")
     raise _bad(kind, "unsupported kind")  # pragma: no cover - enum is exhaustive
+
+
+def check_pin_length(normalised: str, minimum: int) -> None:
+    """Refuse enrolling a PIN shorter than ``minimum``: a four-digit PIN is one guess in
+    10,000, six digits one in a million."""
+    if len(normalised) < minimum:
+        raise PinTooShortError("PIN shorter than the estate's minimum", min=str(minimum))

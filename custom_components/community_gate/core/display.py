@@ -98,6 +98,12 @@ _TEXTS: Final[dict[Reason, dict[str, Prompt]]] = {
         ),
         "zh-Hans": Prompt("此门不支持该方式", "此门不支持该通行方式，请换用其他方式。"),
     },
+    Reason.THROTTLED: {
+        "en": Prompt(
+            "Too many tries, wait", "Too many failed attempts. Please wait and try again."
+        ),
+        "zh-Hans": Prompt("尝试次数过多，请稍候", "失败次数过多，请稍后再试。"),
+    },
     Reason.OUTSIDE_SCHEDULE: {
         "en": Prompt("Not at this time", "Access is not allowed at this time."),
         "zh-Hans": Prompt("当前时段不可通行", "当前时段不可通行。"),

@@ -74,6 +74,13 @@ class InvalidCredentialValueError(InvalidValueError):
     code = "invalid_credential_value"
 
 
+class PinTooShortError(InvalidValueError):
+    """A PIN shorter than the estate's minimum (the placeholder is the minimum, never
+    the PIN or its length)."""
+
+    code = "pin_too_short"
+
+
 class InvalidScheduleError(InvalidValueError):
     code = "invalid_schedule"
 

@@ -77,6 +77,8 @@ class Reason(StrEnum):
     DIRECTION_NOT_ALLOWED = "direction_not_allowed"
     OUTSIDE_SCHEDULE = "outside_schedule"
     METHOD_NOT_ACCEPTED = "method_not_accepted"  # this gate takes no such credential
+    # Too many failed presentations from this caller at this gate: refused unexamined.
+    THROTTLED = "throttled"
 
 
 ALLOWING_REASONS = frozenset({Reason.GRANTED, Reason.REMOTE_OPEN, Reason.EMERGENCY_OPEN})

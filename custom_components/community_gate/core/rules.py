@@ -26,12 +26,19 @@ from typing import Any
 
 from . import errors
 from .alerts import Alert, AlertLog, AlertState, Rule, SubjectKind
-from .model import RESIDENT_ROLES, Direction, Method, Passage, Role
+from .model import RESIDENT_ROLES, Direction, Method, Passage, Reason, Role
 from .store import Store
 
 # Sightings of one stranger closer than this are one appearance (a face lingering in
 # front of the camera, or trying the reader twice, is not two visits).
 SIGHTING_GAP_S = 600.0
+# A failed try at a gate for the brute_force rule: a value nobody holds or no reader
+# sends, or any try refused unexamined while its caller was locked out.
+FAILED_TRIES = (
+    Reason.UNKNOWN_CREDENTIAL.value,
+    Reason.MALFORMED_CREDENTIAL.value,
+    Reason.THROTTLED.value,
+)
 # The readings a body thermometer can honestly produce; anything else is a fault.
 TEMPERATURE_RANGE = (25.0, 45.0)
 AUTO = "auto"  # who resolved an alert whose condition ended by itself
@@ -59,6 +66,8 @@ PARAM_SPECS: dict[str, ParamSpec] = {
     "door_held_open_seconds": ParamSpec(120, 5, 24 * 3600),
     "forced_open_grace_seconds": ParamSpec(15, 1, 600),
     "fever_celsius": ParamSpec(37.3, 35, 42),
+    "brute_force_count": ParamSpec(20, 5, 10_000, integer=True),
+    "brute_force_seconds": ParamSpec(60, 10, 3600),
     "repeat_hours": ParamSpec(24, 1, 24 * 365),
 }
 
@@ -78,6 +87,10 @@ class RuleParams:
     door_held_open_seconds: float = 120
     forced_open_grace_seconds: float = 15
     fever_celsius: float = 37.3
+    # Failed credentials (unknown, malformed, or refused during a lock-out) at one gate:
+    # twice what one source may fail before it is locked out (core/throttle.py).
+    brute_force_count: int = 20
+    brute_force_seconds: float = 60
     # One alert per rule and subject per window: no flood.
     repeat_hours: float = 24
 
@@ -225,6 +238,8 @@ class RuleEngine:
                     {"passage_id": p.id, "person_id": p.person_id},
                 )
             )
+        if p.reason.value in FAILED_TRIES and p.method is not Method.FACE:
+            out.append(self._brute_force(p))
         if p.method is Method.FACE and not p.allowed and p.person_id is None:
             out.extend(self._unknown_face(p))
         elif (
@@ -261,6 +276,34 @@ class RuleEngine:
             self._tailgating(p, p.cluster_id),
             self._frequent(p, "cluster_id", p.cluster_id, SubjectKind.CLUSTER),
         ]
+
+    def _brute_force(self, p: Passage) -> Alert | None:
+        """A burst of failed tries at one gate, whoever made them: guessing spread over
+        many callers (each under its own lock-out limit) adds up here."""
+        if (Rule.BRUTE_FORCE, p.gate_id) in self._open:
+            return None  # already raised: spare the count
+        limit = self.params.brute_force_count
+        rows = self._conn.execute(
+            "SELECT id FROM passages WHERE gate_id=? AND ts>? AND ts<=? AND allowed=0"
+            f" AND reason IN ({','.join('?' * len(FAILED_TRIES))}) AND method!='face'"
+            " ORDER BY ts DESC LIMIT ?",
+            (p.gate_id, p.ts - self.params.brute_force_seconds, p.ts, *FAILED_TRIES, limit),
+        ).fetchall()
+        if len(rows) < limit:
+            return None
+        # Ids, codes and counts: never a tried value (the log holds none anyway).
+        return self._raise(
+            p.ts,
+            Rule.BRUTE_FORCE,
+            SubjectKind.GATE,
+            p.gate_id,
+            p.gate_id,
+            {
+                "count": len(rows),
+                "seconds": self.params.brute_force_seconds,
+                "passage_ids": sorted(r[0] for r in rows)[-10:],
+            },
+        )
 
     def _is_visitor(self, p: Passage) -> bool:
         row = self._conn.execute("SELECT role FROM people WHERE id=?", (p.person_id,)).fetchone()
