@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from functools import partial
 from pathlib import Path
 import tempfile
 import time
 from typing import Any
 from unittest.mock import patch
 
+from devtools.bench_ha import async_bench_estate, async_call
 from devtools.benchlib import Command, machine_info, percentiles_ms, positive
 
 CARD = "0012345678"
@@ -34,13 +36,9 @@ def add_gate_args(p: argparse.ArgumentParser) -> None:
 
 async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from homeassistant import loader
-    from homeassistant.config_entries import ConfigSubentryData
     from homeassistant.core import Event, callback
     from homeassistant.setup import async_setup_component
-    from pytest_homeassistant_custom_component.common import (
-        MockConfigEntry,
-        async_test_home_assistant,
-    )
+    from pytest_homeassistant_custom_component.common import async_test_home_assistant
 
     async with async_test_home_assistant(config_dir=str(workdir)) as hass:
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # load ours from sys.path
@@ -65,35 +63,8 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 hass, "template", {"template": [{"switch": [relay]}]}
             )
             await hass.async_block_till_done()
-            gate = ConfigSubentryData(
-                data={
-                    "name": "Bench gate",
-                    "gate_id": "bench_gate",
-                    "kind": "estate_gate",
-                    "direction": "both",
-                    "actuator": "switch.relay",
-                    "pulse_seconds": 5,
-                },
-                subentry_type="gate",
-                title="Bench gate",
-                unique_id="bench_gate",
-            )
-            entry = MockConfigEntry(
-                domain="community_gate",
-                title="Bench Estate",
-                data={"name": "Bench Estate", "db_path": str(workdir / "bench.db")},
-                options={"retention_days": 180},
-                subentries_data=[gate],
-            )
-            entry.add_to_hass(hass)
-            assert await async_setup_component(hass, "community_gate", {})
-            await hass.async_block_till_done()
-
-            async def svc(name: str, data: dict[str, Any]) -> Any:
-                return await hass.services.async_call(
-                    "community_gate", name, data, blocking=True, return_response=True
-                )
-
+            entry = await async_bench_estate(hass, workdir, {"actuator": "switch.relay"})
+            svc = partial(async_call, hass)
             await svc("add_person", {"person_id": "p1", "role": "staff", "name": "B"})
             await svc("add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from functools import partial
 from pathlib import Path
 import queue
 import statistics
@@ -24,6 +25,7 @@ import time
 from typing import Any
 from unittest.mock import patch
 
+from devtools.bench_ha import async_bench_estate, async_call
 from devtools.benchlib import Command, machine_info
 from devtools.broker import FieldDevice, Mosquitto, find_mosquitto
 
@@ -44,8 +46,6 @@ def _pct(values: list[float], q: float) -> float:
 async def _bench(args: argparse.Namespace, workdir: Path, binary: str) -> dict[str, Any]:
     from homeassistant import loader
     from homeassistant.components import mqtt
-    from homeassistant.config_entries import ConfigSubentryData
-    from homeassistant.setup import async_setup_component
     from pytest_homeassistant_custom_component.common import (
         MockConfigEntry,
         async_test_home_assistant,
@@ -67,38 +67,13 @@ async def _bench(args: argparse.Namespace, workdir: Path, binary: str) -> dict[s
                 mqtt_entry.add_to_hass(hass)
                 assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
                 assert await mqtt.async_wait_for_mqtt_client(hass)
-                gate = ConfigSubentryData(
-                    data={
-                        "name": "Bench gate",
-                        "gate_id": "bench_gate",
-                        "kind": "estate_gate",
-                        "direction": "both",
-                        "pulse_seconds": 5,
-                        "mqtt_device": "gc-bench",
-                    },
-                    subentry_type="gate",
-                    title="Bench gate",
-                    unique_id="bench_gate",
-                )
-                entry = MockConfigEntry(
-                    domain="community_gate",
-                    title="Bench Estate",
-                    data={"name": "Bench Estate", "db_path": str(workdir / "bench.db")},
-                    options={"retention_days": 180},
-                    subentries_data=[gate],
-                )
-                entry.add_to_hass(hass)
-                assert await async_setup_component(hass, "community_gate", {})
-                await hass.async_block_till_done()
+                entry = await async_bench_estate(hass, workdir, {"mqtt_device": "gc-bench"})
                 hub, link = entry.runtime_data.hub, entry.runtime_data.mqtt
                 assert link is not None
                 while not link.ready:  # noqa: ASYNC110 - no Event
                     await asyncio.sleep(0.05)
 
-                async def svc(name: str, data: dict[str, Any]) -> Any:
-                    return await hass.services.async_call(
-                        "community_gate", name, data, blocking=True, return_response=True
-                    )
+                svc = partial(async_call, hass)
 
                 await svc("add_person", {"person_id": "p1", "role": "staff", "name": "B"})
                 await svc("add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
