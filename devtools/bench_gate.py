@@ -23,8 +23,14 @@ import time
 from typing import Any
 from unittest.mock import patch
 
-from devtools.bench_ha import async_bench_estate, async_call
-from devtools.benchlib import Command, machine_info, percentiles_ms, positive
+from devtools.benchlib import (
+    Command,
+    async_bench_estate,
+    async_call,
+    machine_info,
+    percentiles_ms,
+    positive,
+)
 
 CARD = "0012345678"
 

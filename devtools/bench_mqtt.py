@@ -25,8 +25,7 @@ import time
 from typing import Any
 from unittest.mock import patch
 
-from devtools.bench_ha import async_bench_estate, async_call
-from devtools.benchlib import Command, machine_info
+from devtools.benchlib import Command, async_bench_estate, async_call, machine_info
 from devtools.broker import FieldDevice, Mosquitto, find_mosquitto
 
 CARD = "0012345678"

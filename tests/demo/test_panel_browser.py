@@ -167,7 +167,8 @@ def test_staff_panel_end_to_end(page: tuple[object, Client, list[str]]) -> None:
     assert out["allowed"] is True
     row = panel.locator(f'tr[data-passage="{out["passage_id"]}"]')
     row.wait_for(timeout=30_000)
-    assert "p-e2e" in row.inner_text()
+    # Staff read the person's name and unit, not the id (issue 17, item 1).
+    assert "Zhou Min (3-1201)" in row.inner_text()
     assert "Granted" in row.inner_text()
     # And the filters: denied only.
     client.present("east_gate", "card", "31337")
