@@ -65,6 +65,18 @@ def test_a_killed_child_is_replaced(worker: FaceWorker) -> None:
     assert len(worker.analyse((PHOTOS / "obama.jpg").read_bytes())) == 1
 
 
+def test_ctrl_c_reaches_home_assistant_not_the_face_process(worker: FaceWorker) -> None:
+    """Ctrl-C in a terminal signals the whole process group: Home Assistant stops and
+    ends the face process itself; the face process must not die (with a traceback) first."""
+    worker.ping()
+    pid = worker._proc.pid
+    os.kill(pid, signal.SIGINT)
+    worker._proc.join(1)
+    assert worker._proc.is_alive()
+    assert worker._proc.pid == pid
+    assert worker.ping() == "dlib_resnet_v1"
+
+
 def slow_engine() -> FaceEngine:
     os.kill(os.getpid(), signal.SIGKILL)  # dies while building: mid-request for the parent
     raise AssertionError("unreachable")

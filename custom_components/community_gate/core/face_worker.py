@@ -18,6 +18,7 @@ from contextlib import suppress
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from pathlib import Path
+import signal
 import sys
 import threading
 from typing import Any
@@ -48,6 +49,9 @@ _HANDLERS: dict[str, Callable[..., Any]] = {
 
 def _serve(conn: Connection, factory: Callable[[], FaceEngine]) -> None:
     """The child's loop: build the engine once, answer requests until EOF/None."""
+    # Ctrl-C in a terminal reaches the whole process group: Home Assistant stops and ends
+    # this process itself (a None, or EOF if it dies), so the child ignores it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine: FaceEngine | None = None
     failure: BaseException | None = None
     try:
