@@ -104,10 +104,9 @@ def _person(p: Person) -> dict[str, Any]:
 def _passage(hub: EstateHub, p: Passage, names: dict[str, str]) -> dict[str, Any]:
     """A passage as staff read it: the event's ids and codes, plus the names the panel
     (admins only) shows instead of them."""
-    gate = hub.gates.get(p.gate_id)
     return passage_event_data(hub, p) | {
         "distance": p.distance,
-        "gate_name": gate.gate.name if gate else p.gate_id,
+        "gate_name": _gate_name(hub, p.gate_id),
         "person_name": names.get(p.person_id or ""),
     }
 
