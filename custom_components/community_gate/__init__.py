@@ -41,6 +41,7 @@ from .hub import EstateHub
 if TYPE_CHECKING:
     from .mqtt_link import MqttLink
 from .panel import async_register_panel
+from .panel_commands import async_register_private_commands
 from .privacy import PrivacyRuntime, async_check_face_only_gates, async_clear_face_only_issues
 from .runtime import CommunityGateConfigEntry, EstateRuntime
 from .services import async_setup_services
@@ -63,6 +64,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     async_register_views(hass)
     async_register_commands(hass)
+    async_register_private_commands(hass)
     await async_register_panel(hass)
     return True
 

@@ -1,6 +1,13 @@
 """Actions (services) of community_gate: the people register, credentials, passes, and
 the gate path. Thin: validate, check admin, call the hub or store, map errors to
-translated messages."""
+translated messages.
+
+No action takes a name or a credential value. Home Assistant records every action's data
+(the ``call_service`` event) in its own database, beyond this integration's erasure and
+encryption, so names, card and ID numbers and PINs reach the hub through channels it does
+not record: the staff panel's commands (``panel_commands.py``, which run the same handlers
+through :func:`async_run`) and signed field-device messages (``mqtt_link.py``). A PIN or QR
+token the action asks for is generated and answered once."""
 
 from __future__ import annotations
 
@@ -38,7 +45,7 @@ from .core.model import (
     Role,
     Unit,
 )
-from .core.person_fields import EDITABLE_FIELDS, FieldKind, as_is
+from .core.person_fields import ACTION_FIELDS, EDITABLE_FIELDS, FieldKind, as_is
 from .core.privacy import check_birth_year
 from .core.schedule import schedule_from_obj
 from .exceptions import ha_error, not_opened, raise_if_not_opened, translated
@@ -84,6 +91,7 @@ _PERSON_KINDS: dict[FieldKind, Any] = {
     FieldKind.YEAR: vol.Any(None, vol.All(vol.Coerce(int), vol.Range(min=0))),
 }
 PERSON_FIELDS = {vol.Optional(f.key): _PERSON_KINDS[f.kind] for f in EDITABLE_FIELDS}
+ACTION_PERSON_FIELDS = {vol.Optional(f.key): _PERSON_KINDS[f.kind] for f in ACTION_FIELDS}
 _ADD_PERSON_REQUIRED = [f.key for f in EDITABLE_FIELDS if f.required_on_add]
 
 
@@ -107,17 +115,16 @@ SCHEMAS: dict[str, vol.Schema] = {
         {
             **_entry,
             vol.Optional("person_id"): _id,
-            **_require(PERSON_FIELDS, *_ADD_PERSON_REQUIRED),
+            **_require(ACTION_PERSON_FIELDS, *_ADD_PERSON_REQUIRED),
         }
     ),
-    "update_person": vol.Schema({**_entry, vol.Required("person_id"): _id, **PERSON_FIELDS}),
+    "update_person": vol.Schema({**_entry, vol.Required("person_id"): _id, **ACTION_PERSON_FIELDS}),
     "remove_person": vol.Schema({**_entry, vol.Required("person_id"): _id}),
     "add_credential": vol.Schema(
         {
             **_entry,
             vol.Required("person_id"): _id,
             vol.Required("kind"): vol.In(TYPED_KINDS),
-            vol.Optional("value"): _value,
             vol.Optional("credential_id"): _id,
             vol.Optional("valid_from"): _when,
             vol.Optional("valid_until"): _when,
@@ -130,7 +137,6 @@ SCHEMAS: dict[str, vol.Schema] = {
             **_entry,
             vol.Exclusive("person_id", "visitor"): _id,
             vol.Exclusive("unit_id", "visitor"): _id,
-            vol.Optional("name"): _text,
             vol.Optional("valid_from"): _when,
             vol.Optional("valid_until"): _when,
             vol.Optional("hours", default=24): vol.All(
@@ -140,15 +146,6 @@ SCHEMAS: dict[str, vol.Schema] = {
                 cv.ensure_list, vol.Length(max=MAX_ITEMS), [_id]
             ),
             vol.Optional("max_uses"): vol.All(vol.Coerce(int), vol.Range(min=1, max=1000)),
-        }
-    ),
-    "present_credential": vol.Schema(
-        {
-            **_entry,
-            vol.Required("gate_id"): _id,
-            vol.Required("kind"): vol.In(TYPED_KINDS),
-            vol.Required("value"): _value,
-            vol.Optional("direction"): vol.In([Direction.IN.value, Direction.OUT.value]),
         }
     ),
     "open_gate": vol.Schema(
@@ -223,8 +220,16 @@ SCHEMAS.update(
     }
 )
 
-# Services anyone (a reader automation) may call; everything else changes the estate.
-OPEN_TO_ALL = frozenset({"present_credential"})
+# The staff panel's versions of the actions that carry a name or a credential value:
+# the same fields, plus those. Run through the same handlers, checks and audit.
+PRIVATE_SCHEMAS: dict[str, vol.Schema] = {
+    "add_person": SCHEMAS["add_person"].extend({vol.Optional("name"): _text}),
+    "update_person": SCHEMAS["update_person"].extend({vol.Optional("name"): _text}),
+    "add_credential": SCHEMAS["add_credential"].extend({vol.Optional("value"): _value}),
+    "issue_visitor_pass": SCHEMAS["issue_visitor_pass"].extend({vol.Optional("name"): _text}),
+}
+# Kinds the hub can make up itself; the others (a card's number...) only a reader knows.
+GENERATED_KINDS = frozenset({CredentialKind.PIN, CredentialKind.QR})
 
 
 def _runtime(hass: HomeAssistant, call: ServiceCall) -> EstateRuntime:
@@ -240,15 +245,6 @@ async def _authorize(hass: HomeAssistant, call: ServiceCall, name: str) -> None:
     gate = _runtime(hass, call).hub.gates.get(call.data["gate_id"])
     # An unknown gate names nobody: only an admin hears that it does not exist.
     await async_check_open(hass, gate.openers if gate else frozenset(), call.context)
-
-
-async def _hears_everything(hass: HomeAssistant, call: ServiceCall) -> bool:
-    """Administrators and automations (no user) hear the whole decision."""
-    user_id = call.context.user_id
-    if not user_id:
-        return True
-    user = await hass.auth.async_get_user(user_id)
-    return user is not None and user.is_admin
 
 
 # ---------------------------------------------------------------------- handlers
@@ -349,6 +345,8 @@ async def _add_credential(estate: EstateRuntime, call: ServiceCall) -> ServiceRe
     hub = estate.hub
     d = call.data
     kind = CredentialKind(d["kind"])
+    if "value" not in d and kind not in GENERATED_KINDS:
+        raise ha_error("value_in_panel", kind=kind.value)
     cred, token = await hub.db(
         partial(
             hub.access.add_credential,
@@ -406,37 +404,6 @@ async def _issue_visitor_pass(estate: EstateRuntime, call: ServiceCall) -> Servi
         "max_uses": vp.credential.max_uses,
     }
     return out
-
-
-async def _present(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
-    hub = estate.hub
-    d = call.data
-    direction = Direction(d["direction"]) if "direction" in d else None
-    outcome = await hub.async_present(
-        d["gate_id"],
-        CredentialKind(d["kind"]),
-        d["value"],
-        direction=direction,
-        context=call.context,
-    )
-    p = outcome.passage
-    if not await _hears_everything(hub.hass, call):
-        # A non-admin user may try values, not learn who holds one or why it failed
-        # (blocked, out of schedule, in arrears): the log and the events keep that.
-        return {"allowed": p.allowed}
-    if p.reason.value == "malformed_credential":
-        # Logged as a denied passage first, so nothing is lost; then the caller hears why.
-        raise ha_error("malformed_credential", kind=d["kind"], passage_id=p.id)
-    # The caller asked for a decision, so a granted one whose gate did not open is still
-    # an answer (not an error); ``opened`` and the actuator flag say what happened.
-    return {
-        "allowed": p.allowed,
-        "opened": p.allowed and outcome.actuator_error is None,
-        "reason": p.reason.value,
-        "passage_id": p.id,
-        "person_id": p.person_id,
-        "flags": list(p.flags),
-    }
 
 
 async def _open_gate(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
@@ -585,7 +552,6 @@ HANDLERS: dict[str, Handler] = {
     "add_credential": _add_credential,
     "revoke_credential": _revoke_credential,
     "issue_visitor_pass": _issue_visitor_pass,
-    "present_credential": _present,
     "open_gate": _open_gate,
     "set_emergency": _set_emergency,
     "record_consent": _record_consent,
@@ -622,38 +588,37 @@ async def _audit_refusal(hass: HomeAssistant, call: ServiceCall, name: str, code
         await async_audit(hub, call.context.user_id, name, _subject(call.data, None), code)
 
 
+async def async_run(hass: HomeAssistant, name: str, call: ServiceCall) -> ServiceResponse:
+    """Run action ``name``: authorise, handle, translate errors, audit. The panel's
+    private commands come through here too, so both paths check and log alike."""
+    try:
+        await _authorize(hass, call, name)
+    except Unauthorized:
+        await _audit_refusal(hass, call, name, "unauthorized")
+        raise
+    estate = _runtime(hass, call)
+    hub = estate.hub
+    result: ServiceResponse = None
+    outcome = "error"  # anything not caught below
+    try:
+        with translated(hub.store.path):
+            result = await HANDLERS[name](estate, call)
+        outcome = "ok"
+    except HomeAssistantError as err:
+        outcome = outcome_of(err)
+        raise
+    finally:
+        # Every action leaves a row: who, what, on whom, how it ended.
+        await async_audit(hub, call.context.user_id, name, _subject(call.data, result), outcome)
+    return result if call.return_response else None
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    for name, handler in HANDLERS.items():
+    for name in HANDLERS:
 
-        async def _run(
-            call: ServiceCall, _name: str = name, _h: Handler = handler
-        ) -> ServiceResponse:
-            audited = _name not in OPEN_TO_ALL
-            if audited:
-                try:
-                    await _authorize(hass, call, _name)
-                except Unauthorized:
-                    await _audit_refusal(hass, call, _name, "unauthorized")
-                    raise
-            estate = _runtime(hass, call)
-            hub = estate.hub
-            result: ServiceResponse = None
-            outcome = "error"  # anything not caught below
-            try:
-                with translated(hub.store.path):
-                    result = await _h(estate, call)
-                outcome = "ok"
-            except HomeAssistantError as err:
-                outcome = outcome_of(err)
-                raise
-            finally:
-                # Every admin action leaves a row: who, what, on whom, how it ended.
-                if audited:
-                    await async_audit(
-                        hub, call.context.user_id, _name, _subject(call.data, result), outcome
-                    )
-            return result if call.return_response else None
+        async def _run(call: ServiceCall, _name: str = name) -> ServiceResponse:
+            return await async_run(hass, _name, call)
 
         hass.services.async_register(
             DOMAIN, name, _run, schema=SCHEMAS[name], supports_response=SupportsResponse.OPTIONAL

@@ -1,9 +1,12 @@
 """Websocket commands for the staff panel: read-only, admin-only, typed and validated.
 
-Everything that changes the estate goes through the integration's services (the panel
+Everything that changes the estate goes through the integration's actions (the panel
 calls them with ``return_response``), so the panel, automations and scripts share one set
-of checks, errors and audit entries. These commands only read: people, a person's
-record, the paged passage log, gates, stranger clusters, and a live passage feed.
+of checks, errors and audit entries; the four that carry a name or a credential value
+come as ``panel_commands.py``'s commands instead, which run the same handlers.
+
+These commands only read: people, a person's record, the paged passage log, gates,
+stranger clusters, and a live passage feed.
 Nothing here returns a credential value, an embedding or a photo.
 """
 
@@ -128,12 +131,12 @@ async def _run(
         with translated(estate.hub.store.path):
             result = await work(estate)
     except HomeAssistantError as err:
-        _send_ha_error(connection, msg, err)
+        send_ha_error(connection, msg, err)
         return
     connection.send_result(msg["id"], result)
 
 
-def _send_ha_error(
+def send_ha_error(
     connection: ActiveConnection, msg: dict[str, Any], err: HomeAssistantError
 ) -> None:
     """A translated error by its key: the panel reads the code, a person the message."""
@@ -428,7 +431,7 @@ def ws_subscribe_passages(
     try:
         hub = resolve_runtime(hass, msg.get(ENTRY)).hub
     except HomeAssistantError as err:
-        _send_ha_error(connection, msg, err)
+        send_ha_error(connection, msg, err)
         return
 
     queue: asyncio.Queue[Passage] = asyncio.Queue()

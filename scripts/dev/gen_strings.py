@@ -83,7 +83,6 @@ REQUIRED = {
     "add_credential": {"person_id", "kind"},
     "revoke_credential": {"credential_id"},
     "issue_visitor_pass": set(),
-    "present_credential": {"gate_id", "kind", "value"},
     "open_gate": {"gate_id", "reason"},
     "set_emergency": {"active"},
     "record_consent": {"person_id", "notice_version"},

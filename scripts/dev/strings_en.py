@@ -1,7 +1,7 @@
 """Source of strings.json / translations/en.json (run scripts/dev/gen_strings.py)."""
 
 # The add / update person fields are core's; run with the repository on sys.path.
-from custom_components.community_gate.core.person_fields import PERSON_KEYS
+from custom_components.community_gate.core.person_fields import ACTION_PERSON_KEYS
 
 REASONS = {
     "granted": "Granted",
@@ -114,8 +114,8 @@ EXCEPTIONS = {
     "entry_not_loaded": 'The estate entry "{entry_id}" is not set up or not loaded.',
     "no_estate": "No estate is set up. Add the Community Gate integration first.",
     "estate_ambiguous": "More than one estate is set up: say which one with config_entry_id.",
-    "malformed_credential": "The presented {kind} value is malformed. The attempt was logged as denied passage {passage_id}.",
     "admin_required": "Only an administrator can run the {action} action.",
+    "value_in_panel": "A {kind} number cannot be given in an action, because Home Assistant records every action's data. Enter it in the Community Gate staff panel (a desk USB card reader can type it there).",
     "visitor_host_required": "Give either an existing visitor's person_id or the host unit_id.",
     "actuator_missing": "Gate {gate_id} did not open: its actuator entity does not exist. The attempt is logged as passage {passage_id}.",
     "actuator_unavailable": "Gate {gate_id} may not have opened: its actuator is unavailable (the entity is unavailable, or the MQTT controller is offline or unreachable). The attempt is logged as passage {passage_id}.",
@@ -150,7 +150,6 @@ FIELD_DESC = {
         "Stranger ID",
         "ID of an unknown-face cluster (stranger_...), as shown in the passage log.",
     ),
-    "name": ("Name", "Display name for staff. Never written to logs or events."),
     "role": ("Role", "The person's role at the estate."),
     "company": ("Company", "For service people: their employer."),
     "special_attention": ("Special attention", "Watch for long absences (e.g. an elderly person)."),
@@ -167,10 +166,6 @@ FIELD_DESC = {
         'Weekly windows, e.g. [{"days": [1,2,3,4,5], "start": "08:00", "end": "18:00"}]. Empty means any time.',
     ),
     "kind": ("Kind", "Credential kind."),
-    "value": (
-        "Value",
-        "Card number, ID number, PIN, QR token or fingerprint template ID as the reader sends it. Stored only as a keyed hash.",
-    ),
     "credential_id": ("Credential ID", "ID of the credential."),
     "max_uses": ("Maximum uses", "Refuse the credential after this many passages."),
     "hours": ("Hours", "Validity in hours when no end is given."),
@@ -197,13 +192,13 @@ SERVICES = {
     ),
     "add_person": (
         "Add person",
-        "Registers a resident, visitor, service person or staff member.",
-        list(PERSON_KEYS),
+        "Registers a resident, visitor, service person or staff member. Names are entered in the staff panel, never through an action (Home Assistant records action data).",
+        list(ACTION_PERSON_KEYS),
     ),
     "update_person": (
         "Update person",
         "Changes a person's details, flags, validity, gates or schedule.",
-        list(PERSON_KEYS),
+        list(ACTION_PERSON_KEYS),
     ),
     "remove_person": (
         "Remove person",
@@ -212,8 +207,8 @@ SERVICES = {
     ),
     "add_credential": (
         "Add credential",
-        "Gives a person a card, ID card, PIN, QR token or fingerprint. A QR token is generated when no value is given.",
-        ["person_id", "kind", "value", "credential_id", "valid_from", "valid_until", "max_uses"],
+        "Gives a person a generated PIN or QR token, answered once. Card, ID-card and fingerprint numbers are entered in the staff panel: Home Assistant records every action's data, so no action takes a credential value.",
+        ["person_id", "kind", "credential_id", "valid_from", "valid_until", "max_uses"],
     ),
     "revoke_credential": (
         "Revoke credential",
@@ -226,18 +221,12 @@ SERVICES = {
         [
             "person_id",
             "unit_id",
-            "name",
             "valid_from",
             "valid_until",
             "hours",
             "allowed_gates",
             "max_uses",
         ],
-    ),
-    "present_credential": (
-        "Present credential",
-        "A reader presents a credential at a gate: decides, opens the gate when allowed, and logs the passage.",
-        ["gate_id", "kind", "value", "direction"],
     ),
     "open_gate": (
         "Open gate",

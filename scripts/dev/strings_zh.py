@@ -1,7 +1,7 @@
 """简体中文文案 (zh-Hans)，结构与 strings_en.py 一一对应。"""
 
 # The add / update person fields are core's; run with the repository on sys.path.
-from custom_components.community_gate.core.person_fields import PERSON_KEYS
+from custom_components.community_gate.core.person_fields import ACTION_PERSON_KEYS
 
 REASONS = {
     "granted": "准许通行",
@@ -114,8 +114,8 @@ EXCEPTIONS = {
     "entry_not_loaded": "小区条目“{entry_id}”未设置或未加载。",
     "no_estate": "尚未设置小区。请先添加 Community Gate 集成。",
     "estate_ambiguous": "设置了多个小区：请用 config_entry_id 指明是哪一个。",
-    "malformed_credential": "出示的{kind}值格式错误。此次尝试已作为拒绝通行记录 {passage_id} 记入日志。",
     "admin_required": "只有管理员可以执行 {action} 操作。",
+    "value_in_panel": "{kind}号码不能通过操作传入，因为 Home Assistant 会记录每次操作的数据。请在 Community Gate 物业面板中录入（桌面 USB 读卡器可直接输入到该栏）。",
     "visitor_host_required": "请提供已有访客的 person_id，或被访房屋的 unit_id。",
     "actuator_missing": "门 {gate_id} 未打开：其执行器实体不存在。此次尝试已作为通行记录 {passage_id} 记入日志。",
     "actuator_unavailable": "门 {gate_id} 可能未打开：其执行器不可用（实体不可用，或 MQTT 控制器离线或无法连接）。此次尝试已作为通行记录 {passage_id} 记入日志。",
@@ -138,7 +138,6 @@ FIELD_DESC = {
     "lease_until": ("租约到期", "租约结束时间。到期后住户将被拒绝通行。"),
     "person_id": ("人员 ID", "人员的 ID。添加时留空则自动生成。"),
     "cluster_id": ("陌生人 ID", "未知人脸聚类的 ID（stranger_...），见通行记录。"),
-    "name": ("姓名", "供物业人员查看的姓名。绝不写入日志或事件。"),
     "role": ("身份", "此人在小区中的身份。"),
     "company": ("单位", "服务人员所属的公司。"),
     "special_attention": ("重点关注", "留意长时间未出现（例如独居老人）。"),
@@ -152,10 +151,6 @@ FIELD_DESC = {
         '每周时段，例如 [{"days": [1,2,3,4,5], "start": "08:00", "end": "18:00"}]。留空表示任何时间。',
     ),
     "kind": ("类型", "凭证类型。"),
-    "value": (
-        "值",
-        "读卡器发送的卡号、身份证号、密码、二维码令牌或指纹模板 ID。仅以带密钥的哈希形式存储。",
-    ),
     "credential_id": ("凭证 ID", "凭证的 ID。"),
     "max_uses": ("最多次数", "通行达到此次数后拒绝该凭证。"),
     "hours": ("小时数", "未给出结束时间时的有效小时数。"),
@@ -179,13 +174,13 @@ SERVICES = {
     ),
     "add_person": (
         "添加人员",
-        "登记住户、访客、服务人员或物业人员。",
-        list(PERSON_KEYS),
+        "登记住户、访客、服务人员或物业人员。姓名在物业面板中录入，绝不经由操作传入（Home Assistant 会记录操作数据）。",
+        list(ACTION_PERSON_KEYS),
     ),
     "update_person": (
         "更新人员",
         "修改人员的信息、标记、有效期、可用的门或通行时段。",
-        list(PERSON_KEYS),
+        list(ACTION_PERSON_KEYS),
     ),
     "remove_person": (
         "删除人员",
@@ -194,8 +189,8 @@ SERVICES = {
     ),
     "add_credential": (
         "添加凭证",
-        "为人员添加门禁卡、身份证、密码、二维码令牌或指纹。未给出值时自动生成二维码令牌。",
-        ["person_id", "kind", "value", "credential_id", "valid_from", "valid_until", "max_uses"],
+        "为人员生成密码或二维码令牌，仅在应答中出现一次。门禁卡号、身份证号和指纹编号请在物业面板中录入：Home Assistant 会记录每次操作的数据，因此任何操作都不接收凭证值。",
+        ["person_id", "kind", "credential_id", "valid_from", "valid_until", "max_uses"],
     ),
     "revoke_credential": ("注销凭证", "使凭证无法再打开任何门。", ["credential_id"]),
     "issue_visitor_pass": (
@@ -204,18 +199,12 @@ SERVICES = {
         [
             "person_id",
             "unit_id",
-            "name",
             "valid_from",
             "valid_until",
             "hours",
             "allowed_gates",
             "max_uses",
         ],
-    ),
-    "present_credential": (
-        "出示凭证",
-        "读卡器在门前出示凭证：判定、允许时开门，并记录通行。",
-        ["gate_id", "kind", "value", "direction"],
     ),
     "open_gate": ("开门", "远程开门，并连同原因记入日志。", ["gate_id", "reason", "direction"]),
     "set_emergency": (

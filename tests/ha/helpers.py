@@ -26,7 +26,11 @@ from custom_components.community_gate.const import (
     DOMAIN,
     SUBENTRY_GATE,
 )
+from custom_components.community_gate.core.model import CredentialKind, Direction
+from custom_components.community_gate.exceptions import translated
 from custom_components.community_gate.hub import EstateHub
+from custom_components.community_gate.panel_commands import async_private_call
+from custom_components.community_gate.services import PRIVATE_SCHEMAS
 
 # The estate of the shared `estate` fixture, and the tenant `add_tenant` enrols.
 GATES = ("east_gate", "north_door")
@@ -62,6 +66,60 @@ async def call(
     if settle:
         await hass.async_block_till_done()
     return resp
+
+
+async def private(
+    hass: HomeAssistant,
+    action: str,
+    data: dict[str, Any],
+    context: Context | None = None,
+    *,
+    settle: bool = False,
+) -> Any:
+    """An action that carries a name or a credential value, the way the staff panel's
+    websocket command runs it (validated by its schema, then the action's own handler,
+    checks and audit): Home Assistant does not record it. ``tests/ha/test_recorder_leaks.py``
+    drives the commands over a real websocket."""
+    validated = PRIVATE_SCHEMAS[action](data)
+    resp = await async_private_call(hass, action, validated, context or Context())
+    if settle:
+        await hass.async_block_till_done()
+    return resp
+
+
+async def present_credential(
+    hass: HomeAssistant,
+    data: dict[str, Any],
+    context: Context | None = None,
+    *,
+    settle: bool = False,
+) -> dict[str, Any]:
+    """A reader presents a credential: the hub's own path, which the MQTT link and the
+    terminal endpoint call (no action takes a credential value). The answer is the whole
+    decision, as an administrator sees it."""
+    entries = hass.config_entries.async_entries(DOMAIN)
+    entry = next(e for e in entries if e.entry_id == data.get("config_entry_id", e.entry_id))
+    hub = hub_of(entry)  # type: ignore[arg-type]
+    direction = Direction(data["direction"]) if "direction" in data else None
+    with translated(hub.store.path):
+        outcome = await hub.async_present(
+            data["gate_id"],
+            CredentialKind(data["kind"]),
+            data["value"],
+            direction=direction,
+            context=context or Context(),
+        )
+    if settle:
+        await hass.async_block_till_done()
+    p = outcome.passage
+    return {
+        "allowed": p.allowed,
+        "opened": p.allowed and outcome.actuator_error is None,
+        "reason": p.reason.value,
+        "passage_id": p.id,
+        "person_id": p.person_id,
+        "flags": list(p.flags),
+    }
 
 
 async def settle(hass: HomeAssistant) -> None:
@@ -117,7 +175,7 @@ async def add_tenant(
         {"unit_id": "3-1201", "building": "3", "number": "1201"},
         settle=settle,
     )
-    await call(
+    await private(
         hass,
         "add_person",
         {"person_id": "p1", "role": "tenant", "unit_id": "3-1201", "name": name},
@@ -126,18 +184,14 @@ async def add_tenant(
     credential = {"person_id": "p1", "kind": "card", "value": card}
     if credential_id is not None:
         credential["credential_id"] = credential_id
-    await call(hass, "add_credential", credential, settle=settle)
+    await private(hass, "add_credential", credential, settle=settle)
 
 
 async def present(hass: HomeAssistant, gate: str, value: str = CARD) -> dict[str, Any]:
     """A card at ``gate``; the entities have caught up when it returns."""
-    resp: dict[str, Any] = await call(
-        hass,
-        "present_credential",
-        {"gate_id": gate, "kind": "card", "value": value},
-        settle=True,
+    return await present_credential(
+        hass, {"gate_id": gate, "kind": "card", "value": value}, settle=True
     )
-    return resp
 
 
 # ------------------------------------------------------------------ registries

@@ -25,7 +25,7 @@ from custom_components.community_gate.const import (
 )
 from custom_components.community_gate.core.errors import UnknownGateError
 from custom_components.community_gate.core.rules import RuleParams
-from tests.ha.helpers import add_estate, call, gate_subentry, settle
+from tests.ha.helpers import add_estate, call, gate_subentry, present_credential, private, settle
 
 NAME = "Li Wei"
 CARD = "0012345678"
@@ -51,10 +51,10 @@ async def arrears_tenant(hass: HomeAssistant) -> None:
         "add_unit",
         {"unit_id": "3-1201", "building": "3", "number": "1201", "rent_arrears": True},
     )
-    await call(
+    await private(
         hass, "add_person", {"person_id": "p1", "role": "tenant", "unit_id": "3-1201", "name": NAME}
     )
-    await call(hass, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
+    await private(hass, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
 
 
 async def test_passage_raises_alert_event_entity_and_sensor(
@@ -62,9 +62,7 @@ async def test_passage_raises_alert_event_entity_and_sensor(
 ) -> None:
     assert hass.states.get(SENSOR).state == "0"
     await arrears_tenant(hass)
-    resp = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD}
-    )
+    resp = await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     assert resp["allowed"] is True  # the gate opens; staff get a nudge
     await settle(hass)
 
@@ -92,7 +90,7 @@ async def test_passage_raises_alert_event_entity_and_sensor(
     assert hass.states.get(SENSOR).state == "1"
 
     # The next passage of the same unit: no second alert while one is open.
-    await call(hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD})
+    await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     await settle(hass)
     assert len(alerts) == 1
 

@@ -21,7 +21,7 @@ from syrupy.matchers import path_type
 from custom_components.community_gate.const import DOMAIN
 from custom_components.community_gate.core.schema import SCHEMA_VERSION
 from custom_components.community_gate.diagnostics import async_get_config_entry_diagnostics
-from tests.ha.helpers import call
+from tests.ha.helpers import call, present_credential, private
 
 NAME = "Zhang Wei"
 ID_NUMBER = "11010519491231002X"
@@ -31,16 +31,18 @@ COMPANY = "Swift Couriers Ltd"
 
 async def _populate(hass: HomeAssistant) -> None:
     await call(hass, "add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"})
-    await call(
+    await private(
         hass,
         "add_person",
         {"person_id": "p-zw", "role": "tenant", "unit_id": "3-1201", "name": NAME},
     )
-    await call(hass, "add_credential", {"person_id": "p-zw", "kind": "id_card", "value": ID_NUMBER})
-    await call(hass, "add_credential", {"person_id": "p-zw", "kind": "card", "value": CARD})
+    await private(
+        hass, "add_credential", {"person_id": "p-zw", "kind": "id_card", "value": ID_NUMBER}
+    )
+    await private(hass, "add_credential", {"person_id": "p-zw", "kind": "card", "value": CARD})
     await call(hass, "add_person", {"person_id": "p-sc", "role": "service", "company": COMPANY})
-    resp = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "id_card", "value": ID_NUMBER}
+    resp = await present_credential(
+        hass, {"gate_id": "east_gate", "kind": "id_card", "value": ID_NUMBER}
     )
     assert resp is not None
     assert resp["allowed"] is True

@@ -19,7 +19,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.community_gate.const import DOMAIN
-from tests.ha.helpers import call, gate_subentry
+from tests.ha.helpers import call, gate_subentry, present_credential, private
 
 ROOT = Path(__file__).resolve().parents[2]
 PHOTOS = ROOT / ".cache" / "test-photos"
@@ -297,7 +297,7 @@ async def test_withdrawal_erases_the_face_but_the_card_still_works(
 ) -> None:
     await consent(hass, "obama")
     await enroll(hass, "obama", "obama.jpg")
-    await call(hass, "add_credential", {"person_id": "obama", "kind": "card", "value": "777"})
+    await private(hass, "add_credential", {"person_id": "obama", "kind": "card", "value": "777"})
     resp = await call(hass, "withdraw_consent", {"person_id": "obama"})
     assert resp["templates_removed"] == 1
     face = faces_estate.runtime_data.face
@@ -308,9 +308,7 @@ async def test_withdrawal_erases_the_face_but_the_card_still_works(
         json={"gate_id": "east_gate", "embedding": embedding_of(face, "obama2.jpg")},
     )
     assert (await r.json())["allowed"] is False
-    card = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": "777"}
-    )
+    card = await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": "777"})
     assert card["allowed"] is True
 
 

@@ -39,7 +39,7 @@ from custom_components.community_gate.core.model import (
 )
 from custom_components.community_gate.core.schema import SCHEMA_VERSION
 from custom_components.community_gate.core.stream import encode_jpeg
-from tests.ha.helpers import gate_subentry
+from tests.ha.helpers import gate_subentry, present_credential, private
 
 GARBAGE = b"\x00\x01 definitely not SQLite \xfe\xff\n" * 128
 CARD = "0012345678"
@@ -104,28 +104,18 @@ async def _enrol_card(hass: HomeAssistant) -> None:
     await hass.services.async_call(
         DOMAIN, "add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"}, blocking=True
     )
-    await hass.services.async_call(
-        DOMAIN,
+    await private(
+        hass,
         "add_person",
         {"person_id": "p1", "role": "tenant", "unit_id": "3-1201", "name": "Wang"},
-        blocking=True,
     )
-    await hass.services.async_call(
-        DOMAIN, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD}, blocking=True
-    )
+    await private(hass, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
 
 
 async def _present_card(hass: HomeAssistant) -> dict[str, Any]:
-    resp = await hass.services.async_call(
-        DOMAIN,
-        "present_credential",
-        {"gate_id": "east_gate", "kind": "card", "value": CARD},
-        blocking=True,
-        return_response=True,
+    return await present_credential(
+        hass, {"gate_id": "east_gate", "kind": "card", "value": CARD}, settle=True
     )
-    await hass.async_block_till_done()
-    assert resp is not None
-    return dict(resp)
 
 
 async def _open_gate(hass: HomeAssistant) -> None:
@@ -225,14 +215,10 @@ async def test_home_assistant_stop_ends_every_estate_thread(
         ), threads
         assert _estate_processes() == ["community_gate_faces"]
 
-        acked = await hass.services.async_call(
-            DOMAIN,
-            "present_credential",
-            {"gate_id": "east_gate", "kind": "card", "value": "10001"},
-            blocking=True,
-            return_response=True,
+        acked = await present_credential(
+            hass, {"gate_id": "east_gate", "kind": "card", "value": "10001"}
         )
-        assert acked is not None
+        assert acked["passage_id"]
         # A burst still in flight when the stop comes: each passage is either committed
         # or refused, never acknowledged and then lost.
         burst = [

@@ -18,7 +18,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.community_gate.const import EVENT_PASSAGE
-from tests.ha.helpers import CARD, NAME, call, entity_id, hub_of
+from tests.ha.helpers import CARD, NAME, call, entity_id, hub_of, present_credential
 
 # The hub waits this long for a busy database in these tests (10 s in production).
 BUSY_MS = 50
@@ -64,9 +64,7 @@ async def test_row_is_durable_before_the_relay_clicks(
         rows_at_click.append(reader.execute("SELECT count(*) FROM passages").fetchone()[0])
 
     async_track_state_change_event(hass, ["input_boolean.east_relay_coil"], _clicked)
-    resp = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD}
-    )
+    resp = await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     await hass.async_block_till_done()
     await hass.async_add_executor_job(reader.close)
     assert resp["opened"] is True
@@ -82,9 +80,7 @@ async def test_entry_stays_shut_when_the_log_is_locked(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with pytest.raises(HomeAssistantError) as exc:
-        await call(
-            hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD}
-        )
+        await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     await hass.async_block_till_done()
     assert not isinstance(exc.value, ServiceValidationError)
     assert exc.value.translation_key == "database_error"
@@ -116,9 +112,8 @@ async def test_exit_opens_when_the_log_is_locked(
 ) -> None:
     """Nobody is kept in: the exit opens, the answer says the row is missing, and the HA
     log says so with codes only. No passage event: there is no durable row to tell of."""
-    resp = await call(
+    resp = await present_credential(
         hass,
-        "present_credential",
         {"gate_id": "east_gate", "kind": "card", "value": CARD, "direction": "out"},
     )
     await hass.async_block_till_done()

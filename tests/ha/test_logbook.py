@@ -28,7 +28,7 @@ from custom_components.community_gate.const import (
     EVENT_EMERGENCY,
     EVENT_PASSAGE,
 )
-from tests.ha.helpers import add_tenant, call
+from tests.ha.helpers import add_tenant, call, present_credential
 
 NAME = "Wang Fang"
 CARD = "0012345678"
@@ -50,14 +50,13 @@ async def test_logbook_lines_for_real_passages(
     start = dt_util.utcnow()
 
     await add_tenant(hass, NAME, CARD)
-    await call(hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD})
+    await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     await call(hass, "update_unit", {"unit_id": "3-1201", "rent_arrears": True})
-    await call(
+    await present_credential(
         hass,
-        "present_credential",
         {"gate_id": "north_door", "kind": "card", "value": CARD, "direction": "out"},
     )
-    await call(hass, "present_credential", {"gate_id": "east_gate", "kind": "pin", "value": "5151"})
+    await present_credential(hass, {"gate_id": "east_gate", "kind": "pin", "value": "5151"})
     await call(hass, "open_gate", {"gate_id": "east_gate", "reason": "for Wang Fang's movers"})
     await call(hass, "set_emergency", {"active": True})
     await call(hass, "set_emergency", {"active": False})
@@ -202,9 +201,7 @@ async def test_a_non_admin_reads_no_personal_facts(
     hass.bus.async_listen(EVENT_ALERT, seen.append)
     await add_tenant(hass, NAME, CARD)
     await call(hass, "update_unit", {"unit_id": "3-1201", "rent_arrears": True})
-    resp = await call(
-        hass, "present_credential", {"gate_id": "north_door", "kind": "card", "value": CARD}
-    )
+    resp = await present_credential(hass, {"gate_id": "north_door", "kind": "card", "value": CARD})
     await hass.async_block_till_done()
     await async_wait_recording_done(hass)
     # Staff's automations still hear everything.

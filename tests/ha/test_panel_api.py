@@ -18,7 +18,7 @@ from yarl import URL
 
 from custom_components.community_gate.const import DOMAIN
 from custom_components.community_gate.panel import PANEL_PATH, STATIC_URL
-from tests.ha.helpers import call
+from tests.ha.helpers import call, present_credential, private
 
 
 @pytest.fixture
@@ -30,12 +30,12 @@ async def people(hass: HomeAssistant, estate: MockConfigEntry) -> MockConfigEntr
         ("p-li", "Li Ming", "co_resident", "3-1201", {}),
         ("p-chen", "Chen Jie", "tenant", "5-0301", {"special_attention": True}),
     ):
-        await call(
+        await private(
             hass,
             "add_person",
             {"person_id": pid, "name": name, "role": role, "unit_id": unit, **extra},
         )
-    await call(hass, "add_credential", {"person_id": "p-wang", "kind": "card", "value": "10001"})
+    await private(hass, "add_credential", {"person_id": "p-wang", "kind": "card", "value": "10001"})
     return estate
 
 
@@ -178,9 +178,7 @@ async def test_passage_log_pages_and_live_feed(
     sub = await ws(client, {"type": "community_gate/subscribe_passages"})
     assert sub["success"], sub
     for value in ("10001", "99999", "10001", "55555", "10001"):
-        await call(
-            hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": value}
-        )
+        await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": value})
     # The live feed carried all five, in order, ids and codes only.
     live = [await client.receive_json() for _ in range(5)]
     assert [m["id"] for m in live] == [sub["id"]] * 5
@@ -286,12 +284,8 @@ async def test_staff_read_names_in_the_log_and_alerts(
     client = await hass_ws_client(hass)
     sub = await ws(client, {"type": "community_gate/subscribe_passages"})
     assert sub["success"], sub
-    await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": "10001"}
-    )
-    await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": "99999"}
-    )
+    await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": "10001"})
+    await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": "99999"})
     live = [(await client.receive_json())["event"] for _ in range(2)]
     assert [(p["gate_name"], p["person_name"]) for p in live] == [
         ("East Gate", "Wang Fang"),

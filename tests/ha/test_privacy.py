@@ -37,7 +37,14 @@ from custom_components.community_gate.core.model import (
     Reason,
 )
 from custom_components.community_gate.core.templates import TemplateVault, template_sealer
-from tests.ha.helpers import add_estate, add_tenant, call, gate_subentry
+from tests.ha.helpers import (
+    add_estate,
+    add_tenant,
+    call,
+    gate_subentry,
+    present_credential,
+    private,
+)
 
 CARD = "0012345678"
 DAY = 86400.0
@@ -62,7 +69,7 @@ async def test_every_admin_action_is_audited(
     with pytest.raises(ServiceValidationError):
         await call(hass, "revoke_credential", {"credential_id": "nope"}, context=admin)
     # A reader presenting a card is not an admin action: the passage log has it.
-    await call(hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD})
+    await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
 
     resp = await call(hass, "query_audit_log", {}, context=admin)
     rows = [(e["user_id"], e["action"], e["subject"], e["outcome"]) for e in resp["entries"]]
@@ -136,9 +143,7 @@ async def test_query_audit_log_schema(
 # ------------------------------------------------------------- erase and export
 async def test_erase_person(hass: HomeAssistant, seeded: MockConfigEntry) -> None:
     hub = seeded.runtime_data.hub
-    first = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD}
-    )
+    first = await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     assert first["allowed"] is True
 
     resp = await call(hass, "erase_person", {"person_id": "p1"})
@@ -147,9 +152,7 @@ async def test_erase_person(hass: HomeAssistant, seeded: MockConfigEntry) -> Non
     assert alias.startswith("erased-")
     assert resp["credentials"] == 1
     assert resp["passages_pseudonymised"] == 1
-    again = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD}
-    )
+    again = await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     assert (again["allowed"], again["reason"]) == (False, "unknown_credential")
     passage = await hub.db(hub.store.get_passage, first["passage_id"])
     assert (passage.person_id, passage.credential_id) == (alias, None)
@@ -171,7 +174,7 @@ async def test_erase_unknown_person(hass: HomeAssistant, seeded: MockConfigEntry
 
 async def test_export_person_data(hass: HomeAssistant, seeded: MockConfigEntry) -> None:
     await call(hass, "record_consent", {"person_id": "p1", "notice_version": "2026-11"})
-    await call(hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD})
+    await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     out = await call(hass, "export_person_data", {"person_id": "p1"})
     assert out["person"]["name"] == "Wang Fang"
     assert out["person"]["unit"] == {"building": "3", "number": "1201"}
@@ -355,9 +358,7 @@ async def test_rotate_key_reseals_and_survives_a_restart(
     assert after != before
     # Cards still open (their hash key never rotates) and the templates still load
     # after a restart, with the new key read from its file.
-    card = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD}
-    )
+    card = await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     assert card["allowed"] is True
     assert await hass.config_entries.async_reload(seeded.entry_id)
     await hass.async_block_till_done()
@@ -400,18 +401,14 @@ async def test_face_only_gate_raises_a_repair_until_fixed(
     # The gate takes no card while it is face-only: the attempt is logged as denied.
     await call(hass, "add_unit", {"unit_id": "u", "building": "3", "number": "1"})
     await call(hass, "add_person", {"person_id": "p1", "role": "tenant", "unit_id": "u"})
-    await call(hass, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
-    resp = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD}
-    )
+    await private(hass, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
+    resp = await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     assert (resp["allowed"], resp["reason"]) == (False, "method_not_accepted")
     assert relay_calls == []
     # ... but an emergency opens it regardless.
     await call(hass, "set_emergency", {"active": True})
     relay_calls.clear()
-    resp = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD}
-    )
+    resp = await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     assert resp["allowed"] is True
     await call(hass, "set_emergency", {"active": False})
 
@@ -423,9 +420,7 @@ async def test_face_only_gate_raises_a_repair_until_fixed(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert issues.async_get_issue(DOMAIN, f"face_only_gate_{entry.entry_id}_east_gate") is None
-    resp = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD}
-    )
+    resp = await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     assert resp["allowed"] is True
 
 
@@ -492,9 +487,7 @@ async def test_withdrawal_erases_templates_and_photos_and_keeps_the_card(
     assert await hub.db(hub.store.list_photos, "p1") == []
     consents = await hub.db(hub.store.list_consents, "p1")
     assert consents[0].withdrawn_at is not None  # the record stays as evidence
-    card = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD}
-    )
+    card = await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     assert card["allowed"] is True
 
 

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 from custom_components.community_gate.const import CONF_DB_PATH, DOMAIN
 from custom_components.community_gate.core.model import CredentialKind, Reason, Role
 from custom_components.community_gate.schema import vol
-from tests.ha.helpers import EN, call, gate_subentry, hub_of
+from tests.ha.helpers import EN, call, gate_subentry, hub_of, present_credential, private
 
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
@@ -44,8 +44,10 @@ def check_message(err: ServiceValidationError) -> str:
 async def fails(
     hass: HomeAssistant, code: str, service: str, data: dict[str, Any], **kw: Any
 ) -> ServiceValidationError:
+    # A name or a credential value goes the staff panel's way: no action takes one.
+    run = private if {"name", "value"} & set(data) else call
     with pytest.raises(ServiceValidationError) as exc:
-        await call(hass, service, data, **kw)
+        await run(hass, service, data, **kw)
     err = exc.value
     assert err.translation_domain == DOMAIN
     assert err.translation_key == code
@@ -78,7 +80,7 @@ async def seeded(hass: HomeAssistant, estate: MockConfigEntry) -> MockConfigEntr
     """Unit 3-1201 with tenant p1 holding card c1."""
     await call(hass, "add_unit", UNIT)
     await call(hass, "add_person", {"person_id": "p1", "role": "tenant", "unit_id": "3-1201"})
-    await call(
+    await private(
         hass,
         "add_credential",
         {"person_id": "p1", "kind": "card", "value": CARD, "credential_id": "c1"},
@@ -202,7 +204,7 @@ async def test_add_person(hass: HomeAssistant, estate: MockConfigEntry) -> None:
     await call(hass, "add_unit", UNIT)
     start = dt_util.now() - timedelta(days=1)
     end = dt_util.now() + timedelta(days=300)
-    resp = await call(
+    resp = await private(
         hass,
         "add_person",
         {
@@ -318,7 +320,7 @@ async def test_add_person_schema(
 
 async def test_update_person(hass: HomeAssistant, seeded: MockConfigEntry) -> None:
     await call(hass, "add_unit", {"unit_id": "5-0301", "building": "5", "number": "0301"})
-    resp = await call(
+    resp = await private(
         hass,
         "update_person",
         {
@@ -384,7 +386,7 @@ async def test_update_person_errors(hass: HomeAssistant, seeded: MockConfigEntry
 
 async def test_remove_person(hass: HomeAssistant, seeded: MockConfigEntry) -> None:
     hub = hub_of(seeded)
-    await call(hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD})
+    await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     assert hub.stats.people == 1
     resp = await call(hass, "remove_person", {"person_id": "p1"})
     assert resp == {"person_id": "p1"}
@@ -394,9 +396,7 @@ async def test_remove_person(hass: HomeAssistant, seeded: MockConfigEntry) -> No
     # History keeps the bare id; the card now opens nothing.
     history = await hub.db(lambda: hub.store.recent_passages(person_id="p1"))
     assert len(history) == 1
-    resp = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "card", "value": CARD}
-    )
+    resp = await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": CARD})
     assert resp["reason"] == "unknown_credential"
     err = await fails(hass, "unknown_person", "remove_person", {"person_id": "p1"})
     assert err.translation_placeholders == {"person_id": "p1"}
@@ -408,7 +408,7 @@ async def test_remove_person(hass: HomeAssistant, seeded: MockConfigEntry) -> No
 async def test_add_credential(hass: HomeAssistant, seeded: MockConfigEntry) -> None:
     hub = hub_of(seeded)
     until = dt_util.now() + timedelta(days=10)
-    resp = await call(
+    resp = await private(
         hass,
         "add_credential",
         {
@@ -436,15 +436,15 @@ async def test_add_credential(hass: HomeAssistant, seeded: MockConfigEntry) -> N
     token = resp["token"]
     assert len(token) >= 16
     assert token not in (await hub.db(hub.store.get_credential, resp["credential_id"])).secret_hash
-    opened = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "qr", "value": token}
-    )
+    opened = await present_credential(hass, {"gate_id": "east_gate", "kind": "qr", "value": token})
     assert opened["allowed"] is True
     assert opened["person_id"] == "p1"
 
     # Other kinds, as readers send them.
     for kind, value in (("id_card", "11010519491231002X"), ("fingerprint", "tpl-17")):
-        resp = await call(hass, "add_credential", {"person_id": "p1", "kind": kind, "value": value})
+        resp = await private(
+            hass, "add_credential", {"person_id": "p1", "kind": kind, "value": value}
+        )
         assert resp["kind"] == kind
         assert "token" not in resp
     assert len(await hub.db(hub.store.list_credentials, "p1")) == 5
@@ -494,7 +494,10 @@ async def test_add_credential_errors(hass: HomeAssistant, seeded: MockConfigEntr
     assert err.translation_placeholders["why"] == "check digit mismatch"
     assert "110105194912310021" not in str(err)
     err = await fails(
-        hass, "invalid_credential_value", "add_credential", {"person_id": "p2", "kind": "card"}
+        hass,
+        "invalid_credential_value",
+        "add_credential",
+        {"person_id": "p2", "kind": "card", "value": ""},
     )
     assert err.translation_placeholders["why"] == "empty"
     await fails(
@@ -526,7 +529,7 @@ async def test_add_credential_errors(hass: HomeAssistant, seeded: MockConfigEntr
         {"person_id": "p2", "kind": "pin", "value": ["555555"]},
     ):
         with pytest.raises(vol.Invalid):
-            await call(hass, "add_credential", bad)
+            await private(hass, "add_credential", bad)
     hub = hub_of(seeded)
     assert await hub.db(hub.store.list_credentials, "p2") == []
     assert [c.id for c in await hub.db(hub.store.list_credentials, "p1")] == ["c1"]
@@ -550,7 +553,7 @@ async def test_revoke_credential(hass: HomeAssistant, seeded: MockConfigEntry) -
     with pytest.raises(vol.Invalid):
         await call(hass, "revoke_credential", {"credential_id": ""})
     # The same card may be registered again once the old one is revoked.
-    resp = await call(hass, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
+    resp = await private(hass, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
     assert resp["credential_id"] != "c1"
 
 
@@ -558,7 +561,7 @@ async def test_revoke_credential(hass: HomeAssistant, seeded: MockConfigEntry) -
 async def test_issue_visitor_pass_for_unit(hass: HomeAssistant, seeded: MockConfigEntry) -> None:
     hub = hub_of(seeded)
     before = dt_util.utcnow()
-    resp = await call(
+    resp = await private(
         hass,
         "issue_visitor_pass",
         {"unit_id": "3-1201", "name": "Aunt Mei", "allowed_gates": ["east_gate"], "max_uses": 2},
@@ -591,8 +594,8 @@ async def test_issue_visitor_pass_for_unit(hass: HomeAssistant, seeded: MockConf
     assert cred.max_uses == 2
     assert cred.valid_until == pytest.approx(end.timestamp(), abs=0.01)
     assert hub.stats.people == 2
-    opened = await call(
-        hass, "present_credential", {"gate_id": "east_gate", "kind": "qr", "value": resp["token"]}
+    opened = await present_credential(
+        hass, {"gate_id": "east_gate", "kind": "qr", "value": resp["token"]}
     )
     assert (opened["allowed"], opened["person_id"]) == (True, visitor.id)
 
@@ -659,9 +662,8 @@ async def test_issue_visitor_pass_errors(hass: HomeAssistant, seeded: MockConfig
 async def test_present_credential(
     hass: HomeAssistant, seeded: MockConfigEntry, relay_calls: list[tuple[str, str]]
 ) -> None:
-    resp = await call(
+    resp = await present_credential(
         hass,
-        "present_credential",
         {"gate_id": "east_gate", "kind": "card", "value": "12345678", "direction": "out"},
     )
     assert resp == {
@@ -681,33 +683,36 @@ async def test_present_credential(
         "c1",
     )
     assert relay_calls == [("switch.east_relay", "on")]
-    # Without a return_response the call still works (and returns nothing).
-    assert (
-        await hass.services.async_call(
-            DOMAIN,
-            "present_credential",
-            {"gate_id": "east_gate", "kind": "card", "value": CARD},
-            blocking=True,
-        )
-        is None
-    )
-    assert await hub.db(hub.store.count_passages) == 2
+    assert await hub.db(hub.store.count_passages) == 1
 
-    err = await fails(
-        hass, "unknown_gate", "present_credential", {"gate_id": "west", "kind": "card", "value": 1}
-    )
-    assert err.translation_placeholders == {"gate_id": "west"}
-    for bad in (
-        {"gate_id": "east_gate", "kind": "face", "value": "x"},
-        {"gate_id": "east_gate", "kind": "card"},
-        {"kind": "card", "value": CARD},
-        {"gate_id": "east_gate", "kind": "card", "value": CARD, "direction": "both"},
-        {"gate_id": "east_gate", "kind": "card", "value": CARD, "direction": "sideways"},
-        {"gate_id": "east_gate", "kind": "card", "value": {"n": 1}},
+
+async def test_no_action_takes_a_credential_value_or_a_name(
+    hass: HomeAssistant, seeded: MockConfigEntry
+) -> None:
+    """Home Assistant records every action's data in its own database: no action may
+    carry a card number, PIN, ID number, QR token or name (issue 13, item 2)."""
+    assert not hass.services.has_service(DOMAIN, "present_credential")
+    for service, data in (
+        ("add_credential", {"person_id": "p1", "kind": "card", "value": CARD}),
+        ("add_credential", {"person_id": "p1", "kind": "pin", "value": "482913"}),
+        ("add_person", {"role": "tenant", "unit_id": "3-1201", "name": "Li Lei"}),
+        ("update_person", {"person_id": "p1", "name": "Li Lei"}),
+        ("issue_visitor_pass", {"unit_id": "3-1201", "name": "Li Lei"}),
     ):
         with pytest.raises(vol.Invalid):
-            await call(hass, "present_credential", bad)
-    assert await hub.db(hub.store.count_passages) == 2
+            await call(hass, service, data)
+    # A card's number only a reader knows: the action says where to enter it instead.
+    err = await fails(hass, "value_in_panel", "add_credential", {"person_id": "p1", "kind": "card"})
+    assert err.translation_placeholders == {"kind": "card"}
+    # A PIN the action asks for is made by the hub (six digits at least), answered once.
+    made = await call(hass, "add_credential", {"person_id": "p1", "kind": "pin"})
+    assert made["kind"] == "pin"
+    assert made["token"].isdigit()
+    assert len(made["token"]) >= 6
+    opened = await present_credential(
+        hass, {"gate_id": "east_gate", "kind": "pin", "value": made["token"]}
+    )
+    assert (opened["allowed"], opened["person_id"]) == (True, "p1")
 
 
 async def test_open_gate(
@@ -778,7 +783,7 @@ MUTATING: list[tuple[str, dict[str, Any]]] = [
     ("add_person", {"person_id": "s9", "role": "staff"}),
     ("update_person", {"person_id": "p1", "blocked": True}),
     ("remove_person", {"person_id": "p1"}),
-    ("add_credential", {"person_id": "p1", "kind": "pin", "value": "654321"}),
+    ("add_credential", {"person_id": "p1", "kind": "pin"}),
     ("revoke_credential", {"credential_id": "c1"}),
     ("issue_visitor_pass", {"unit_id": "3-1201"}),
     ("open_gate", {"gate_id": "east_gate", "reason": "test"}),
@@ -821,10 +826,9 @@ ADMIN_CHANGES = [
 
 
 def test_every_mutating_service_is_covered() -> None:
-    from custom_components.community_gate.services import HANDLERS, OPEN_TO_ALL
+    from custom_components.community_gate.services import HANDLERS
 
-    assert {name for name, _ in MUTATING} == set(HANDLERS) - OPEN_TO_ALL
-    assert set(OPEN_TO_ALL) == {"present_credential"}
+    assert {name for name, _ in MUTATING} == set(HANDLERS)
 
 
 @pytest.mark.parametrize(("service", "data"), MUTATING, ids=[m[0] for m in MUTATING])
@@ -869,25 +873,6 @@ async def test_unknown_user_is_refused(hass: HomeAssistant, seeded: MockConfigEn
     assert await hub.db(hub.store.count_people) == 1
 
 
-async def test_reader_may_present_without_admin(
-    hass: HomeAssistant,
-    seeded: MockConfigEntry,
-    hass_read_only_user: MockUser,
-    relay_calls: list[tuple[str, str]],
-) -> None:
-    resp = await call(
-        hass,
-        "present_credential",
-        {"gate_id": "east_gate", "kind": "card", "value": CARD},
-        context=Context(user_id=hass_read_only_user.id),
-    )
-    assert resp["allowed"] is True
-    # The relay now moves after the passage commit, at the end of the call: let the
-    # template switch's script reach the coil before looking.
-    await hass.async_block_till_done()
-    assert relay_calls == [("switch.east_relay", "on")]
-
-
 # ------------------------------------------------------------ more than one estate
 @pytest.fixture
 async def second(hass: HomeAssistant, estate: MockConfigEntry, tmp_path: Path) -> MockConfigEntry:
@@ -910,12 +895,7 @@ async def test_two_estates(
     hass: HomeAssistant, estate: MockConfigEntry, second: MockConfigEntry
 ) -> None:
     await fails(hass, "estate_ambiguous", "add_unit", UNIT)
-    await fails(
-        hass,
-        "estate_ambiguous",
-        "present_credential",
-        {"gate_id": "west_gate", "kind": "pin", "value": "1234"},
-    )
+    await fails(hass, "estate_ambiguous", "add_credential", {"person_id": "p1", "kind": "pin"})
     resp = await call(hass, "add_unit", {**UNIT, "config_entry_id": second.entry_id})
     assert resp == {"unit_id": "3-1201"}
     assert await hub_of(second).db(hub_of(second).store.count_units) == 1

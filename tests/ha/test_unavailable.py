@@ -27,7 +27,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.community_gate.const import DOMAIN
-from tests.ha.helpers import EN, add_estate, add_tenant, call, gate_subentry
+from tests.ha.helpers import EN, add_estate, add_tenant, call, gate_subentry, present_credential
 
 SIDE = "switch.side_relay"
 POWER = "input_select.side_power"
@@ -189,7 +189,7 @@ async def test_present_credential_answers_that_the_gate_did_not_open(
     it says the gate did not open."""
     await power(hass, False)
     data = {"gate_id": "side_gate", "kind": "card", "value": CARD}
-    resp = await call(hass, "present_credential", data, settle=True)
+    resp = await present_credential(hass, data, settle=True)
     assert (resp["allowed"], resp["opened"], resp["reason"], resp["flags"]) == (
         True,
         False,
@@ -198,9 +198,9 @@ async def test_present_credential_answers_that_the_gate_did_not_open(
     )
     assert (await passage(estate, resp["passage_id"])).flags == ("actuator_unavailable",)
     await power(hass, True)
-    resp = await call(hass, "present_credential", data, settle=True)
+    resp = await present_credential(hass, data, settle=True)
     assert (resp["allowed"], resp["opened"], resp["flags"]) == (True, True, [])
-    resp = await call(hass, "present_credential", data | {"value": "404"}, settle=True)
+    resp = await present_credential(hass, data | {"value": "404"}, settle=True)
     assert (resp["allowed"], resp["opened"]) == (False, False)
 
 
@@ -267,9 +267,8 @@ async def test_actuator_going_away_and_back_is_logged_once_each(
     await power(hass, False)
     # Attempts while it is down add no warning each: the passage flag carries them.
     for _ in range(3):
-        await call(
+        await present_credential(
             hass,
-            "present_credential",
             {"gate_id": "side_gate", "kind": "card", "value": CARD},
             settle=True,
         )
@@ -280,9 +279,8 @@ async def test_actuator_going_away_and_back_is_logged_once_each(
     await power(hass, False)
     await power(hass, True)
     # Working again: pulses and further state changes log nothing.
-    await call(
+    await present_credential(
         hass,
-        "present_credential",
         {"gate_id": "side_gate", "kind": "card", "value": CARD},
         settle=True,
     )

@@ -69,12 +69,14 @@ class AccessControl:
         max_uses: int | None = None,
         min_pin_length: int = 0,
     ) -> tuple[Credential, str | None]:
-        """Store a credential. For QR, ``value`` may be None: a token is generated and
+        """Store a credential. For QR and PIN, ``value`` may be None: one is generated and
         returned (the only time it exists in clear). A PIN must have at least
         ``min_pin_length`` digits."""
         generated: str | None = None
         if kind is CredentialKind.QR and value in (None, ""):
             generated = value = new_token()
+        elif kind is CredentialKind.PIN and value in (None, ""):
+            generated = value = credentials.new_pin(min_pin_length)
         elif value is None:
             raise errors.InvalidCredentialValueError("value required", kind=kind.value, why="empty")
         if kind is CredentialKind.PIN:

@@ -7,6 +7,7 @@ Readers disagree on formats (a Wiegand card arrives as "0012345678", "12345678" 
 from __future__ import annotations
 
 import re
+import secrets
 
 from .errors import InvalidCredentialValueError, PinTooShortError
 from .model import CredentialKind
@@ -14,6 +15,7 @@ from .model import CredentialKind
 # The shortest PIN the format takes: an estate's minimum (EstateOptions) is at least this.
 PIN_MIN_DIGITS = 4
 PIN_MAX_DIGITS = 8
+GENERATED_PIN_MIN = 6  # a made PIN is never weaker than the default minimum
 
 _DIGITS = re.compile(r"[0-9]{1,20}")
 _HEX = re.compile(r"(?:0x)?([0-9a-f]{1,16})", re.IGNORECASE)
@@ -79,6 +81,14 @@ def normalise(kind: CredentialKind, value: object) -> str:
                 return text
             raise _bad(kind, "expected a reader template id")
     raise _bad(kind, "unsupported kind")  # pragma: no cover - enum is exhaustive
+
+
+def new_pin(length: int) -> str:
+    """A random PIN of ``length`` digits (at least six), for an action that may not carry
+    one: Home Assistant records every action's data, so the hub makes the PIN and answers
+    it once."""
+    digits = min(max(length, GENERATED_PIN_MIN), PIN_MAX_DIGITS)
+    return "".join(secrets.choice("0123456789") for _ in range(digits))
 
 
 def check_pin_length(normalised: str, minimum: int) -> None:

@@ -35,6 +35,9 @@ class PersonField:
     editable: bool = True  # set by add / update person (the id names the record instead)
     required_on_add: bool = False
     in_panel: bool = True  # listed in the staff panel's people view
+    # A name: set only through the staff panel's websocket commands, never by an action,
+    # because Home Assistant records every action's data in its own database.
+    private: bool = False
 
     @property
     def key(self) -> str:
@@ -45,7 +48,7 @@ class PersonField:
 # In the order the services list them (and the export shows them).
 PERSON_FIELDS: Final = (
     PersonField("id", FieldKind.ID, alias="person_id", editable=False),
-    PersonField("display_name", FieldKind.TEXT, alias="name"),
+    PersonField("display_name", FieldKind.TEXT, alias="name", private=True),
     PersonField("role", FieldKind.ROLE, required_on_add=True),
     PersonField("unit_id", FieldKind.ID),
     PersonField("company", FieldKind.TEXT),
@@ -59,8 +62,11 @@ PERSON_FIELDS: Final = (
     PersonField("birth_year", FieldKind.YEAR, in_panel=False),
 )
 EDITABLE_FIELDS: Final = tuple(f for f in PERSON_FIELDS if f.editable)
+# What the add / update person actions may set (the panel's commands set all of them).
+ACTION_FIELDS: Final = tuple(f for f in EDITABLE_FIELDS if not f.private)
 # The keys of the add / update person services, in order.
 PERSON_KEYS: Final = tuple(f.key for f in PERSON_FIELDS)
+ACTION_PERSON_KEYS: Final = tuple(f.key for f in PERSON_FIELDS if not f.private)
 
 
 def as_is(value: Any) -> Any:

@@ -9,7 +9,7 @@ const STR = {
   en: {
     title: "Estate gate", people: "People", enroll: "Enroll face", passages: "Passages",
     gates: "Gates", strangers: "Strangers", alerts: "Alerts", search: "Search id, name, unit…",
-    all_roles: "All roles", all_flags: "All flags", add_person: "Add person", person_id: "Person ID",
+    generated_once: "Generated, shown only now", value_or_generate: "Number (empty: generate a PIN or QR)", all_roles: "All roles", all_flags: "All flags", add_person: "Add person", person_id: "Person ID",
     name: "Name", role: "Role", unit: "Unit", flags: "Flags", none: "—", prev: "Previous",
     next: "Next", older: "Older", save: "Save", cancel: "Cancel", remove: "Remove",
     close: "Close", credentials: "Credentials", kind: "Kind", value: "Number / code",
@@ -70,7 +70,7 @@ const STR = {
   zh: {
     title: "小区门禁", people: "人员", enroll: "人脸登记", passages: "通行记录", gates: "门",
     strangers: "陌生人", alerts: "告警", search: "搜索 ID、姓名、房号…", all_roles: "全部身份",
-    all_flags: "全部标记", add_person: "添加人员", person_id: "人员 ID", name: "姓名", role: "身份",
+    generated_once: "已生成，仅此一次显示", value_or_generate: "号码（留空则生成密码或二维码）", all_flags: "全部标记", add_person: "添加人员", person_id: "人员 ID", name: "姓名", role: "身份",
     unit: "房号", flags: "标记", none: "—", prev: "上一页", next: "下一页", older: "更早",
     save: "保存", cancel: "取消", remove: "删除", close: "关闭", credentials: "凭证", kind: "类型",
     value: "卡号 / 编码", add_credential: "添加凭证", revoke: "注销", revoked: "已注销",
@@ -421,7 +421,7 @@ class CommunityGatePanel extends HTMLElement {
       <table><tbody>${creds || `<tr><td>${esc(this.t("nothing"))}</td></tr>`}</tbody></table>
       <form class="row" data-form="add-credential">
         <select name="kind">${KINDS.map((k) => `<option value="${k}">${esc(this.t(k))}</option>`).join("")}</select>
-        <input name="value" required placeholder="${esc(this.t("value"))}" autocomplete="off">
+        <input name="value" placeholder="${esc(this.t("value_or_generate"))}" autocomplete="off">
         <button type="submit">${esc(this.t("add_credential"))}</button></form>
       <h3>${esc(this.t("visitor_pass"))}</h3>
       <form class="row" data-form="visitor-pass">
@@ -749,7 +749,7 @@ class CommunityGatePanel extends HTMLElement {
         if (v.name) data.name = v.name;
         if (v.unit_id) data.unit_id = v.unit_id;
         for (const k of FLAGS) if (v[k]) data[k] = true;
-        await this.svc("add_person", data);
+        await this.ws("person/add", data);
         st.person = data.person_id;
         this._flash(this.t("saved"));
         return this._view_people();
@@ -759,7 +759,7 @@ class CommunityGatePanel extends HTMLElement {
         for (const k of FLAGS) data[k] = Boolean(v[k]);
         // Empty means "no limit": sent as null so a cleared field really clears it.
         for (const k of ["valid_from", "valid_until"]) data[k] = v[k] ? new Date(v[k]).toISOString() : null;
-        await this.svc("update_person", data);
+        await this.ws("person/update", data);
         this._flash(this.t("saved"));
         return this._view_people();
       }
@@ -771,11 +771,16 @@ class CommunityGatePanel extends HTMLElement {
         return undefined;
       }
       if (kind === "add-credential") {
-        await this.svc("add_credential", { person_id: st.person, kind: v.kind, value: v.value.trim() });
-        return this._showPerson(st.person);
+        const data = { person_id: st.person, kind: v.kind };
+        if (v.value.trim()) data.value = v.value.trim();
+        const out = await this.ws("credential/add", data);
+        await this._showPerson(st.person);
+        // A PIN or QR token the hub made is shown this once; only its hash is kept.
+        if (out.token) this._flash(`${this.t("generated_once")}: ${out.token}`);
+        return undefined;
       }
       if (kind === "visitor-pass") {
-        const out = await this.svc("issue_visitor_pass", {
+        const out = await this.ws("visitor_pass/issue", {
           person_id: st.person, hours: Number(v.hours), max_uses: Number(v.max_uses),
         });
         const qr = await this.ws("qr", { data: out.token });
