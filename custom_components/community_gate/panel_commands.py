@@ -5,6 +5,9 @@ integration can neither encrypt nor erase it. Websocket commands are not recorde
 panel adds people, enters card and ID numbers and names visitors through these. Each runs
 the action of the same name (``services.async_run``): the same validation, admin check,
 translated errors and audit row; the data is never logged.
+
+``credential/present`` is the guard booth's desk reader: a USB reader types a card number
+into the panel, and the gate decides as for a reader at the gate. Administrators only.
 """
 
 from __future__ import annotations
@@ -19,8 +22,12 @@ from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import HomeAssistantError, Unauthorized
 
 from .const import DOMAIN
-from .schema import vol
-from .services import PRIVATE_SCHEMAS, async_run
+from .core.model import CredentialKind, Direction
+from .exceptions import translated
+from .remote import async_check_admin, audited
+from .runtime import resolve_runtime
+from .schema import ENTRY_ID, vol
+from .services import MAX_VALUE, PRIVATE_SCHEMAS, TYPED_KINDS, async_run
 from .websocket_api import send_ha_error
 
 # Command type -> the action it runs.
@@ -62,7 +69,57 @@ def _command(command_type: str, action: str) -> Any:
     return handle
 
 
+@websocket_command(
+    {
+        vol.Required("type"): f"{DOMAIN}/credential/present",
+        vol.Optional("config_entry_id"): ENTRY_ID,
+        vol.Required("gate_id"): vol.All(str, vol.Length(min=1, max=64)),
+        vol.Required("kind"): vol.In(TYPED_KINDS),
+        vol.Required("value"): vol.All(str, vol.Length(min=1, max=MAX_VALUE)),
+        vol.Optional("direction"): vol.In([Direction.IN.value, Direction.OUT.value]),
+    }
+)
+@async_response
+async def ws_present(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    context = connection.context(msg)
+    try:
+        estate = resolve_runtime(hass, msg.get("config_entry_id"))
+        hub = estate.hub
+        # One audit row per presentation (refusals too); the passage is logged as well.
+        async with audited(hub, context, "present_credential", msg["gate_id"]):
+            await async_check_admin(hass, context, "present_credential")
+            with translated(hub.store.path):
+                outcome = await hub.async_present(
+                    msg["gate_id"],
+                    CredentialKind(msg["kind"]),
+                    msg["value"],
+                    direction=Direction(msg["direction"]) if "direction" in msg else None,
+                    context=context,
+                )
+    except Unauthorized:
+        connection.send_error(msg["id"], ERR_UNAUTHORIZED, "Administrators only")
+        return
+    except HomeAssistantError as err:
+        send_ha_error(connection, msg, err)
+        return
+    p = outcome.passage
+    connection.send_result(
+        msg["id"],
+        {
+            "allowed": p.allowed,
+            "opened": p.allowed and outcome.actuator_error is None,
+            "reason": p.reason.value,
+            "passage_id": p.id,
+            "person_id": p.person_id,
+            "flags": list(p.flags),
+        },
+    )
+
+
 @callback
 def async_register_private_commands(hass: HomeAssistant) -> None:
     for command_type, action in COMMANDS.items():
         async_register_command(hass, _command(command_type, action))
+    async_register_command(hass, ws_present)

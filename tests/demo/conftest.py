@@ -5,6 +5,7 @@ blocking-call report."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 import json
@@ -19,6 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import aiohttp
 import pytest
 
 from devtools.broker import find_mosquitto
@@ -84,13 +86,35 @@ class Client:
     def state(self, entity_id: str) -> dict[str, Any]:
         return self.call("GET", f"/api/states/{entity_id}")  # type: ignore[no-any-return]
 
+    def ws(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """One websocket command as this user; the whole answer (``success``...)."""
+
+        async def run() -> dict[str, Any]:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.ws_connect(self.base + "/api/websocket") as sock,
+            ):
+                assert (await sock.receive_json())["type"] == "auth_required"
+                await sock.send_json({"type": "auth", "access_token": self.token})
+                assert (await sock.receive_json())["type"] == "auth_ok"
+                await sock.send_json({"id": 1, **msg})
+                answer: dict[str, Any] = await sock.receive_json()
+                return answer
+
+        return asyncio.run(run())
+
     def present(self, gate: str, kind: str, value: str) -> dict[str, Any]:
-        out = self.call(
-            "POST",
-            "/api/services/community_gate/present_credential?return_response",
-            {"gate_id": gate, "kind": kind, "value": value},
+        """The staff panel's desk reader (no action takes a credential value)."""
+        answer = self.ws(
+            {
+                "type": "community_gate/credential/present",
+                "gate_id": gate,
+                "kind": kind,
+                "value": value,
+            }
         )
-        return out["service_response"]  # type: ignore[no-any-return]
+        assert answer["success"], answer
+        return answer["result"]  # type: ignore[no-any-return]
 
 
 @contextmanager

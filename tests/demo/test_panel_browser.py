@@ -212,11 +212,7 @@ def test_staff_panel_end_to_end(page: tuple[object, Client, list[str]]) -> None:
     _shot(p, "07-alerts")
 
     # --- the person now has a face reference and a passage
-    record = client.call(
-        "POST",
-        "/api/services/community_gate/present_credential?return_response",
-        {"gate_id": "building_3_door", "kind": "card", "value": "77001"},
-    )["service_response"]
+    record = client.present("building_3_door", "card", "77001")
     assert record["allowed"] is True
 
     # --- Chinese

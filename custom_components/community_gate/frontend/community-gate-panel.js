@@ -9,7 +9,7 @@ const STR = {
   en: {
     title: "Estate gate", people: "People", enroll: "Enroll face", passages: "Passages",
     gates: "Gates", strangers: "Strangers", alerts: "Alerts", search: "Search id, name, unit…",
-    generated_once: "Generated, shown only now", value_or_generate: "Number (empty: generate a PIN or QR)", all_roles: "All roles", all_flags: "All flags", add_person: "Add person", person_id: "Person ID",
+    generated_once: "Generated, shown only now", desk_reader: "Desk reader: swipe or type", present: "Present", value_or_generate: "Number (empty: generate a PIN or QR)", all_roles: "All roles", all_flags: "All flags", add_person: "Add person", person_id: "Person ID",
     name: "Name", role: "Role", unit: "Unit", flags: "Flags", none: "—", prev: "Previous",
     next: "Next", older: "Older", save: "Save", cancel: "Cancel", remove: "Remove",
     close: "Close", credentials: "Credentials", kind: "Kind", value: "Number / code",
@@ -70,7 +70,7 @@ const STR = {
   zh: {
     title: "小区门禁", people: "人员", enroll: "人脸登记", passages: "通行记录", gates: "门",
     strangers: "陌生人", alerts: "告警", search: "搜索 ID、姓名、房号…", all_roles: "全部身份",
-    generated_once: "已生成，仅此一次显示", value_or_generate: "号码（留空则生成密码或二维码）", all_flags: "全部标记", add_person: "添加人员", person_id: "人员 ID", name: "姓名", role: "身份",
+    generated_once: "已生成，仅此一次显示", desk_reader: "桌面读卡器：刷卡或输入", present: "出示", value_or_generate: "号码（留空则生成密码或二维码）", all_flags: "全部标记", add_person: "添加人员", person_id: "人员 ID", name: "姓名", role: "身份",
     unit: "房号", flags: "标记", none: "—", prev: "上一页", next: "下一页", older: "更早",
     save: "保存", cancel: "取消", remove: "删除", close: "关闭", credentials: "凭证", kind: "类型",
     value: "卡号 / 编码", add_credential: "添加凭证", revoke: "注销", revoked: "已注销",
@@ -614,7 +614,11 @@ class CommunityGatePanel extends HTMLElement {
           ${g.camera_ok === null ? "" : `· ${esc(this.t("camera_ok"))} <span class="${g.camera_ok ? "ok" : "bad"}">${g.camera_ok ? "✓" : "✗"}</span>`}</div>
         <div class="muted">${g.last_passage ? `${esc(this._date(g.last_passage.time))} · ${esc(this.t(g.last_passage.method === "emergency" ? "emergency_m" : g.last_passage.method))} · ${esc(this.reason(g.last_passage.reason))}` : esc(this.t("none"))}</div>
         <form class="row" data-form="open-gate" style="margin-top:8px"><input type="hidden" name="gate_id" value="${esc(g.gate_id)}">
-          <input name="reason" required placeholder="${esc(this.t("open_reason"))}"><button type="submit">${esc(this.t("open"))}</button></form></div>`).join("");
+          <input name="reason" required placeholder="${esc(this.t("open_reason"))}"><button type="submit">${esc(this.t("open"))}</button></form>
+        <form class="row" data-form="desk-reader" style="margin-top:8px"><input type="hidden" name="gate_id" value="${esc(g.gate_id)}">
+          <select name="kind">${KINDS.map((k) => `<option value="${k}">${esc(this.t(k))}</option>`).join("")}</select>
+          <input name="value" type="password" required autocomplete="off" placeholder="${esc(this.t("desk_reader"))}">
+          <button type="submit" class="flat">${esc(this.t("present"))}</button></form></div>`).join("");
     this._view(`<div class="row"><span class="muted" style="flex:1">${esc(faces)}</span>
         ${d.emergency ? `<button data-action="emergency-off">${esc(this.t("emergency_off"))}</button>` :
           `<button class="warn" data-action="emergency-on">${esc(this.t("emergency"))}</button>`}</div>
@@ -801,6 +805,14 @@ class CommunityGatePanel extends HTMLElement {
       if (kind === "passage-filter") {
         st.passages.filters = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x.trim()]));
         return this._view_passages();
+      }
+      if (kind === "desk-reader") {
+        // The guard booth's USB reader types into this field; the value is sent once,
+        // over the websocket (never an action: Home Assistant would record it).
+        form.reset();
+        const out = await this.ws("credential/present", { gate_id: v.gate_id, kind: v.kind, value: v.value.trim() });
+        this._flash(`${this.t(out.allowed ? "granted" : "denied")}: ${this.reason(out.reason)}`, out.allowed ? "info" : "error");
+        return undefined;
       }
       if (kind === "open-gate") {
         await this.svc("open_gate", { gate_id: v.gate_id, reason: v.reason.trim() });
