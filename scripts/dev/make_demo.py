@@ -528,7 +528,7 @@ def banner(host: str, port: int, token: str | None, *, reader: Path | None = Non
         f"   Login:           {DEMO_USER} / {DEMO_PASSWORD}",
         "",
         " Gates: east_gate (template lock), building_3_door (template relay, building 3)",
-        " Present a card: sidebar 'Community Gate' > Gates > a gate's desk reader field:",
+        " Present a card: sidebar 'Estate gate' > Gates > a gate's desk reader field:",
         " choose the kind, type the number, press Present (the decision is shown). No",
         " action takes a card number: Home Assistant records every action's data.",
         "",

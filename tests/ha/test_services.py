@@ -940,7 +940,7 @@ def test_every_error_code_has_an_english_message() -> None:
         "entry_not_loaded",
         "no_estate",
         "estate_ambiguous",
-        "malformed_credential",
+        "value_in_panel",
         "visitor_host_required",
     }
     assert codes <= set(EN["exceptions"])
