@@ -133,10 +133,9 @@ class TerminalDecisionView(HomeAssistantView):
         if raw is None:
             return await refusal("too_large", HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
         try:
-            c.check_segment(gate_id, "gate")
-        except c.ContractError:
-            return await refusal("gate_id_required", HTTPStatus.BAD_REQUEST)
-        try:
+            c.unsigned_body(raw)  # no signature at all: refused before anything else
+            if not _is_segment(gate_id):
+                return await refusal("gate_id_required", HTTPStatus.BAD_REQUEST)
             dev, body = estate.devices.authenticate(c.http_topic(gate_id), gate_id, raw)
         except c.ContractError as err:
             if err.code in UNAUTHENTICATED:
