@@ -142,6 +142,7 @@ class TerminalDecisionView(HomeAssistantView):
                 # Which check failed (unknown device, bad signature) is for the log and
                 # the audit row, not for whoever is probing.
                 return await refusal("terminal_unauthenticated", HTTPStatus.UNAUTHORIZED, err.code)
+            refusal.device = err.detail  # the signature held: a known device
             return await refusal("terminal_wrong_gate", HTTPStatus.FORBIDDEN, err.code)
         refusal.device = dev.id
         now = time.time()

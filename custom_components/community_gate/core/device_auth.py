@@ -70,5 +70,6 @@ class DeviceAuth:
             raise c.ContractError("unknown_device")
         c.verify(dev.key, signed_over, body, sig)
         if dev.gate_id != gate_id:
-            raise c.ContractError("wrong_gate")
+            # Proven, so the refusal may name it (its detail).
+            raise c.ContractError("wrong_gate", dev.id)
         return dev, body
