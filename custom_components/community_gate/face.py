@@ -342,8 +342,11 @@ class FaceService:
                 "embedding must be 128 finite numbers", field="embedding"
             )
         if self.hub.refuses(rt, Method.FACE.value):
-            # A gate that takes no faces: refused (and logged) unexamined, so a face
-            # sent there is neither matched nor made a stranger.
+            # A gate that takes no faces: a face sent there is neither matched nor made
+            # a stranger. A terminal that asks is refused (and logged); a camera's frame
+            # is nobody asking, and logging every frame would flood the passage log.
+            if debounce:
+                return None
             return await self.hub.async_present_face(
                 gate_id,
                 person_id=None,
