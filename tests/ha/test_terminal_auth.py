@@ -183,6 +183,7 @@ async def test_forged_replayed_stale_and_unknown_requests_are_refused_and_audite
     gates: MockConfigEntry,
     hass_client_no_auth: Any,
     relay_calls: list[tuple[str, str]],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = await hass_client_no_auth()
     east = await provision_terminal(hass, "east_gate", "term-east")
@@ -230,6 +231,11 @@ async def test_forged_replayed_stale_and_unknown_requests_are_refused_and_audite
         "replay",
         "replay",
     ]
+    # Each refusal is one line with the gate and the reason; never a traceback or a value.
+    refused = [r.getMessage() for r in caplog.records if "Terminal request" in r.getMessage()]
+    assert len(refused) == 5
+    assert "Traceback" not in caplog.text
+    assert repr(emb[0]) not in caplog.text
 
 
 async def test_one_counter_per_device_across_mqtt_and_http(
