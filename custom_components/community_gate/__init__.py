@@ -27,6 +27,8 @@ from .const import (
 )
 from .core.access import AccessControl
 from .core.crypto import Hasher, KeyFileError, load_or_create_key
+from .core.device_auth import DeviceAuth
+from .core.devices import DeviceKeys, device_sealer
 from .core.errors import StoreCorruptError, StoreError, StoreTooNewError
 from .core.keys import load_sealing_root
 from .core.options import EstateOptions
@@ -196,6 +198,16 @@ async def _async_build(
         for rt in hub.gates.values()
         if rt.camera or rt.stream_url
     ]
+    # Field devices (MQTT controllers, face terminals on MQTT or HTTP): loaded whether or
+    # not MQTT is set up, since a terminal may use only the HTTP endpoint. Their keys are
+    # sealed under the hash key, which never rotates: a controller's key is provisioned
+    # into its flash and cannot follow a hub-side rotation.
+    keys = DeviceKeys(hub.store, device_sealer(hash_key))
+    auth = DeviceAuth()
+    loaded, bad = await hub.db(keys.load)
+    for dev_id in bad:
+        _LOGGER.error("Key of field device %s cannot be opened; device refused", dev_id)
+    auth.replace(loaded)
     return EstateRuntime(
         options=options,
         hub=hub,
@@ -203,7 +215,9 @@ async def _async_build(
         face=face,
         privacy=privacy,
         capture_loops=loops,
-        mqtt=_mqtt_link(hass, hub, face, hash_key),
+        device_keys=keys,
+        devices=auth,
+        mqtt=_mqtt_link(hass, hub, face, auth),
     )
 
 
@@ -229,13 +243,9 @@ def _close_on_stop(
 
 
 def _mqtt_link(
-    hass: HomeAssistant, hub: EstateHub, face: FaceService, key: bytes
+    hass: HomeAssistant, hub: EstateHub, face: FaceService, auth: DeviceAuth
 ) -> MqttLink | None:
-    """Field devices through HA's own MQTT integration (the broker the user set up).
-    Device keys are sealed under the hash key, which never rotates: a controller's key
-    is provisioned into its flash and cannot follow a hub-side rotation."""
-    from .core.devices import DeviceKeys, device_sealer
-
+    """Field devices through HA's own MQTT integration (the broker the user set up)."""
     try:
         from .mqtt_link import MqttLink
     except ImportError as err:
@@ -243,7 +253,7 @@ def _mqtt_link(
         # only once MQTT is set up): cards, faces and the panel work without it.
         _LOGGER.warning("MQTT field devices are off: Home Assistant's MQTT cannot load (%s)", err)
         return None
-    return MqttLink(hass, hub, face, DeviceKeys(hub.store, device_sealer(key)))
+    return MqttLink(hass, hub, face, auth)
 
 
 async def _async_reload(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> None:

@@ -31,10 +31,11 @@ from .core.clusters import Cluster, StrangerClusters
 from .core.face_worker import FaceWorker
 from .core.faces import Face
 from .core.gallery import Gallery, Match
-from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant
+from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant, Method
 from .core.options import EstateOptions
 from .core.privacy import PhotoVault, check_face_consent, record_face_consent
 from .core.templates import DIMS, TemplateVault, Vector
+from .core.throttle import FACE_FLOOD, UNKNOWN_FACE_BUDGET, Throttle
 from .hub import async_join_executor
 
 if TYPE_CHECKING:
@@ -109,6 +110,8 @@ class FaceService:
         self.loaded = asyncio.Event()
         self._stopped = False
         self._seen: dict[tuple[str, str], float] = {}
+        # Unknown faces per (gate, terminal): past the budget no new stranger or alert.
+        self.unknown_budget = Throttle(UNKNOWN_FACE_BUDGET)
         # Enrollments wait here, on the event loop, not in the face thread's queue.
         self._enrolling = asyncio.Lock()
 
@@ -293,7 +296,7 @@ class FaceService:
             self._seen = {k: t for k, t in self._seen.items() if t >= cutoff}
         return False
 
-    def _classify(self, vector: Vector) -> tuple[Match, str | None]:
+    def _classify(self, vector: Vector, cluster: bool = True) -> tuple[Match, str | None]:
         match = self.gallery.match(vector)
         if match.accepted:
             return match, None
@@ -301,7 +304,20 @@ class FaceService:
             masked = self.masked.match(vector)
             if masked.accepted:
                 return masked, None
+        if not cluster:
+            return match, None
         return match, self.clusters.assign(vector, time.time()).cluster_id
+
+    def _spend(self, key: tuple[str, str], unknown: bool) -> None:
+        until = self.unknown_budget.done(key, time.time(), failed=unknown)
+        if until is not None:
+            # Ids only: the gate and the terminal.
+            _LOGGER.warning(
+                "Gate %s: too many unknown faces from %s; no new strangers for %.0f s",
+                key[0],
+                key[1],
+                until - time.time(),
+            )
 
     async def async_present_embedding(
         self,
@@ -311,21 +327,51 @@ class FaceService:
         context: Context | None = None,
         debounce: bool = False,
         direction: Direction | None = None,
+        caller: str | None = None,
     ) -> PassageOutcome | None:
         """An embedding (from a camera frame or an edge terminal) at a gate. Returns
-        None when debounced (the same person or stranger moments ago)."""
+        None when debounced (the same person or stranger moments ago).
+
+        ``caller`` is the terminal that sent it (``device:<id>``): its unknown faces
+        are held to ``UNKNOWN_FACE_BUDGET``."""
         self._require_engine()
-        self.hub.gate_runtime(gate_id)
+        rt = self.hub.gate_runtime(gate_id)
         vec = np.asarray(vector, dtype=np.float32)
         if vec.shape != (DIMS,) or not np.all(np.isfinite(vec)):
             raise errors.InvalidValueError(
                 "embedding must be 128 finite numbers", field="embedding"
             )
-        match, cluster_id = await self._run(self._classify, vec)
+        if self.hub.refuses(rt, Method.FACE.value):
+            # A gate that takes no faces: a face sent there is neither matched nor made
+            # a stranger. A terminal that asks is refused (and logged); a camera's frame
+            # is nobody asking, and logging every frame would flood the passage log.
+            if debounce:
+                return None
+            return await self.hub.async_present_face(
+                gate_id,
+                person_id=None,
+                template_id=None,
+                distance=None,
+                cluster_id=None,
+                direction=direction,
+                context=context,
+            )
+        key = (gate_id, caller) if caller else None
+        # Within budget (or no terminal behind it: a camera's frames are debounced).
+        within = key is None or self.unknown_budget.admit(key, time.time())
+        unknown = False
+        try:
+            match, cluster_id = await self._run(self._classify, vec, within)
+            unknown = not match.accepted
+        finally:
+            if key is not None and within:
+                self._spend(key, unknown)
         subject = match.person_id if match.accepted else cluster_id
         if debounce and subject is not None and self._debounced(gate_id, subject):
             return None
-        flags = ("face_ambiguous",) if match.reason == "ambiguous" else ()
+        flags: tuple[str, ...] = ("face_ambiguous",) if match.reason == "ambiguous" else ()
+        if not within and not match.accepted:
+            flags = (*flags, FACE_FLOOD)
         outcome = await self.hub.async_present_face(
             gate_id,
             person_id=match.person_id if match.accepted else None,

@@ -261,7 +261,7 @@ class EstateHub:
         self.stats.day_start = dt_util.start_of_local_day().timestamp()
         async_dispatcher_send(self.hass, self.state_signal)
 
-    def _refuses(self, rt: GateRuntime, method: str) -> bool:
+    def refuses(self, rt: GateRuntime, method: str) -> bool:
         """A credential kind the gate does not take (emergency opens regardless)."""
         return method not in rt.methods and not self.emergency
 
@@ -289,7 +289,7 @@ class EstateHub:
         rt = self.gate_runtime(gate_id)
         now = dt_util.now()
         method = Method(kind.value)
-        if self._refuses(rt, kind.value):
+        if self.refuses(rt, kind.value):
             decision = Decision(False, Reason.METHOD_NOT_ACCEPTED)
             return await self._complete(rt, decision, method, direction, context, None)
         key: ThrottleKey = (rt.gate.id, caller or _caller(context))
@@ -341,7 +341,7 @@ class EstateHub:
         """A face was matched (or not) by the face service: the same path as a card."""
         rt = self.gate_runtime(gate_id)
         now = dt_util.now()
-        if self._refuses(rt, Method.FACE.value):
+        if self.refuses(rt, Method.FACE.value):
             decision = Decision(False, Reason.METHOD_NOT_ACCEPTED)
             return await self._complete(
                 rt, decision, Method.FACE, direction, context, None, cluster_id=cluster_id

@@ -2,8 +2,10 @@
 
 Inbound (device -> hub): every message is checked in this order, cheapest first, and
 nothing is acted on before all checks pass: size, signature suffix, known device, HMAC
-over topic + body, device bound to the topic's gate, schema, clock skew, and finally the
-counter, claimed durably in the database (a restart never reopens a replay window).
+over topic + body, device bound to the topic's gate (``core/device_auth.py``, shared
+with the HTTP terminal endpoint), schema, clock skew, and finally the counter, claimed
+durably in the database (a restart never reopens a replay window; one counter per
+device whatever channel it uses).
 A refused message is counted per reason, logged with its topic and reason (never the
 payload), and opens nothing.
 
@@ -45,10 +47,12 @@ from .const import (
     EVENT_TEMPERATURE,
 )
 from .core import contract as c
-from .core.devices import DeviceKey, DeviceKeys
+from .core.device_auth import DeviceAuth
+from .core.devices import DeviceKey
 from .core.display import prompt
 from .core.errors import CoreError, EstateClosedError
 from .core.model import CredentialKind, Direction, Reason
+from .core.throttle import device_caller
 from .hub import FieldInput
 
 if TYPE_CHECKING:
@@ -108,17 +112,17 @@ class MqttLink:
     """One estate's MQTT presence: subscriptions, device keys, counters, liveness."""
 
     def __init__(
-        self, hass: HomeAssistant, hub: EstateHub, face: FaceService, keys: DeviceKeys
+        self, hass: HomeAssistant, hub: EstateHub, face: FaceService, auth: DeviceAuth
     ) -> None:
         self.hass = hass
         self.hub = hub
         self.face = face
-        self.keys = keys
+        # The estate's devices, loaded by the runtime (the HTTP terminal endpoint uses
+        # the same registry and counters).
+        self.auth = auth
         self.estate = estate_slug(hub.entry.data.get(CONF_ESTATE_NAME) or hub.entry.title)
-        self.devices: dict[str, DeviceKey] = {}
         self.stats = LinkStats()
         self.ready = False
-        self._tx: dict[str, c.CounterWindow] = {}
         self._tx_lock = asyncio.Lock()
         self._last_seen: dict[str, float] = {}
         self._online: dict[str, bool] = {}
@@ -147,11 +151,6 @@ class MqttLink:
         if not await mqtt.async_wait_for_mqtt_client(self.hass):
             _LOGGER.info("MQTT is not set up in Home Assistant: no field devices")
             return
-        loaded, bad = await self.hub.db(self.keys.load)
-        for dev_id in bad:
-            _LOGGER.error("Key of MQTT device %s cannot be opened; device refused", dev_id)
-        self.devices = loaded
-        self._tx = {d.id: c.CounterWindow(d.tx_reserved) for d in loaded.values()}
         # One subscription per inbound leaf: the hub never hears its own ``decision``
         # and ``relay/set`` messages (HA sends the batch in one SUBSCRIBE).
         for leaf in sorted(c.INBOUND_LEAVES):
@@ -164,7 +163,7 @@ class MqttLink:
         self._unsubs.append(mqtt.async_subscribe_connection_status(self.hass, self._on_connection))
         self._on_connection(mqtt.is_connected(self.hass))
         self.ready = True
-        _LOGGER.debug("MQTT link up on %s/# with %d devices", self.base, len(loaded))
+        _LOGGER.debug("MQTT link up on %s/# with %d devices", self.base, len(self.auth))
 
     @callback
     def _on_connection(self, connected: bool) -> None:
@@ -178,13 +177,6 @@ class MqttLink:
             self.hub.relays.link = None
         while self._unsubs:
             self._unsubs.pop()()
-
-    async def async_provision(self, device_id: str, gate_id: str) -> DeviceKey:
-        self.hub.gate_runtime(gate_id)
-        dev = await self.hub.db(self.keys.provision, device_id, gate_id)
-        self.devices[dev.id] = dev
-        self._tx[dev.id] = c.CounterWindow(dev.tx_reserved)
-        return dev
 
     # ------------------------------------------------------------------- liveness
     def device_online(self, device_id: str) -> bool:
@@ -221,7 +213,7 @@ class MqttLink:
         cutoff = now.timestamp() - self.heartbeat_timeout
         for dev_id, seen in list(self._last_seen.items()):
             if seen < cutoff and self._online.get(dev_id):
-                dev = self.devices.get(dev_id)
+                dev = self.auth.devices.get(dev_id)
                 if dev is not None:
                     self.hass.async_create_task(
                         self._set_online(dev_id, dev.gate_id, False, now.timestamp()),
@@ -259,19 +251,11 @@ class MqttLink:
             # The broker's last will: unsigned by nature (fixed at connect time), so it
             # can only ever mark devices offline: a forged one raises an alert, opens nothing.
             now = time.time()
-            for dev in self.devices.values():
-                if dev.gate_id == gate_id:
-                    await self._set_online(dev.id, gate_id, False, now)
+            for dev in self.auth.on_gate(gate_id):
+                await self._set_online(dev.id, gate_id, False, now)
             return
-        body, sig = c.unsigned_body(payload)
-        dev_id = c.claimed_device(body)
-        known = self.devices.get(dev_id)
-        if known is None:
-            raise c.ContractError("unknown_device")
-        dev = known
-        c.verify(dev.key, topic, body, sig)
-        if dev.gate_id != gate_id:
-            raise c.ContractError("wrong_gate")
+        dev, body = self.auth.authenticate(topic, gate_id, payload)
+        dev_id = dev.id
         now = time.time()
         message = c.parse(gate_id, leaf, body, now=now)
         if not await self.hub.db(self.hub.store.claim_device_counter, dev_id, message.envelope.ctr):
@@ -316,7 +300,10 @@ class MqttLink:
     ) -> None:
         try:
             outcome = await self.face.async_present_embedding(
-                gate_id, np.asarray(emb, dtype=np.float32), direction=direction
+                gate_id,
+                np.asarray(emb, dtype=np.float32),
+                direction=direction,
+                caller=device_caller(dev.id),  # one unknown-face budget per device
             )
         except CoreError as err:
             # A valid message we cannot serve: the terminal hears "denied" and why.
@@ -351,8 +338,7 @@ class MqttLink:
     # ------------------------------------------------------------------- outbound
     async def _next_ctr(self, device_id: str) -> int:
         async with self._tx_lock:
-            window = self._tx.setdefault(device_id, c.CounterWindow(0))
-            ctr, persist = window.take()
+            ctr, persist = self.auth.tx_window(device_id).take()
             if persist is not None:
                 await self.hub.db(self.hub.store.reserve_device_counter, device_id, persist)
             return ctr
@@ -368,7 +354,7 @@ class MqttLink:
     async def async_relay(self, gate_id: str, pulse_seconds: float, *, hold: bool) -> None:
         """Publish a signed ``relay/set`` to the gate's controller."""
         dev_id = self.relay_device(gate_id)
-        dev = self.devices.get(dev_id) if dev_id else None
+        dev = self.auth.devices.get(dev_id) if dev_id else None
         if dev is None or not self.ready or not mqtt.is_connected(self.hass):
             # Never queue a relay command to be delivered whenever the broker returns:
             # a gate opening minutes late is worse than the flagged failure.
@@ -404,7 +390,7 @@ class MqttLink:
         return {
             "ready": self.ready,
             "estate_topic": self.base,
-            "devices": len(self.devices),
+            "devices": len(self.auth),
             "online": sorted(d for d, on in self._online.items() if on),
             "accepted": self.stats.accepted,
             "rejected": dict(self.stats.rejected),

@@ -23,6 +23,8 @@ from homeassistant.core import HomeAssistant
 from .alerts import AlertService
 from .capture import CaptureLoop
 from .const import DOMAIN
+from .core.device_auth import DeviceAuth
+from .core.devices import DeviceKey, DeviceKeys
 from .core.errors import EstateClosedError, StoreError
 from .core.keys import RotationReport, rotate_sealing_key
 from .core.options import EstateOptions
@@ -48,6 +50,9 @@ class EstateRuntime:
     face: FaceService
     privacy: PrivacyRuntime
     capture_loops: list[CaptureLoop]
+    # Provisioned field devices, shared by the MQTT link and the HTTP terminal endpoint.
+    device_keys: DeviceKeys
+    devices: DeviceAuth
     # None only where Home Assistant's MQTT integration cannot be imported at all.
     mqtt: MqttLink | None
     _closing: asyncio.Task[None] | None = field(default=None, init=False)
@@ -85,6 +90,14 @@ class EstateRuntime:
         with suppress(EstateClosedError, StoreError):
             await self.face.async_stop()
         await self.hub.async_close()
+
+    async def async_provision_device(self, device_id: str, gate_id: str) -> DeviceKey:
+        """A fresh key for a field device bound to ``gate_id``; the old key (if any)
+        stops working at once, on every channel."""
+        self.hub.gate_runtime(gate_id)
+        dev = await self.hub.db(self.device_keys.provision, device_id, gate_id)
+        self.devices.add(dev)
+        return dev
 
     # ------------------------------------------------------------------ privacy
     async def async_run_retention(self, now: float | None = None) -> dict[str, int]:

@@ -35,6 +35,7 @@ from .const import DOMAIN
 from .core import errors
 from .core.access import MAX_VISITOR_PASS_DAYS
 from .core.alerts import Rule
+from .core.contract import http_topic
 from .core.images import MAX_IMAGE_BYTES, ImageError
 from .core.model import (
     RESIDENT_ROLES,
@@ -529,17 +530,19 @@ Handler = Callable[["EstateRuntime", ServiceCall], Awaitable[ServiceResponse]]
 
 
 async def _provision_device(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
-    """A fresh key for an MQTT field device, returned this once (never stored clear,
-    never logged). Re-provisioning replaces the key; the old one stops working."""
+    """A fresh key for a field device (an MQTT controller, a face terminal on MQTT or
+    HTTP), returned this once (never stored clear, never logged). Re-provisioning
+    replaces the key; the old one stops working. ``topic`` is the device's MQTT topic
+    prefix (None where MQTT cannot run); ``http_topic`` is what a terminal signs a face
+    body over for the HTTP terminal endpoint."""
+    dev = await estate.async_provision_device(call.data["device_id"], call.data["gate_id"])
     link = estate.mqtt
-    if link is None:
-        raise ha_error("mqtt_unavailable")
-    dev = await link.async_provision(call.data["device_id"], call.data["gate_id"])
     return {
         "device_id": dev.id,
         "gate_id": dev.gate_id,
         "key": dev.key.hex(),
-        "topic": f"{link.base}/{dev.gate_id}",
+        "topic": f"{link.base}/{dev.gate_id}" if link is not None else None,
+        "http_topic": http_topic(dev.gate_id),
     }
 
 

@@ -122,6 +122,10 @@ EXCEPTIONS = {
     "actuator_timeout": "Gate {gate_id} may not have opened: its actuator did not answer in time. The attempt is logged as passage {passage_id}.",
     "actuator_failed": "Gate {gate_id} did not open: its actuator reported an error. The attempt is logged as passage {passage_id}.",
     "emergency_not_opened": "Emergency open-all is on, but these gates did not open: {gate_ids}. Each attempt is logged as a passage; send someone to open them.",
+    "terminal_unauthenticated": "Only a provisioned terminal can ask for a face decision: sign the request with the terminal's key (see docs/mqtt.md). A Home Assistant login is not enough.",
+    "terminal_wrong_gate": "This terminal is not provisioned for that gate.",
+    "terminal_replay": "The request's counter was already used by this device (on HTTP or MQTT). Each request needs a larger counter.",
+    "terminal_stale": "The request's time is more than 5 minutes off the hub's clock. Set the terminal's clock, or send ts 0.",
     "actuator_domain": "The actuator must be a lock, switch, cover or button.",
 }
 
@@ -249,8 +253,8 @@ SERVICES = {
         ["person_id"],
     ),
     "provision_device": (
-        "Provision MQTT device",
-        "Creates a new key for an MQTT field device bound to a gate and returns it once. Copy it into the device's secrets; a new key replaces the old one.",
+        "Provision field device",
+        "Creates a new key for a field device (an MQTT controller, or a face terminal on MQTT or HTTP) bound to a gate and returns it once. Copy it into the device's secrets; a new key replaces the old one.",
         ["device_id", "gate_id"],
     ),
     "enroll_face": (

@@ -122,6 +122,10 @@ EXCEPTIONS = {
     "actuator_timeout": "门 {gate_id} 可能未打开：其执行器未及时响应。此次尝试已作为通行记录 {passage_id} 记入日志。",
     "actuator_failed": "门 {gate_id} 未打开：其执行器报告了错误。此次尝试已作为通行记录 {passage_id} 记入日志。",
     "emergency_not_opened": "紧急全开已启用，但以下门未打开：{gate_ids}。每次尝试均已记入通行日志；请派人前往开门。",
+    "terminal_unauthenticated": "只有已配置的终端可以请求人脸判定：请用终端的密钥签名请求（见 docs/mqtt.md）。Home Assistant 登录不够。",
+    "terminal_wrong_gate": "此终端未配置用于该门。",
+    "terminal_replay": "请求的计数器已被此设备使用过（HTTP 或 MQTT）。每个请求都需要更大的计数器。",
+    "terminal_stale": "请求的时间与中枢时钟相差超过 5 分钟。请校准终端时钟，或发送 ts 0。",
     "actuator_domain": "执行器必须是锁、开关、卷帘或按钮。",
 }
 
@@ -223,8 +227,8 @@ SERVICES = {
         ["person_id"],
     ),
     "provision_device": (
-        "登记 MQTT 设备",
-        "为绑定到某个门的 MQTT 现场设备生成新密钥，并仅返回这一次。请将其写入设备的 secrets；新密钥会替换旧密钥。",
+        "登记现场设备",
+        "为绑定到某个门的现场设备（MQTT 控制器，或经 MQTT 或 HTTP 连接的人脸终端）生成新密钥，并仅返回这一次。请将其写入设备的 secrets；新密钥会替换旧密钥。",
         ["device_id", "gate_id"],
     ),
     "enroll_face": (

@@ -90,6 +90,11 @@ def test_wrong_key_is_refused() -> None:
         (c.Leaf.FIRE, {}, "wrong_type"),
         (c.Leaf.STATUS, {"state": "offline"}, "wrong_type"),
         (c.Leaf.FACE, {"emb": [0.1] * 127}, "wrong_type"),
+        # A number no float holds overflowed the finite check (a traceback in HA's MQTT
+        # callback); values far outside any embedding are refused with it.
+        (c.Leaf.FACE, {"emb": [10**400] + [0.1] * 127}, "wrong_type"),
+        (c.Leaf.FACE, {"emb": [1e300] + [0.1] * 127}, "wrong_type"),
+        (c.Leaf.FACE, {"emb": [True] * 128}, "wrong_type"),
         (c.Leaf.FACE, {"emb": [0.1] * 128, "name": "x"}, "forbidden_field"),
         (c.Leaf.FACE, {"emb": [0.1] * 128, "image": "..."}, "forbidden_field"),
     ],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 import json
 from pathlib import Path
@@ -26,6 +28,7 @@ from custom_components.community_gate.const import (
     DOMAIN,
     SUBENTRY_GATE,
 )
+from custom_components.community_gate.core import contract as c
 from custom_components.community_gate.core.model import CredentialKind, Direction
 from custom_components.community_gate.exceptions import translated
 from custom_components.community_gate.hub import EstateHub
@@ -120,6 +123,64 @@ async def present_credential(
         "person_id": p.person_id,
         "flags": list(p.flags),
     }
+
+
+TERMINAL_URL = "/api/community_gate/terminal/decision"
+
+
+@dataclass(slots=True)
+class Terminal:
+    """An edge terminal provisioned for one gate: signs its face requests as the
+    contract says (docs/mqtt.md), over ``contract.http_topic(gate)``."""
+
+    device_id: str
+    gate_id: str
+    key: bytes
+    ctr: int = 0
+
+    def sign(
+        self,
+        embedding: Sequence[float] | None = None,
+        *,
+        gate_id: str | None = None,
+        ctr: int | None = None,
+        ts: float = 0,
+        **fields: Any,
+    ) -> bytes:
+        """A signed ``face`` body; the next counter unless ``ctr`` is given."""
+        if ctr is None:
+            self.ctr += 1
+            ctr = self.ctr
+        if embedding is not None:
+            fields["emb"] = list(embedding)
+        topic = c.http_topic(gate_id or self.gate_id)
+        return c.device_message(self.key, topic, device=self.device_id, ctr=ctr, ts=ts, **fields)
+
+    async def post(
+        self,
+        client: Any,
+        embedding: Sequence[float] | None = None,
+        *,
+        gate_id: str | None = None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        **fields: Any,
+    ) -> Any:
+        """POST a signed request (or ``body`` as given) for ``gate_id`` (its own gate)."""
+        gate = gate_id or self.gate_id
+        data = body if body is not None else self.sign(embedding, gate_id=gate, **fields)
+        return await client.post(
+            f"{TERMINAL_URL}?gate_id={gate}",
+            data=data,
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+
+
+async def provision_terminal(
+    hass: HomeAssistant, gate_id: str, device_id: str = "term-east"
+) -> Terminal:
+    resp = await call(hass, "provision_device", {"device_id": device_id, "gate_id": gate_id})
+    return Terminal(device_id, gate_id, bytes.fromhex(resp["key"]))
 
 
 async def settle(hass: HomeAssistant) -> None:

@@ -19,7 +19,14 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.community_gate.const import DOMAIN
-from tests.ha.helpers import call, gate_subentry, present_credential, private
+from tests.ha.helpers import (
+    TERMINAL_URL,
+    call,
+    gate_subentry,
+    present_credential,
+    private,
+    provision_terminal,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PHOTOS = ROOT / ".cache" / "test-photos"
@@ -94,10 +101,8 @@ async def test_enrollment_needs_consent_then_recognises_another_photo(
 
     face = faces_estate.runtime_data.face
     client: TestClient = await hass_client()
-    r = await client.post(
-        "/api/community_gate/terminal/decision",
-        json={"gate_id": "east_gate", "embedding": embedding_of(face, "obama2.jpg")},
-    )
+    terminal = await provision_terminal(hass, "east_gate")
+    r = await terminal.post(client, embedding_of(face, "obama2.jpg"))
     assert r.status == HTTPStatus.OK
     body = await r.json()
     assert body["allowed"] is True
@@ -105,10 +110,8 @@ async def test_enrollment_needs_consent_then_recognises_another_photo(
     assert (body["language"], body["display"]) == ("en", "Welcome")
     assert "obama" not in str(body)  # no names (nor ids) go back to the terminal
     # A Chinese terminal gets its own text; a stranger is pointed to the card / QR / PIN.
-    r = await client.post(
-        "/api/community_gate/terminal/decision",
-        json={"gate_id": "east_gate", "embedding": embedding_of(face, "biden.jpg")},
-        headers={"Accept-Language": "zh-CN,zh;q=0.9"},
+    r = await terminal.post(
+        client, embedding_of(face, "biden.jpg"), headers={"Accept-Language": "zh-CN,zh;q=0.9"}
     )
     stranger = await r.json()
     assert (stranger["allowed"], stranger["language"]) == (False, "zh-Hans")
@@ -129,12 +132,11 @@ async def test_stranger_gets_the_same_cluster_id_twice(
     await enroll(hass, "obama", "obama.jpg")
     face = faces_estate.runtime_data.face
     client = await hass_client()
+    terminal = await provision_terminal(hass, "east_gate")
     vec = embedding_of(face, "biden.jpg")
     ids = []
     for _ in range(2):
-        r = await client.post(
-            "/api/community_gate/terminal/decision", json={"gate_id": "east_gate", "embedding": vec}
-        )
+        r = await terminal.post(client, vec)
         body = await r.json()
         assert body["allowed"] is False
         assert body["reason"] == "unknown_credential"
@@ -259,37 +261,36 @@ async def test_http_upload_enrolls_and_refuses_bad_requests(
 async def test_terminal_refuses_malformed_requests(
     hass: HomeAssistant, faces_estate: MockConfigEntry, hass_client: Any
 ) -> None:
+    """Signed by the right terminal, but not a face message: refused with the old
+    JSON API's codes, nothing decided, no counter spent."""
     client = await hass_client()
-    url = "/api/community_gate/terminal/decision"
-    cases = [
-        ({"gate_id": "east_gate", "embedding": [0.1] * 127}, "invalid_embedding"),
-        ({"gate_id": "east_gate", "embedding": ["x"] * 128}, "invalid_embedding"),
-        ({"gate_id": "east_gate", "embedding": [True] * 128}, "invalid_embedding"),
-        ({"embedding": [0.1] * 128}, "gate_id_required"),
-        (
-            {"gate_id": "east_gate", "embedding": [0.1] * 128, "direction": "up"},
-            "invalid_direction",
-        ),
-        ([1, 2, 3], "invalid_json"),
+    terminal = await provision_terminal(hass, "east_gate")
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"emb": [0.1] * 127}, "invalid_embedding"),
+        ({"emb": ["x"] * 128}, "invalid_embedding"),
+        ({"emb": [True] * 128}, "invalid_embedding"),
+        ({"emb": [0.1] * 128, "dir": "up"}, "invalid_direction"),
+        ({"emb": [0.1] * 128, "name": "someone"}, "forbidden_field"),
     ]
-    for payload, code in cases:
-        r = await client.post(url, json=payload)
+    for fields, code in cases:
+        r = await terminal.post(client, **fields)
         assert r.status == HTTPStatus.BAD_REQUEST
         assert (await r.json())["error"] == code
-    r = await client.post(url, json={"gate_id": "nope", "embedding": [0.1] * 128})
-    assert r.status == HTTPStatus.NOT_FOUND
-    r = await client.post(url, data=b"{", headers={"Content-Type": "application/json"})
-    assert (await r.json())["error"] == "invalid_json"
-    r = await client.post(url, data=b"x" * 20000, headers={"Content-Type": "application/json"})
-    assert r.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
-    nan = [float("nan")] * 128
     r = await client.post(
-        url,
-        data=str({"gate_id": "east_gate", "embedding": nan}).replace("'", '"').encode(),
-        headers={"Content-Type": "application/json"},
+        TERMINAL_URL, data=terminal.sign([0.1] * 128), headers={"Content-Type": "application/json"}
     )
-    assert r.status == HTTPStatus.BAD_REQUEST
+    assert (r.status, (await r.json())["error"]) == (HTTPStatus.BAD_REQUEST, "gate_id_required")
+    r = await terminal.post(client, body=b"{")
+    assert r.status == HTTPStatus.UNAUTHORIZED  # not even signed
+    r = await terminal.post(client, body=b"x" * 20000)
+    assert r.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    nan = terminal.sign([0.1] * 128).replace(b"0.1,", b"NaN,", 1)
+    r = await terminal.post(client, body=nan)
+    assert r.status == HTTPStatus.UNAUTHORIZED  # the signature no longer matches
     assert faces_estate.runtime_data.hub.store.count_passages() == 0
+    # None of them used a counter: the next one from the terminal is decided.
+    r = await terminal.post(client, [0.1] * 128)
+    assert r.status == HTTPStatus.OK
 
 
 async def test_withdrawal_erases_the_face_but_the_card_still_works(
@@ -303,10 +304,8 @@ async def test_withdrawal_erases_the_face_but_the_card_still_works(
     face = faces_estate.runtime_data.face
     assert len(face.gallery) == 0
     client = await hass_client()
-    r = await client.post(
-        "/api/community_gate/terminal/decision",
-        json={"gate_id": "east_gate", "embedding": embedding_of(face, "obama2.jpg")},
-    )
+    terminal = await provision_terminal(hass, "east_gate")
+    r = await terminal.post(client, embedding_of(face, "obama2.jpg"))
     assert (await r.json())["allowed"] is False
     card = await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": "777"})
     assert card["allowed"] is True

@@ -7,6 +7,7 @@ MQTT payloads are covered on the mqtt branch."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from http import HTTPStatus
 import json
 import logging
@@ -26,7 +27,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 
 from custom_components.community_gate.core.images import MAX_IMAGE_BYTES
 from custom_components.community_gate.schema import vol
-from tests.ha.helpers import add_tenant, call, present_credential, private
+from tests.ha.helpers import add_tenant, call, present_credential, private, provision_terminal
 
 NAME = "Zhang Wei"
 NAME_ZH = "张伟"
@@ -354,8 +355,16 @@ TERMINAL = "/api/community_gate/terminal/decision"
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
 OK_EMBEDDING = [0.01] * 128
 
+
+@dataclass(frozen=True)
+class TerminalBody:
+    """Fields the test's provisioned terminal signs into a face body when posting."""
+
+    fields: dict[str, Any]
+
+
 # (case, client, url, body, content type, status, error code or None for "any")
-HTTP_CASES: list[tuple[str, str, str, bytes, str, HTTPStatus, str | None]] = [
+HTTP_CASES: list[tuple[str, str, str, bytes | TerminalBody, str, HTTPStatus, str | None]] = [
     (
         "enroll_no_auth",
         "anon",
@@ -445,7 +454,7 @@ HTTP_CASES: list[tuple[str, str, str, bytes, str, HTTPStatus, str | None]] = [
         b"{}",
         "application/json",
         HTTPStatus.UNAUTHORIZED,
-        None,
+        "terminal_unauthenticated",
     ),
     (
         "terminal_form_type",
@@ -465,105 +474,71 @@ HTTP_CASES: list[tuple[str, str, str, bytes, str, HTTPStatus, str | None]] = [
         HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
         "too_large",
     ),
-    (
-        "terminal_not_json",
-        "admin",
-        TERMINAL,
-        b"{gate_id:",
-        "application/json",
-        HTTPStatus.BAD_REQUEST,
-        "invalid_json",
-    ),
-    (
-        "terminal_not_utf8",
-        "admin",
-        TERMINAL,
-        b"\xff\xfe\x00",
-        "application/json",
-        HTTPStatus.BAD_REQUEST,
-        "invalid_json",
-    ),
-    (
-        "terminal_json_list",
-        "admin",
-        TERMINAL,
-        b"[1,2]",
-        "application/json",
-        HTTPStatus.BAD_REQUEST,
-        "invalid_json",
-    ),
-    (
-        "terminal_no_gate",
-        "admin",
-        TERMINAL,
-        json.dumps({"embedding": OK_EMBEDDING}).encode(),
-        "application/json",
-        HTTPStatus.BAD_REQUEST,
-        "gate_id_required",
-    ),
-    (
-        "terminal_gate_number",
-        "admin",
-        TERMINAL,
-        json.dumps({"gate_id": 7, "embedding": OK_EMBEDDING}).encode(),
-        "application/json",
-        HTTPStatus.BAD_REQUEST,
-        "gate_id_required",
-    ),
-    (
-        "terminal_short_embedding",
-        "admin",
-        TERMINAL,
-        json.dumps({"gate_id": "east_gate", "embedding": [0.1] * 3}).encode(),
-        "application/json",
-        HTTPStatus.BAD_REQUEST,
-        "invalid_embedding",
-    ),
-    (
-        "terminal_text_embedding",
-        "admin",
-        TERMINAL,
-        json.dumps({"gate_id": "east_gate", "embedding": "0.1,0.2"}).encode(),
-        "application/json",
-        HTTPStatus.BAD_REQUEST,
-        "invalid_embedding",
-    ),
-    (
-        "terminal_nested_embedding",
-        "admin",
-        TERMINAL,
-        json.dumps({"gate_id": "east_gate", "embedding": [[0.1]] * 128}).encode(),
-        "application/json",
-        HTTPStatus.BAD_REQUEST,
-        "invalid_embedding",
-    ),
-    # A number no float holds (it broke the float32 conversion: HTTP 500), not-a-number,
-    # and finite values far outside what a face embedding holds.
+    # A Home Assistant login, even an administrator's, is not a terminal: whatever the
+    # body, an unsigned request is refused as unauthenticated.
     *(
         (
-            f"terminal_embedding_{label}",
+            f"terminal_admin_{label}",
             "admin",
-            TERMINAL,
-            json.dumps({"gate_id": "east_gate", "embedding": [value] + [0.01] * 127}).encode(),
+            f"{TERMINAL}?gate_id=east_gate",
+            body,
+            "application/json",
+            HTTPStatus.UNAUTHORIZED,
+            "terminal_unauthenticated",
+        )
+        for label, body in (
+            ("not_json", b"{gate_id:"),
+            ("not_utf8", b"\xff\xfe\x00"),
+            ("json_list", b"[1,2]"),
+            ("old_api", json.dumps({"gate_id": "east_gate", "embedding": OK_EMBEDDING}).encode()),
+        )
+    ),
+    # Signed by the east gate's terminal (``TerminalBody``): past the signature, the
+    # old JSON API's input checks still hold.
+    (
+        "terminal_no_gate",
+        "terminal",
+        TERMINAL,
+        TerminalBody({"emb": OK_EMBEDDING}),
+        "application/json",
+        HTTPStatus.BAD_REQUEST,
+        "gate_id_required",
+    ),
+    (
+        "terminal_gate_not_an_id",
+        "terminal",
+        f"{TERMINAL}?gate_id=East%20Gate%2F%2B",
+        TerminalBody({"emb": OK_EMBEDDING}),
+        "application/json",
+        HTTPStatus.BAD_REQUEST,
+        "gate_id_required",
+    ),
+    *(
+        (
+            f"terminal_{label}",
+            "terminal",
+            f"{TERMINAL}?gate_id=east_gate",
+            TerminalBody({"emb": emb}),
             "application/json",
             HTTPStatus.BAD_REQUEST,
             "invalid_embedding",
         )
-        for label, value in (
-            ("huge_int", 10**400),
-            ("nan", float("nan")),
-            ("infinity", float("inf")),
-            ("1e300", 1e300),
-            ("1e6", -1e6),
+        for label, emb in (
+            ("short_embedding", [0.1] * 3),
+            ("text_embedding", "0.1,0.2"),
+            ("nested_embedding", [[0.1]] * 128),
+            # A number no float holds (it broke the float32 conversion: HTTP 500),
+            # and finite values far outside what a face embedding holds.
+            ("embedding_huge_int", [10**400] + [0.01] * 127),
+            ("embedding_1e300", [1e300] + [0.01] * 127),
+            ("embedding_1e6", [-1e6] + [0.01] * 127),
         )
     ),
     (
         "terminal_bad_direction",
-        "admin",
-        TERMINAL,
-        json.dumps(
-            {"gate_id": "east_gate", "embedding": OK_EMBEDDING, "direction": "sideways"}
-        ).encode(),
+        "terminal",
+        f"{TERMINAL}?gate_id=east_gate",
+        TerminalBody({"emb": OK_EMBEDDING, "dir": "sideways"}),
         "application/json",
         HTTPStatus.BAD_REQUEST,
         "invalid_direction",
@@ -579,18 +554,28 @@ async def test_http_corpus(
     hass_read_only_access_token: str,
 ) -> None:
     hub = seeded.runtime_data.hub
+    terminal = await provision_terminal(hass, "east_gate")
     before = await _state(hub)
     clients = {
         "admin": await hass_client(),
         "user": await hass_client(hass_read_only_access_token),
         "anon": await hass_client_no_auth(),
     }
+    clients["terminal"] = clients["anon"]
     for case, who, url, body, ctype, status, code in HTTP_CASES:
-        r = await clients[who].post(url, data=body, headers={"Content-Type": ctype})
+        data = terminal.sign(**body.fields) if isinstance(body, TerminalBody) else body
+        r = await clients[who].post(url, data=data, headers={"Content-Type": ctype})
         assert r.status == status, (case, r.status, await r.text())
         if code is not None:
             assert (await r.json())["error"] == code, case
     assert await _state(hub) == before
+    # Each refusal is in the audit log, by code, under the caller it can name.
+    audit = await call(hass, "query_audit_log", {"action": "terminal_decision", "limit": 100})
+    outcomes = {(e["user_id"], e["outcome"]) for e in audit["entries"]}
+    assert ("device:term-east", "wrong_type") in outcomes
+    assert ("anonymous", "unsigned") in outcomes
+    assert ("device:term-east", "gate_id_required") not in outcomes  # not proven yet
+    assert len(audit["entries"]) == sum(1 for case in HTTP_CASES if "terminal" in case[0])
 
 
 # ------------------------------------------------------------ PII in logs/diag
@@ -628,7 +613,9 @@ async def test_logs_and_diagnostics_hold_no_personal_data(
     assert malformed["reason"] == "malformed_credential"
     await call(hass, "record_consent", {"person_id": "p-zw", "notice_version": "v1"})
     client = await hass_client()
-    await client.post(TERMINAL, json={"gate_id": "east_gate", "embedding": embedding})
+    terminal = await provision_terminal(hass, "east_gate")
+    r = await terminal.post(client, embedding)
+    assert r.status in (200, 503)  # authenticated: decided, or faces still loading
     await call(hass, "open_gate", {"gate_id": "east_gate", "reason": f"let {NAME} in"})
     await call(hass, "export_person_data", {"person_id": "p-zw"})
     await call(hass, "query_audit_log", {})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable
 from datetime import timedelta
+from http import HTTPStatus
 import json
 import logging
 from pathlib import Path
@@ -23,6 +24,7 @@ from homeassistant.components.mqtt import client as mqtt_client
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
+import numpy as np
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -37,9 +39,13 @@ from custom_components.community_gate.const import (
     EVENT_TEMPERATURE,
 )
 from custom_components.community_gate.core import contract as c
-from custom_components.community_gate.core.throttle import ThrottleLimits
+from custom_components.community_gate.core.throttle import (
+    FACE_FLOOD,
+    UNKNOWN_FACE_BUDGET,
+    ThrottleLimits,
+)
 from devtools.broker import FieldDevice, Mosquitto, find_mosquitto
-from tests.ha.helpers import add_estate, add_tenant, call, gate_subentry
+from tests.ha.helpers import Terminal, add_estate, add_tenant, call, gate_subentry
 
 MOSQUITTO = find_mosquitto()
 pytestmark = pytest.mark.skipif(
@@ -604,3 +610,47 @@ async def test_a_reader_guessing_over_mqtt_is_locked_out(
     assert not [t for t, _ in drain(east) if t.endswith("relay/set")]
     await wait_for(lambda: passages(db_path)[-1][3] == "throttled")
     assert passages(db_path)[-1] == ("east_gate", "card", 0, "throttled", None, "")
+
+
+async def test_a_terminal_on_both_channels_has_one_counter_and_one_budget(
+    hass: HomeAssistant,
+    mqtt_estate: MockConfigEntry,
+    devices: dict[str, FieldDevice],
+    db_path: Path,
+    hass_client_no_auth: Any,
+) -> None:
+    """A device that talks MQTT and posts to the HTTP terminal endpoint is one device:
+    a counter used on one channel is refused on the other, and its unknown faces on both
+    channels spend one budget."""
+    face = mqtt_estate.runtime_data.face
+    await wait_for(lambda: face.ready or face.error, limit=60)
+    if not face.ready:
+        pytest.skip(f"face models not loaded: {face.error}")
+    link = mqtt_estate.runtime_data.mqtt
+    east = devices["gc-east"]
+    http = Terminal(east.device_id, "east_gate", east.key)
+    client = await hass_client_no_auth()
+    emb = [0.01] * 128
+    east.publish("face", east.signed("face", ctr=100, emb=emb))
+    _t, decision = await next_message(hass, east, "decision")
+    assert decision["allowed"] is False
+    r = await http.post(client, emb, ctr=100)
+    assert (r.status, (await r.json())["error"]) == (HTTPStatus.FORBIDDEN, "terminal_replay")
+    r = await http.post(client, emb, ctr=101)
+    assert r.status == HTTPStatus.OK
+    east.publish("face", east.signed("face", ctr=101, emb=emb))
+    await wait_for(lambda: link.stats.rejected["replay"] == 1)
+    # The budget: two unknown faces are spent; the rest over HTTP, the next over MQTT.
+    rng = np.random.default_rng(3)
+    http.ctr = 101
+    for _ in range(UNKNOWN_FACE_BUDGET.failures - 2):
+        r = await http.post(client, [float(x) for x in rng.normal(0, 0.1, 128)])
+        assert r.status == HTTPStatus.OK
+    drain(east)
+    east.publish(
+        "face", east.signed("face", ctr=1000, emb=[float(x) for x in rng.normal(0, 0.1, 128)])
+    )
+    _t, decision = await next_message(hass, east, "decision")
+    assert decision["allowed"] is False
+    await wait_for(lambda: len(passages(db_path)) == UNKNOWN_FACE_BUDGET.failures + 1)
+    assert passages(db_path)[-1][5] == FACE_FLOOD

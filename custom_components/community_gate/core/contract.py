@@ -29,9 +29,8 @@ from enum import StrEnum
 import hashlib
 import hmac
 import json
-import math
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 VERSION = 1
 ROOT = "community_gate"
@@ -41,6 +40,9 @@ MAX_CTR = 2**53 - 1  # JSON-safe integer range
 MAX_VALUE_LEN = 128
 MAX_TEXT_LEN = 120
 EMBEDDING_DIMS = 128
+# A face embedding's values are small (dlib's lie within +-1, SFace's are normalised):
+# the bound keeps out what no float32 holds (a 400-digit integer, 1e300).
+MAX_EMBEDDING_VALUE = 10.0
 SIG_HEX_LEN = 64
 OFFLINE = b"offline"
 
@@ -81,6 +83,7 @@ class ContractError(ValueError):
     def __init__(self, code: str, detail: str = "") -> None:
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
+        self.detail = detail  # e.g. the field of a ``wrong_type``
 
 
 def check_segment(value: str, what: str) -> str:
@@ -102,6 +105,17 @@ def base_topic(estate: str) -> str:
 
 def topic(estate: str, gate: str, leaf: Leaf) -> str:
     return f"{base_topic(estate)}/{check_segment(gate, 'gate')}/{leaf.value}"
+
+
+HTTP_FACE_PREFIX = "http:" + ROOT + "/"
+
+
+def http_topic(gate: str) -> str:
+    """What a terminal signs a ``face`` body over when it posts it to the HTTP terminal
+    endpoint instead of publishing it: ``http:community_gate/<gate>/face``. It names the
+    gate and can never equal an MQTT topic (no ``:`` in those), so a signature made for
+    one gate or channel is refused on every other."""
+    return f"{HTTP_FACE_PREFIX}{check_segment(gate, 'gate')}/{Leaf.FACE.value}"
 
 
 def split_topic(estate: str, full: str) -> tuple[str, Leaf]:
@@ -223,15 +237,25 @@ def _opt_direction(obj: Mapping[str, Any]) -> str | None:
     return str(v)
 
 
+def is_embedding(v: object) -> TypeGuard[list[float]]:
+    """128 finite numbers in range. Compared as they are (Python compares a huge int
+    exactly, where ``math.isfinite`` or ``float`` would overflow, and NaN compares
+    false), before anything converts them to floats."""
+    return (
+        isinstance(v, list)
+        and len(v) == EMBEDDING_DIMS
+        and all(
+            isinstance(x, int | float)
+            and not isinstance(x, bool)
+            and -MAX_EMBEDDING_VALUE <= x <= MAX_EMBEDDING_VALUE
+            for x in v
+        )
+    )
+
+
 def _embedding(obj: Mapping[str, Any]) -> list[float]:
     v = obj.get("emb")
-    if (
-        not isinstance(v, list)
-        or len(v) != EMBEDDING_DIMS
-        or not all(
-            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in v
-        )
-    ):
+    if not is_embedding(v):
         raise ContractError("wrong_type", "emb")
     return [float(x) for x in v]
 

@@ -28,6 +28,7 @@ from . import errors
 from .alerts import Alert, AlertLog, AlertState, Rule, SubjectKind
 from .model import RESIDENT_ROLES, Direction, Method, Passage, Reason, Role
 from .store import Store
+from .throttle import FACE_FLOOD
 
 # Sightings of one stranger closer than this are one appearance (a face lingering in
 # front of the camera, or trying the reader twice, is not two visits).
@@ -241,7 +242,11 @@ class RuleEngine:
         if p.reason.value in FAILED_TRIES and p.method is not Method.FACE:
             out.append(self._brute_force(p))
         if p.method is Method.FACE and not p.allowed and p.person_id is None:
-            out.extend(self._unknown_face(p))
+            if FACE_FLOOD in p.flags:
+                out.append(self._face_flood(p))
+            elif p.reason is not Reason.METHOD_NOT_ACCEPTED:
+                # A gate that takes no faces refused it unexamined: not a stranger.
+                out.extend(self._unknown_face(p))
         elif (
             p.method is Method.ID_CARD
             and p.direction is not Direction.OUT
@@ -303,6 +308,19 @@ class RuleEngine:
                 "seconds": self.params.brute_force_seconds,
                 "passage_ids": sorted(r[0] for r in rows)[-10:],
             },
+        )
+
+    def _face_flood(self, p: Passage) -> Alert | None:
+        """A terminal presented more unknown faces than its budget (core/throttle.py):
+        one ``brute_force`` alert for the gate while it is open, not one alert and one
+        stranger per random embedding."""
+        return self._raise(
+            p.ts,
+            Rule.BRUTE_FORCE,
+            SubjectKind.GATE,
+            p.gate_id,
+            p.gate_id,
+            {"method": Method.FACE.value, "passage_ids": [p.id]},
         )
 
     def _is_visitor(self, p: Passage) -> bool:
