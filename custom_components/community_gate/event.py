@@ -8,7 +8,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .core.alerts import PUBLIC_SUBJECTS, Alert, Rule
-from .core.model import Passage, public_flags
+from .core.model import Passage, public_flags, public_reason
 from .entity import EstateEntity, GateEntity
 from .gates import GateRuntime
 from .hub import EstateHub
@@ -57,7 +57,7 @@ class PassageEvent(GateEntity, EventEntity):
             {
                 "passage_id": passage.id,
                 "method": passage.method.value,
-                "reason": passage.reason.value,
+                "reason": public_reason(passage.reason.value),
                 "direction": passage.direction.value,
                 "flags": public_flags(passage.flags),
             },

@@ -15,7 +15,7 @@ from homeassistant.helpers import entity_registry as er
 
 from .const import DOMAIN, EVENT_ALERT, EVENT_EMERGENCY, EVENT_PASSAGE
 from .core.alerts import PUBLIC_SUBJECTS
-from .core.model import public_flags
+from .core.model import public_flags, public_reason
 
 
 @callback
@@ -29,7 +29,7 @@ def async_describe_events(
         verdict = "granted" if d.get("allowed") else "denied"
         msg = f"{verdict} by {d.get('method')}, {d.get('direction')}"
         if d.get("reason") != "granted":
-            msg += f": {d.get('reason')}"
+            msg += f": {public_reason(str(d.get('reason')))}"
         if flags := public_flags(d.get("flags") or ()):
             msg += f"; flags: {', '.join(flags)}"
         out = {LOGBOOK_ENTRY_NAME: f"Gate {d.get('gate_id')}", LOGBOOK_ENTRY_MESSAGE: msg}

@@ -12,7 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .alerts import AlertService
-from .core.model import Method, Passage
+from .core.model import Method, Passage, public_reason
 from .entity import EstateEntity, GateEntity
 from .hub import EstateHub
 from .runtime import CommunityGateConfigEntry
@@ -79,7 +79,11 @@ class LastPassageSensor(_LastPassageBase):
         p = self.rt.last_passage
         if p is None:
             return {}
-        return {"method": p.method.value, "allowed": p.allowed, "reason": p.reason.value}
+        return {
+            "method": p.method.value,
+            "allowed": p.allowed,
+            "reason": public_reason(p.reason.value),
+        }
 
 
 class LastMethodSensor(_LastPassageBase):

@@ -22,6 +22,7 @@ REASONS = {
     "outside_schedule": "Outside schedule",
     "method_not_accepted": "Method not accepted at this gate",
     "throttled": "Too many failed attempts (locked out)",
+    "not_permitted": "Not permitted (details for staff)",
 }
 METHODS = {
     "face": "Face",

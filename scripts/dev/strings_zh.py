@@ -22,6 +22,7 @@ REASONS = {
     "outside_schedule": "不在允许时段",
     "method_not_accepted": "此门不接受该通行方式",
     "throttled": "失败次数过多（已暂时锁定）",
+    "not_permitted": "不允许通行（详情仅物业可见）",
 }
 METHODS = {
     "face": "人脸",

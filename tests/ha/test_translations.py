@@ -24,6 +24,7 @@ from custom_components.community_gate.config_flow import NUMBER_OPTIONS
 from custom_components.community_gate.const import DOMAIN
 from custom_components.community_gate.core import errors
 from custom_components.community_gate.core.model import (
+    NOT_PERMITTED,
     CredentialKind,
     Direction,
     GateKind,
@@ -210,7 +211,8 @@ def test_service_select_options_are_translated() -> None:
 def test_enum_values_have_state_translations(lang: str) -> None:
     tree = LANGS[lang]
     attrs = tree["entity"]["event"]["passage"]["state_attributes"]
-    assert set(attrs["reason"]["state"]) == {r.value for r in Reason}
+    # Every decision reason, and what a non-admin reads instead of a person's standing.
+    assert set(attrs["reason"]["state"]) == {r.value for r in Reason} | {NOT_PERMITTED}
     assert set(attrs["method"]["state"]) == {m.value for m in Method}
     assert set(attrs["event_type"]["state"]) == {"granted", "denied"}
     assert set(tree["entity"]["sensor"]["last_method"]["state"]) == {m.value for m in Method}

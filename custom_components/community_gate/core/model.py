@@ -171,6 +171,29 @@ def public_flags(flags: Iterable[str]) -> list[str]:
     return [f for f in flags if f not in STAFF_ONLY_FLAGS]
 
 
+# What every Home Assistant user may read of why a passage was refused. A refusal that
+# speaks of a known person's or credential's standing (blocked, lease over, out of
+# schedule, card revoked...) tells a neighbour reading the gate's history about someone
+# who just stood there: it reads as ``not_permitted``. The full reason is in the bus event
+# (non-admins cannot subscribe to it), the estate's log and the staff panel.
+PUBLIC_REASONS: Final = frozenset(
+    {
+        Reason.GRANTED,
+        Reason.REMOTE_OPEN,
+        Reason.EMERGENCY_OPEN,
+        Reason.UNKNOWN_CREDENTIAL,
+        Reason.MALFORMED_CREDENTIAL,
+        Reason.METHOD_NOT_ACCEPTED,
+        Reason.THROTTLED,
+    }
+)
+NOT_PERMITTED: Final = "not_permitted"
+
+
+def public_reason(reason: str) -> str:
+    return reason if reason in PUBLIC_REASONS else NOT_PERMITTED
+
+
 @dataclass(frozen=True, slots=True)
 class Passage:
     ts: float
