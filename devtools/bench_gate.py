@@ -1,12 +1,13 @@
-"""Benchmark: a card presented through the ``present_credential`` action -> the moment
-the hub asks Home Assistant to turn the gate's relay on.
+"""Benchmark: a card presented on the hub's reader path (``EstateHub.async_present``, which
+MQTT readers and the panel's desk reader call) -> the moment the hub asks Home Assistant
+to turn the gate's relay on.
 
     python -m devtools.bench gate --json     # --reads 300 --warmup 20
 
 A Home Assistant instance (the test harness's, from pytest-homeassistant-custom-component:
 a dev tool, not a runtime dependency) with one estate on a real SQLite file
 (``synchronous=FULL``, as production opens it) and one gate opened by a template switch.
-The latency runs from just before the action is called to the ``call_service`` event of
+The latency runs from just before the presentation to the ``call_service`` event of
 the relay's ``switch.turn_on``, both on HA's event loop with ``perf_counter``. It contains
 the decision (a read on the database thread) and, since issue 13 item 5, the durable
 commit of the passage row, which now comes before the relay moves.
@@ -27,6 +28,7 @@ from devtools.benchlib import (
     Command,
     async_bench_estate,
     async_call,
+    async_private,
     machine_info,
     percentiles_ms,
     positive,
@@ -45,6 +47,8 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from homeassistant.core import Event, callback
     from homeassistant.setup import async_setup_component
     from pytest_homeassistant_custom_component.common import async_test_home_assistant
+
+    from custom_components.community_gate.core.model import CredentialKind
 
     async with async_test_home_assistant(config_dir=str(workdir)) as hass:
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # load ours from sys.path
@@ -71,8 +75,11 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             await hass.async_block_till_done()
             entry = await async_bench_estate(hass, workdir, {"actuator": "switch.relay"})
             svc = partial(async_call, hass)
-            await svc("add_person", {"person_id": "p1", "role": "staff", "name": "B"})
-            await svc("add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
+            await svc("add_person", {"person_id": "p1", "role": "staff"})
+            await async_private(
+                hass, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD}
+            )
+            hub = entry.runtime_data.hub
 
             relay_at: list[float] = []
 
@@ -86,10 +93,9 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             for i in range(args.warmup + args.reads):
                 relay_at.clear()
                 t0 = time.perf_counter()
-                resp = await svc(
-                    "present_credential", {"gate_id": "bench_gate", "kind": "card", "value": CARD}
-                )
-                assert resp["opened"], resp
+                outcome = await hub.async_present("bench_gate", CredentialKind.CARD, CARD)
+                assert outcome.passage.allowed
+                assert outcome.actuator_error is None, outcome
                 if i >= args.warmup:
                     latencies.append(relay_at[0] - t0)
                 await asyncio.sleep(0.01)  # a gate is not a firehose
@@ -112,7 +118,7 @@ def run_gate(args: argparse.Namespace) -> dict[str, Any]:
 def format_gate(r: dict[str, Any]) -> str:
     m = r["present_to_relay_ms"]
     return (
-        f"present_credential -> relay switch.turn_on, {r['reads']} reads "
+        f"card presented -> relay switch.turn_on, {r['reads']} reads "
         f"({r['passages_logged']} passages logged)\n"
         f"  p50 {m['p50_ms']} ms  p95 {m['p95_ms']} ms  p99 {m['p99_ms']} ms  "
         f"max {m['max_ms']} ms"
@@ -120,7 +126,7 @@ def format_gate(r: dict[str, Any]) -> str:
 
 
 GATE_COMMAND: Command = (
-    "Gate path: present_credential -> relay turn_on (real HA, real SQLite, fsync)",
+    "Gate path: card presented -> relay turn_on (real HA, real SQLite, fsync)",
     add_gate_args,
     run_gate,
     format_gate,

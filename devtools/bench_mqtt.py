@@ -25,7 +25,7 @@ import time
 from typing import Any
 from unittest.mock import patch
 
-from devtools.benchlib import Command, async_bench_estate, async_call, machine_info
+from devtools.benchlib import Command, async_bench_estate, async_call, async_private, machine_info
 from devtools.broker import FieldDevice, Mosquitto, find_mosquitto
 
 CARD = "0012345678"
@@ -74,8 +74,10 @@ async def _bench(args: argparse.Namespace, workdir: Path, binary: str) -> dict[s
 
                 svc = partial(async_call, hass)
 
-                await svc("add_person", {"person_id": "p1", "role": "staff", "name": "B"})
-                await svc("add_credential", {"person_id": "p1", "kind": "card", "value": CARD})
+                await svc("add_person", {"person_id": "p1", "role": "staff"})
+                await async_private(
+                    hass, "add_credential", {"person_id": "p1", "kind": "card", "value": CARD}
+                )
                 resp = await svc(
                     "provision_device", {"device_id": "gc-bench", "gate_id": "bench_gate"}
                 )

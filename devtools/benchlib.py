@@ -135,6 +135,17 @@ async def async_bench_estate(
     return entry
 
 
+async def async_private(hass: HomeAssistant, name: str, data: dict[str, Any]) -> Any:
+    """An action that carries a name or a credential value, run as the staff panel's
+    websocket command runs it (no action takes one: Home Assistant records action data)."""
+    from homeassistant.core import Context
+
+    from custom_components.community_gate.panel_commands import async_private_call
+    from custom_components.community_gate.services import PRIVATE_SCHEMAS
+
+    return await async_private_call(hass, name, PRIVATE_SCHEMAS[name](data), Context())
+
+
 async def async_call(hass: HomeAssistant, name: str, data: dict[str, Any]) -> Any:
     """A community_gate action, with its response."""
     return await hass.services.async_call(
