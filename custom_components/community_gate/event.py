@@ -7,7 +7,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .core.alerts import PUBLIC_SUBJECTS, Alert, Rule
+from .core.alerts import PUBLIC_SUBJECTS, STAFF_ALERT, Alert, Rule, public_rule
 from .core.model import Passage, public_flags, public_reason
 from .entity import EstateEntity, GateEntity
 from .gates import GateRuntime
@@ -22,7 +22,9 @@ PASSAGE_EVENT = EventEntityDescription(
 
 
 ALERT_EVENT = EventEntityDescription(
-    key="alerts", translation_key="alerts", event_types=[r.value for r in Rule]
+    key="alerts",
+    translation_key="alerts",
+    event_types=[*(r.value for r in Rule), STAFF_ALERT],
 )
 
 
@@ -77,13 +79,16 @@ class AlertEvent(EstateEntity, EventEntity):
 
     @callback
     def _on_alert(self, alert: Alert) -> None:
+        rule = public_rule(alert.rule.value)
+        private = rule == STAFF_ALERT
         self._trigger_event(
-            alert.rule.value,
+            rule,
             {
                 "alert_id": alert.id,
-                "subject_kind": alert.subject_kind.value,
+                "subject_kind": None if private else alert.subject_kind.value,
                 "subject_id": (alert.subject_id if alert.subject_kind in PUBLIC_SUBJECTS else None),
-                "gate_id": alert.gate_id,
+                # Where a staff-only alert was raised would point at who just passed.
+                "gate_id": None if private else alert.gate_id,
             },
         )
         self.async_write_ha_state()

@@ -14,7 +14,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
 from .const import DOMAIN, EVENT_ALERT, EVENT_EMERGENCY, EVENT_PASSAGE
-from .core.alerts import PUBLIC_SUBJECTS
+from .core.alerts import PUBLIC_SUBJECTS, STAFF_ALERT, public_rule
 from .core.model import public_flags, public_reason
 
 
@@ -50,10 +50,11 @@ def async_describe_events(
     def _alert(event: Event) -> dict[str, str]:
         d: Mapping[str, Any] = event.data
         kind = d.get("subject_kind")
+        rule = public_rule(str(d.get("rule")))
         # A person, unit or stranger is not named here: every user reads the logbook.
         who = f" {d.get('subject_id')}" if kind in PUBLIC_SUBJECTS else ""
-        msg = f"{d.get('rule')}: {kind}{who}"
-        if d.get("gate_id"):
+        msg = STAFF_ALERT if rule == STAFF_ALERT else f"{rule}: {kind}{who}"
+        if d.get("gate_id") and rule != STAFF_ALERT:
             msg += f" at gate {d['gate_id']}"
         out = {LOGBOOK_ENTRY_NAME: "Estate alert", LOGBOOK_ENTRY_MESSAGE: msg}
         entity_id = er.async_get(hass).async_get_entity_id(

@@ -398,6 +398,7 @@ RULES = {
     "forced_open": "Door forced open",
     "fever": "Fever",
     "brute_force": "Credential guessing",
+    "staff_alert": "Alert for staff",
 }
 RULE_PARAMS = {
     "special_attention_hours": (

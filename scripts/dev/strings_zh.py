@@ -366,6 +366,7 @@ RULES = {
     "forced_open": "门被强行打开",
     "fever": "体温异常",
     "brute_force": "疑似暴力尝试凭证",
+    "staff_alert": "物业内部告警",
 }
 RULE_PARAMS = {
     "special_attention_hours": (

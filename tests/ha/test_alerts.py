@@ -81,11 +81,12 @@ async def test_passage_raises_alert_event_entity_and_sensor(
         assert secret not in repr(data)
 
     state = hass.states.get(ALERT_ENTITY)
-    assert state.attributes["event_type"] == "rent_arrears"
+    # Every user reads entity states: rent arrears, and who and where, are for staff (the
+    # event's data above, the panel), not the state (issue 13, item 7).
+    assert state.attributes["event_type"] == "staff_alert"
     assert state.attributes["alert_id"] == data["alert_id"]
-    # Every user reads entity states: who the alert is about is for staff (the event's
-    # data above, the panel), not the state (issue 13, item 7).
-    assert (state.attributes["subject_kind"], state.attributes["subject_id"]) == ("unit", None)
+    assert (state.attributes["subject_kind"], state.attributes["subject_id"]) == (None, None)
+    assert state.attributes["gate_id"] is None
     assert "rent_arrears" in state.attributes["event_types"]
     assert hass.states.get(SENSOR).state == "1"
 

@@ -72,7 +72,8 @@ async def test_logbook_lines_for_real_passages(
     # the estate's alert entity, with ids only.
     alerts = [e for e in ours if e["name"] == "Estate alert"]
     assert [(e["message"], e["entity_id"]) for e in alerts] == [
-        ("rent_arrears: unit at gate north_door", "event.maple_court_alert")
+        # A staff-only rule is not named, nor where it was raised (issue 13, item 7).
+        ("staff_alert", "event.maple_court_alert")
     ]
     lines = [(e["name"], e["message"]) for e in ours if e["name"] != "Estate alert"]
     emergency_passages = [
@@ -174,7 +175,7 @@ async def test_describe_callbacks(hass: HomeAssistant) -> None:
                 },
             )
         )[LOGBOOK_ENTRY_MESSAGE]
-        == "long_absence: unit"
+        == "staff_alert"  # a unit empty for weeks is a burglar's tip: staff only
     )
     offline = {"entry_id": "e1", "rule": "device_offline", "subject_kind": "device"}
     assert (
@@ -236,8 +237,9 @@ async def test_a_non_admin_reads_no_personal_facts(
     assert passage_states[-1]["a"]["passage_id"] == resp["passage_id"]
     assert passage_states[-1]["a"]["flags"] == []
     alert_states = history["result"]["event.maple_court_alert"]
-    assert alert_states[-1]["a"]["event_type"] == "rent_arrears"
+    assert alert_states[-1]["a"]["event_type"] == "staff_alert"
     assert alert_states[-1]["a"]["subject_id"] is None
+    assert alert_states[-1]["a"]["gate_id"] is None
     text = repr(logbook["result"]) + repr(history["result"])
-    for personal in ("3-1201", "flags: rent_arrears", NAME, CARD):
+    for personal in ("3-1201", "rent_arrears", NAME, CARD):
         assert personal not in text

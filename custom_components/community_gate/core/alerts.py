@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 import json
 import sqlite3
-from typing import Any
+from typing import Any, Final
 
 from . import errors
 from .store import Store
@@ -47,6 +47,21 @@ class SubjectKind(StrEnum):
 # estate's own equipment. Who an alert is about (a person, a unit, a stranger) is for
 # staff: the panel and the alert event their automations receive.
 PUBLIC_SUBJECTS = frozenset({SubjectKind.GATE, SubjectKind.DEVICE})
+
+
+# Rules whose very name tells every Home Assistant user something private about whoever
+# just passed (money owed, a fever) or who is vulnerable or away (an elderly resident
+# unseen, a unit empty for weeks: a burglar's list). Entity states and the logbook show
+# them only as STAFF_ALERT, without a gate; staff get the rule in the bus event, the
+# panel and ``list_alerts``.
+STAFF_ONLY_RULES = frozenset(
+    {Rule.RENT_ARREARS, Rule.FEVER, Rule.SPECIAL_ATTENTION, Rule.LONG_ABSENCE}
+)
+STAFF_ALERT: Final = "staff_alert"
+
+
+def public_rule(rule: str) -> str:
+    return STAFF_ALERT if rule in STAFF_ONLY_RULES else rule
 
 
 class AlertState(StrEnum):
