@@ -12,6 +12,7 @@ from . import credentials, errors
 from .crypto import Hasher, new_token
 from .ids import check_id
 from .model import (
+    LOCKDOWN_ROLES,
     Credential,
     CredentialKind,
     Decision,
@@ -178,11 +179,13 @@ class AccessControl:
         *,
         direction: Direction | None = None,
         emergency: bool = False,
+        lockdown: bool = False,
         min_pin_length: int = 0,
     ) -> Decision:
         """Decide a presented credential. A malformed value is a denial, not an error:
         readers send garbage, and garbage must be logged, not lost. A granted PIN shorter
-        than ``min_pin_length`` (enrolled before that minimum) is flagged ``short_pin``."""
+        than ``min_pin_length`` (enrolled before that minimum) is flagged ``short_pin``.
+        ``lockdown`` refuses everyone but staff (``apply_lockdown``)."""
         try:
             secret = self.secret_hash(kind, value)
         except errors.InvalidCredentialValueError:
@@ -201,6 +204,9 @@ class AccessControl:
             unit=unit,
             emergency=emergency,
         )
+        if lockdown:
+            # Before the use is claimed: a one-time pass refused now stays usable.
+            decision = apply_lockdown(decision, person)
         # The use is claimed with the decision, not with the log row: the actuator is
         # awaited in between, and a second presentation must not slip through the gap.
         # Only counted credentials (max_uses) are claimed: for the others the decision
@@ -227,6 +233,7 @@ class AccessControl:
         *,
         direction: Direction | None = None,
         emergency: bool = False,
+        lockdown: bool = False,
     ) -> Decision:
         """Decide a recognised (or unrecognised) face. The matched template stands in
         for the credential: faces have no validity of their own; withdrawing consent
@@ -243,7 +250,7 @@ class AccessControl:
             else None
         )
         unit = self.store.find_unit(person.unit_id) if person else None
-        return decide(
+        decision = decide(
             now=now,
             gate=gate,
             direction=direction or default_direction(gate),
@@ -252,6 +259,7 @@ class AccessControl:
             unit=unit,
             emergency=emergency,
         )
+        return apply_lockdown(decision, person) if lockdown else decision
 
     def record(
         self,
@@ -280,6 +288,20 @@ class AccessControl:
                 cluster_id=cluster_id,
             )
         )
+
+
+def apply_lockdown(decision: Decision, person: Person | None) -> Decision:
+    """The decision while the estate is locked down: a grant for anyone but staff
+    becomes a ``lockdown`` refusal. A refusal keeps its own reason (an unknown card
+    stays a failed guess for the throttle and the brute_force rule, a stranger stays an
+    unknown face), and an emergency opening stands: ``decide`` returns it first, and
+    nobody is kept in during a fire."""
+    if decision.reason is not Reason.GRANTED:
+        return decision
+    if person is not None and person.role in LOCKDOWN_ROLES:
+        return decision
+    # No flags: a refused passage is not a nudge about rent arrears.
+    return replace(decision, allowed=False, reason=Reason.LOCKDOWN, flags=())
 
 
 def build_passage(

@@ -20,6 +20,8 @@ class Role(StrEnum):
 
 
 RESIDENT_ROLES = frozenset({Role.TENANT, Role.CO_RESIDENT})
+# Who still passes while the estate is locked down (core/access.py ``apply_lockdown``).
+LOCKDOWN_ROLES = frozenset({Role.STAFF})
 
 
 class CredentialKind(StrEnum):
@@ -79,6 +81,8 @@ class Reason(StrEnum):
     METHOD_NOT_ACCEPTED = "method_not_accepted"  # this gate takes no such credential
     # Too many failed presentations from this caller at this gate: refused unexamined.
     THROTTLED = "throttled"
+    # The estate is locked down: only staff pass (an emergency still opens everything).
+    LOCKDOWN = "lockdown"
 
 
 ALLOWING_REASONS = frozenset({Reason.GRANTED, Reason.REMOTE_OPEN, Reason.EMERGENCY_OPEN})
@@ -259,6 +263,22 @@ class StoredCluster:
     first_seen: float
     last_seen: float
     days: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StrangerIgnore:
+    """Staff know this stranger (a postman who will never enrol): no unknown-face or
+    frequent-stranger alert for the cluster until ``expires_at``. The gate still refuses
+    the face. ``note`` is staff's own words, kept for the admin panel only."""
+
+    cluster_id: str
+    note: str
+    created_at: float
+    created_by: str  # the HA user id who marked it ("system" for automations)
+    expires_at: float
+
+    def valid_at(self, ts: float) -> bool:
+        return self.created_at <= ts < self.expires_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from typing import Any
 
 from . import errors
 from .alerts import Alert, AlertLog, AlertState, Rule, SubjectKind
-from .model import RESIDENT_ROLES, Direction, Method, Passage, Reason, Role
+from .model import RESIDENT_ROLES, Direction, Method, Passage, Reason, Role, StrangerIgnore
 from .store import Store
 from .throttle import FACE_FLOOD
 
@@ -42,6 +42,8 @@ FAILED_TRIES = (
 )
 # The readings a body thermometer can honestly produce; anything else is a fault.
 TEMPERATURE_RANGE = (25.0, 45.0)
+# The alerts a stranger marked "known, do not alert" no longer raises.
+IGNORED_RULES = (Rule.UNKNOWN_FACE, Rule.FREQUENT_STRANGER)
 AUTO = "auto"  # who resolved an alert whose condition ended by itself
 MAX_WINDOW_ROWS = 10_000
 
@@ -210,6 +212,23 @@ class RuleEngine:
         self._open.pop(alert.key, None)
         return alert
 
+    def ignore_stranger(self, ignore: StrangerIgnore) -> int:
+        """Staff mark a stranger "known, do not alert": the mark is stored, and its open
+        unknown-face and frequent-stranger alerts are resolved by whoever marked it.
+        Returns how many alerts that resolved."""
+        self.store.set_stranger_ignore(ignore)
+        resolved = 0
+        for rule in IGNORED_RULES:
+            alert_id = self._open.get((rule, ignore.cluster_id))
+            if alert_id is not None:
+                self.resolve(alert_id, ignore.created_by, ignore.created_at)
+                resolved += 1
+        return resolved
+
+    def unignore_stranger(self, cluster_id: str) -> bool:
+        """The stranger's mark is lifted: alerts about them come back from now on."""
+        return self.store.remove_stranger_ignore(cluster_id)
+
     def list_alerts(
         self, *, include_resolved: bool = False, rule: Rule | None = None, limit: int = 100
     ) -> list[Alert]:
@@ -269,6 +288,11 @@ class RuleEngine:
                     {"passage_id": p.id},
                 )
             ]
+        if self.store.stranger_ignored(p.cluster_id, p.ts):
+            # Staff know this face ("do not alert"): no unknown-face or frequent-stranger
+            # alert while the mark holds. Tailgating is about behaviour, not about who:
+            # a known postman slipping in behind residents is still worth a look.
+            return [self._tailgating(p, p.cluster_id)]
         return [
             self._raise(
                 p.ts,

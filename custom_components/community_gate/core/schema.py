@@ -179,6 +179,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX alerts_open ON alerts (state) WHERE state != 'resolved';
     CREATE INDEX alerts_ts ON alerts (ts);
     """,
+    # 6: strangers staff know and do not want alerts about (a postman): a note, who marked
+    # it and until when. Kept by cluster id; deleted, merged and assigned with the cluster.
+    """
+    CREATE TABLE stranger_ignores (
+        cluster_id TEXT PRIMARY KEY,
+        note TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # Present in every migrated database; one missing means a damaged file.
@@ -197,5 +208,6 @@ TABLES = frozenset(
         "photos",
         "mqtt_devices",
         "alerts",
+        "stranger_ignores",
     }
 )

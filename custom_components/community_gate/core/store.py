@@ -34,6 +34,7 @@ from .model import (
     Person,
     StoredCluster,
     StoredPhoto,
+    StrangerIgnore,
     Unit,
 )
 from .person_fields import EDITABLE_FIELDS
@@ -61,6 +62,8 @@ from .rows import (
     unit_from_row,
 )
 from .schema import MIGRATIONS, SCHEMA_VERSION, TABLES
+
+_IGNORE_COLS = "cluster_id, note, created_at, created_by, expires_at"
 
 
 def _check_window(valid_from: float | None, valid_until: float | None) -> None:
@@ -635,6 +638,15 @@ class Store:
                 relabelled += c.execute(
                     "UPDATE passages SET cluster_id=? WHERE cluster_id=?", (kept, gone)
                 ).rowcount
+            for kept, gone in relabel:
+                # One person after all: a mark on either stranger holds for the kept one
+                # (the kept cluster's own mark wins when both have one).
+                c.execute(
+                    "UPDATE OR IGNORE stranger_ignores SET cluster_id=? WHERE cluster_id=?",
+                    (kept, gone),
+                )
+            gone_ids = [(i,) for i in removed] + [(gone,) for _, gone in relabel]
+            c.executemany("DELETE FROM stranger_ignores WHERE cluster_id=?", gone_ids)
             c.executemany("DELETE FROM stranger_clusters WHERE id=?", ((i,) for i in removed))
             c.executemany(
                 "INSERT INTO stranger_clusters VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
@@ -659,6 +671,8 @@ class Store:
         """A stranger turned out to be ``person_id``: their passages say so from now on
         (the cluster id is cleared with them). Returns the passages changed."""
         with self._tx() as c:
+            # A known person now: the stranger's "do not alert" mark goes with the id.
+            c.execute("DELETE FROM stranger_ignores WHERE cluster_id=?", (cluster_id,))
             return c.execute(
                 "UPDATE passages SET person_id=?, unit_id=?, cluster_id=NULL WHERE cluster_id=?",
                 (person_id, unit_id, cluster_id),
@@ -675,7 +689,61 @@ class Store:
     def purge_clusters(self, before_ts: float) -> int:
         with self._tx() as c:
             cur = c.execute("DELETE FROM stranger_clusters WHERE last_seen<?", (before_ts,))
+            c.execute(
+                "DELETE FROM stranger_ignores WHERE cluster_id NOT IN"
+                " (SELECT id FROM stranger_clusters)"
+            )
         return cur.rowcount
+
+    # ------------------------------------------------------------ ignored strangers
+    def set_stranger_ignore(self, ignore: StrangerIgnore) -> StrangerIgnore:
+        """Mark a stranger "known, do not alert" (replacing an earlier mark). Refused
+        with ``UnknownStrangerError`` for a cluster the estate does not hold."""
+        if ignore.expires_at <= ignore.created_at:
+            raise errors.InvalidValidityError("the mark must end after it starts")
+        with self._tx() as c:
+            known = c.execute(
+                "SELECT 1 FROM stranger_clusters WHERE id=?", (ignore.cluster_id,)
+            ).fetchone()
+            if known is None:
+                raise errors.UnknownStrangerError("no such stranger", cluster_id=ignore.cluster_id)
+            c.execute(
+                "INSERT INTO stranger_ignores VALUES (?,?,?,?,?) ON CONFLICT(cluster_id) DO UPDATE"
+                " SET note=excluded.note, created_at=excluded.created_at,"
+                " created_by=excluded.created_by, expires_at=excluded.expires_at",
+                (
+                    ignore.cluster_id,
+                    ignore.note,
+                    ignore.created_at,
+                    ignore.created_by,
+                    ignore.expires_at,
+                ),
+            )
+        return ignore
+
+    def remove_stranger_ignore(self, cluster_id: str) -> bool:
+        with self._tx() as c:
+            cur = c.execute("DELETE FROM stranger_ignores WHERE cluster_id=?", (cluster_id,))
+        return cur.rowcount > 0
+
+    def get_stranger_ignore(self, cluster_id: str) -> StrangerIgnore | None:
+        row = self._conn.execute(
+            f"SELECT {_IGNORE_COLS} FROM stranger_ignores WHERE cluster_id=?", (cluster_id,)
+        ).fetchone()
+        return StrangerIgnore(*row) if row else None
+
+    def list_stranger_ignores(self) -> list[StrangerIgnore]:
+        return [
+            StrangerIgnore(*r)
+            for r in self._conn.execute(
+                f"SELECT {_IGNORE_COLS} FROM stranger_ignores ORDER BY cluster_id"
+            )
+        ]
+
+    def stranger_ignored(self, cluster_id: str, ts: float) -> bool:
+        """Whether staff marked the stranger "do not alert" for the time ``ts``."""
+        ignore = self.get_stranger_ignore(cluster_id)
+        return ignore is not None and ignore.valid_at(ts)
 
     # --------------------------------------------------------------- mqtt devices
     def save_device(self, device: MqttDevice) -> MqttDevice:
