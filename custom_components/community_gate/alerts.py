@@ -39,7 +39,7 @@ from .const import (
 )
 from .core.alerts import Alert, Rule
 from .core.errors import EstateClosedError, StoreError
-from .core.model import Passage
+from .core.model import Passage, StrangerIgnore
 from .core.rules import RuleEngine, RuleParams
 from .times import to_iso
 
@@ -284,6 +284,16 @@ class AlertService:
     async def async_resolve(self, alert_id: int, by: str) -> Alert:
         engine, now = self.engine, _now()
         return await self._call(lambda: engine.resolve(alert_id, by, now))
+
+    async def async_ignore_stranger(self, ignore: StrangerIgnore) -> int:
+        """Mark a stranger "known, do not alert"; their open alerts are resolved (the
+        open-alerts sensor follows). Returns how many were."""
+        engine = self.engine
+        return await self._call(lambda: engine.ignore_stranger(ignore))
+
+    async def async_unignore_stranger(self, cluster_id: str) -> bool:
+        engine = self.engine
+        return await self._call(lambda: engine.unignore_stranger(cluster_id))
 
     async def async_list(
         self, *, include_resolved: bool, rule: Rule | None, limit: int

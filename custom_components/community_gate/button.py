@@ -29,7 +29,7 @@ class OpenGateButton(GateEntity, ButtonEntity):
         context = self._context
         # A press is a remote opening: the same right as the open_gate action, audited.
         async with audited(self.hub, context, "open_button", self.rt.gate.id):
-            await async_check_open(self.hass, self.rt.openers, context)
+            await async_check_open(self.hass, self.rt.openers, context, lockdown=self.hub.lockdown)
             with translated(self.hub.store.path):
                 outcome = await self.hub.async_open(self.rt.gate.id, note="button", context=context)
             if outcome.actuator_error is not None:

@@ -45,6 +45,8 @@ CONF_OPENERS: Final = "openers"
 
 EVENT_PASSAGE: Final = "community_gate_passage"
 EVENT_EMERGENCY: Final = "community_gate_emergency"
+# Lockdown entered or left: {entry_id, active}; who did it is the event's context user.
+EVENT_LOCKDOWN: Final = "community_gate_lockdown"
 # Field devices (MQTT): inputs for the rule engine and automations. Ids only.
 EVENT_DEVICE_STATUS: Final = "community_gate_device_status"
 EVENT_DOOR: Final = "community_gate_door"

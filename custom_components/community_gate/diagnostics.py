@@ -67,6 +67,7 @@ async def async_get_config_entry_diagnostics(
             for loop in runtime.capture_loops
         ],
         "emergency": hub.emergency,
+        "lockdown": hub.lockdown,
         "counts": await hub.db(_counts),
         "passages_today": hub.stats.passages_today,
         "mqtt": runtime.mqtt.diagnostics() if runtime.mqtt is not None else None,

@@ -41,6 +41,7 @@ from .const import (
     DEFAULT_PULSE_SECONDS,
     EVENT_DEVICE_STATUS,
     EVENT_EMERGENCY,
+    EVENT_LOCKDOWN,
     EVENT_PASSAGE,
     SIGNAL_ALERT,
     SIGNAL_FIELD,
@@ -65,6 +66,7 @@ from .gates import GateRuntime, gate_from_subentry, gate_methods, gate_openers
 
 _LOGGER = logging.getLogger(__name__)
 SETTING_EMERGENCY = "emergency"
+SETTING_LOCKDOWN = "lockdown"
 # How long an exit or emergency opening waits for its passage row before the gate opens
 # anyway: a locked database (SQLite waits up to 10 s for a lock) must not keep anyone in.
 FAIL_SAFE_WAIT_S = 1.0
@@ -135,6 +137,8 @@ class EstateHub:
         self.journal = PassageJournal(store, executor)
         self.gates: dict[str, GateRuntime] = {}
         self.emergency = False
+        # Only staff pass while on (core/access.py apply_lockdown); emergency overrides.
+        self.lockdown = False
         self.stats = HubStats()
         # The estate's device registry id (set at setup): gate devices hang off it.
         self.estate_device_id: str | None = None
@@ -191,6 +195,9 @@ class EstateHub:
             )
             rt.last_passage = recent[0] if recent else None
         self.emergency = (await self.db(self.store.get_setting, SETTING_EMERGENCY, "0")) == "1"
+        # In the estate database like the emergency state: a restart during an incident
+        # must refuse from the first presentation, before any entity is restored.
+        self.lockdown = (await self.db(self.store.get_setting, SETTING_LOCKDOWN, "0")) == "1"
         await self.async_refresh_stats()
         if not self.emergency:  # emergency open-all keeps every gate open on purpose
             self.entry.async_create_background_task(
@@ -309,6 +316,7 @@ class EstateHub:
                     now,
                     direction=direction,
                     emergency=self.emergency,
+                    lockdown=self.lockdown,
                     min_pin_length=self.min_pin_length,
                 )
             )
@@ -354,6 +362,7 @@ class EstateHub:
                 now,
                 direction=direction,
                 emergency=self.emergency,
+                lockdown=self.lockdown,
             )
         )
         return await self._complete(
@@ -420,6 +429,21 @@ class EstateHub:
                 # The gates are open and the hub decides "open" until switched off, but
                 # a restart would forget it.
                 _LOGGER.error("Emergency state NOT saved (%s): lost on restart", err.code)
+
+    async def async_set_lockdown(self, active: bool, *, context: Context | None = None) -> bool:
+        """Enter or leave lockdown. Saved before it takes effect: a lockdown a restart
+        would forget is not one (and with the database failing, entries stay shut
+        anyway: their passage rows cannot be written). Returns whether it changed."""
+        if active == self.lockdown:
+            return False
+        await self.db(self.store.set_setting, SETTING_LOCKDOWN, "1" if active else "0")
+        self.lockdown = active
+        _LOGGER.warning("Estate lockdown %s", "on: only staff pass" if active else "off")
+        self.hass.bus.async_fire(
+            EVENT_LOCKDOWN, {"entry_id": self.entry.entry_id, "active": active}, context=context
+        )
+        async_dispatcher_send(self.hass, self.state_signal)
+        return True
 
     async def _complete(
         self,

@@ -1,4 +1,4 @@
-"""Logbook lines for passages and emergencies: codes only, no names."""
+"""Logbook lines for passages, emergencies and lockdowns: codes only, no names."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from homeassistant.components.logbook.const import (
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
-from .const import DOMAIN, EVENT_ALERT, EVENT_EMERGENCY, EVENT_PASSAGE
+from .const import DOMAIN, EVENT_ALERT, EVENT_EMERGENCY, EVENT_LOCKDOWN, EVENT_PASSAGE
 from .core.alerts import PUBLIC_SUBJECTS, STAFF_ALERT, public_rule
 from .core.model import public_flags, public_reason
 
@@ -47,6 +47,11 @@ def async_describe_events(
         return {LOGBOOK_ENTRY_NAME: "Estate emergency", LOGBOOK_ENTRY_MESSAGE: f"open-all {state}"}
 
     @callback
+    def _lockdown(event: Event) -> dict[str, str]:
+        state = "started: only staff pass" if event.data.get("active") else "ended"
+        return {LOGBOOK_ENTRY_NAME: "Estate lockdown", LOGBOOK_ENTRY_MESSAGE: state}
+
+    @callback
     def _alert(event: Event) -> dict[str, str]:
         d: Mapping[str, Any] = event.data
         kind = d.get("subject_kind")
@@ -67,3 +72,4 @@ def async_describe_events(
     async_describe_event(DOMAIN, EVENT_PASSAGE, _passage)
     async_describe_event(DOMAIN, EVENT_ALERT, _alert)
     async_describe_event(DOMAIN, EVENT_EMERGENCY, _emergency)
+    async_describe_event(DOMAIN, EVENT_LOCKDOWN, _lockdown)

@@ -1,7 +1,9 @@
 """Who may open a gate from afar, and the audit row every remote opening leaves.
 
-Administrators may open any gate and switch emergency open-all; a gate's subentry may
-also name Home Assistant users (``openers``) who may open that one gate. Automations and
+Administrators may open any gate and switch emergency open-all and lockdown; a gate's
+subentry may also name Home Assistant users (``openers``) who may open that one gate,
+except during a lockdown: then only administrators open remotely (an opener is a
+Home Assistant account, not a staff member the estate knows by role). Automations and
 scripts (a context without a user) act with the system's authority, as the admin-only
 actions do. The Open button, the emergency switch and the actions all decide here.
 """
@@ -43,11 +45,16 @@ async def async_check_admin(hass: HomeAssistant, context: Context | None, action
 
 
 async def async_check_open(
-    hass: HomeAssistant, openers: frozenset[str], context: Context | None
+    hass: HomeAssistant,
+    openers: frozenset[str],
+    context: Context | None,
+    *,
+    lockdown: bool = False,
 ) -> None:
-    """Raise ``Unauthorized`` unless the caller may open a gate with ``openers``."""
+    """Raise ``Unauthorized`` unless the caller may open a gate with ``openers``; during
+    a ``lockdown`` the openers may not."""
     user = await async_caller(hass, context)
-    if user is not None and not user.is_admin and user.id not in openers:
+    if user is not None and not user.is_admin and (lockdown or user.id not in openers):
         raise Unauthorized(context=context)
 
 

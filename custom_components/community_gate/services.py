@@ -44,6 +44,7 @@ from .core.model import (
     FaceVariant,
     Person,
     Role,
+    StrangerIgnore,
     Unit,
 )
 from .core.person_fields import ACTION_FIELDS, EDITABLE_FIELDS, FieldKind, as_is
@@ -243,9 +244,12 @@ async def _authorize(hass: HomeAssistant, call: ServiceCall, name: str) -> None:
     if name != "open_gate":
         await async_check_admin(hass, call.context, name)
         return
-    gate = _runtime(hass, call).hub.gates.get(call.data["gate_id"])
+    hub = _runtime(hass, call).hub
+    gate = hub.gates.get(call.data["gate_id"])
     # An unknown gate names nobody: only an admin hears that it does not exist.
-    await async_check_open(hass, gate.openers if gate else frozenset(), call.context)
+    await async_check_open(
+        hass, gate.openers if gate else frozenset(), call.context, lockdown=hub.lockdown
+    )
 
 
 # ---------------------------------------------------------------------- handlers
@@ -568,6 +572,67 @@ HANDLERS: dict[str, Handler] = {
     "list_alerts": _list_alerts,
     "report_temperature": _report_temperature,
 }
+
+# ------------------------------------------- lockdown and ignored strangers (issue 17)
+# The longest a "known, do not alert" mark lasts: staff look at it again within a year.
+MAX_IGNORE_DAYS = 366
+SCHEMAS.update(
+    {
+        "set_lockdown": vol.Schema({**_entry, vol.Required("active"): cv.boolean}),
+        "ignore_stranger": vol.Schema(
+            {
+                **_entry,
+                vol.Required("cluster_id"): _id,
+                vol.Required("note"): vol.All(cv.string, vol.Length(min=1, max=MAX_TEXT)),
+                vol.Optional("days", default=30): vol.All(
+                    vol.Coerce(int), vol.Range(min=1, max=MAX_IGNORE_DAYS)
+                ),
+            }
+        ),
+        "unignore_stranger": vol.Schema({**_entry, vol.Required("cluster_id"): _id}),
+    }
+)
+
+
+async def _set_lockdown(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    hub = estate.hub
+    changed = await hub.async_set_lockdown(call.data["active"], context=call.context)
+    return {"active": hub.lockdown, "changed": changed}
+
+
+async def _ignore_stranger(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    d = call.data
+    note = d["note"].strip()
+    if not note:
+        raise errors.InvalidValueError("a note is required", field="note")
+    now = dt_util.utcnow().timestamp()
+    ignore = StrangerIgnore(
+        cluster_id=d["cluster_id"],
+        note=note,
+        created_at=now,
+        created_by=call.context.user_id or "system",
+        expires_at=now + timedelta(days=d["days"]).total_seconds(),
+    )
+    resolved = await estate.alerts.async_ignore_stranger(ignore)
+    return {
+        "cluster_id": ignore.cluster_id,
+        "until": to_iso(ignore.expires_at),
+        "alerts_resolved": resolved,
+    }
+
+
+async def _unignore_stranger(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    removed = await estate.alerts.async_unignore_stranger(call.data["cluster_id"])
+    return {"cluster_id": call.data["cluster_id"], "removed": removed}
+
+
+HANDLERS.update(
+    {
+        "set_lockdown": _set_lockdown,
+        "ignore_stranger": _ignore_stranger,
+        "unignore_stranger": _unignore_stranger,
+    }
+)
 
 # What an audit row names as the subject: the person first, then the thing acted on.
 _SUBJECT_KEYS = ("person_id", "credential_id", "unit_id", "gate_id", "cluster_id")

@@ -1,4 +1,5 @@
-"""Estate emergency switch: opens every gate and keeps them deciding "open" until off."""
+"""Estate switches: emergency open-all (every gate opens and keeps deciding "open" until
+off) and lockdown (every gate refuses all but staff until off)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ async def async_setup_entry(
     entry: CommunityGateConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    async_add_entities([EmergencySwitch(entry.runtime_data.hub, "emergency")])
+    hub = entry.runtime_data.hub
+    async_add_entities([EmergencySwitch(hub, "emergency"), LockdownSwitch(hub, "lockdown")])
 
 
 class EmergencySwitch(EstateEntity, SwitchEntity):
@@ -44,3 +46,25 @@ class EmergencySwitch(EstateEntity, SwitchEntity):
             await async_check_admin(self.hass, context, "emergency_switch_off")
             with translated(self.hub.store.path):
                 await self.hub.async_set_emergency(False, note="switch", context=context)
+
+
+class LockdownSwitch(EstateEntity, SwitchEntity):
+    @property
+    def is_on(self) -> bool:
+        return self.hub.lockdown
+
+    # Who may lock the estate down (or lift it) is an administrator, as for set_lockdown;
+    # the audit row says who and when.
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        await self._set(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        await self._set(False)
+
+    async def _set(self, active: bool) -> None:
+        context = self._context
+        action = f"lockdown_switch_{'on' if active else 'off'}"
+        async with audited(self.hub, context, action, None):
+            await async_check_admin(self.hass, context, action)
+            with translated(self.hub.store.path):
+                await self.hub.async_set_lockdown(active, context=context)

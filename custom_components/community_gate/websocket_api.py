@@ -35,7 +35,7 @@ from .alerts import alert_dict
 from .const import DOMAIN
 from .core.alerts import Rule, SubjectKind
 from .core.errors import CoreError
-from .core.model import Method, Passage, Person, Role
+from .core.model import Method, Passage, Person, Role, StrangerIgnore
 from .core.person_fields import PERSON_FIELDS, FieldKind, as_is
 from .core.queries import (
     MAX_PAGE,
@@ -377,7 +377,10 @@ async def ws_gates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
 async def ws_strangers(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
-    """Unknown-face clusters, most recently seen first: counts and days, no centroids."""
+    """Unknown-face clusters, most recently seen first: counts and days, no centroids,
+    and whether staff marked each "known, do not alert" (with their note: admins only).
+    The mark itself is set with the ignore_stranger / unignore_stranger actions, like
+    every change the panel makes."""
 
     async def work(estate: EstateRuntime) -> dict[str, Any]:
         face = estate.face
@@ -385,15 +388,36 @@ async def ws_strangers(
             return {"strangers": [], "ready": False}
         clusters = await face.async_cluster_summaries()
         clusters.sort(key=lambda c: c["last_seen"], reverse=True)
+        hub = estate.hub
+        marks = {m.cluster_id: m for m in await hub.db(hub.store.list_stranger_ignores)}
+        now = dt_util.utcnow().timestamp()
         return {
             "ready": True,
             "strangers": [
-                c | {"first_seen": to_iso(c["first_seen"]), "last_seen": to_iso(c["last_seen"])}
+                c
+                | {
+                    "first_seen": to_iso(c["first_seen"]),
+                    "last_seen": to_iso(c["last_seen"]),
+                    "ignored": _ignored(marks.get(c["cluster_id"]), now),
+                }
                 for c in clusters[: msg["limit"]]
             ],
         }
 
     await _run(hass, connection, msg, work)
+
+
+def _ignored(mark: StrangerIgnore | None, now: float) -> dict[str, Any] | None:
+    """A stranger's valid "known, do not alert" mark as the panel shows it; an expired
+    one is no mark (alerts are back)."""
+    if mark is None or not mark.valid_at(now):
+        return None
+    return {
+        "note": mark.note,
+        "since": to_iso(mark.created_at),
+        "until": to_iso(mark.expires_at),
+        "by": mark.created_by,
+    }
 
 
 @require_admin

@@ -73,6 +73,8 @@ SELECTORS = {
     "limit": {"number": {"min": 1, "max": 1000, "mode": "box"}},
     "before_id": {"number": {"min": 1, "mode": "box"}},
     "device_id": {"text": {}},
+    "note": {"text": {"multiline": True}},
+    "days": {"number": {"min": 1, "max": 366, "mode": "box", "unit_of_measurement": "d"}},
 }
 REQUIRED = {
     "add_unit": {"unit_id", "building", "number"},
@@ -137,6 +139,9 @@ REQUIRED.update(
         "resolve_alert": {"alert_id"},
         "list_alerts": set(),
         "report_temperature": {"gate_id", "celsius"},
+        "set_lockdown": {"active"},
+        "ignore_stranger": {"cluster_id", "note"},
+        "unignore_stranger": {"cluster_id"},
     }
 )
 
@@ -144,6 +149,12 @@ REQUIRED.update(
 # Estate options added with the face issue (and the minimum PIN length, issue 13):
 # data, "_desc" and "_err" texts each.
 FACE_OPTIONS = ("face_threshold", "capture_interval", "face_debounce", "min_pin_length")
+
+
+def _field(m, svc: str, field: str) -> tuple[str, str]:
+    """A field's name and description: ``"<service>.<field>"`` where one service means
+    something else by a shared field name (set_lockdown's ``active``), else the field's."""
+    return m.FIELD_DESC.get(f"{svc}.{field}", m.FIELD_DESC[field])
 
 
 def build(m) -> dict:
@@ -155,7 +166,7 @@ def build(m) -> dict:
             "description": desc,
             "fields": {
                 **{
-                    f: {"name": m.FIELD_DESC[f][0], "description": m.FIELD_DESC[f][1]}
+                    f: dict(zip(("name", "description"), _field(m, svc, f), strict=True))
                     for f in fields
                 },
                 **fields_common,
@@ -291,7 +302,10 @@ def build(m) -> dict:
                 },
             },
             "binary_sensor": {"online": {"name": m.ENTITY["online"]}},
-            "switch": {"emergency": {"name": m.ENTITY["emergency"]}},
+            "switch": {
+                "emergency": {"name": m.ENTITY["emergency"]},
+                "lockdown": {"name": m.ENTITY["lockdown"]},
+            },
         },
         "exceptions": {k: {"message": v} for k, v in m.EXCEPTIONS.items()},
         "issues": {k: {"title": t, "description": d} for k, (t, d) in m.ISSUES.items()},
