@@ -46,6 +46,7 @@ async def test_entities_have_entity_names(hass: HomeAssistant, estate: MockConfi
         ("sensor", "people_enrolled"): "sensor.maple_court_people_enrolled",
         ("sensor", "passages_today"): "sensor.maple_court_passages_today",
         ("switch", "emergency"): "switch.maple_court_emergency_open_all",
+        ("switch", "lockdown"): "switch.maple_court_lockdown",
         ("event", "alerts"): "event.maple_court_alert",
         ("sensor", "open_alerts"): "sensor.maple_court_open_alerts",
     }
@@ -55,7 +56,7 @@ async def test_entities_have_entity_names(hass: HomeAssistant, estate: MockConfi
         assert entry is not None
         assert entry.has_entity_name is True
         assert entry.config_subentry_id is None
-    assert len(er.async_entries_for_config_entry(reg, estate.entry_id)) == 5 * 2 + 5
+    assert len(er.async_entries_for_config_entry(reg, estate.entry_id)) == 5 * 2 + 6
     # Device name + translated entity name.
     assert state_of(hass, estate, "button", "open", "east_gate").name == "East Gate Open"
     assert state_of(hass, estate, "switch", "emergency").name == "Maple Court Emergency open-all"
@@ -95,7 +96,14 @@ async def test_devices(hass: HomeAssistant, estate: MockConfigEntry) -> None:
     on_hub = {e.unique_id for e in er.async_entries_for_device(ents, hub_device.id)}
     assert on_hub == {
         f"{estate.entry_id}-{key}"
-        for key in ("people_enrolled", "passages_today", "emergency", "alerts", "open_alerts")
+        for key in (
+            "people_enrolled",
+            "passages_today",
+            "emergency",
+            "lockdown",
+            "alerts",
+            "open_alerts",
+        )
     }
 
 

@@ -165,7 +165,8 @@ async def test_strangers_view_shows_the_mark(
     vec = np.random.default_rng(7).normal(0, 0.1, 128).astype(float).tolist()
     outcome = await face.async_present_embedding("east_gate", vec)
     cluster = outcome.passage.cluster_id
-    assert cluster is not None and outcome.passage.allowed is False
+    assert cluster is not None
+    assert outcome.passage.allowed is False
     await call(hass, "ignore_stranger", {"cluster_id": cluster, "note": NOTE, "days": 7})
 
     client = await hass_ws_client(hass)

@@ -26,6 +26,7 @@ from custom_components.community_gate.const import (
     DOMAIN,
     EVENT_ALERT,
     EVENT_EMERGENCY,
+    EVENT_LOCKDOWN,
     EVENT_PASSAGE,
 )
 from tests.ha.helpers import add_tenant, call, present_credential
@@ -108,6 +109,7 @@ async def test_describe_callbacks(hass: HomeAssistant) -> None:
     assert {k: v[0] for k, v in described.items()} == {
         EVENT_PASSAGE: DOMAIN,
         EVENT_EMERGENCY: DOMAIN,
+        EVENT_LOCKDOWN: DOMAIN,
         EVENT_ALERT: DOMAIN,
     }
     passage = described[EVENT_PASSAGE][1]
@@ -146,6 +148,14 @@ async def test_describe_callbacks(hass: HomeAssistant) -> None:
     assert emergency(Event(EVENT_EMERGENCY, {"entry_id": "e1", "active": False}))[
         LOGBOOK_ENTRY_MESSAGE
     ] == ("open-all cleared")
+    lockdown = described[EVENT_LOCKDOWN][1]
+    assert lockdown(Event(EVENT_LOCKDOWN, {"entry_id": "e1", "active": True})) == {
+        LOGBOOK_ENTRY_NAME: "Estate lockdown",
+        LOGBOOK_ENTRY_MESSAGE: "started: only staff pass",
+    }
+    assert lockdown(Event(EVENT_LOCKDOWN, {"entry_id": "e1", "active": False}))[
+        LOGBOOK_ENTRY_MESSAGE
+    ] == ("ended")
     alert = described[EVENT_ALERT][1]
     assert alert(
         Event(
