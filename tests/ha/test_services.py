@@ -67,6 +67,8 @@ async def snapshot(hub: Any) -> dict[str, Any]:
             "credentials": [c for p in people for c in s.list_credentials(p.id)],
             "passages": s.count_passages(),
             "emergency": s.get_setting("emergency", "0"),
+            "lockdown": s.get_setting("lockdown", "0"),
+            "ignored_strangers": s.list_stranger_ignores(),
             "consents": [c for p in people for c in s.list_consents(p.id)],
             "faces": [t.id for p in people for t in s.list_face_templates(p.id)],
             "mqtt_devices": s.list_devices(),
@@ -802,6 +804,9 @@ MUTATING: list[tuple[str, dict[str, Any]]] = [
     ("resolve_alert", {"alert_id": 1}),
     ("list_alerts", {}),
     ("report_temperature", {"gate_id": "east_gate", "celsius": 38.5}),
+    ("set_lockdown", {"active": True}),
+    ("ignore_stranger", {"cluster_id": "stranger_1", "note": "postman"}),
+    ("unignore_stranger", {"cluster_id": "stranger_1"}),
 ]
 # tests/ha/test_alerts.py covers the alert services for admins.
 ALERT_SERVICES = {"acknowledge_alert", "resolve_alert", "list_alerts", "report_temperature"}
@@ -817,6 +822,9 @@ ADMIN_CHANGES = [
         "withdraw_consent",
         "enroll_face",
         "assign_stranger",
+        # A real stranger to mark: tests/ha/test_ignore_stranger.py.
+        "ignore_stranger",
+        "unignore_stranger",
         "export_person_data",
         "query_audit_log",
         "rotate_key",
@@ -849,6 +857,7 @@ async def test_non_admin_is_refused(
     assert await snapshot(hub) == before
     assert relay_calls == []
     assert hub.emergency is False
+    assert hub.lockdown is False
 
 
 @pytest.mark.parametrize(("service", "data"), ADMIN_CHANGES, ids=[m[0] for m in ADMIN_CHANGES])
