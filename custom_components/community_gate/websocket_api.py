@@ -359,6 +359,7 @@ async def ws_gates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
         return {
             "gates": gates,
             "emergency": hub.emergency,
+            "lockdown": hub.lockdown,
             "faces": {"ready": face.ready, "error": face.error, "references": len(face.gallery)},
         }
 

@@ -222,6 +222,7 @@ async def test_gates_and_qr(
     assert gates["east_gate"]["last_passage"] is None
     assert gates["east_gate"]["online"] is True
     assert r["result"]["emergency"] is False
+    assert r["result"]["lockdown"] is False
     assert set(r["result"]["faces"]) == {"ready", "error", "references"}
 
     r = await ws(client, {"type": "community_gate/qr", "data": "VP-abc123"})

@@ -29,6 +29,10 @@ const STR = {
     filter: "Filter", live: "Live", online: "Online", offline: "Offline", camera_ok: "Camera",
     open: "Open", open_reason: "Reason for opening", emergency: "Emergency: open every gate",
     emergency_on: "EMERGENCY: all gates open", emergency_off: "End emergency",
+    lockdown: "Lockdown: only staff pass", lockdown_on: "LOCKDOWN: every gate refuses all but staff",
+    lockdown_off: "End lockdown", confirm_lockdown: "Lock down the estate? Every gate refuses everyone but staff until you end it.",
+    ignore: "Ignore (known)", ignore_note: "Who is it? (note)", days: "Days", unignore: "Stop ignoring",
+    ignored: "Ignored until {until}: {note}",
     faces_ready: "Face recognition ready ({n} references)", faces_off: "Face recognition off: {why}",
     sightings: "Sightings", days_seen: "Days", first_seen: "First seen", show_passages: "Passages",
     assign: "Assign to person", assigned: "Assigned: {n} passages relabelled.",
@@ -87,6 +91,10 @@ const STR = {
     any: "全部", from: "从", to: "到", filter: "筛选", live: "实时", online: "在线", offline: "离线",
     camera_ok: "摄像头", open: "开门", open_reason: "开门原因", emergency: "紧急：打开所有门",
     emergency_on: "紧急状态：所有门已打开", emergency_off: "结束紧急状态",
+    lockdown: "封控：仅物业人员可通行", lockdown_on: "封控中：所有门仅允许物业人员通行",
+    lockdown_off: "解除封控", confirm_lockdown: "确定封控小区？解除之前，所有门只允许物业人员通行。",
+    ignore: "忽略（已知人员）", ignore_note: "此人是谁？（备注）", days: "天数", unignore: "取消忽略",
+    ignored: "已忽略，至 {until}：{note}",
     faces_ready: "人脸识别已就绪（{n} 个参考）", faces_off: "人脸识别未运行：{why}",
     sightings: "出现次数", days_seen: "天数", first_seen: "首次出现", show_passages: "通行记录",
     assign: "归属到人员", assigned: "已归属：{n} 条通行记录已更新。",
@@ -606,7 +614,7 @@ class CommunityGatePanel extends HTMLElement {
   // ------------------------------------------------------------------- gates
   async _view_gates() {
     const d = await this.ws("gates");
-    this._emergency(d.emergency);
+    this._emergency(d.emergency, d.lockdown);
     const faces = d.faces.ready ? this.t("faces_ready", { n: d.faces.references }) : this.t("faces_off", { why: d.faces.error || this.t("loading") });
     const cards = d.gates.map((g) => `<div class="card" data-gate="${esc(g.gate_id)}">
         <h3 style="margin-top:0">${esc(g.name)} <span class="muted">${esc(g.gate_id)}</span></h3>
@@ -620,13 +628,17 @@ class CommunityGatePanel extends HTMLElement {
           <input name="value" type="password" required autocomplete="off" placeholder="${esc(this.t("desk_reader"))}">
           <button type="submit" class="flat">${esc(this.t("present"))}</button></form></div>`).join("");
     this._view(`<div class="row"><span class="muted" style="flex:1">${esc(faces)}</span>
+        ${d.lockdown ? `<button data-action="lockdown-off">${esc(this.t("lockdown_off"))}</button>` :
+          `<button class="warn" data-action="lockdown-on">${esc(this.t("lockdown"))}</button>`}
         ${d.emergency ? `<button data-action="emergency-off">${esc(this.t("emergency_off"))}</button>` :
           `<button class="warn" data-action="emergency-on">${esc(this.t("emergency"))}</button>`}</div>
       <div class="grid">${cards}</div>`);
   }
 
-  _emergency(on) {
-    this.shadowRoot.querySelector(".emergency").innerHTML = on ? `<div class="banner">${esc(this.t("emergency_on"))}</div>` : "";
+  _emergency(on, lockdown = false) {
+    // An emergency opens everything even during a lockdown: its banner says what holds.
+    const text = on ? this.t("emergency_on") : lockdown ? this.t("lockdown_on") : "";
+    this.shadowRoot.querySelector(".emergency").innerHTML = text ? `<div class="banner">${esc(text)}</div>` : "";
   }
 
   // --------------------------------------------------------------- strangers
@@ -637,7 +649,13 @@ class CommunityGatePanel extends HTMLElement {
         <td><button class="flat" data-action="cluster-passages" data-cluster="${esc(s.cluster_id)}">${esc(this.t("show_passages"))}</button>
           <form class="row" data-form="assign" style="margin:0"><input type="hidden" name="cluster_id" value="${esc(s.cluster_id)}">
           <input name="person_id" required placeholder="${esc(this.t("person_id"))}" style="width:130px">
-          <button type="submit" class="flat">${esc(this.t("assign"))}</button></form></td></tr>`).join("");
+          <button type="submit" class="flat">${esc(this.t("assign"))}</button></form>
+          ${s.ignored ? `<div class="muted">${esc(this.t("ignored", { until: this._date(s.ignored.until), note: s.ignored.note }))}
+            <button class="flat" data-action="unignore" data-cluster="${esc(s.cluster_id)}">${esc(this.t("unignore"))}</button></div>` :
+          `<form class="row" data-form="ignore" style="margin:0"><input type="hidden" name="cluster_id" value="${esc(s.cluster_id)}">
+          <input name="note" required maxlength="200" placeholder="${esc(this.t("ignore_note"))}" style="width:180px">
+          <input name="days" type="number" min="1" max="366" value="30" title="${esc(this.t("days"))}" style="width:80px">
+          <button type="submit" class="flat">${esc(this.t("ignore"))}</button></form>`}</td></tr>`).join("");
     this._view(`<div class="card"><table><thead><tr><th>ID</th><th>${esc(this.t("sightings"))}</th><th>${esc(this.t("days_seen"))}</th>
       <th class="hide-narrow">${esc(this.t("first_seen"))}</th><th>${esc(this.t("last_seen"))}</th><th></th></tr></thead>
       <tbody>${rows || `<tr><td colspan="6">${esc(d.ready ? this.t("nothing") : this.t("faces_off", { why: this.t("loading") }))}</td></tr>`}</tbody></table></div>`);
@@ -705,6 +723,12 @@ class CommunityGatePanel extends HTMLElement {
         await this.svc("set_emergency", { active: a === "emergency-on", reason: "staff panel" });
         return this._view_gates();
       }
+      if (a === "lockdown-on" || a === "lockdown-off") {
+        if (a === "lockdown-on" && !confirm(this.t("confirm_lockdown"))) return undefined;
+        await this.svc("set_lockdown", { active: a === "lockdown-on" });
+        return this._view_gates();
+      }
+      if (a === "unignore") { await this.svc("unignore_stranger", { cluster_id: el.dataset.cluster }); return this._view_strangers(); }
       if (a === "cluster-passages") { st.passages.filters = { cluster_id: el.dataset.cluster }; return this._show("passages"); }
       if (a === "print") { window.print(); return undefined; }
       if (a === "ack" || a === "resolve") {
@@ -818,6 +842,11 @@ class CommunityGatePanel extends HTMLElement {
         await this.svc("open_gate", { gate_id: v.gate_id, reason: v.reason.trim() });
         this._flash(this.t("opened"));
         return this._view_gates();
+      }
+      if (kind === "ignore") {
+        await this.svc("ignore_stranger", { cluster_id: v.cluster_id, note: v.note.trim(), days: Number(v.days) });
+        this._flash(this.t("saved"));
+        return this._view_strangers();
       }
       if (kind === "assign") {
         const out = await this.svc("assign_stranger", { cluster_id: v.cluster_id, person_id: v.person_id.trim() });
