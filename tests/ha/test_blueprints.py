@@ -28,7 +28,11 @@ BLUEPRINTS = sorted(SOURCE.glob("*.yaml"))
 
 
 def test_there_are_blueprints() -> None:
-    assert {p.name for p in BLUEPRINTS} == {"notify_alert.yaml", "alert_action.yaml"}
+    assert {p.name for p in BLUEPRINTS} == {
+        "notify_alert.yaml",
+        "alert_action.yaml",
+        "lockdown_action.yaml",
+    }
 
 
 @pytest.mark.parametrize("path", BLUEPRINTS, ids=[p.name for p in BLUEPRINTS])
@@ -47,6 +51,8 @@ def test_blueprint_schema(path: Path) -> None:
         assert spec["description"], name
         assert "selector" in spec, name
         assert "default" in spec, name
+    if path.name == "lockdown_action.yaml":
+        return  # no rules: it acts on the lockdown event
     rules = bp.inputs["rules"]
     values = [o["value"] for o in rules["selector"]["select"]["options"]]
     assert values == [r.value for r in Rule]
@@ -227,3 +233,28 @@ async def test_action_blueprint_gate_filter_and_quiet_hours(
     await call(hass, "report_temperature", {"gate_id": "north_door", "celsius": 39.0})
     await settle(hass)
     assert hass.states.get(relay).state == "off"  # toggled again
+
+
+@pytest.mark.usefixtures("blueprints_ready")
+async def test_lockdown_blueprint_acts_on_start_and_end(
+    hass: HomeAssistant, estate: MockConfigEntry
+) -> None:
+    def turn(what: str, entity: str) -> list[dict[str, Any]]:
+        return [{"action": f"input_boolean.turn_{what}", "target": {"entity_id": entity}}]
+
+    await automations(
+        hass,
+        {
+            "path": "lockdown_action.yaml",
+            "input": {
+                "on_start": turn("on", "input_boolean.siren"),
+                "on_end": turn("off", "input_boolean.siren"),
+            },
+        },
+    )
+    await call(hass, "set_lockdown", {"active": True})
+    await settle(hass)
+    assert hass.states.get("input_boolean.siren").state == "on"
+    await call(hass, "set_lockdown", {"active": False})
+    await settle(hass)
+    assert hass.states.get("input_boolean.siren").state == "off"
