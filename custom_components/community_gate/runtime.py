@@ -117,6 +117,8 @@ class EstateRuntime:
         cutoff = t - retention.clusters * 86400
         out["clusters"] = expired + await hub.db(hub.store.purge_clusters, cutoff)
         out["photos"] = await hub.db(hub.store.purge_photos, t)
+        # Ended "known, do not alert" marks: their notes go once the mark has.
+        await hub.db(hub.store.purge_stranger_ignores, t)
         if out["clusters"] or out["photos"]:
             _LOGGER.info(
                 "Retention purge removed %d stranger clusters, %d photos",

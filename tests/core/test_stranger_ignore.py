@@ -87,6 +87,11 @@ def test_mark_needs_a_known_cluster_and_an_end(estate: Store, t0: float) -> None
     assert not estate.stranger_ignored("k1", t0 - 60)  # before it was marked
     assert estate.remove_stranger_ignore("k1")
     assert not estate.remove_stranger_ignore("k1")
+    # The nightly sweep deletes ended marks (and their notes), not running ones.
+    estate.set_stranger_ignore(mark("k1", t0, days=1))
+    assert estate.purge_stranger_ignores(t0 + 60) == 0
+    assert estate.purge_stranger_ignores(t0 + D) == 1
+    assert estate.list_stranger_ignores() == []
 
 
 def test_ignored_stranger_raises_no_alerts_until_the_mark_ends(estate: Store, t0: float) -> None:

@@ -86,6 +86,10 @@ async def test_ignored_stranger_raises_no_alerts_but_stays_refused(
     assert {a["subject_id"] for a in alerts} == {"stranger_post"}
     # No note in the events (ids and codes only).
     assert NOTE not in repr(alerts)
+    # The nightly sweep deletes the ended mark, note and all.
+    await estate.runtime_data.async_run_retention()
+    hub = hub_of(estate)
+    assert await hub.db(hub.store.list_stranger_ignores) == []
 
 
 async def test_marking_resolves_open_alerts_and_unignore_restores_them(

@@ -252,6 +252,7 @@ def purge(store: Store, retention: Retention, now: float | None = None) -> dict[
     """Delete what is past its retention. Stranger clusters held in memory by the face
     service are expired there too (see ``FaceService.async_expire_clusters``)."""
     t = now or _time.time()
+    store.purge_stranger_ignores(t)  # ended "do not alert" marks and their notes
     return {
         "passages": store.purge_passages(t - retention.passages * DAY),
         "clusters": store.purge_clusters(t - retention.clusters * DAY),

@@ -740,6 +740,12 @@ class Store:
             )
         ]
 
+    def purge_stranger_ignores(self, now: float) -> int:
+        """Marks that have ended: their notes are not kept past their purpose."""
+        with self._tx() as c:
+            cur = c.execute("DELETE FROM stranger_ignores WHERE expires_at<=?", (now,))
+        return cur.rowcount
+
     def stranger_ignored(self, cluster_id: str, ts: float) -> bool:
         """Whether staff marked the stranger "do not alert" for the time ``ts``."""
         ignore = self.get_stranger_ignore(cluster_id)
