@@ -60,7 +60,7 @@ NOT_FROM_DECIDE = {
     Reason.MALFORMED_CREDENTIAL: "AccessControl.evaluate, before any lookup (test_access.py)",
     Reason.METHOD_NOT_ACCEPTED: "EstateHub, from the gate methods (tests/ha/test_privacy.py)",
     Reason.THROTTLED: "EstateHub, from core/throttle.py (tests/ha/test_brute_force.py)",
-    Reason.LOCKDOWN: "AccessControl.apply_lockdown, after decide (tests/core/test_lockdown_policy.py)",
+    Reason.LOCKDOWN: "access.apply_lockdown, after decide (tests/core/test_lockdown_policy.py)",
 }
 CASES: list[tuple[Reason, dict[str, Any]]] = [
     (Reason.GRANTED, {}),
