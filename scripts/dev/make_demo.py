@@ -184,6 +184,8 @@ PEOPLE = [
         ),
     ),
     Person("p-blocked", Role.TENANT, "Former tenant", "5-0301", blocked=True),
+    # Property staff: the only card that still opens during a lockdown.
+    Person("p-guard", Role.STAFF, "Guard Zhou"),
 ]
 CARDS = {
     "p-wang": "10001",
@@ -192,6 +194,7 @@ CARDS = {
     "p-chen": "10004",
     "p-courier": "20001",
     "p-blocked": "10009",
+    "p-guard": "30001",
 }
 PINS = {"p-chen": "2580"}
 
@@ -202,6 +205,7 @@ TRY_THESE = [
     ("10004", "Chen Jie, building 5", "granted", "gate_not_allowed"),
     ("20001", "courier, Mon-Sat 08:00-20:00", "granted in hours", "outside_schedule off hours"),
     ("10009", "blocked former tenant", "person_blocked", "person_blocked"),
+    ("30001", "Guard Zhou, property staff", "granted", "granted"),
     ("99999", "nobody's card", "unknown_credential", "unknown_credential"),
 ]
 
@@ -550,6 +554,7 @@ def banner(host: str, port: int, token: str | None, *, reader: Path | None = Non
         " camera shows her, she is recognised and the relay clicks; 'A stranger' is logged",
         " as denied with a stranger cluster id (no photo or name kept).",
         " Emergency open-all: switch.demo_estate_emergency_open_all.",
+        " Lockdown: switch.demo_estate_lockdown; then only 30001 (staff) opens.",
     ]
     if reader is not None:
         lines += [

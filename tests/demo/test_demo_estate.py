@@ -44,7 +44,7 @@ def test_demo_estate_opens_the_gate(demo_hass: tuple[Client, str]) -> None:
     assert event["attributes"]["event_type"] == "granted"
     assert event["attributes"]["method"] == "qr"
     assert client.state("sensor.demo_estate_passages_today")["state"] == "6"
-    assert client.state("sensor.demo_estate_people_enrolled")["state"] == "7"
+    assert client.state("sensor.demo_estate_people_enrolled")["state"] == "8"
     # The relock pulse (5 s) ends with the lock locked again.
     deadline = time.monotonic() + 15
     while client.state("lock.east_gate_lock")["state"] != "locked":
