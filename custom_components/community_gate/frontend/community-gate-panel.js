@@ -333,6 +333,8 @@ class CommunityGatePanel extends HTMLElement {
     this._renderNav();
     const main = this._main();
     main.innerHTML = `<div class="flash"></div><div class="view">${esc(this.t("loading"))}</div>`;
+    // The emergency / lockdown banner holds on every view, whoever switched it.
+    if (tab !== "gates") this.ws("gates").then((d) => this._emergency(d.emergency, d.lockdown)).catch(() => {});
     try {
       await this[`_view_${tab}`]();
     } catch (err) {
