@@ -86,6 +86,15 @@ def test_lockdown_and_ignored_stranger_in_the_panel(
     assert "Postman Li" in marked.inner_text()
     _shot(p, "11-stranger-ignored")
 
+    # --- switched elsewhere (the entity, an automation): the banner follows on any view
+    switch = {"entity_id": "switch.demo_estate_lockdown"}
+    client.call("POST", "/api/services/switch/turn_on", switch)
+    panel.locator('nav button[data-tab="people"]').click()
+    panel.get_by_text("LOCKDOWN: every gate refuses all but staff").wait_for(timeout=30_000)
+    client.call("POST", "/api/services/switch/turn_off", switch)
+    panel.locator('nav button[data-tab="strangers"]').click()
+    panel.get_by_text("LOCKDOWN: every gate").wait_for(state="detached", timeout=30_000)
+
     # --- the same in Chinese
     p.evaluate("localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))")
     p.reload()
