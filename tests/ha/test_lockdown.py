@@ -26,6 +26,7 @@ from tests.ha.helpers import (
     gate_subentry,
     hub_of,
     present,
+    private,
 )
 
 STAFF_CARD = "0087654321"
@@ -42,8 +43,8 @@ async def tenant_user(hass: HomeAssistant, hass_owner_user: MockUser) -> User:
 @pytest.fixture
 async def staffed(hass: HomeAssistant, tenant: MockConfigEntry) -> MockConfigEntry:
     """The estate with tenant p1 (CARD) and a property staff member (STAFF_CARD)."""
-    await call(hass, "add_person", {"person_id": "s1", "role": "staff", "name": "Guard Zhou"})
-    await call(hass, "add_credential", {"person_id": "s1", "kind": "card", "value": STAFF_CARD})
+    await private(hass, "add_person", {"person_id": "s1", "role": "staff", "name": "Guard Zhou"})
+    await private(hass, "add_credential", {"person_id": "s1", "kind": "card", "value": STAFF_CARD})
     return tenant
 
 
