@@ -104,6 +104,13 @@ _TEXTS: Final[dict[Reason, dict[str, Prompt]]] = {
         ),
         "zh-Hans": Prompt("尝试次数过多，请稍候", "失败次数过多，请稍后再试。"),
     },
+    Reason.LOCKDOWN: {
+        "en": Prompt(
+            "Lockdown: staff only",
+            "The estate is locked down for now. Please contact the property office.",
+        ),
+        "zh-Hans": Prompt("封控中，仅限物业", "小区封控中，暂停通行，请联系物业。"),
+    },
     Reason.OUTSIDE_SCHEDULE: {
         "en": Prompt("Not at this time", "Access is not allowed at this time."),
         "zh-Hans": Prompt("当前时段不可通行", "当前时段不可通行。"),
