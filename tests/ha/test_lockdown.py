@@ -94,6 +94,10 @@ async def test_lockdown_refuses_residents_and_admits_staff(
         "p1",
     )
     assert relay_calls == []
+    # Every user may read why the gate stayed shut: the estate's state, not the person's.
+    last = hass.states.get(entity_id(hass, staffed, "event", "passage", "east_gate"))
+    assert last is not None
+    assert last.attributes["reason"] == "lockdown"
     staff = await present(hass, "east_gate", STAFF_CARD)
     assert (staff["allowed"], staff["reason"], staff["person_id"]) == (True, "granted", "s1")
     assert relay_calls == [("switch.east_relay", "on")]

@@ -189,6 +189,8 @@ PUBLIC_REASONS: Final = frozenset(
         Reason.MALFORMED_CREDENTIAL,
         Reason.METHOD_NOT_ACCEPTED,
         Reason.THROTTLED,
+        # The estate's state, which its Lockdown switch already shows everyone.
+        Reason.LOCKDOWN,
     }
 )
 NOT_PERMITTED: Final = "not_permitted"
