@@ -19,11 +19,14 @@ Pipeline, as OpenCV's ``FaceDetectorYN`` / ``FaceRecognizerSF`` run these models
   and returns 128 numbers; the encoding is that vector L2-normalised, so cosine
   similarity is a dot product and euclidean distance is ``sqrt(2 - 2 cos)``.
 
-Threads and the GIL (measured with ncnn 1.0.20261020 on 2 cores, see
-docs/benchmarks.md): ``Extractor.extract`` releases the GIL while the network runs, so
-a thread ticking every millisecond keeps ticking during an inference. Each network runs
-on ``threads`` OpenMP threads (default 2). One engine serialises its own calls with a
-lock (one extractor at a time per network), so it may be shared between threads.
+Threads and the GIL (measured with ncnn 1.0.20261020 on this 2-core machine, see
+docs/benchmarks.md): ``Extractor.extract`` releases the GIL while a network runs: a
+thread ticking every millisecond kept ticking through 44-63 ms inferences (longest gap
+13 ms, the machine's other load). Each network runs on ``threads`` OpenMP threads,
+default **1**: with 2 threads on a busy 2-core machine (Home Assistant, or other
+processes) a detection took 5-10 times longer than with 1, even with OpenMP spinning off.
+One engine serialises its own calls with a lock (one extractor at a time), so it may be
+shared between threads; for parallel work use two processes.
 """
 
 from __future__ import annotations
@@ -357,7 +360,7 @@ class NcnnEngine:
             shifted = FaceBox(
                 det.box.top + top, det.box.right + left, det.box.bottom + top, det.box.left + left
             )
-            overlap = _iou(shifted, box)
+            overlap = box_iou(shifted, box)
             if overlap > best_iou:
                 best, best_iou = det, overlap
         if best is None:
@@ -365,7 +368,8 @@ class NcnnEngine:
         return best.points + np.array([left, top], dtype=np.float64)
 
 
-def _iou(a: FaceBox, b: FaceBox) -> float:
+def box_iou(a: FaceBox, b: FaceBox) -> float:
+    """Intersection over union of two boxes."""
     inter = FaceBox(
         max(a.top, b.top), min(a.right, b.right), min(a.bottom, b.bottom), max(a.left, b.left)
     ).area
