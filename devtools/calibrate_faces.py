@@ -69,7 +69,8 @@ def embed_set(engine: FaceEngine, root: Path, upsample: int, cache: Path | None)
     people = find_identities(root)
     paths = [(ident, p) for ident, images in people.items() for p in images]
     key = hashlib.sha256(
-        f"{engine.name}|{upsample}|".encode() + "\n".join(str(p) for _i, p in paths).encode()
+        f"{engine.name}|{upsample}|{getattr(engine, 'min_score', '')}|".encode()
+        + "\n".join(str(p) for _i, p in paths).encode()
     ).hexdigest()[:16]
     cached = cache / f"{root.name}-{engine.name}-{key}.npz" if cache else None
     if cached is not None and cached.is_file():

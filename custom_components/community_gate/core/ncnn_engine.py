@@ -57,9 +57,12 @@ MODEL_FILES: Final = (YUNET_PARAM, YUNET_BIN, SFACE_PARAM, SFACE_BIN)
 # size); each upsample step doubles it and lets small photos be enlarged that much.
 DETECT_SIDE: Final = 640
 STRIDES: Final = (8, 16, 32)
-# YuNet score floor. OpenCV's samples use 0.9; masked faces score lower (see
-# docs/benchmarks.md), so the floor is lower and the quality gate does the rest.
-DEFAULT_MIN_SCORE: Final = 0.6
+# YuNet score floor, set on the calibration set (every 10th of its 4,325 photos, plain
+# and with the synthetic mask of devtools/masks.py): real faces score >= 0.884 plain and
+# >= 0.805 masked (half of masked faces score under OpenCV's usual 0.9, which would miss
+# them). A shirt collar under a masked face in the package photo obama3.jpg scored 0.614.
+# 0.75 keeps every calibration face with a margin and drops that.
+DEFAULT_MIN_SCORE: Final = 0.75
 NMS_IOU: Final = 0.3
 SFACE_MEAN: Final = 127.5
 SFACE_SCALE: Final = 1.0 / 128.0
