@@ -19,6 +19,12 @@ correct reject if impostor), so a weak detector cannot look better by dropping p
   the machine's other load included), and a 640x480 frame with one face, repeated, at
   1 and 2 ncnn threads.
 
+* ``--masked``: each test photo again with the synthetic mask of ``devtools/masks.py``
+  (drawn from dlib's 68 points), against the plain photos of everyone, at the gate
+  threshold (reported, not tuned; a masked threshold is not set here).
+* ``--scores N``: the detector's scores on every Nth calibration photo, plain and masked
+  (how the YuNet floor was set).
+
 Scores are the engine's own: cosine similarity (higher is closer) or euclidean distance
 (lower is closer, negated here so that higher is closer everywhere). ``--cache DIR``
 keeps each set's encodings in a ``.npz``, so a second report costs no inference.
@@ -210,6 +216,51 @@ def detector_scores(root: Path, every: int) -> dict[str, Any]:
     return out
 
 
+def masked_probes(engine: FaceEngine, root: Path, upsample: int) -> NDArray[np.float32]:
+    """Encodings of each image of ``root`` with the accuracy tool's synthetic mask drawn
+    from dlib's 68 points (NaN rows where dlib or the engine finds no face), in
+    ``find_identities`` order like :func:`embed_set`."""
+    from custom_components.community_gate.core.faces import DlibEngine
+    from devtools.masks import apply_mask
+
+    dlib = DlibEngine()
+    paths = [p for images in find_identities(root).values() for p in images]
+    out = np.full((len(paths), engine.dims), np.nan, dtype=np.float32)
+    for i, path in enumerate(paths):
+        rgb = load_image_file(path)
+        boxes = dlib.detect(rgb, upsample=1)
+        if not boxes:
+            continue
+        box = max(boxes, key=lambda b: b.area)
+        faces = engine.analyse(apply_mask(rgb, dlib.landmarks(rgb, box)), upsample=upsample)
+        if faces:
+            out[i] = faces[0].encoding
+    return out
+
+
+def masked_rates(
+    labels: NDArray[Any],
+    plain: NDArray[np.float32],
+    masked: NDArray[np.float32],
+    spec: engines.EngineSpec,
+) -> dict[str, Any]:
+    """Masked probe i against plain reference j (i != j) at the gate threshold."""
+    n = len(labels)
+    both = np.concatenate([masked, plain])
+    gen, imp = pair_scores(np.concatenate([labels, labels]), both, spec.metric)
+    # pair_scores pairs every row with every later row; keep masked x plain only.
+    iu = np.triu_indices(2 * n, k=1)
+    cross = (iu[0] < n) & (iu[1] >= n) & (iu[0] != iu[1] - n)
+    same = np.concatenate([labels, labels])[iu[0]] == np.concatenate([labels, labels])[iu[1]]
+    genuine = gen[cross[same]]
+    impostor = imp[cross[~same]]
+    sign = -1.0 if spec.metric == engines.EUCLIDEAN else 1.0
+    return {
+        "masked_no_face": int(np.isnan(masked).any(axis=1).sum()),
+        **rates(genuine, impostor, sign * spec.threshold),
+    }
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     spec = engines.spec(args.engine)
     engine = _build(args.engine, args.threads)
@@ -265,6 +316,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "threshold": sign * oracle,
         **rates(test_gen, test_imp, oracle),
     }
+    if args.masked:
+        test = sets["test"]
+        masked = masked_probes(engine, args.test, args.upsample)
+        report["test_masked_vs_plain_at_gate"] = masked_rates(
+            test["labels"], test["vectors"], masked, spec
+        )
     if args.scores:
         report["detector_scores_calibration"] = detector_scores(args.calibration, args.scores)
     if args.frame is not None:
@@ -283,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--frame", type=Path, default=None, help="photo for the 640x480 frame")
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--scores", type=int, default=0, help="detector scores, every Nth image")
+    parser.add_argument("--masked", action="store_true", help="masked probes of the test set")
     parser.add_argument("--json", action="store_true")
     return parser
 
