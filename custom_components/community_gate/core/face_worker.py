@@ -6,6 +6,10 @@ for that long on every face. A child process keeps the hub responsive. The paren
 to it over a pipe from one (its own) thread, so a call blocks only that thread, and
 nothing else (no manager thread, no pool) runs beside it.
 
+The ncnn engine releases the lock while its networks run, but runs here too
+(``FaceWorker(engines.engine_factory(name))``): one path for both engines, and a crash
+in native inference code ends this child, not Home Assistant.
+
 Images travel as encoded bytes (a JPEG frame is ~50 KB) and results come back as
 ``Face`` records (128 floats each); an exception raised in the child is re-raised in
 the parent with its code and placeholders intact.

@@ -151,13 +151,16 @@ class FaceBox:
 # eq=False: the encoding is an ndarray, so generated __eq__/__hash__ would raise.
 @dataclass(frozen=True, slots=True, eq=False)
 class Face:
-    """One analysed face: where, its 68 landmarks, and its encoding (float32, read-only).
-    ``score`` is the detector's confidence (HOG SVM margin, or CNN confidence)."""
+    """One analysed face: where, its landmarks (dlib: 68 points; ncnn: YuNet's 5), and
+    its encoding (float32, read-only). ``score`` is the detector's confidence (HOG SVM
+    margin, CNN confidence, or YuNet score). ``engine`` names the engine that made the
+    encoding: encodings of different engines are never compared (see ``engines``)."""
 
     box: FaceBox
     landmarks: tuple[tuple[int, int], ...]
     encoding: Encoding
     score: float = 0.0
+    engine: str = ""
 
 
 @runtime_checkable
@@ -346,7 +349,7 @@ class DlibEngine:
                 continue
             with self._lock:
                 encoding = self._encode_shape(img, shape5)
-            faces.append(Face(box, points, encoding, score))
+            faces.append(Face(box, points, encoding, score, self.name))
         return faces
 
     def _encode_shape(self, img: RGBImage, shape: Any) -> Encoding:

@@ -1,0 +1,128 @@
+"""Which engine made an encoding, and how that engine's encodings are compared.
+
+Two engines make 128-number encodings that mean different things: dlib's ResNet
+(euclidean distance, gate at 0.55) and SFace on ncnn (L2-normalised, cosine similarity).
+A number from one compared with a number from the other is noise that can still fall
+under a threshold, so every comparison here names both engines and refuses a mismatch.
+The gallery (``gallery.py``) matches on euclidean distance; for a normalised engine that
+is ``sqrt(2 - 2 cos)``, so :attr:`EngineSpec.gallery_threshold` gives it the same
+decision as the cosine threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+import functools
+import math
+from typing import Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from . import faces, ncnn_engine
+from .errors import InvalidValueError
+from .faces import Encoding, FaceEngine
+
+EUCLIDEAN: Final = "euclidean"
+COSINE: Final = "cosine"
+Metric = Literal["euclidean", "cosine"]
+
+# SFace gate threshold on cosine similarity (accept iff >=), set on the calibration set
+# (shared/faces-calibration: 4,325 LFW photos of 2,436 people, every pair, no-face
+# counted as a rejection): its pair FAR of 0.1 % falls at 0.3587; rounded up (stricter).
+# Reported on shared/faces, never tuned there: docs/benchmarks.md (2026-12-02). Per
+# comparison: a stranger against N enrolled people has ~N chances (scoped 1:N, issue 14).
+NCNN_THRESHOLD: Final = 0.36
+
+
+class EngineMismatchError(InvalidValueError):
+    """Two encodings from different engines (or an encoding the engine did not make)."""
+
+    code = "face_engine_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSpec:
+    """How one engine's encodings are compared. ``threshold`` is in ``metric``'s own
+    units: a distance at most it (euclidean), or a similarity at least it (cosine)."""
+
+    name: str
+    dims: int
+    metric: Metric
+    threshold: float
+    normalised: bool
+
+    @property
+    def gallery_threshold(self) -> float:
+        """The euclidean threshold that makes the same decisions as ``threshold``."""
+        if self.metric == EUCLIDEAN:
+            return self.threshold
+        return math.sqrt(max(2.0 - 2.0 * self.threshold, 0.0))
+
+    def score(self, a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> float:
+        """Distance (euclidean) or similarity (cosine) of two of this engine's vectors."""
+        va, vb = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        if va.shape != (self.dims,) or vb.shape != (self.dims,):
+            raise EngineMismatchError(
+                f"{self.name} encodings have {self.dims} numbers", engine=self.name
+            )
+        if self.metric == EUCLIDEAN:
+            return float(np.linalg.norm(va - vb))
+        denom = float(np.linalg.norm(va) * np.linalg.norm(vb))
+        return float(va @ vb / denom) if denom > 0 else 0.0
+
+    def accepts(self, score: float) -> bool:
+        return score <= self.threshold if self.metric == EUCLIDEAN else score >= self.threshold
+
+
+SPECS: Final[dict[str, EngineSpec]] = {
+    faces.DlibEngine.name: EngineSpec(
+        faces.DlibEngine.name, faces.DIMS, EUCLIDEAN, faces.DEFAULT_THRESHOLD, False
+    ),
+    ncnn_engine.NAME: EngineSpec(ncnn_engine.NAME, ncnn_engine.DIMS, COSINE, NCNN_THRESHOLD, True),
+}
+DEFAULT_ENGINE: Final = faces.DlibEngine.name
+
+
+def spec(name: str) -> EngineSpec:
+    try:
+        return SPECS[name]
+    except KeyError:
+        raise EngineMismatchError(f"unknown face engine {name!r}", engine=name) from None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TaggedEncoding:
+    """An encoding with the name of the engine that made it."""
+
+    engine: str
+    vector: Encoding
+
+
+def compare(a: TaggedEncoding, b: TaggedEncoding) -> tuple[float, bool]:
+    """(score, accepted) for two encodings of the same engine; refuses two engines."""
+    if a.engine != b.engine:
+        raise EngineMismatchError(
+            f"cannot compare a {a.engine} encoding with a {b.engine} one",
+            engine=a.engine,
+            other=b.engine,
+        )
+    engine = spec(a.engine)
+    score = engine.score(a.vector, b.vector)
+    return score, engine.accepts(score)
+
+
+def make_engine(name: str) -> FaceEngine:
+    """A new engine by name (for a worker's factory: ``engine_factory(name)``)."""
+    if name == faces.DlibEngine.name:
+        return faces.DlibEngine()
+    if name == ncnn_engine.NAME:
+        return ncnn_engine.NcnnEngine()
+    raise EngineMismatchError(f"unknown face engine {name!r}", engine=name)
+
+
+def engine_factory(name: str) -> Callable[[], FaceEngine]:
+    """A picklable factory (the worker's child process is spawned, not forked)."""
+    spec(name)  # fail early on a typo, in the parent
+    return functools.partial(make_engine, name)

@@ -1,0 +1,73 @@
+"""The threshold tool (devtools/calibrate_faces.py) and the model converter's numpy
+dequantisation (devtools/convert_ncnn_models.py), on numbers small enough to check by
+hand: no face is a rejection, the FAR threshold lets exactly the allowed pairs through."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from custom_components.community_gate.core import engines
+from devtools.calibrate_faces import masked_rates, pair_scores, rates, threshold_at
+from devtools.convert_ncnn_models import _dequantise
+
+NCNN = engines.spec("ncnn_sface_2021dec")
+DLIB = engines.spec("dlib_resnet_v1")
+
+
+def _unit(*rows: list[float]) -> np.ndarray:
+    v = np.array(rows, dtype=np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_threshold_at_lets_exactly_the_allowed_impostors_through() -> None:
+    impostor = np.arange(1000, dtype=np.float64) / 1000  # 0.000 .. 0.999
+    t = threshold_at(impostor, 0.01)
+    assert int((impostor >= t).sum()) == 10
+    assert int((impostor >= threshold_at(impostor, 0.001)).sum()) == 1
+    assert int((impostor >= threshold_at(impostor, 0.0)).sum()) == 0
+
+
+def test_a_photo_without_a_face_rejects_every_pair_it_is_in() -> None:
+    labels = np.array(["a", "a", "a", "b"])
+    vectors = _unit([1, 0], [1, 0.1], [1, 0.2], [0, 1])
+    vectors[2] = np.nan  # no face found in the third photo of a
+    genuine, impostor = pair_scores(labels, vectors, engines.COSINE)
+    assert genuine.size == 3  # a1-a2, a1-a3, a2-a3: kept, not dropped
+    assert impostor.size == 3
+    assert np.isneginf(genuine).sum() == 2
+    result = rates(genuine, impostor, NCNN.threshold)
+    assert result["tar"] == pytest.approx(1 / 3)
+    assert result["false_accepts"] == 0
+
+
+def test_euclidean_scores_are_negated_so_higher_is_closer() -> None:
+    labels = np.array(["a", "a", "b"])
+    vectors = np.array([[0.0, 0.0], [0.3, 0.0], [1.0, 0.0]], dtype=np.float32)
+    genuine, impostor = pair_scores(labels, vectors, engines.EUCLIDEAN)
+    assert genuine.tolist() == pytest.approx([-0.3])
+    assert sorted(impostor.tolist()) == pytest.approx([-1.0, -0.7])
+    assert rates(genuine, impostor, -DLIB.threshold)["tar"] == 1.0
+
+
+def test_masked_probes_meet_other_photos_only() -> None:
+    labels = np.array(["a", "a", "b"])
+    plain = _unit([1, 0], [1, 0.1], [0, 1])
+    masked = _unit([1, 0.05], [1, 0.15], [0.1, 1])
+    masked[1] = np.nan  # a masked face the detector missed
+    result = masked_rates(labels, plain, masked, NCNN)
+    # Genuine: masked a1 x plain a2, masked a2 x plain a1 (missed: rejected).
+    assert result["genuine_pairs"] == 2
+    assert result["tar"] == 0.5
+    assert result["masked_no_face"] == 1
+    assert result["impostor_pairs"] == 4
+
+
+def test_block_dequantisation() -> None:
+    q = np.array([[1, 2, 3, 4, 5], [-1, -2, -3, -4, -5]], dtype=np.int8)
+    scale = np.array([[0.5, 1.0, 2.0], [1.0, 1.0, 1.0]], dtype=np.float32)
+    zero = np.array([[0, 1, 0], [0, 0, -5]], dtype=np.int8)
+    out = _dequantise(q, scale, zero, axis=1, block=2)
+    assert out.tolist() == [[0.5, 1.0, 2.0, 3.0, 10.0], [-1, -2, -3, -4, 0]]
+    per_tensor = _dequantise(q, np.array(0.5, np.float32), np.array(1, np.int8), 1, 0)
+    assert per_tensor[0].tolist() == [0.0, 0.5, 1.0, 1.5, 2.0]
