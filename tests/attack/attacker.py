@@ -73,7 +73,7 @@ def create_user(admin: Client, username: str, password: str) -> str:
     user = ws_ok(
         admin, {"type": "config/auth/create", "name": username, "group_ids": ["system-users"]}
     )["user"]
-    assert user["is_admin"] is False, user
+    assert user["group_ids"] == ["system-users"], user
     ws_ok(
         admin,
         {

@@ -16,13 +16,14 @@ from pathlib import Path
 import queue
 import time
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import pytest_socket
 
 from custom_components.community_gate.core.contract import device_message
 from devtools.broker import FieldDevice, find_mosquitto
-from scripts.dev.make_demo import CARDS, FIELD_DEVICE_FILE, PEOPLE, PINS, READER_FIFO, UNITS
+from scripts.dev.make_demo import CARDS, FIELD_DEVICE_FILE, PEOPLE, PINS, READER_FIFO
 from tests.attack.attacker import (
     DOMAIN,
     action,
@@ -101,7 +102,7 @@ READ_COMMANDS = [
     for name in ("estates", "units", "people", "passages", "gates", "strangers", "alerts")
 ] + [
     {"type": f"{DOMAIN}/person", "person_id": "p-wang"},
-    {"type": f"{DOMAIN}/qr", "person_id": "p-wang"},
+    {"type": f"{DOMAIN}/qr", "data": "a token"},
 ]
 
 
@@ -113,6 +114,7 @@ class Estate:
     tenant_id: str
     entry: str
     entities: list[str]
+    started: str
 
 
 @pytest.fixture(scope="module")
@@ -121,11 +123,12 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
     # one test, so it opens them itself (each test has socket_enabled as well).
     pytest_socket.enable_socket()
     with running_demo(tmp_path_factory.mktemp("attack"), mqtt=MQTT) as demo:
+        started = now_iso()
         admin = demo.client
         tenant_id = create_user(admin, TENANT, TENANT_PASSWORD)
         tenant = Client(admin.base)
         tenant.login(TENANT, TENANT_PASSWORD)
-        yield Estate(demo, admin, tenant, tenant_id, entry_id(admin), our_entities(admin))
+        yield Estate(demo, admin, tenant, tenant_id, entry_id(admin), our_entities(admin), started)
 
 
 @pytest.fixture(autouse=True)
@@ -323,7 +326,8 @@ def test_forged_replayed_and_flooded_mqtt_open_nothing(estate: Estate) -> None:
             "unknown_credential",
             "throttled",
         }
-        assert [p for p in rows if p["allowed"]] == granted
+        # The flood outgrows one page: ask for the allowed ones alone.
+        assert _passages_after(e, gate, first, allowed=True) == granted
         assert mqtt_diagnostics(e.admin, e.entry)["relay_commands"] == relays
         while True:  # no relay command but the legitimate one reached the controller
             try:
@@ -353,8 +357,8 @@ def _next(dev: FieldDevice, topic: str) -> bytes:
             return payload
 
 
-def _passages_after(e: Estate, gate: str, passage_id: int) -> list[dict[str, Any]]:
-    rows = passages(e.admin, gate_id=gate)
+def _passages_after(e: Estate, gate: str, passage_id: int, **filters: Any) -> list[dict[str, Any]]:
+    rows = passages(e.admin, gate_id=gate, **filters)
     return [p for p in reversed(rows) if p["passage_id"] > passage_id]
 
 
@@ -363,7 +367,7 @@ NAMES = [p.display_name for p in PEOPLE if p.display_name] + ["Demo visitor", "D
 SECRETS = [*CARDS.values(), *PINS.values()]
 
 
-def test_a_non_admin_reads_no_names_arrears_or_card_numbers(estate: Estate) -> None:
+def test_a_non_admin_reads_no_names_card_numbers_or_arrears_flag(estate: Estate) -> None:
     e = estate
     since = now_iso()
     # Staff at the desk reader give the tenant something to read: a resident, the unit
@@ -376,33 +380,74 @@ def test_a_non_admin_reads_no_names_arrears_or_card_numbers(estate: Estate) -> N
         lambda: any("rent_arrears" in p["flags"] for p in passages(e.admin, limit=10)),
     )
 
-    ours = set(e.entities)
-    states = [s for s in e.tenant.call("GET", "/api/states") if s["entity_id"] in ours]
-    assert len(states) == len(ours)
-    logbook = e.tenant.call("GET", f"/api/logbook/{since}")
-    history = e.tenant.call(
-        "GET", f"/api/history/period/{since}?filter_entity_id={','.join(sorted(ours))}"
-    )
-    assert logbook, "the logbook shows the tenant nothing: the probe would prove nothing"
+    states, logbook, history = _tenant_reads(e, since)
     for what, seen in (("states", states), ("logbook", logbook), ("history", history)):
         text = json.dumps(seen, ensure_ascii=False)
         for name in NAMES:
             assert name not in text, (what, name)
-        assert "arrears" not in text, what
         for value in SECRETS:
             assert not token_pattern(value).search(text), (what, value)
-    # The unit in arrears is a fact about its tenants: the tenant's reads never tie
-    # "3-1202" to a flag (it is not shown at all).
-    arrears_units = [u.id for u in UNITS if u.rent_arrears]
+    # The passage itself never carries the flag: not in the gates' entities, their
+    # history, or the passage lines of the logbook.
+    gate_reads = [s for s in states if not _is_alert(s)]
+    gate_reads += [s for series in history for s in series if not _is_alert(s)]
+    gate_reads += [row for row in logbook if not _is_alert(row)]
+    assert "arrears" not in json.dumps(gate_reads), gate_reads
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hole: the alerts event entity and the logbook show every user a rent_arrears "
+    "alert at the gate in the same second as the passage it belongs to, so whoever saw "
+    "a neighbour walk in learns their unit is in arrears (docs/security.md: 'never a "
+    "unit in rent arrears')",
+)
+def test_a_non_admin_cannot_tell_who_at_the_gate_is_in_rent_arrears(estate: Estate) -> None:
+    e = estate
+    e.admin.present("east_gate", "card", CARDS["p-zhao"])  # the unit in arrears
+    assert wait_for(
+        "the arrears passage as staff see it",
+        lambda: any("rent_arrears" in p["flags"] for p in passages(e.admin, limit=5)),
+    )
+    states, logbook, history = _tenant_reads(e, e.started)
     text = json.dumps([states, logbook, history])
-    assert not any(token_pattern(u).search(text) for u in arrears_units)
+    assert "rent_arrears" not in text
+
+
+def _is_alert(row: dict[str, Any]) -> bool:
+    return str(row.get("entity_id", "")).endswith("_alert")
+
+
+def _tenant_reads(
+    e: Estate, since: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[list[dict[str, Any]]]]:
+    """What Home Assistant shows the tenant of ours: entity states, the logbook and the
+    entities' history since ``since``."""
+    ours = set(e.entities)
+    # The logbook and history read the recorder's database, which commits every second
+    # or so: wait for the passages to be there before reading everything.
+    wait_for(
+        "the passages in the tenant's logbook",
+        lambda: [
+            row
+            for row in e.tenant.call("GET", f"/api/logbook/{quote(since)}")
+            if row.get("entity_id") == "event.east_gate_passage"
+        ],
+    )
+    states = [s for s in e.tenant.call("GET", "/api/states") if s["entity_id"] in ours]
+    assert len(states) == len(ours)
+    logbook = e.tenant.call("GET", f"/api/logbook/{quote(since)}")
+    history = e.tenant.call(
+        "GET", f"/api/history/period/{quote(since)}?filter_entity_id={','.join(sorted(ours))}"
+    )
+    return states, logbook, history
 
 
 # ------------------------------------------------ 6. Home Assistant's own files (last)
 PLANTED_NAME = "Quillon Vexmoor"
 PLANTED_NAME_ZH = "魏晓岚"
 PLANTED_CARD = "4938271650"
-PLANTED_ID = "11010519800412771X"
+PLANTED_ID = "110105198004127738"  # a valid check digit
 PLANTED_VISITOR = "Ottoline Brackwater"
 MARKER = "attack-suite-marker-5813"  # free text in an action: HA records it
 
