@@ -102,7 +102,13 @@ class Client:
                 answer: dict[str, Any] = await sock.receive_json()
                 return answer
 
-        return asyncio.run(run())
+        # Not asyncio.run: it leaves the thread without a current event loop, which the
+        # older Home Assistant test plugin's per-test fixtures expect to find.
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(run())
+        finally:
+            loop.close()
 
     def present(self, gate: str, kind: str, value: str) -> dict[str, Any]:
         """The staff panel's desk reader (no action takes a credential value)."""
