@@ -21,7 +21,7 @@ from urllib.parse import quote
 import pytest
 import pytest_socket
 
-from custom_components.community_gate.core.contract import device_message
+from custom_components.community_gate.core.contract import device_message, http_topic
 from devtools.broker import FieldDevice, find_mosquitto
 from scripts.dev.make_demo import CARDS, FIELD_DEVICE_FILE, PEOPLE, PINS, READER_FIFO
 from tests.attack.attacker import (
@@ -236,11 +236,43 @@ def test_the_terminal_endpoint_refuses_logins_and_unsigned_bodies(estate: Estate
             # Which check failed is not for the caller: one code for every refusal.
             assert answer["error"] == "terminal_unauthenticated", answer
 
+    # Someone on the LAN signs with a guessed key, claiming a device that exists where
+    # the demo has one (the bike shed's controller) and one that does not: the same 401.
+    emb = {"emb": [0.05] * 128, "dir": None}
+    for device in ("gc-bike-shed", "gc-terminal"):
+        forged = device_message(
+            bytes(32), http_topic("building_3_door"), device=device, ctr=1, ts=time.time(), **emb
+        )
+        status, answer = request(
+            e.tenant, "POST", f"{TERMINAL}?gate_id=building_3_door", raw=forged, anonymous=True
+        )
+        assert (status, answer["error"]) == (401, "terminal_unauthenticated"), answer
+    if MQTT:
+        # A real device key (the bike shed's, read off the controller) opens only its own
+        # gate: a face signed with it for the Building 3 door is refused.
+        conf = json.loads((e.demo.config / FIELD_DEVICE_FILE).read_text())
+        stolen = device_message(
+            bytes.fromhex(conf["key"]),
+            http_topic("building_3_door"),
+            device=conf["device"],
+            ctr=1,
+            ts=time.time(),
+            **emb,
+        )
+        status, answer = request(
+            e.tenant, "POST", f"{TERMINAL}?gate_id=building_3_door", raw=stolen, anonymous=True
+        )
+        assert (status, answer["error"]) == (403, "terminal_wrong_gate"), answer
+
     _assert_nothing_opened(e, since, before)
     refused = audit(e.admin, action="terminal_decision")
     by_tenant = {(r["subject"], r["outcome"]) for r in refused if r["user_id"] == e.tenant_id}
     assert by_tenant == {("building_3_door", "unsigned"), ("east_gate", "unsigned")}
     assert {r["user_id"] for r in refused} >= {e.tenant_id, "anonymous"}
+    outcomes = {r["outcome"] for r in refused if r["user_id"] == "anonymous"}
+    assert {"unsigned", "bad_signature"} <= outcomes, outcomes
+    if MQTT:
+        assert any(r["user_id"] == f"device:{conf['device']}" for r in refused), refused
 
 
 # ------------------------------------------------------- 4. someone on the MQTT broker
