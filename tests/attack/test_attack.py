@@ -397,6 +397,7 @@ def _passages_after(e: Estate, gate: str, passage_id: int, **filters: Any) -> li
 # -------------------------------------------------------------- 5. what a tenant reads
 NAMES = [p.display_name for p in PEOPLE if p.display_name] + ["Demo visitor", "Demo Express"]
 SECRETS = [*CARDS.values(), *PINS.values()]
+PERSON_IDS = [p.id for p in PEOPLE]
 
 
 def test_a_non_admin_reads_no_names_card_numbers_or_arrears_flag(estate: Estate) -> None:
@@ -419,12 +420,21 @@ def test_a_non_admin_reads_no_names_card_numbers_or_arrears_flag(estate: Estate)
             assert name not in text, (what, name)
         for value in SECRETS:
             assert not token_pattern(value).search(text), (what, value)
+        # Nor who passed: a person's id is as good as a name to a neighbour who learns it.
+        for person_id in PERSON_IDS:
+            assert not token_pattern(person_id).search(text), (what, person_id)
     # The passage itself never carries the flag: not in the gates' entities, their
     # history, or the passage lines of the logbook.
     gate_reads = [s for s in states if not _is_alert(s)]
     gate_reads += [s for series in history for s in series if not _is_alert(s)]
     gate_reads += [row for row in logbook if not _is_alert(row)]
     assert "arrears" not in json.dumps(gate_reads), gate_reads
+    # The passage and alert events carry ids and flags for automations; a non-admin
+    # may not subscribe to them.
+    for event_type in (f"{DOMAIN}_passage", f"{DOMAIN}_alert", None):
+        msg = {"type": "subscribe_events"} | ({"event_type": event_type} if event_type else {})
+        answer = e.tenant.ws(msg)
+        assert (answer["success"], answer["error"]["code"]) == (False, "unauthorized"), msg
 
 
 @pytest.mark.xfail(
