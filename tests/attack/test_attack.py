@@ -207,6 +207,16 @@ def test_present_credential_is_gone_and_the_panel_refuses_a_non_admin(estate: Es
         answer = e.tenant.ws(msg)
         assert (answer["success"], answer["error"]["code"]) == (False, "unauthorized"), msg
 
+    # The other ways in beside the panel: the enrollment upload, and faking a passage
+    # event for the automations that listen to them.
+    status, _ = request(
+        e.tenant, "POST", f"/api/{DOMAIN}/enroll?person_id=p-li", raw=b"\x89PNG\r\n\x1a\n"
+    )
+    assert status == 403
+    fake = {"gate_id": "east_gate", "allowed": True, "reason": "granted"}
+    status, _ = request(e.tenant, "POST", f"/api/events/{DOMAIN}_passage", fake)
+    assert status == 401
+
     _assert_nothing_opened(e, since, before)
     people = ws_ok(e.admin, {"type": f"{DOMAIN}/people", "limit": 200})
     assert "Intruder" not in json.dumps(people)
