@@ -77,6 +77,9 @@ ADMIN_ACTIONS: list[tuple[str, dict[str, Any]]] = [
     ("resolve_alert", {"alert_id": 1}),
     ("list_alerts", {}),
     ("report_temperature", {"gate_id": "east_gate", "celsius": 36.6}),
+    ("set_lockdown", {"active": True}),
+    ("ignore_stranger", {"cluster_id": "stranger_1", "note": "the postman"}),
+    ("unignore_stranger", {"cluster_id": "stranger_1"}),
 ]
 # The staff panel's commands: those that carry names and credential values (each runs
 # the action of the same name) and the read-only views.
@@ -147,8 +150,9 @@ def _assert_nothing_opened(e: Estate, since: str, passage_id: int) -> None:
     assert changes_since(e.admin, since, COILS) == []
     assert e.admin.state("lock.east_gate_lock")["state"] == "locked"
     assert last_passage_id(e.admin) == passage_id
-    emergency = [x for x in e.entities if x.startswith("switch.")]
-    assert [e.admin.state(x)["state"] for x in emergency] == ["off"]
+    # Neither emergency open-all nor lockdown (which would lock everyone out) is on.
+    switches = [x for x in e.entities if x.startswith("switch.")]
+    assert {e.admin.state(x)["state"] for x in switches} == {"off"}, switches
 
 
 # ------------------------------------------------------------------ 1. remote opening
@@ -157,18 +161,25 @@ def test_a_non_admin_opens_nothing_and_every_refusal_is_audited(estate: Estate) 
     since, before = now_iso(), last_passage_id(e.admin)
     relays_before = mqtt_diagnostics(e.admin, e.entry)["relay_commands"] if MQTT else None
     buttons = [x for x in e.entities if x.startswith("button.") and x.endswith("_open")]
-    (emergency,) = [x for x in e.entities if x.startswith("switch.")]
+    switches = [x for x in e.entities if x.startswith("switch.")]
+    assert {"switch.demo_estate_emergency_open_all", "switch.demo_estate_lockdown"} <= set(
+        switches
+    ), switches
     gates = [b.removeprefix("button.").removesuffix("_open") for b in buttons]
     assert {"east_gate", "building_3_door"} <= set(gates), buttons
 
     for button in buttons:
         status, _ = request(e.tenant, "POST", "/api/services/button/press", {"entity_id": button})
         assert status == 401, button
-    status, _ = request(e.tenant, "POST", "/api/services/switch/turn_on", {"entity_id": emergency})
-    assert status == 401
+    for switch in switches:
+        status, _ = request(e.tenant, "POST", "/api/services/switch/turn_on", {"entity_id": switch})
+        assert status == 401, switch
     for gate in gates:
         status, _ = action(e.tenant, "open_gate", {"gate_id": gate, "reason": "let me in"})
         assert status == 401, gate
+    # Every action the instance offers is probed (a new one must join ADMIN_ACTIONS).
+    offered = {d["domain"]: d["services"] for d in e.tenant.call("GET", "/api/services")}
+    assert set(offered[DOMAIN]) - {"open_gate"} == {name for name, _ in ADMIN_ACTIONS}
     for name, data in ADMIN_ACTIONS:
         status, answer = action(e.tenant, name, data)
         assert status == 401, (name, status, answer)
@@ -181,6 +192,7 @@ def test_a_non_admin_opens_nothing_and_every_refusal_is_audited(estate: Estate) 
         {("open_button", gate, "unauthorized") for gate in gates}
         | {("open_gate", gate, "unauthorized") for gate in gates}
         | {("emergency_switch_on", None, "unauthorized")}
+        | {("lockdown_switch_on", None, "unauthorized")}
         | {(name, None, "unauthorized") for name, _ in ADMIN_ACTIONS}
     )
     # Subjects of the admin actions are whatever they act on; the action and its
