@@ -7,7 +7,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .core.alerts import PUBLIC_SUBJECTS, STAFF_ALERT, Alert, Rule, public_rule
+from .core.alerts import PUBLIC_SUBJECTS, STAFF_ONLY_RULES, Alert, Rule
 from .core.model import Passage, public_flags, public_reason
 from .entity import EstateEntity, GateEntity
 from .gates import GateRuntime
@@ -24,7 +24,7 @@ PASSAGE_EVENT = EventEntityDescription(
 ALERT_EVENT = EventEntityDescription(
     key="alerts",
     translation_key="alerts",
-    event_types=[*(r.value for r in Rule), STAFF_ALERT],
+    event_types=[r.value for r in Rule if r not in STAFF_ONLY_RULES],
 )
 
 
@@ -79,16 +79,18 @@ class AlertEvent(EstateEntity, EventEntity):
 
     @callback
     def _on_alert(self, alert: Alert) -> None:
-        rule = public_rule(alert.rule.value)
-        private = rule == STAFF_ALERT
+        if alert.rule in STAFF_ONLY_RULES:
+            # Every user reads this entity's state and history: even a nameless staff-only
+            # alert fired the moment someone passed would say who it is about. Staff get
+            # it from the bus event, their notifications and the panel.
+            return
         self._trigger_event(
-            rule,
+            alert.rule.value,
             {
                 "alert_id": alert.id,
-                "subject_kind": None if private else alert.subject_kind.value,
+                "subject_kind": alert.subject_kind.value,
                 "subject_id": (alert.subject_id if alert.subject_kind in PUBLIC_SUBJECTS else None),
-                # Where a staff-only alert was raised would point at who just passed.
-                "gate_id": None if private else alert.gate_id,
+                "gate_id": alert.gate_id,
             },
         )
         self.async_write_ha_state()

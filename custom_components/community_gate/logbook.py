@@ -1,4 +1,8 @@
-"""Logbook lines for passages, emergencies and lockdowns: codes only, no names."""
+"""Logbook lines for passages, emergencies and lockdowns: codes only, no names.
+
+Alerts have no line of their own: every user reads the logbook, and a staff-only alert
+(rent arrears...) written beside the passage that raised it would tell who it is about.
+Alerts every user may see reach the logbook as their event entity's changes."""
 
 from __future__ import annotations
 
@@ -13,8 +17,7 @@ from homeassistant.components.logbook.const import (
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
-from .const import DOMAIN, EVENT_ALERT, EVENT_EMERGENCY, EVENT_LOCKDOWN, EVENT_PASSAGE
-from .core.alerts import PUBLIC_SUBJECTS, STAFF_ALERT, public_rule
+from .const import DOMAIN, EVENT_EMERGENCY, EVENT_LOCKDOWN, EVENT_PASSAGE
 from .core.model import public_flags, public_reason
 
 
@@ -51,25 +54,6 @@ def async_describe_events(
         state = "started: only staff pass" if event.data.get("active") else "ended"
         return {LOGBOOK_ENTRY_NAME: "Estate lockdown", LOGBOOK_ENTRY_MESSAGE: state}
 
-    @callback
-    def _alert(event: Event) -> dict[str, str]:
-        d: Mapping[str, Any] = event.data
-        kind = d.get("subject_kind")
-        rule = public_rule(str(d.get("rule")))
-        # A person, unit or stranger is not named here: every user reads the logbook.
-        who = f" {d.get('subject_id')}" if kind in PUBLIC_SUBJECTS else ""
-        msg = STAFF_ALERT if rule == STAFF_ALERT else f"{rule}: {kind}{who}"
-        if d.get("gate_id") and rule != STAFF_ALERT:
-            msg += f" at gate {d['gate_id']}"
-        out = {LOGBOOK_ENTRY_NAME: "Estate alert", LOGBOOK_ENTRY_MESSAGE: msg}
-        entity_id = er.async_get(hass).async_get_entity_id(
-            "event", DOMAIN, f"{d.get('entry_id')}-alerts"
-        )
-        if entity_id:
-            out[LOGBOOK_ENTRY_ENTITY_ID] = entity_id
-        return out
-
     async_describe_event(DOMAIN, EVENT_PASSAGE, _passage)
-    async_describe_event(DOMAIN, EVENT_ALERT, _alert)
     async_describe_event(DOMAIN, EVENT_EMERGENCY, _emergency)
     async_describe_event(DOMAIN, EVENT_LOCKDOWN, _lockdown)

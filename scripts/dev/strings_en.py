@@ -116,6 +116,7 @@ EXCEPTIONS = {
     "no_estate": "No estate is set up. Add the Community Gate integration first.",
     "estate_ambiguous": "More than one estate is set up: say which one with config_entry_id.",
     "admin_required": "Only an administrator can run the {action} action.",
+    "face_engine_mismatch": "Face data of the {engine} engine cannot be compared with another engine's, or the engine is unknown. Re-enroll the faces with the estate's engine.",
     "value_in_panel": "A {kind} number cannot be given in an action, because Home Assistant records every action's data. Enter it in the Community Gate staff panel (a desk USB card reader can type it there).",
     "visitor_host_required": "Give either an existing visitor's person_id or the host unit_id.",
     "actuator_missing": "Gate {gate_id} did not open: its actuator entity does not exist. The attempt is logged as passage {passage_id}.",
@@ -398,7 +399,6 @@ RULES = {
     "forced_open": "Door forced open",
     "fever": "Fever",
     "brute_force": "Credential guessing",
-    "staff_alert": "Alert for staff",
 }
 RULE_PARAMS = {
     "special_attention_hours": (

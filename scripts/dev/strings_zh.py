@@ -116,6 +116,7 @@ EXCEPTIONS = {
     "no_estate": "尚未设置小区。请先添加 Community Gate 集成。",
     "estate_ambiguous": "设置了多个小区：请用 config_entry_id 指明是哪一个。",
     "admin_required": "只有管理员可以执行 {action} 操作。",
+    "face_engine_mismatch": "{engine} 引擎的人脸数据不能与其他引擎的数据比较，或该引擎未知。请用小区当前的引擎重新录入人脸。",
     "value_in_panel": "{kind}号码不能通过操作传入，因为 Home Assistant 会记录每次操作的数据。请在 Community Gate 物业面板中录入（桌面 USB 读卡器可直接输入到该栏）。",
     "visitor_host_required": "请提供已有访客的 person_id，或被访房屋的 unit_id。",
     "actuator_missing": "门 {gate_id} 未打开：其执行器实体不存在。此次尝试已作为通行记录 {passage_id} 记入日志。",
@@ -366,7 +367,6 @@ RULES = {
     "forced_open": "门被强行打开",
     "fever": "体温异常",
     "brute_force": "疑似暴力尝试凭证",
-    "staff_alert": "物业内部告警",
 }
 RULE_PARAMS = {
     "special_attention_hours": (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+import importlib
 import importlib.util
 import json
 from pathlib import Path
@@ -242,6 +243,9 @@ async def test_every_entity_has_a_translated_name(
 
 # ------------------------------------------------------------ keys the code uses
 def _core_error_classes() -> dict[str, type[errors.CoreError]]:
+    # Every core module, also those Home Assistant has not imported yet (a new engine).
+    for path in (COMP / "core").glob("*.py"):
+        importlib.import_module(f"custom_components.community_gate.core.{path.stem}")
     out: dict[str, type[errors.CoreError]] = {"CoreError": errors.CoreError}
     todo: list[type[errors.CoreError]] = [errors.CoreError]
     while todo:

@@ -49,19 +49,13 @@ class SubjectKind(StrEnum):
 PUBLIC_SUBJECTS = frozenset({SubjectKind.GATE, SubjectKind.DEVICE})
 
 
-# Rules whose very name tells every Home Assistant user something private about whoever
-# just passed (money owed, a fever) or who is vulnerable or away (an elderly resident
-# unseen, a unit empty for weeks: a burglar's list). Entity states and the logbook show
-# them only as STAFF_ALERT, without a gate; staff get the rule in the bus event, the
-# panel and ``list_alerts``.
-STAFF_ONLY_RULES = frozenset(
+# Rules that tell something private about whoever just passed (money owed, a fever) or
+# about who is vulnerable or away (an elderly resident unseen, a unit empty for weeks: a
+# burglar's list). They never reach entity states or the logbook, which every Home
+# Assistant user reads; staff get them in the bus event, the panel and ``list_alerts``.
+STAFF_ONLY_RULES: Final = frozenset(
     {Rule.RENT_ARREARS, Rule.FEVER, Rule.SPECIAL_ATTENTION, Rule.LONG_ABSENCE}
 )
-STAFF_ALERT: Final = "staff_alert"
-
-
-def public_rule(rule: str) -> str:
-    return STAFF_ALERT if rule in STAFF_ONLY_RULES else rule
 
 
 class AlertState(StrEnum):
