@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 import json
@@ -102,13 +103,11 @@ class Client:
                 answer: dict[str, Any] = await sock.receive_json()
                 return answer
 
-        # Not asyncio.run: it leaves the thread without a current event loop, which the
-        # older Home Assistant test plugin's per-test fixtures expect to find.
-        loop = asyncio.new_event_loop()
-        try:
-            return loop.run_until_complete(run())
-        finally:
-            loop.close()
+        # On a thread of its own: the caller's thread may be running a loop already
+        # (Playwright's sync API), and asyncio.run there would also leave it without the
+        # current event loop the older Home Assistant test plugin's fixtures expect.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, run()).result()
 
     def present(self, gate: str, kind: str, value: str) -> dict[str, Any]:
         """The staff panel's desk reader (no action takes a credential value)."""
