@@ -12,13 +12,14 @@ into the panel, and the gate decides as for a reader at the gate. Administrators
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.connection import ActiveConnection
 from homeassistant.components.websocket_api.const import ERR_UNAUTHORIZED
 from homeassistant.components.websocket_api.decorators import async_response, websocket_command
-from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.core import Context, HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import HomeAssistantError, Unauthorized
 
 from .const import DOMAIN
@@ -29,6 +30,9 @@ from .runtime import resolve_runtime
 from .schema import ENTRY_ID, vol
 from .services import MAX_VALUE, PRIVATE_SCHEMAS, TYPED_KINDS, async_run
 from .websocket_api import send_ha_error
+
+if TYPE_CHECKING:
+    from .hub import PassageOutcome
 
 # Command type -> the action it runs.
 COMMANDS: Final = {
@@ -48,6 +52,33 @@ async def async_private_call(
     return await async_run(hass, action, call)
 
 
+def decision_answer(outcome: PassageOutcome) -> dict[str, Any]:
+    """A presentation's whole decision, as an administrator hears it."""
+    p = outcome.passage
+    return {
+        "allowed": p.allowed,
+        "opened": p.allowed and outcome.actuator_error is None,
+        "reason": p.reason.value,
+        "passage_id": p.id,
+        "person_id": p.person_id,
+        "flags": list(p.flags),
+    }
+
+
+async def _reply(connection: ActiveConnection, msg: dict[str, Any], work: Awaitable[Any]) -> None:
+    """Answer ``msg`` with ``work``'s result, or with a coded error (never a traceback)."""
+    try:
+        result = await work
+    except Unauthorized:
+        # Refused and audited before anything ran.
+        connection.send_error(msg["id"], ERR_UNAUTHORIZED, "Administrators only")
+        return
+    except HomeAssistantError as err:
+        send_ha_error(connection, msg, err)
+        return
+    connection.send_result(msg["id"], result)
+
+
 def _command(command_type: str, action: str) -> Any:
     @websocket_command({vol.Required("type"): command_type, **PRIVATE_SCHEMAS[action].schema})
     @async_response
@@ -55,18 +86,27 @@ def _command(command_type: str, action: str) -> Any:
         hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
     ) -> None:
         data = {k: v for k, v in msg.items() if k not in _ENVELOPE}
-        try:
-            result = await async_private_call(hass, action, data, connection.context(msg))
-        except Unauthorized:
-            # Refused and audited by async_run; the panel hides these for non-admins anyway.
-            connection.send_error(msg["id"], ERR_UNAUTHORIZED, "Administrators only")
-            return
-        except HomeAssistantError as err:
-            send_ha_error(connection, msg, err)
-            return
-        connection.send_result(msg["id"], result)
+        await _reply(
+            connection, msg, async_private_call(hass, action, data, connection.context(msg))
+        )
 
     return handle
+
+
+async def _present(hass: HomeAssistant, msg: dict[str, Any], context: Context) -> dict[str, Any]:
+    hub = resolve_runtime(hass, msg.get("config_entry_id")).hub
+    # One audit row per presentation (refusals too); the passage is logged as well.
+    async with audited(hub, context, "present_credential", msg["gate_id"]):
+        await async_check_admin(hass, context, "present_credential")
+        with translated(hub.store.path):
+            outcome = await hub.async_present(
+                msg["gate_id"],
+                CredentialKind(msg["kind"]),
+                msg["value"],
+                direction=Direction(msg["direction"]) if "direction" in msg else None,
+                context=context,
+            )
+    return decision_answer(outcome)
 
 
 @websocket_command(
@@ -83,39 +123,7 @@ def _command(command_type: str, action: str) -> Any:
 async def ws_present(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
-    context = connection.context(msg)
-    try:
-        estate = resolve_runtime(hass, msg.get("config_entry_id"))
-        hub = estate.hub
-        # One audit row per presentation (refusals too); the passage is logged as well.
-        async with audited(hub, context, "present_credential", msg["gate_id"]):
-            await async_check_admin(hass, context, "present_credential")
-            with translated(hub.store.path):
-                outcome = await hub.async_present(
-                    msg["gate_id"],
-                    CredentialKind(msg["kind"]),
-                    msg["value"],
-                    direction=Direction(msg["direction"]) if "direction" in msg else None,
-                    context=context,
-                )
-    except Unauthorized:
-        connection.send_error(msg["id"], ERR_UNAUTHORIZED, "Administrators only")
-        return
-    except HomeAssistantError as err:
-        send_ha_error(connection, msg, err)
-        return
-    p = outcome.passage
-    connection.send_result(
-        msg["id"],
-        {
-            "allowed": p.allowed,
-            "opened": p.allowed and outcome.actuator_error is None,
-            "reason": p.reason.value,
-            "passage_id": p.id,
-            "person_id": p.person_id,
-            "flags": list(p.flags),
-        },
-    )
+    await _reply(connection, msg, _present(hass, msg, connection.context(msg)))
 
 
 @callback

@@ -32,7 +32,10 @@ from custom_components.community_gate.core import contract as c
 from custom_components.community_gate.core.model import CredentialKind, Direction
 from custom_components.community_gate.exceptions import translated
 from custom_components.community_gate.hub import EstateHub
-from custom_components.community_gate.panel_commands import async_private_call
+from custom_components.community_gate.panel_commands import (
+    async_private_call,
+    decision_answer,
+)
 from custom_components.community_gate.services import PRIVATE_SCHEMAS
 
 # The estate of the shared `estate` fixture, and the tenant `add_tenant` enrols.
@@ -114,15 +117,7 @@ async def present_credential(
         )
     if settle:
         await hass.async_block_till_done()
-    p = outcome.passage
-    return {
-        "allowed": p.allowed,
-        "opened": p.allowed and outcome.actuator_error is None,
-        "reason": p.reason.value,
-        "passage_id": p.id,
-        "person_id": p.person_id,
-        "flags": list(p.flags),
-    }
+    return decision_answer(outcome)
 
 
 TERMINAL_URL = "/api/community_gate/terminal/decision"
