@@ -35,6 +35,17 @@ Metric = Literal["euclidean", "cosine"]
 # comparison: a stranger against N enrolled people has ~N chances (scoped 1:N, issue 14).
 NCNN_THRESHOLD: Final = 0.36
 
+# How often, at most, a stranger at a gate may be accepted as one of the people who may
+# pass there (per decision), by the estate's "face strictness" option. The threshold that
+# gives it depends on how many people may pass (``EngineSpec.threshold_for``).
+STRICTNESS: Final[dict[str, float]] = {"relaxed": 0.01, "standard": 0.001, "strict": 0.0001}
+DEFAULT_STRICTNESS: Final = "standard"
+
+
+# dlib masked references: masked-vs-masked impostors passed 5.9 % of the time at 0.55 on
+# the developer photo set; 0.38 kept FAR <= 0.1 % there (TAR ~59 %).
+DLIB_MASKED_THRESHOLD: Final = 0.38
+
 
 class EngineMismatchError(InvalidValueError):
     """Two encodings from different engines (or an encoding the engine did not make)."""
@@ -52,6 +63,13 @@ class EngineSpec:
     metric: Metric
     threshold: float
     normalised: bool
+    # Masked probes against masked references (everyone's lower face is the same mask).
+    masked_threshold: float
+    # Euclidean (gallery) distance the second-nearest person must be further away.
+    margin: float
+    # (per-comparison impostor accept rate, score at that rate), measured on the
+    # calibration set, loosest first: the tail ``threshold_for`` reads.
+    impostor_tail: tuple[tuple[float, float], ...] = ()
 
     @property
     def gallery_threshold(self) -> float:
@@ -59,6 +77,29 @@ class EngineSpec:
         if self.metric == EUCLIDEAN:
             return self.threshold
         return math.sqrt(max(2.0 - 2.0 * self.threshold, 0.0))
+
+    def to_gallery(self, threshold: float) -> float:
+        """A threshold in this engine's own units as a euclidean gallery distance."""
+        if self.metric == EUCLIDEAN:
+            return threshold
+        return math.sqrt(max(2.0 - 2.0 * threshold, 0.0))
+
+    def stricter(self, a: float, b: float) -> float:
+        return min(a, b) if self.metric == EUCLIDEAN else max(a, b)
+
+    def threshold_for(self, people: int, target: float) -> float:
+        """The threshold (own units) at which a stranger is accepted as any one of
+        ``people`` with a chance of at most ``target``: each comparison may false-accept
+        at ``target / people`` (the union bound), read off the calibrated impostor tail.
+        Never looser than ``threshold``; past the tail's last measured rate the tail's
+        strictest score is used (stated in docs/benchmarks.md)."""
+        rate = target / max(people, 1)
+        chosen = self.threshold
+        for tail_rate, score in self.impostor_tail:
+            chosen = self.stricter(chosen, score)
+            if tail_rate <= rate:
+                break
+        return chosen
 
     def score(self, a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> float:
         """Distance (euclidean) or similarity (cosine) of two of this engine's vectors."""
@@ -78,11 +119,27 @@ class EngineSpec:
 
 SPECS: Final[dict[str, EngineSpec]] = {
     faces.DlibEngine.name: EngineSpec(
-        faces.DlibEngine.name, faces.DIMS, EUCLIDEAN, faces.DEFAULT_THRESHOLD, False
+        faces.DlibEngine.name,
+        faces.DIMS,
+        EUCLIDEAN,
+        faces.DEFAULT_THRESHOLD,
+        False,
+        masked_threshold=DLIB_MASKED_THRESHOLD,
+        margin=0.05,
     ),
-    ncnn_engine.NAME: EngineSpec(ncnn_engine.NAME, ncnn_engine.DIMS, COSINE, NCNN_THRESHOLD, True),
+    ncnn_engine.NAME: EngineSpec(
+        ncnn_engine.NAME,
+        ncnn_engine.DIMS,
+        COSINE,
+        NCNN_THRESHOLD,
+        True,
+        masked_threshold=NCNN_THRESHOLD,
+        margin=0.05,
+        impostor_tail=((0.001, NCNN_THRESHOLD),),
+    ),
 }
-DEFAULT_ENGINE: Final = faces.DlibEngine.name
+DEFAULT_ENGINE: Final = ncnn_engine.NAME
+ENGINES: Final = tuple(SPECS)
 
 
 def spec(name: str) -> EngineSpec:

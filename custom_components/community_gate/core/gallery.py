@@ -119,6 +119,12 @@ class Gallery:
     def persons(self) -> int:
         return len(self._code)
 
+    def has_person(self, person_id: str) -> bool:
+        return person_id in self._code
+
+    def people(self) -> list[str]:
+        return list(self._code)
+
     def person_of(self, embedding_id: str) -> str | None:
         row = self._row.get(embedding_id)
         return None if row is None else self._people[int(self._owner[row])]
@@ -185,8 +191,11 @@ class Gallery:
             self._reset()
 
     # ----------------------------------------------------------------- matching
-    def match(self, vector: npt.NDArray[Any]) -> Match:
-        """Best person for a probe, with the margin to the second person."""
+    def match(self, vector: npt.NDArray[Any], *, threshold: float | None = None) -> Match:
+        """Best person for a probe, with the margin to the second person. ``threshold``
+        (stricter than the gallery's own, never looser) is the bar for this one match:
+        the gate's, set for how many people may pass it (``recognition.py``)."""
+        limit = self._threshold if threshold is None else min(threshold, self._threshold)
         probe = self._vector(vector)
         with self._lock:
             if self._n == 0:
@@ -197,7 +206,7 @@ class Gallery:
         second_person, second_distance = (
             (best[1][0], best[1][1]) if len(best) > 1 else (None, math.inf)
         )
-        if distance > self._threshold:
+        if distance > limit:
             accepted, reason = False, NO_MATCH
         elif second_distance - distance < self._margin:
             accepted, reason = False, AMBIGUOUS

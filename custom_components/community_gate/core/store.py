@@ -91,6 +91,9 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        # Bumped by every change to people, units or gates: caches of "who may pass"
+        # (``scope.py``) compare it instead of being told about each change.
+        self.generation = 0
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -227,6 +230,7 @@ class Store:
                 )
         except sqlite3.IntegrityError as err:
             raise errors.DuplicateUnitError("unit exists", unit_id=unit.id) from err
+        self.generation += 1
         return unit
 
     def update_unit(self, unit_id: str, **fields: Any) -> Unit:
@@ -252,6 +256,7 @@ class Store:
                 )
         except sqlite3.IntegrityError as err:
             raise errors.DuplicateUnitError("unit number taken", unit_id=unit_id) from err
+        self.generation += 1
         return new
 
     def get_unit(self, unit_id: str) -> Unit:
@@ -286,6 +291,7 @@ class Store:
             raise errors.UnitInUseError("unit still has people", unit_id=unit_id, count=str(n))
         with self._tx() as c:
             c.execute("DELETE FROM units WHERE id=?", (unit_id,))
+        self.generation += 1
 
     def count_units(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM units").fetchone()[0])
@@ -305,6 +311,7 @@ class Store:
                 )
         except sqlite3.IntegrityError as err:
             raise errors.DuplicatePersonError("person exists", person_id=person.id) from err
+        self.generation += 1
         return person
 
     def add_people(self, people: Iterable[Person]) -> int:
@@ -315,6 +322,7 @@ class Store:
                 INSERT_PERSON,
                 ((*person_to_row(p), now, now) for p in people),
             )
+        self.generation += 1
         return cur.rowcount
 
     def update_person(self, person_id: str, **fields: Any) -> Person:
@@ -331,6 +339,7 @@ class Store:
             c.execute(
                 UPDATE_PERSON, (*person_to_row(new, EDITABLE_FIELDS), _time.time(), person_id)
             )
+        self.generation += 1
         return new
 
     def get_person(self, person_id: str) -> Person:
@@ -363,12 +372,18 @@ class Store:
             )
         return [person_from_row(r) for r in rows]
 
+    def iter_people(self) -> Iterator[Person]:
+        """Every person (the scope of a gate is computed over all of them)."""
+        for row in self._conn.execute(f"SELECT {PERSON_COLS} FROM people"):
+            yield person_from_row(row)
+
     def remove_person(self, person_id: str) -> None:
         """Delete a person and (by cascade) their credentials. Passages are history and
         keep the bare id until retention or erasure removes them."""
         self.get_person(person_id)
         with self._tx() as c:
             c.execute("DELETE FROM people WHERE id=?", (person_id,))
+        self.generation += 1
 
     def count_people(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM people").fetchone()[0])
@@ -501,6 +516,7 @@ class Store:
                     _time.time(),
                 ),
             )
+        self.generation += 1
         return gate
 
     def get_gate(self, gate_id: str) -> Gate:
@@ -520,6 +536,7 @@ class Store:
     def remove_gate(self, gate_id: str) -> None:
         with self._tx() as c:
             c.execute("DELETE FROM gates WHERE id=?", (gate_id,))
+        self.generation += 1
 
     # ------------------------------------------------------------------- consents
     def add_consent(self, consent: Consent) -> Consent:

@@ -1,0 +1,91 @@
+"""The gate's face decision: one engine's galleries, its calibrated thresholds, the
+scope of the gate. The hub (``face.py``) and the evaluator (``devtools/eval_faces.py``)
+both decide through :meth:`Recogniser.classify`, so what is measured is what runs.
+
+* The probe is searched against every enrolled person (plain references first, then
+  masked ones): the nearest person and the margin to the second come from the whole
+  estate, so a resident at another building's door is named (and refused by the policy),
+  and a look-alike anywhere in the estate makes the match ambiguous.
+* The bar the nearest person must clear is the engine's threshold for the number of
+  enrolled people who may pass this gate now (``scope.py``) at the estate's strictness
+  (``engines.STRICTNESS``): the chance that a stranger is taken for one of them stays
+  at the target however many people live in the estate.
+* Masked references are compared with their own, stricter threshold (everyone's lower
+  face is the same mask).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .engines import DEFAULT_STRICTNESS, STRICTNESS, EngineSpec
+from .errors import InvalidValueError
+from .gallery import Gallery, Match
+from .model import FaceVariant
+
+
+@dataclass(frozen=True, slots=True)
+class Bars:
+    """The thresholds used for one decision (gallery, euclidean units) and why."""
+
+    people: int  # enrolled people who may pass
+    plain: float
+    masked: float
+
+
+class Recogniser:
+    """Galleries and thresholds of one engine for one estate. Not thread-safe beyond
+    what ``Gallery`` is: the hub uses it from its face thread only."""
+
+    def __init__(self, spec: EngineSpec, strictness: str = DEFAULT_STRICTNESS) -> None:
+        if strictness not in STRICTNESS:
+            raise InvalidValueError("unknown face strictness", field="face_strictness")
+        self.spec = spec
+        self.target = STRICTNESS[strictness]
+        base = spec.to_gallery(spec.threshold)
+        self.plain = Gallery(spec.dims, threshold=base, margin=spec.margin)
+        masked = spec.to_gallery(spec.stricter(spec.masked_threshold, spec.threshold))
+        self.masked = Gallery(spec.dims, threshold=masked, margin=spec.margin)
+
+    def gallery(self, variant: FaceVariant) -> Gallery:
+        return self.masked if variant is FaceVariant.MASKED else self.plain
+
+    @property
+    def people(self) -> int:
+        return len(self.enrolled())
+
+    def enrolled(self) -> set[str]:
+        return set(self.plain.people()) | set(self.masked.people())
+
+    def enrolled_in(self, scope: Set[str] | None) -> int:
+        """How many of ``scope`` have a reference (None: everyone enrolled)."""
+        if scope is None:
+            return self.people
+        return sum(1 for p in scope if self.plain.has_person(p) or self.masked.has_person(p))
+
+    def bars(self, scope: Set[str] | None) -> Bars:
+        people = self.enrolled_in(scope)
+        own = self.spec.threshold_for(people, self.target)
+        plain = self.spec.to_gallery(own)
+        masked = self.spec.to_gallery(self.spec.stricter(own, self.spec.masked_threshold))
+        return Bars(people, plain, masked)
+
+    def classify(self, vector: npt.NDArray[np.floating], scope: Set[str] | None = None) -> Match:
+        """The gate's match for one probe; ``scope`` is who may pass (None: everyone)."""
+        bars = self.bars(scope)
+        match = self.plain.match(vector, threshold=bars.plain)
+        if match.accepted or not len(self.masked):
+            return match
+        masked = self.masked.match(vector, threshold=bars.masked)
+        return masked if masked.accepted else match
+
+    def remove_person(self, person_id: str) -> int:
+        return self.plain.remove_person(person_id) + self.masked.remove_person(person_id)
+
+    def clear(self) -> None:
+        self.plain.clear()
+        self.masked.clear()
