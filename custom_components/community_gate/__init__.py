@@ -24,11 +24,14 @@ from .const import (
     CONF_DB_PATH,
     DEFAULT_DB_FILE,
     DOMAIN,
+    OPT_FACE_ENGINE,
+    OPT_FACE_THRESHOLD_OLD,
 )
 from .core.access import AccessControl
 from .core.crypto import Hasher, KeyFileError, load_or_create_key
 from .core.device_auth import DeviceAuth
 from .core.devices import DeviceKeys, device_sealer
+from .core.engines import DLIB_ENGINE
 from .core.errors import StoreCorruptError, StoreError, StoreTooNewError
 from .core.keys import load_sealing_root
 from .core.options import EstateOptions
@@ -36,7 +39,7 @@ from .core.privacy import PhotoVault, photo_sealer
 from .core.store import Store
 from .core.templates import TemplateVault, template_sealer
 from .entity import estate_device
-from .face import FaceService, stop_shared_worker
+from .face import REENROLL_ISSUE, FaceService, stop_shared_worker
 from .http import async_register_views
 from .hub import EstateHub
 
@@ -181,7 +184,7 @@ async def _async_build(
     alerts = await AlertService.async_create(hass, hub, options.rules)
     privacy = PrivacyRuntime(
         db_path,
-        TemplateVault(hub.store, template_sealer(seal_root)),
+        TemplateVault(hub.store, template_sealer(seal_root), engine=options.face_engine),
         PhotoVault(hub.store, photo_sealer(seal_root)),
     )
     # Faces load in the background (``EstateRuntime.start``): cards, PINs and QR work
@@ -268,8 +271,25 @@ async def async_unload_entry(hass: HomeAssistant, entry: CommunityGateConfigEntr
     return unloaded
 
 
+async def async_migrate_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> bool:
+    """1.1 -> 1.2: the face engine became an option (ncnn is the new default). An
+    estate from before enrolled with dlib, so it stays on dlib until staff switch (its
+    people are then re-encoded from kept photos or asked to re-enroll, never compared
+    across engines); the old distance threshold gives way to the calibrated ones."""
+    if entry.version > 1:
+        return False  # written by a newer release: refuse rather than guess
+    if entry.minor_version < 2:
+        options = dict(entry.options)
+        options.pop(OPT_FACE_THRESHOLD_OLD, None)
+        options.setdefault(OPT_FACE_ENGINE, DLIB_ENGINE)
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
+        _LOGGER.info("Estate settings 1.2: face engine %s kept", options[OPT_FACE_ENGINE])
+    return True
+
+
 async def async_remove_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> None:
     async_clear_face_only_issues(hass, entry)
+    ir.async_delete_issue(hass, DOMAIN, f"{REENROLL_ISSUE}_{entry.entry_id}")
 
 
 def _short(err: BaseException) -> str:

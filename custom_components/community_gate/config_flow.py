@@ -41,7 +41,8 @@ from .const import (
     OPT_CAPTURE_INTERVAL,
     OPT_CLUSTER_RETENTION_DAYS,
     OPT_FACE_DEBOUNCE,
-    OPT_FACE_THRESHOLD,
+    OPT_FACE_ENGINE,
+    OPT_FACE_STRICTNESS,
     OPT_KEEP_PHOTOS,
     OPT_MIN_PIN_LENGTH,
     OPT_PHOTO_RETENTION_DAYS,
@@ -51,6 +52,7 @@ from .const import (
 )
 from .core.contract import ContractError, check_device_id
 from .core.credentials import PIN_MAX_DIGITS, PIN_MIN_DIGITS
+from .core.engines import ENGINES, STRICTNESS
 from .core.errors import (
     InvalidIdError,
     InvalidRuleParameterError,
@@ -110,6 +112,9 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
     """The estate: a name and the SQLite file that holds it."""
 
     VERSION = 1
+    # 1.2: the face engine is an option and the threshold follows from it (the entry
+    # migration in __init__.py keeps an older estate on the engine it enrolled with).
+    MINOR_VERSION = 2
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
@@ -125,7 +130,12 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(
                     title=name,
                     data={CONF_ESTATE_NAME: name, CONF_DB_PATH: user_input[CONF_DB_PATH].strip()},
-                    options={OPT_RETENTION_DAYS: DEFAULTS.retention_days},
+                    # The engine is written down, so a later default never swaps it
+                    # under enrolled faces.
+                    options={
+                        OPT_RETENTION_DAYS: DEFAULTS.retention_days,
+                        OPT_FACE_ENGINE: DEFAULTS.face_engine,
+                    },
                 )
         defaults = user_input or {}
         return self.async_show_form(
@@ -220,7 +230,6 @@ NUMBER_OPTIONS: dict[str, _Number] = {
     OPT_RETENTION_DAYS: _days(DEFAULTS.retention_days),
     OPT_CLUSTER_RETENTION_DAYS: _days(DEFAULTS.cluster_retention_days),
     OPT_PHOTO_RETENTION_DAYS: _days(DEFAULTS.photo_retention_days),
-    OPT_FACE_THRESHOLD: _Number(DEFAULTS.face_threshold, 0.3, 0.7, 0.01, ""),
     OPT_CAPTURE_INTERVAL: _Number(DEFAULTS.capture_interval, 0.1, 10, 0.1, "s"),
     OPT_FACE_DEBOUNCE: _Number(DEFAULTS.face_debounce, 1, 300, 1, "s"),
     OPT_MIN_PIN_LENGTH: _Number(
@@ -257,6 +266,23 @@ def _number_selector(spec: _Number) -> selector.NumberSelector:
     return selector.NumberSelector(config)
 
 
+# Face engine and strictness: fixed lists, shown with translated labels.
+_CHOICES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    (OPT_FACE_ENGINE, ENGINES, DEFAULTS.face_engine),
+    (OPT_FACE_STRICTNESS, tuple(STRICTNESS), DEFAULTS.face_strictness),
+)
+
+
+def _select(key: str, choices: tuple[str, ...]) -> selector.SelectSelector:
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=list(choices),
+            mode=selector.SelectSelectorMode.DROPDOWN,
+            translation_key=key,
+        )
+    )
+
+
 class CommunityGateOptionsFlow(OptionsFlow):
     """Estate-wide settings: retention and face recognition; later capabilities add theirs."""
 
@@ -266,6 +292,12 @@ class CommunityGateOptionsFlow(OptionsFlow):
         if user_input is not None:
             clean, errors = _check_numbers(user_input, NUMBER_OPTIONS)
             clean[OPT_KEEP_PHOTOS] = bool(user_input.get(OPT_KEEP_PHOTOS, False))
+            for key, choices, default in _CHOICES:
+                value = user_input.get(key, default)
+                if value in choices:
+                    clean[key] = value
+                else:
+                    errors[key] = "invalid_choice"
             rules, bad = _check_rules(user_input.get(OPT_RULES))
             if bad is not None:
                 errors[OPT_RULES] = "invalid_rule_parameter"
@@ -280,6 +312,8 @@ class CommunityGateOptionsFlow(OptionsFlow):
             vol.Required(key, default=current.get(key, spec.default)): _number_selector(spec)
             for key, spec in NUMBER_OPTIONS.items()
         }
+        for key, choices, default in _CHOICES:
+            fields[vol.Required(key, default=current.get(key, default))] = _select(key, choices)
         fields[
             vol.Required(
                 OPT_KEEP_PHOTOS, default=current.get(OPT_KEEP_PHOTOS, DEFAULTS.keep_photos)

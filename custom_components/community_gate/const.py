@@ -30,7 +30,10 @@ CONF_MQTT_DEVICE: Final = "mqtt_device"
 
 # Options
 OPT_RETENTION_DAYS: Final = "retention_days"
-OPT_FACE_THRESHOLD: Final = "face_threshold"
+OPT_FACE_ENGINE: Final = "face_engine"
+OPT_FACE_STRICTNESS: Final = "face_strictness"
+# Removed in config entry 1.2 (the threshold now follows the engine and the gate).
+OPT_FACE_THRESHOLD_OLD: Final = "face_threshold"
 OPT_CAPTURE_INTERVAL: Final = "capture_interval"
 OPT_FACE_DEBOUNCE: Final = "face_debounce"
 OPT_CLUSTER_RETENTION_DAYS: Final = "cluster_retention_days"

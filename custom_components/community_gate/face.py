@@ -24,17 +24,23 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import numpy as np
 
+from .const import DOMAIN
 from .core import errors
 from .core.clusters import Cluster, StrangerClusters
+from .core.engines import engine_factory, spec
 from .core.face_worker import FaceWorker
 from .core.faces import Face
-from .core.gallery import Gallery, Match
-from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant, Method
+from .core.gallery import Match
+from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant, Method, Person, Unit
 from .core.options import EstateOptions
 from .core.privacy import PhotoVault, check_face_consent, record_face_consent
-from .core.templates import DIMS, TemplateVault, Vector
+from .core.recognition import Recogniser
+from .core.scope import ScopeCache, who_may_pass
+from .core.templates import TemplateVault, Vector
 from .core.throttle import FACE_FLOOD, UNKNOWN_FACE_BUDGET, Throttle
 from .hub import async_join_executor
 
@@ -43,11 +49,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_MARGIN = 0.05
-# Masked references match far more loosely (everyone's lower face is the same mask):
-# measured on the shared photo set, masked-vs-masked impostors pass 5.9 % of the time at
-# the plain threshold. 0.38 keeps FAR <= 0.1 % there (TAR ~59 %); see docs/benchmarks.md.
-MASKED_THRESHOLD = 0.38
+REENROLL_ISSUE = "face_reenroll"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,24 +59,24 @@ class EnrollResult:
     face_px: int
 
 
-_WORKER: FaceWorker | None = None
+_WORKERS: dict[str, FaceWorker] = {}
 
 
-def shared_worker() -> FaceWorker:
-    """One face process per Home Assistant: the models (~100 MB) load once, and a
+def shared_worker(engine: str) -> FaceWorker:
+    """One face process per engine per Home Assistant: the models load once, and a
     reloaded estate reuses them. Its pipe is only used from face threads."""
-    global _WORKER  # noqa: PLW0603 - a process-wide resource by design
-    if _WORKER is None:
-        _WORKER = FaceWorker()
-    return _WORKER
+    worker = _WORKERS.get(engine)
+    if worker is None:
+        worker = _WORKERS[engine] = FaceWorker(engine_factory(engine))
+    return worker
 
 
 def stop_shared_worker() -> None:
-    """End the face process for good: Home Assistant is stopping (a later start, as in
-    tests, gets a new one). Blocking: call from an executor."""
-    global _WORKER
-    worker, _WORKER = _WORKER, None
-    if worker is not None:
+    """End the face processes for good: Home Assistant is stopping (a later start, as
+    in tests, gets new ones). Blocking: call from an executor."""
+    workers = list(_WORKERS.values())
+    _WORKERS.clear()
+    for worker in workers:
         worker.close()
 
 
@@ -89,7 +91,6 @@ class FaceService:
         photos: PhotoVault,
         options: EstateOptions,
         *,
-        margin: float = DEFAULT_MARGIN,
         worker: FaceWorker | None = None,
     ) -> None:
         self.hass = hass
@@ -97,14 +98,21 @@ class FaceService:
         self.vault = vault
         self.photos = photos
         self.options = options
-        threshold = options.face_threshold
+        self.spec = spec(options.face_engine)
         self.debounce_s = options.face_debounce
-        self.worker = worker or shared_worker()
+        self.worker = worker or shared_worker(self.spec.name)
         self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="community_gate_face")
         self.engine: str | None = None  # the engine's name once the worker answered
-        self.gallery = Gallery(DIMS, threshold=threshold, margin=margin)
-        self.masked = Gallery(DIMS, threshold=min(MASKED_THRESHOLD, threshold), margin=margin)
-        self.clusters = StrangerClusters(DIMS)
+        self.recogniser = Recogniser(self.spec, options.face_strictness)
+        self.gallery = self.recogniser.plain
+        self.masked = self.recogniser.masked
+        self.clusters = StrangerClusters(self.spec.dims)
+        # Who may pass each gate now (the face threshold is set for that many people);
+        # the people and units are read once per store generation.
+        self.scopes = ScopeCache()
+        self._roster: tuple[int, list[Person], dict[str, Unit]] | None = None
+        # People enrolled only with another engine (after a switch) and not re-encoded.
+        self.stale_people = 0
         self.error: str | None = None
         # Set when start-up finished, loaded or not (tests and the panel wait on it).
         self.loaded = asyncio.Event()
@@ -142,6 +150,10 @@ class FaceService:
             self.error = err.code
             _LOGGER.error("Face recognition is off: %s", err.code)
             return
+        if engine != self.spec.name:  # a worker from a test or a bad factory
+            self.error = "face_engine_mismatch"
+            _LOGGER.error("Face recognition is off: the worker runs %s", engine)
+            return
         templates = await self.hub.db(self.vault.load_by_variant)
         await self._run(self.gallery.add_many, templates[FaceVariant.PLAIN])
         await self._run(self.masked.add_many, templates[FaceVariant.MASKED])
@@ -155,14 +167,75 @@ class FaceService:
             restored.append(
                 Cluster(sc.id, centroid, sc.count, sc.first_seen, sc.last_seen, set(sc.days))
             )
-        self.clusters = StrangerClusters.restore(restored, dims=DIMS)
+        self.clusters = StrangerClusters.restore(restored, dims=self.spec.dims)
         self.engine = engine
+        await self._reencode_stale()
         _LOGGER.info(
             "Face recognition ready: %d references of %d people, %d stranger clusters",
             len(self.gallery),
             self.gallery.persons,
             len(self.clusters),
         )
+
+    async def _reencode_stale(self) -> None:
+        """After an engine switch: people enrolled only with another engine are
+        re-encoded from their kept photos (when the estate keeps photos), and their old
+        templates dropped; the rest are counted for the repair issue and the panel, and
+        still get in with their other credentials. Encodings are never compared across
+        engines (``engines.compare``)."""
+        engine = self.spec.name
+        by_person = await self.hub.db(self.hub.store.template_engines)
+        stale = [pid for pid, engines in by_person.items() if engine not in engines]
+        left = 0
+        for pid in stale:
+            if not await self._reencode(pid):
+                left += 1
+        self.stale_people = left
+        self._report_stale(left)
+        if stale:
+            _LOGGER.warning(
+                "Face engine %s: %d people re-encoded from kept photos, %d need a new photo",
+                engine,
+                len(stale) - left,
+                left,
+            )
+
+    def _report_stale(self, count: int) -> None:
+        """A repair issue while people need a new photo for this engine."""
+        issue_id = f"{REENROLL_ISSUE}_{self.hub.entry.entry_id}"
+        if not count:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=REENROLL_ISSUE,
+            translation_placeholders={"count": str(count), "engine": self.spec.name},
+        )
+
+    async def _reencode(self, person_id: str) -> bool:
+        photos = await self.hub.db(self.hub.store.list_photos, person_id)
+        encoded = False
+        for photo in photos:
+            try:
+                image = await self.hub.db(self.photos.open, photo)
+                face = await self._run(self.worker.enroll, image)
+                tpl = await self.hub.db(lambda f=face: self.vault.enroll(person_id, f.encoding))
+            except errors.CoreError as err:
+                _LOGGER.debug("Kept photo not re-encoded: %s", err.code)
+                continue
+            except ValueError:  # unreadable seal
+                continue
+            await self._run(self.gallery.add, tpl.id, person_id, face.encoding)
+            encoded = True
+        if encoded:
+            await self.hub.db(
+                partial(self.hub.store.remove_face_templates, person_id, other_than=self.spec.name)
+            )
+        return encoded
 
     async def async_stop(self) -> None:
         self._stopped = True
@@ -232,8 +305,7 @@ class FaceService:
     async def async_forget(self, person_id: str) -> None:
         """Drop a person's references from the in-memory galleries (withdrawal,
         erasure, removal): the face stops matching at once, not at the next start."""
-        await self._run(self.gallery.remove_person, person_id)
-        await self._run(self.masked.remove_person, person_id)
+        await self._run(self.recogniser.remove_person, person_id)
 
     async def async_enroll(
         self,
@@ -270,8 +342,12 @@ class FaceService:
         tpl = await self.hub.db(
             lambda: self.vault.enroll(person_id, face.encoding, variant=variant)
         )
-        target = self.masked if variant is FaceVariant.MASKED else self.gallery
-        await self._run(target.add, tpl.id, person_id, face.encoding)
+        await self._run(self.recogniser.gallery(variant).add, tpl.id, person_id, face.encoding)
+        # The person is enrolled for this engine now: templates only another engine
+        # could read are biometric data with no use left.
+        await self.hub.db(
+            partial(self.hub.store.remove_face_templates, person_id, other_than=self.spec.name)
+        )
         await self.async_keep_photo(person_id, image)
         return EnrollResult(tpl.id, variant, face.box.height)
 
@@ -296,17 +372,35 @@ class FaceService:
             self._seen = {k: t for k, t in self._seen.items() if t >= cutoff}
         return False
 
-    def _classify(self, vector: Vector, cluster: bool = True) -> tuple[Match, str | None]:
-        match = self.gallery.match(vector)
-        if match.accepted:
-            return match, None
-        if len(self.masked):
-            masked = self.masked.match(vector)
-            if masked.accepted:
-                return masked, None
-        if not cluster:
+    def _classify(
+        self, vector: Vector, scope: frozenset[str] | None, cluster: bool = True
+    ) -> tuple[Match, str | None]:
+        match = self.recogniser.classify(vector, scope)
+        if match.accepted or not cluster:
             return match, None
         return match, self.clusters.assign(vector, time.time()).cluster_id
+
+    async def async_scope(self, gate_id: str) -> frozenset[str]:
+        """Who may pass ``gate_id`` now (cached per minute and store generation)."""
+        rt = self.hub.gate_runtime(gate_id)
+        now = dt_util.now()
+        generation = self.hub.store.generation
+        cached = self.scopes.get(gate_id, generation, now.timestamp())
+        if cached is not None:
+            return cached.people
+        roster = self._roster
+        if roster is None or roster[0] != generation:
+
+            def read() -> tuple[int, list[Person], dict[str, Unit]]:
+                store = self.hub.store
+                gen = store.generation  # read first: a change during the read re-reads
+                return gen, list(store.iter_people()), {u.id: u for u in store.list_units()}
+
+            roster = self._roster = await self.hub.db(read)
+        gen, people, units = roster
+        # On the face thread: a large estate's policy pass must not hold the loop.
+        allowed = await self._run(who_may_pass, people, units, rt.gate, now)
+        return self.scopes.put(gate_id, allowed, gen, now.timestamp()).people
 
     def _spend(self, key: tuple[str, str], unknown: bool) -> None:
         until = self.unknown_budget.done(key, time.time(), failed=unknown)
@@ -337,9 +431,9 @@ class FaceService:
         self._require_engine()
         rt = self.hub.gate_runtime(gate_id)
         vec = np.asarray(vector, dtype=np.float32)
-        if vec.shape != (DIMS,) or not np.all(np.isfinite(vec)):
+        if vec.shape != (self.spec.dims,) or not np.all(np.isfinite(vec)):
             raise errors.InvalidValueError(
-                "embedding must be 128 finite numbers", field="embedding"
+                f"embedding must be {self.spec.dims} finite numbers", field="embedding"
             )
         if self.hub.refuses(rt, Method.FACE.value):
             # A gate that takes no faces: a face sent there is neither matched nor made
@@ -360,8 +454,9 @@ class FaceService:
         # Within budget (or no terminal behind it: a camera's frames are debounced).
         within = key is None or self.unknown_budget.admit(key, time.time())
         unknown = False
+        scope = await self.async_scope(gate_id)
         try:
-            match, cluster_id = await self._run(self._classify, vec, within)
+            match, cluster_id = await self._run(self._classify, vec, scope, within)
             unknown = not match.accepted
         finally:
             if key is not None and within:

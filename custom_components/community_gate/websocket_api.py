@@ -260,10 +260,18 @@ async def ws_person(hass: HomeAssistant, connection: ActiveConnection, msg: dict
                     }
                     for c in store.list_consents(pid)
                 ],
+                # Only the estate's engine's references count: another engine's cannot
+                # open a gate (after a switch, before the person is re-enrolled).
                 "face_references": {
-                    variant: sum(1 for t in templates if t.variant.value == variant)
+                    variant: sum(
+                        1
+                        for t in templates
+                        if t.variant.value == variant and t.engine == estate.face.spec.name
+                    )
                     for variant in ("plain", "masked")
                 },
+                "face_reenroll": bool(templates)
+                and all(t.engine != estate.face.spec.name for t in templates),
                 "last_seen": to_iso(store.last_seen(pid)),
             }
 
@@ -360,7 +368,13 @@ async def ws_gates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[
             "gates": gates,
             "emergency": hub.emergency,
             "lockdown": hub.lockdown,
-            "faces": {"ready": face.ready, "error": face.error, "references": len(face.gallery)},
+            "faces": {
+                "ready": face.ready,
+                "error": face.error,
+                "engine": face.spec.name,
+                "references": len(face.gallery) + len(face.masked),
+                "reenroll": face.stale_people,
+            },
         }
 
     await _run(hass, connection, msg, work)

@@ -148,7 +148,9 @@ REQUIRED.update(
 
 # Estate options added with the face issue (and the minimum PIN length, issue 13):
 # data, "_desc" and "_err" texts each.
-FACE_OPTIONS = ("face_threshold", "capture_interval", "face_debounce", "min_pin_length")
+FACE_OPTIONS = ("capture_interval", "face_debounce", "min_pin_length")
+# Estate options chosen from a list (issue 14): data and "_desc" texts, labels per choice.
+CHOICE_OPTIONS = ("face_engine", "face_strictness")
 
 
 def _field(m, svc: str, field: str) -> tuple[str, str]:
@@ -199,12 +201,12 @@ def build(m) -> dict:
                     "data": {
                         "retention_days": m.CONFIG["retention"],
                         **m.OPTIONS_DATA,
-                        **{k: m.CONFIG[k] for k in FACE_OPTIONS},
+                        **{k: m.CONFIG[k] for k in FACE_OPTIONS + CHOICE_OPTIONS},
                     },
                     "data_description": {
                         "retention_days": m.CONFIG["retention_desc"],
                         **m.OPTIONS_DESC,
-                        **{k: m.CONFIG[f"{k}_desc"] for k in FACE_OPTIONS},
+                        **{k: m.CONFIG[f"{k}_desc"] for k in FACE_OPTIONS + CHOICE_OPTIONS},
                     },
                     "sections": {
                         "rules": {
@@ -220,6 +222,7 @@ def build(m) -> dict:
                 "retention_out_of_range": m.CONFIG["retention_err"],
                 **{f"{k}_out_of_range": m.CONFIG[f"{k}_err"] for k in FACE_OPTIONS},
                 "invalid_rule_parameter": m.RULES_SECTION["error"],
+                "invalid_choice": m.CONFIG["invalid_choice"],
             },
         },
         "config_subentries": {
@@ -256,6 +259,8 @@ def build(m) -> dict:
             "variant": {"options": m.VARIANTS},
             "methods": {"options": m.METHOD_OPTIONS},
             "rule": {"options": m.RULES},
+            "face_engine": {"options": m.FACE_ENGINES},
+            "face_strictness": {"options": m.FACE_STRICTNESS},
         },
         "entity": {
             "button": {"open": {"name": m.ENTITY["open"]}},

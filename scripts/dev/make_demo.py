@@ -350,8 +350,9 @@ def write_config(cfg: Path, host: str, port: int) -> None:
             "disabled_by": None,
             "domain": "community_gate",
             "entry_id": uuid.uuid4().hex,
-            "minor_version": 1,
-            "options": {"retention_days": 180},
+            "minor_version": 2,
+            # The demo runs the default engine (issue 14), written down as a new estate is.
+            "options": {"retention_days": 180, "face_engine": "ncnn_sface_2021dec"},
             "pref_disable_new_entities": False,
             "pref_disable_polling": False,
             "source": "user",

@@ -273,9 +273,11 @@ CONFIG = {
     "retention": "通行记录保存期限",
     "retention_desc": "超过此期限的通行记录每晚删除。",
     "retention_err": "请选择 1 到 3650 天。",
-    "face_threshold": "人脸比对阈值",
-    "face_threshold_desc": "判定为同一人的最大人脸距离。数值越小越严格：陌生人更难进入，住户也更常需要重试。在测试集上 0.55 的通过率为 100%，误识率为 0%。",
-    "face_threshold_err": "请选择 0.30 到 0.70。",
+    "face_engine": "人脸引擎",
+    "face_engine_desc": "ncnn（YuNet + SFace）能检出戴口罩的脸和小脸，区分不同的人也准确得多；dlib 是与 face_recognition 兼容的引擎。切换后，有留存照片的人会自动重新编码，其余的人需要重新采集照片（修复提示会显示人数），在此期间门卡和密码照常可用。",
+    "face_strictness": "人脸识别严格程度",
+    "face_strictness_desc": "陌生人被误认作可通行人员的概率上限。阈值按引擎的标定结果和每个门可通行的人数设定，大小社区同样安全。越严格，住户越常需要重试。",
+    "invalid_choice": "请从列表中选择。",
     "capture_interval": "摄像头取帧间隔",
     "capture_interval_desc": "摄像头门两次识别之间的间隔。",
     "capture_interval_err": "请选择 0.1 到 10 秒。",
@@ -500,6 +502,19 @@ OPTIONS_DESC = {
     "keep_photos": "关闭：照片仅用于录入，随即丢弃。开启：加密保存，到期删除。",
 }
 METHOD_OPTIONS = {k: METHODS[k] for k in ("face", "card", "id_card", "qr", "pin", "fingerprint")}
+FACE_ENGINES = {
+    "ncnn_sface_2021dec": "ncnn：YuNet + SFace（推荐）",
+    "dlib_resnet_v1": "dlib：兼容 face_recognition",
+}
+FACE_STRICTNESS = {
+    "relaxed": "宽松：百分之一的陌生人",
+    "standard": "标准：千分之一的陌生人",
+    "strict": "严格：万分之一的陌生人",
+}
+ISSUES["face_reenroll"] = (
+    "{count} 人需要重新采集人脸照片",
+    "社区现在使用人脸引擎 {engine}。有 {count} 人是用其他引擎登记的，且没有留存照片可用于重新编码：在工作人员为他们采集新照片之前（社区门禁面板 → 人员），他们的人脸无法开门。门卡、密码和二维码通行证照常可用。",
+)
 ISSUES["face_only_gate"] = (
     "{name} 只能刷脸通行",
     "门 {gate_id} 只接受人脸。不同意人脸识别的居民、儿童、访客以及摄像头未能识别的人都必须能够进门：请在该门的“接受的通行方式”中加入门禁卡、二维码或密码（重新配置门）。",

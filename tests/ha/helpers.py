@@ -204,6 +204,7 @@ async def add_estate(
     """Estate "Maple Court" on ``db_path`` with ``gates``, set up through HA."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        minor_version=2,
         title="Maple Court",
         data={"name": "Maple Court", CONF_DB_PATH: str(db_path)},
         options={"retention_days": 180},

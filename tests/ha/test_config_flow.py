@@ -104,8 +104,10 @@ async def test_user_step_creates_entry_and_database(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Maple Court"
     assert result["data"] == {"name": "Maple Court", CONF_DB_PATH: str(db)}
-    assert result["options"] == {OPT_RETENTION_DAYS: 180}
+    # The engine is written down: a later default never swaps it under enrolled faces.
+    assert result["options"] == {OPT_RETENTION_DAYS: 180, "face_engine": "ncnn_sface_2021dec"}
     entry = result["result"]
+    assert (entry.version, entry.minor_version) == (1, 2)
     assert entry.unique_id == str(db)
     assert entry.state is ConfigEntryState.LOADED
     # A real, migrated SQLite file.
@@ -292,6 +294,7 @@ async def _estate_on_garbage(hass: HomeAssistant, db: Path) -> MockConfigEntry:
     (no endless retries: a retry cannot repair the file)."""
     entry = MockConfigEntry(
         domain=DOMAIN,
+        minor_version=2,
         title="Late",
         data={"name": "Late", CONF_DB_PATH: str(db)},
         options={OPT_RETENTION_DAYS: 180},
@@ -453,7 +456,12 @@ async def test_options_retention_out_of_range(
     assert estate.options[OPT_RETENTION_DAYS] == 3650
 
 
-FACE_DEFAULTS = {"face_threshold": 0.55, "capture_interval": 0.5, "face_debounce": 10.0}
+FACE_DEFAULTS = {
+    "face_engine": "ncnn_sface_2021dec",
+    "face_strictness": "standard",
+    "capture_interval": 0.5,
+    "face_debounce": 10.0,
+}
 
 
 async def test_options_face_settings_reach_the_recogniser(
@@ -464,7 +472,8 @@ async def test_options_face_settings_reach_the_recogniser(
         result["flow_id"],
         {
             OPT_RETENTION_DAYS: 90,
-            "face_threshold": 0.5,
+            "face_engine": "dlib_resnet_v1",
+            "face_strictness": "strict",
             "capture_interval": 1.5,
             "face_debounce": 30,
         },
@@ -473,24 +482,88 @@ async def test_options_face_settings_reach_the_recogniser(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert {k: estate.options[k] for k in (OPT_RETENTION_DAYS, *FACE_DEFAULTS)} == {
         OPT_RETENTION_DAYS: 90,
-        "face_threshold": 0.5,
+        "face_engine": "dlib_resnet_v1",
+        "face_strictness": "strict",
         "capture_interval": 1.5,
         "face_debounce": 30.0,
     }
     face = estate.runtime_data.face
-    assert face.gallery.threshold == 0.5
-    assert face.masked.threshold <= 0.5  # masked references never looser than plain ones
+    assert face.spec.name == "dlib_resnet_v1"
+    assert face.vault.engine == "dlib_resnet_v1"
+    assert face.recogniser.target == 0.0001
+    assert face.gallery.threshold == 0.55
+    assert face.masked.threshold <= 0.55  # masked references never looser than plain ones
     assert face.debounce_s == 30.0
     # The form shows the saved values next time.
     result = await hass.config_entries.options.async_init(estate.entry_id)
-    assert result["data_schema"]({})["face_threshold"] == 0.5
+    assert result["data_schema"]({})["face_engine"] == "dlib_resnet_v1"
+    assert result["data_schema"]({})["face_strictness"] == "strict"
+
+
+async def test_options_default_to_the_ncnn_engine(
+    hass: HomeAssistant, estate: MockConfigEntry
+) -> None:
+    """A new estate runs ncnn at standard strictness; the form offers both engines."""
+    face = estate.runtime_data.face
+    assert (face.spec.name, face.recogniser.target) == ("ncnn_sface_2021dec", 0.001)
+    result = await hass.config_entries.options.async_init(estate.entry_id)
+    defaults = result["data_schema"]({})
+    assert (defaults["face_engine"], defaults["face_strictness"]) == (
+        "ncnn_sface_2021dec",
+        "standard",
+    )
+
+
+@pytest.mark.parametrize(("key", "value"), [("face_engine", "opencv"), ("face_strictness", 3)])
+async def test_options_unknown_choice_is_refused(
+    hass: HomeAssistant, estate: MockConfigEntry, key: str, value: object
+) -> None:
+    result = await hass.config_entries.options.async_init(estate.entry_id)
+    with pytest.raises(InvalidData) as exc:
+        await hass.config_entries.options.async_configure(result["flow_id"], {key: value})
+    assert set(exc.value.schema_errors) == {key}
+    assert estate.options == {OPT_RETENTION_DAYS: 180}
+
+
+async def test_estate_from_before_1_2_keeps_dlib(hass: HomeAssistant, tmp_path: Path) -> None:
+    """An estate created before the engine option enrolled with dlib: the migration
+    keeps it there (faces are never compared across engines) and drops the old
+    distance threshold."""
+    db = str(tmp_path / "old.db")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Old",
+        data={"name": "Old", CONF_DB_PATH: db},
+        options={OPT_RETENTION_DAYS: 30, "face_threshold": 0.5},
+        unique_id=db,
+        version=1,
+        minor_version=1,
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.minor_version == 2
+    assert dict(entry.options) == {OPT_RETENTION_DAYS: 30, "face_engine": "dlib_resnet_v1"}
+    assert entry.runtime_data.face.spec.name == "dlib_resnet_v1"
+
+
+async def test_estate_from_a_newer_major_version_is_refused(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "new.db")
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="New", data={"name": "New", CONF_DB_PATH: db}, version=2
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.MIGRATION_ERROR
 
 
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        ("face_threshold", 0.2),
-        ("face_threshold", 0.95),
         ("capture_interval", 0),
         ("capture_interval", 60),
         ("face_debounce", 0),
@@ -510,7 +583,7 @@ async def test_options_face_settings_out_of_range(
 @pytest.mark.parametrize(
     ("data", "errors"),
     [
-        ({"face_threshold": True}, {"face_threshold": "face_threshold_out_of_range"}),
+        ({"face_debounce": True}, {"face_debounce": "face_debounce_out_of_range"}),
         ({"capture_interval": "fast"}, {"capture_interval": "capture_interval_out_of_range"}),
         ({OPT_RETENTION_DAYS: 0}, {OPT_RETENTION_DAYS: "retention_out_of_range"}),
         ({"face_debounce": 5}, {}),

@@ -158,6 +158,7 @@ async def test_diagnostics_relative_db_path_also_redacted(
     hass.config.config_dir = str(tmp_path)
     entry = MockConfigEntry(
         domain=DOMAIN,
+        minor_version=2,
         title="Oak Yard",
         data={"name": "Oak Yard", "db_path": "secret-folder-name.db"},
         options={"retention_days": 30},
@@ -187,6 +188,7 @@ async def test_diagnostics_of_an_estate_that_is_not_loaded(
     _write(db, b"not sqlite at all\n" * 50)
     entry = MockConfigEntry(
         domain=DOMAIN,
+        minor_version=2,
         title="Damaged",
         data={"name": "Damaged", "db_path": str(db)},
         options={"retention_days": 180},

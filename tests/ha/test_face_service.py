@@ -322,6 +322,7 @@ async def test_capture_loop_recognises_a_camera_frame(
     await hass.async_block_till_done()
     entry = MockConfigEntry(
         domain=DOMAIN,
+        minor_version=2,
         title="Cam estate",
         data={"name": "Cam estate", "db_path": str(db_path)},
         unique_id=str(db_path),
@@ -382,6 +383,7 @@ async def _camera_estate(
 ) -> tuple[MockConfigEntry, Any]:
     entry = MockConfigEntry(
         domain=DOMAIN,
+        minor_version=2,
         title="Cam estate",
         data={"name": "Cam estate", "db_path": str(db_path)},
         unique_id=str(db_path),

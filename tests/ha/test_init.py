@@ -81,6 +81,7 @@ def _make_too_new(path: Path) -> None:
 def _new_entry(hass: HomeAssistant, db: Path, **extra: Any) -> MockConfigEntry:
     entry = MockConfigEntry(
         domain=DOMAIN,
+        minor_version=2,
         title="Maple Court",
         data={"name": "Maple Court", CONF_DB_PATH: str(db)},
         options={OPT_RETENTION_DAYS: 180},

@@ -48,7 +48,11 @@ async def _estate_with_frontend(hass: HomeAssistant, db_path: Any) -> None:
     """An estate in a HA instance that runs the frontend (the panel registers only then)."""
     assert await async_setup_component(hass, "frontend", {})
     entry = MockConfigEntry(
-        domain=DOMAIN, title="E", data={"name": "E", "db_path": str(db_path)}, unique_id="e"
+        domain=DOMAIN,
+        minor_version=2,
+        title="E",
+        data={"name": "E", "db_path": str(db_path)},
+        unique_id="e",
     )
     entry.add_to_hass(hass)
     assert await async_setup_component(hass, DOMAIN, {})

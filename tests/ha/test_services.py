@@ -888,6 +888,7 @@ async def second(hass: HomeAssistant, estate: MockConfigEntry, tmp_path: Path) -
     db = tmp_path / "birch.db"
     entry = MockConfigEntry(
         domain=DOMAIN,
+        minor_version=2,
         title="Birch Gardens",
         data={"name": "Birch Gardens", CONF_DB_PATH: str(db)},
         unique_id=str(db),

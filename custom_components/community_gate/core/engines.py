@@ -139,6 +139,7 @@ SPECS: Final[dict[str, EngineSpec]] = {
     ),
 }
 DEFAULT_ENGINE: Final = ncnn_engine.NAME
+DLIB_ENGINE: Final = faces.DlibEngine.name
 ENGINES: Final = tuple(SPECS)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .faces import DEFAULT_THRESHOLD
+from .engines import DEFAULT_ENGINE, DEFAULT_STRICTNESS
 from .rules import RuleParams
 
 
@@ -20,9 +20,11 @@ class EstateOptions:
     cluster_retention_days: int = 30  # unknown-face clusters: biometric, kept briefly
     photo_retention_days: int = 7  # enrollment photos, when kept at all
     keep_photos: bool = False
-    # Recognition, tuned per estate: a brighter gate camera allows a stricter threshold,
-    # a busy gate a shorter interval between frames.
-    face_threshold: float = DEFAULT_THRESHOLD
+    # Recognition: which engine (its encodings are not comparable with the other's), and
+    # how rarely a stranger may be taken for someone who may pass (``engines.STRICTNESS``);
+    # the threshold follows from the engine's calibration and the gate's scope.
+    face_engine: str = DEFAULT_ENGINE
+    face_strictness: str = DEFAULT_STRICTNESS
     capture_interval: float = 0.5  # seconds between frames a camera gate looks at
     face_debounce: float = 10.0  # seconds before the same face counts again at a gate
     # Digits a newly enrolled PIN needs: six make guessing a million tries, not 10,000
@@ -40,7 +42,8 @@ class EstateOptions:
             cluster_retention_days=int(raw.get("cluster_retention_days", d.cluster_retention_days)),
             photo_retention_days=int(raw.get("photo_retention_days", d.photo_retention_days)),
             keep_photos=bool(raw.get("keep_photos", d.keep_photos)),
-            face_threshold=float(raw.get("face_threshold", d.face_threshold)),
+            face_engine=str(raw.get("face_engine", d.face_engine)),
+            face_strictness=str(raw.get("face_strictness", d.face_strictness)),
             capture_interval=float(raw.get("capture_interval", d.capture_interval)),
             face_debounce=float(raw.get("face_debounce", d.face_debounce)),
             min_pin_length=int(raw.get("min_pin_length", d.min_pin_length)),

@@ -629,10 +629,25 @@ class Store:
             cur = c.execute("DELETE FROM face_templates WHERE id=?", (template_id,))
         return cur.rowcount == 1
 
-    def remove_face_templates(self, person_id: str) -> int:
+    def remove_face_templates(self, person_id: str, *, other_than: str | None = None) -> int:
+        """A person's templates; with ``other_than``, only those of the other engines
+        (a person re-encoded for a new engine keeps no biometric data it cannot use)."""
+        sql = "DELETE FROM face_templates WHERE person_id=?"
+        args: tuple[str, ...] = (person_id,)
+        if other_than is not None:
+            sql, args = sql + " AND engine<>?", (person_id, other_than)
         with self._tx() as c:
-            cur = c.execute("DELETE FROM face_templates WHERE person_id=?", (person_id,))
+            cur = c.execute(sql, args)
         return cur.rowcount
+
+    def template_engines(self) -> dict[str, set[str]]:
+        """Each enrolled person's engines (no template is opened)."""
+        out: dict[str, set[str]] = {}
+        for pid, engine in self._conn.execute(
+            "SELECT DISTINCT person_id, engine FROM face_templates"
+        ):
+            out.setdefault(pid, set()).add(engine)
+        return out
 
     def count_face_templates(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM face_templates").fetchone()[0])
