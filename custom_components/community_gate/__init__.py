@@ -39,7 +39,7 @@ from .core.privacy import PhotoVault, photo_sealer
 from .core.store import Store
 from .core.templates import TemplateVault, template_sealer
 from .entity import estate_device
-from .face import REENROLL_ISSUE, FaceService, stop_shared_worker
+from .face import REENROLL_ISSUE, FaceService, stop_shared_worker, stop_unused_workers
 from .http import async_register_views
 from .hub import EstateHub
 
@@ -167,6 +167,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     runtime.start()
     _close_on_stop(hass, entry, runtime)
+    # After an engine switch the other engine's process has nobody left to serve.
+    in_use = {
+        e.runtime_data.face.spec.name
+        for e in hass.config_entries.async_loaded_entries(DOMAIN)
+        if e is not entry and not e.runtime_data.closed
+    } | {runtime.face.spec.name}
+    await hass.async_add_executor_job(stop_unused_workers, in_use)
     return True
 
 

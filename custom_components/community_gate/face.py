@@ -80,6 +80,12 @@ def stop_shared_worker() -> None:
         worker.close()
 
 
+def stop_unused_workers(in_use: set[str]) -> None:
+    """End the processes of engines no estate runs any more. Blocking: an executor."""
+    for engine in [e for e in _WORKERS if e not in in_use]:
+        _WORKERS.pop(engine).close()
+
+
 class FaceService:
     """Recognition for one estate. Create, ``async_start`` in the background, use."""
 
@@ -200,6 +206,11 @@ class FaceService:
                 left,
             )
 
+    async def _recount_stale(self) -> None:
+        by_person = await self.hub.db(self.hub.store.template_engines)
+        self.stale_people = sum(1 for e in by_person.values() if self.spec.name not in e)
+        self._report_stale(self.stale_people)
+
     def _report_stale(self, count: int) -> None:
         """A repair issue while people need a new photo for this engine."""
         issue_id = f"{REENROLL_ISSUE}_{self.hub.entry.entry_id}"
@@ -306,6 +317,8 @@ class FaceService:
         """Drop a person's references from the in-memory galleries (withdrawal,
         erasure, removal): the face stops matching at once, not at the next start."""
         await self._run(self.recogniser.remove_person, person_id)
+        if self.stale_people:
+            await self._recount_stale()
 
     async def async_enroll(
         self,
@@ -348,6 +361,8 @@ class FaceService:
         await self.hub.db(
             partial(self.hub.store.remove_face_templates, person_id, other_than=self.spec.name)
         )
+        if self.stale_people:
+            await self._recount_stale()
         await self.async_keep_photo(person_id, image)
         return EnrollResult(tpl.id, variant, face.box.height)
 

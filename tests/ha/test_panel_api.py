@@ -227,7 +227,8 @@ async def test_gates_and_qr(
     assert gates["east_gate"]["online"] is True
     assert r["result"]["emergency"] is False
     assert r["result"]["lockdown"] is False
-    assert set(r["result"]["faces"]) == {"ready", "error", "references"}
+    assert set(r["result"]["faces"]) == {"ready", "error", "engine", "references", "reenroll"}
+    assert r["result"]["faces"]["engine"] == "ncnn_sface_2021dec"
 
     r = await ws(client, {"type": "community_gate/qr", "data": "VP-abc123"})
     assert r["success"], r

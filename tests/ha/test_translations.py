@@ -342,6 +342,7 @@ def test_setup_failures_and_repairs_are_translated() -> None:
     issue_codes = {errors.StoreCorruptError.code, errors.StoreTooNewError.code, "key_file_error"}
     init = _source("__init__.py")
     assert '"key_file_error"' in init
+    from custom_components.community_gate.face import REENROLL_ISSUE
     from custom_components.community_gate.privacy import FACE_ONLY_ISSUE
 
     for lang, tree in LANGS.items():
@@ -355,7 +356,12 @@ def test_setup_failures_and_repairs_are_translated() -> None:
                 "path"
             }, (lang, code)
         # Every issue in the file is one the code can raise.
-        assert set(tree["issues"]) == issue_codes | {FACE_ONLY_ISSUE}, lang
+        assert set(tree["issues"]) == issue_codes | {FACE_ONLY_ISSUE, REENROLL_ISSUE}, lang
+        reenroll = tree["issues"][REENROLL_ISSUE]
+        assert _placeholders(reenroll["title"]) | _placeholders(reenroll["description"]) == {
+            "count",
+            "engine",
+        }, lang
         face_only = tree["issues"][FACE_ONLY_ISSUE]
         assert _placeholders(face_only["title"]) | _placeholders(face_only["description"]) == {
             "gate_id",
@@ -408,7 +414,8 @@ def test_every_form_error_is_translated() -> None:
     assert "db_path_empty" in used["config"]
     # The numeric options name their error keys in a table, not in literals.
     used["options"] |= {spec.error or f"{key}_out_of_range" for key, spec in NUMBER_OPTIONS.items()}
-    assert {"retention_out_of_range", "face_threshold_out_of_range"} <= used["options"]
+    assert {"retention_out_of_range", "face_debounce_out_of_range"} <= used["options"]
+    used["options"] |= {"invalid_choice"}  # the choice options' one error (a table too)
     assert {"gate_id_taken", "building_required", "actuator_domain"} <= used["gate"]
     # _validate_db passes any StoreError code through to the form.
     used["config"] |= {c.code for c in _store_error_subclasses()}

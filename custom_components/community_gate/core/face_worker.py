@@ -115,6 +115,12 @@ class FaceWorker:
         )
         proc.start()
         child.close()
+        if self._closed:
+            # close() ran while the child was starting (it could not see it yet).
+            proc.kill()
+            proc.join(timeout=5)
+            parent.close()
+            raise FaceUnavailableError("face worker stopped", why="stopped")
         self._conn, self._proc = parent, proc
         return parent
 
