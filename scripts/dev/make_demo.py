@@ -28,6 +28,7 @@ from custom_components.community_gate.core.devices import (  # noqa: E402
     DeviceKeys,
     device_sealer,
 )
+from custom_components.community_gate.core.engines import DEFAULT_ENGINE  # noqa: E402
 from custom_components.community_gate.core.errors import DuplicateError  # noqa: E402
 from custom_components.community_gate.core.model import (  # noqa: E402
     CONSENT_FACE,
@@ -240,7 +241,8 @@ def enroll_demo_face(store: Store, key: bytes) -> bool:
     photo = PHOTOS / REFERENCE_PHOTO
     if not photo.is_file() or store.list_face_templates(FACE_PERSON):
         return False
-    from custom_components.community_gate.core.faces import DlibEngine, enrollment_face
+    from custom_components.community_gate.core.engines import make_engine
+    from custom_components.community_gate.core.faces import enrollment_face
     from custom_components.community_gate.core.images import decode_image
     from custom_components.community_gate.core.templates import TemplateVault, template_sealer
 
@@ -248,8 +250,10 @@ def enroll_demo_face(store: Store, key: bytes) -> bool:
         store.add_consent(
             Consent(FACE_PERSON, CONSENT_FACE, "demo-notice-2026-11", time.time(), "make_demo")
         )
-    face = enrollment_face(DlibEngine(), decode_image(photo.read_bytes()))
-    TemplateVault(store, template_sealer(key)).enroll(FACE_PERSON, face.encoding)
+    # The engine the demo estate runs (its entry names it): encodings never cross engines.
+    face = enrollment_face(make_engine(DEFAULT_ENGINE), decode_image(photo.read_bytes()))
+    vault = TemplateVault(store, template_sealer(key), engine=DEFAULT_ENGINE)
+    vault.enroll(FACE_PERSON, face.encoding)
     return True
 
 
@@ -352,7 +356,7 @@ def write_config(cfg: Path, host: str, port: int) -> None:
             "entry_id": uuid.uuid4().hex,
             "minor_version": 2,
             # The demo runs the default engine (issue 14), written down as a new estate is.
-            "options": {"retention_days": 180, "face_engine": "ncnn_sface_2021dec"},
+            "options": {"retention_days": 180, "face_engine": DEFAULT_ENGINE},
             "pref_disable_new_entities": False,
             "pref_disable_polling": False,
             "source": "user",

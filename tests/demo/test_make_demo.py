@@ -70,3 +70,25 @@ def test_an_older_demo_configuration_is_replaced_and_kept(tmp_path: Path) -> Non
     (cfg / "configuration.yaml").write_text(mine)
     _make(cfg, "127.0.0.1", 18125)
     assert (cfg / "configuration.yaml").read_text() == mine
+
+
+def test_the_demo_estate_runs_the_default_face_engine(tmp_path: Path) -> None:
+    """A new demo is a new estate: the ncnn engine, written in its entry, and the
+    resident's reference encoded by that engine (never a dlib one it cannot compare)."""
+    import sqlite3
+
+    cfg = tmp_path / "demo"
+    _make(cfg, "127.0.0.1", 18123)
+    doc = json.loads((cfg / ".storage" / "core.config_entries").read_text())
+    estate = next(e for e in doc["data"]["entries"] if e["domain"] == "community_gate")
+    assert estate["minor_version"] == 2
+    assert estate["options"]["face_engine"] == "ncnn_sface_2021dec"
+    db = cfg / estate["data"]["db_path"]
+    if not db.is_absolute() and not db.exists():
+        db = next(cfg.rglob("*.db"))
+    conn = sqlite3.connect(db)
+    try:
+        engines = {row[0] for row in conn.execute("SELECT engine FROM face_templates")}
+    finally:
+        conn.close()
+    assert engines == {"ncnn_sface_2021dec"}
