@@ -57,6 +57,19 @@ class EnrollResult:
     template_id: str
     variant: FaceVariant
     face_px: int
+    # The other person this face was near, enrolled anyway because staff confirmed they
+    # are different people (siblings, twins): the caller audits it.
+    look_alike: str | None = None
+
+
+def enroll_answer(result: EnrollResult) -> dict[str, Any]:
+    """What the action, the upload endpoint and the panel answer (ids only)."""
+    return {
+        "template_id": result.template_id,
+        "variant": result.variant.value,
+        "face_px": result.face_px,
+        "look_alike": result.look_alike,
+    }
 
 
 _WORKERS: dict[str, FaceWorker] = {}
@@ -327,11 +340,18 @@ class FaceService:
         *,
         variant: FaceVariant = FaceVariant.PLAIN,
         dry_run: bool = False,
+        different_from: str | None = None,
     ) -> EnrollResult:
         """One reference photo: quality gate, 1:N duplicate check, consent, sealed store.
 
         ``dry_run`` runs every check and stores nothing: the panel's live quality
-        feedback. Consent is still required first: no biometric processing without it."""
+        feedback. Consent is still required first: no biometric processing without it.
+
+        A face near someone else's is refused naming that person (a duplicate is far more
+        often a mistake than a twin). Families live together, so staff who checked may
+        name the look-alike in ``different_from``: the face is then enrolled beside
+        theirs, and the gate's margin rule refuses a probe that is near both (each
+        then uses a card) instead of guessing between them."""
         self._require_engine()
         person = await self.hub.db(self.hub.store.get_person, person_id)
         consent = await self.hub.db(self.hub.store.active_consent, person_id, CONSENT_FACE)
@@ -343,15 +363,19 @@ class FaceService:
 
         async with self._enrolling:
             face, nearest = await self._run(_analyse)
+        look_alike = None
         for other, distance in nearest:
-            if other != person_id and distance <= self.gallery.threshold:
+            if other == person_id or distance > self.gallery.threshold:
+                continue
+            if other != different_from:
                 raise errors.FaceDuplicateError(
                     "face belongs to another person",
                     other_person_id=other,
                     distance=f"{distance:.3f}",
                 )
+            look_alike = other
         if dry_run:
-            return EnrollResult("", variant, face.box.height)
+            return EnrollResult("", variant, face.box.height, look_alike)
         tpl = await self.hub.db(
             lambda: self.vault.enroll(person_id, face.encoding, variant=variant)
         )
@@ -364,7 +388,7 @@ class FaceService:
         if self.stale_people:
             await self._recount_stale()
         await self.async_keep_photo(person_id, image)
-        return EnrollResult(tpl.id, variant, face.box.height)
+        return EnrollResult(tpl.id, variant, face.box.height, look_alike)
 
     # ------------------------------------------------------------- recognition
     async def async_keep_photo(self, person_id: str, image: bytes) -> str | None:

@@ -22,7 +22,8 @@ from .core.images import MAX_IMAGE_BYTES
 from .core.model import Direction, FaceVariant
 from .core.throttle import device_caller
 from .exceptions import error_body, ha_error, http_status, translated
-from .privacy import async_audit
+from .face import enroll_answer
+from .privacy import async_audit, audit_look_alike
 from .runtime import EstateRuntime, resolve_runtime
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,7 +60,8 @@ async def _read_limited(request: web.Request, limit: int) -> bytes | None:
 
 
 class EnrollUploadView(HomeAssistantView):
-    """POST an image body to enroll it: ``?person_id=..&variant=plain|masked``."""
+    """POST an image body to enroll it: ``?person_id=..&variant=plain|masked``
+    [``&different_from=<person>``: staff confirmed a look-alike is someone else]."""
 
     url = "/api/community_gate/enroll"
     name = "api:community_gate:enroll"
@@ -90,17 +92,16 @@ class EnrollUploadView(HomeAssistantView):
         try:
             with translated(estate.hub.store.path):
                 result = await estate.face.async_enroll(
-                    person_id, body, variant=variant, dry_run=request.query.get("dry_run") == "1"
+                    person_id,
+                    body,
+                    variant=variant,
+                    dry_run=request.query.get("dry_run") == "1",
+                    different_from=request.query.get("different_from") or None,
                 )
         except HomeAssistantError as err:
             return _answer(err)
-        return web.json_response(
-            {
-                "template_id": result.template_id,
-                "variant": result.variant.value,
-                "face_px": result.face_px,
-            }
-        )
+        await audit_look_alike(estate.hub, user.id, person_id, result)
+        return web.json_response(enroll_answer(result))
 
 
 class TerminalDecisionView(HomeAssistantView):

@@ -31,6 +31,7 @@ from .gates import NON_BIOMETRIC, gate_methods
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
+    from .face import EnrollResult
     from .hub import EstateHub
 
 _LOGGER = logging.getLogger(__name__)
@@ -62,6 +63,18 @@ async def async_audit(
         await hub.db(hub.store.add_audit, entry)
     except Exception as err:
         _LOGGER.warning("Audit row for %s not written: %s", action, type(err).__name__)
+
+
+LOOK_ALIKE_ACTION = "confirm_different_person"
+
+
+async def audit_look_alike(
+    hub: EstateHub, user_id: str | None, person_id: str, result: EnrollResult
+) -> None:
+    """Staff said a face near another person's is someone else's (a sibling): that
+    judgement is audited beside the enrollment, naming both ids."""
+    if result.look_alike is not None and result.template_id:
+        await async_audit(hub, user_id, LOOK_ALIKE_ACTION, f"{person_id}|{result.look_alike}")
 
 
 # ------------------------------------------------------------- face-only gates

@@ -51,7 +51,8 @@ from .core.person_fields import ACTION_FIELDS, EDITABLE_FIELDS, FieldKind, as_is
 from .core.privacy import check_birth_year
 from .core.schedule import schedule_from_obj
 from .exceptions import ha_error, not_opened, raise_if_not_opened, translated
-from .privacy import async_audit
+from .face import enroll_answer
+from .privacy import async_audit, audit_look_alike
 from .privacy_services import PRIVACY_HANDLERS, PRIVACY_SCHEMAS
 from .remote import async_check_admin, async_check_open, outcome_of
 from .runtime import EstateRuntime, resolve_runtime
@@ -182,6 +183,7 @@ SCHEMAS: dict[str, vol.Schema] = {
             **_entry,
             vol.Required("person_id"): _id,
             vol.Optional("variant", default="plain"): vol.In(["plain", "masked"]),
+            vol.Optional("different_from"): _id,
             vol.Exclusive("camera_entity_id", "source"): cv.entity_domain("camera"),
             vol.Exclusive("file_path", "source"): vol.All(cv.string, vol.Length(min=1, max=1024)),
         }
@@ -480,12 +482,14 @@ async def _enroll_face(estate: EstateRuntime, call: ServiceCall) -> ServiceRespo
         image = await hub.hass.async_add_executor_job(_read_allowed_file, hub.hass, d["file_path"])
     else:
         raise ha_error("image_source_required")
-    result = await face.async_enroll(d["person_id"], image, variant=FaceVariant(d["variant"]))
-    return {
-        "template_id": result.template_id,
-        "variant": result.variant.value,
-        "face_px": result.face_px,
-    }
+    result = await face.async_enroll(
+        d["person_id"],
+        image,
+        variant=FaceVariant(d["variant"]),
+        different_from=d.get("different_from"),
+    )
+    await audit_look_alike(hub, call.context.user_id, d["person_id"], result)
+    return enroll_answer(result)
 
 
 async def _assign_stranger(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:

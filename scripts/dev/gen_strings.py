@@ -65,6 +65,7 @@ SELECTORS = {
     "variant": {"select": {"options": ["plain", "masked"], "translation_key": "variant"}},
     "camera_entity_id": {"entity": {"domain": "camera"}},
     "file_path": {"text": {}},
+    "different_from": {"text": {}},
     "since": {"datetime": {}},
     "until": {"datetime": {}},
     "user_id": {"text": {}},

@@ -77,7 +77,7 @@ GATE_DESC = {
 }
 
 EXCEPTIONS = {
-    "face_duplicate": 'This face already belongs to person "{other_person_id}" (distance {distance}). One face, one person: check the photo, or remove the other person\'s face first.',
+    "face_duplicate": 'This face already belongs to person "{other_person_id}" (distance {distance}). One face, one person: check the photo. If they really are different people (siblings, twins), enroll again naming "{other_person_id}" as different.',
     "unknown_stranger": 'No stranger "{cluster_id}" (it may have expired, been merged or been assigned already).',
     "face_unavailable": "Face recognition is not running ({why}). Cards, PINs and QR passes still work.",
     "camera_unavailable": "No image from camera {entity_id}.",
@@ -143,6 +143,10 @@ FIELD_DESC = {
     "variant": ("Variant", "A plain face, or the same person wearing a mask (an extra reference)."),
     "camera_entity_id": ("Camera", "Take the photo from this camera's current image."),
     "file_path": ("Image file", "An image file in a folder listed in allowlist_external_dirs."),
+    "different_from": (
+        "Different from",
+        "Only when a face was refused as another person's and you checked they are different people (siblings, twins): that person's ID. Audited; at the gate a face near both is refused rather than guessed.",
+    ),
     "unit_id": ("Unit ID", 'Your ID for the unit, e.g. "3-2-1201".'),
     "building": ("Building", "Building name or number."),
     "number": ("Unit number", "Unit (apartment) number within the building."),
@@ -262,7 +266,7 @@ SERVICES = {
     "enroll_face": (
         "Enroll face",
         "Enrolls a reference photo of a person from a camera or an image file. Refused without consent, for a poor photo, or if the face already belongs to someone else.",
-        ["person_id", "variant", "camera_entity_id", "file_path"],
+        ["person_id", "variant", "camera_entity_id", "file_path", "different_from"],
     ),
     "assign_stranger": (
         "Assign stranger to a person",

@@ -77,7 +77,7 @@ GATE_DESC = {
 }
 
 EXCEPTIONS = {
-    "face_duplicate": "该人脸已属于人员“{other_person_id}”（距离 {distance}）。一张人脸只能对应一人：请检查照片，或先删除另一人的人脸。",
+    "face_duplicate": "该人脸已属于人员“{other_person_id}”（距离 {distance}）。一张人脸只能对应一人：请检查照片。如果确为不同的人（兄弟姐妹、双胞胎），请重新登记并将“{other_person_id}”填为确认不是此人。",
     "unknown_stranger": "没有陌生人“{cluster_id}”（可能已过期、已合并或已归属）。",
     "face_unavailable": "人脸识别未运行（{why}）。门禁卡、密码和二维码通行仍可使用。",
     "camera_unavailable": "摄像头 {entity_id} 没有图像。",
@@ -137,6 +137,10 @@ FIELD_DESC = {
     "variant": ("类型", "普通人脸，或同一人戴口罩的照片（作为额外参照）。"),
     "camera_entity_id": ("摄像头", "使用此摄像头的当前画面拍照。"),
     "file_path": ("图片文件", "位于 allowlist_external_dirs 所列目录中的图片文件。"),
+    "different_from": (
+        "确认不是此人",
+        "仅当人脸因属于他人被拒绝、且您已核实两人确为不同的人（兄弟姐妹、双胞胎）时填写：那个人的 ID。此操作会记入审计日志；在门口，与两人都相近的人脸会被拒绝而不是猜测。",
+    ),
     "unit_id": ("房屋 ID", "房屋的编号，例如“3-2-1201”。"),
     "building": ("楼栋", "楼栋名称或编号。"),
     "number": ("房号", "楼栋内的房号。"),
@@ -236,7 +240,7 @@ SERVICES = {
     "enroll_face": (
         "登记人脸",
         "从摄像头或图片文件登记某人的参照照片。未同意、照片质量差或该人脸已属于他人时拒绝。",
-        ["person_id", "variant", "camera_entity_id", "file_path"],
+        ["person_id", "variant", "camera_entity_id", "file_path", "different_from"],
     ),
     "assign_stranger": (
         "将陌生人归属到人员",

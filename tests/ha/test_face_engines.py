@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
@@ -135,3 +136,38 @@ async def test_a_gate_is_judged_by_who_may_pass_it_now(
     await call(hass, "update_person", {"person_id": "obama", "blocked": True})
     assert await face.async_scope("north_door") == frozenset()
     assert await face.async_scope("east_gate") == {"biden"}
+
+
+async def test_a_look_alike_confirmed_by_staff_is_enrolled_audited_and_never_guessed(
+    hass: HomeAssistant, db_path: Path, relay_calls: list[tuple[str, str]]
+) -> None:
+    """Siblings: a face near another person's is refused naming them; staff who checked
+    enroll it as someone different (audited); at the gate a face near both is refused
+    as ambiguous, never given to either. Two photos of one man stand in for twins."""
+    entry = await _estate(hass, db_path)
+    face = entry.runtime_data.face
+    store = entry.runtime_data.hub.store
+    await call(hass, "add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"})
+    for pid in ("twin_a", "twin_b", "other"):
+        await call(hass, "add_person", {"person_id": pid, "role": "tenant", "unit_id": "3-1201"})
+        await consent(hass, pid)
+    await enroll(hass, "twin_a", "obama.jpg")
+    with pytest.raises(ServiceValidationError) as exc:
+        await enroll(hass, "twin_b", "obama2.jpg")
+    assert exc.value.translation_key == "face_duplicate"
+    assert exc.value.translation_placeholders["other_person_id"] == "twin_a"
+    # Naming the wrong person as "different" does not get past the check.
+    with pytest.raises(ServiceValidationError):
+        await enroll(hass, "twin_b", "obama2.jpg", different_from="other")
+    result = await enroll(hass, "twin_b", "obama2.jpg", different_from="twin_a")
+    assert result["look_alike"] == "twin_a"
+    assert {t.person_id for t in store.list_face_templates("twin_b")} == {"twin_b"}
+    rows = store.query_audit(action="confirm_different_person")
+    assert [(r.subject, r.outcome) for r in rows] == [("twin_b|twin_a", "ok")]
+
+    # The third photo is near both: refused as ambiguous, naming neither as let in.
+    outcome = await face.async_present_embedding("east_gate", embedding_of(face, "obama3.jpg"))
+    assert outcome is not None
+    assert outcome.passage.allowed is False
+    assert "face_ambiguous" in outcome.passage.flags
+    assert relay_calls == []
