@@ -33,7 +33,7 @@ from .core import errors
 from .core.clusters import Cluster, StrangerClusters
 from .core.engines import engine_factory, spec
 from .core.face_worker import FaceWorker
-from .core.faces import Face
+from .core.faces import Face, FaceBox
 from .core.gallery import Match
 from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant, Method, Person, Unit
 from .core.options import EstateOptions
@@ -42,6 +42,7 @@ from .core.recognition import Recogniser
 from .core.scope import ScopeCache, who_may_pass
 from .core.templates import TemplateVault, Vector
 from .core.throttle import FACE_FLOOD, UNKNOWN_FACE_BUDGET, Throttle
+from .core.tracks import FrameFusion, Verdict
 from .hub import async_join_executor
 
 if TYPE_CHECKING:
@@ -129,6 +130,8 @@ class FaceService:
         # Who may pass each gate now (the face threshold is set for that many people);
         # the people and units are read once per store generation.
         self.scopes = ScopeCache()
+        # Camera frames: one bad frame neither opens a gate nor makes a stranger.
+        self.fusion = FrameFusion()
         self._roster: tuple[int, list[Person], dict[str, Unit]] | None = None
         # People enrolled only with another engine (after a switch) and not re-encoded.
         self.stale_people = 0
@@ -412,12 +415,28 @@ class FaceService:
         return False
 
     def _classify(
-        self, vector: Vector, scope: frozenset[str] | None, cluster: bool = True
-    ) -> tuple[Match, str | None]:
-        match = self.recogniser.classify(vector, scope)
-        if match.accepted or not cluster:
-            return match, None
-        return match, self.clusters.assign(vector, time.time()).cluster_id
+        self,
+        vector: Vector,
+        scope: frozenset[str] | None,
+        cluster: bool = True,
+        track: tuple[str, FaceBox] | None = None,
+    ) -> tuple[Match, str | None, Verdict]:
+        """The match, the stranger cluster (unknown faces), and for a camera frame's face
+        (``track``: gate and box) whether its track has decided yet (``tracks.py``)."""
+        bars = self.recogniser.bars(scope)
+        match = self.recogniser.classify_with(vector, bars)
+        verdict = Verdict.OPEN if match.accepted else Verdict.UNKNOWN
+        if track is not None:
+            verdict = self.fusion.vote(
+                track[0],
+                track[1],
+                time.monotonic(),
+                match.person_id if match.accepted else None,
+                confident=self.recogniser.confident(match, bars),
+            )
+        if verdict is not Verdict.UNKNOWN or not cluster:
+            return match, None, verdict
+        return match, self.clusters.assign(vector, time.time()).cluster_id, verdict
 
     async def async_scope(self, gate_id: str) -> frozenset[str]:
         """Who may pass ``gate_id`` now (cached per minute and store generation)."""
@@ -461,9 +480,11 @@ class FaceService:
         debounce: bool = False,
         direction: Direction | None = None,
         caller: str | None = None,
+        box: FaceBox | None = None,
     ) -> PassageOutcome | None:
         """An embedding (from a camera frame or an edge terminal) at a gate. Returns
-        None when debounced (the same person or stranger moments ago).
+        None when debounced (the same person or stranger moments ago) or, for a camera
+        frame's face (``box``), while its track waits for a frame that agrees.
 
         ``caller`` is the terminal that sent it (``device:<id>``): its unknown faces
         are held to ``UNKNOWN_FACE_BUDGET``."""
@@ -495,11 +516,14 @@ class FaceService:
         unknown = False
         scope = await self.async_scope(gate_id)
         try:
-            match, cluster_id = await self._run(self._classify, vec, scope, within)
+            track = (gate_id, box) if box is not None else None
+            match, cluster_id, verdict = await self._run(self._classify, vec, scope, within, track)
             unknown = not match.accepted
         finally:
             if key is not None and within:
                 self._spend(key, unknown)
+        if verdict is Verdict.WAIT:
+            return None
         subject = match.person_id if match.accepted else cluster_id
         if debounce and subject is not None and self._debounced(gate_id, subject):
             return None
@@ -523,14 +547,15 @@ class FaceService:
     async def async_present_frame(
         self, gate_id: str, image: bytes, *, context: Context | None = None
     ) -> list[PassageOutcome]:
-        """A camera frame: every face in it, largest first, debounced per subject."""
+        """A camera frame: every face in it, largest first, each decided with the
+        frames of its track before it (``tracks.py``), debounced per subject."""
         self._require_engine()
         faces: list[Face] = await self._run(self.worker.analyse, image)
         faces.sort(key=lambda f: f.box.area, reverse=True)
         out = []
         for face in faces:
             outcome = await self.async_present_embedding(
-                gate_id, face.encoding, context=context, debounce=True
+                gate_id, face.encoding, context=context, debounce=True, box=face.box
             )
             if outcome is not None:
                 out.append(outcome)

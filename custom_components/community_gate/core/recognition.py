@@ -27,6 +27,9 @@ from .errors import InvalidValueError
 from .gallery import Gallery, Match
 from .model import FaceVariant
 
+# How much stricter (in the stranger-accept target) a single frame must be to open alone.
+CONFIDENT_FACTOR = 10
+
 
 @dataclass(frozen=True, slots=True)
 class Bars:
@@ -35,6 +38,10 @@ class Bars:
     people: int  # enrolled people who may pass
     plain: float
     masked: float
+    # A frame this close opens alone; between it and the bar, a camera gate waits for a
+    # second frame that agrees (``tracks.py``). Set at a ten times stricter target.
+    confident_plain: float
+    confident_masked: float
 
 
 class Recogniser:
@@ -69,14 +76,30 @@ class Recogniser:
 
     def bars(self, scope: Set[str] | None) -> Bars:
         people = self.enrolled_in(scope)
-        own = self.spec.threshold_for(people, self.target)
-        plain = self.spec.to_gallery(own)
-        masked = self.spec.to_gallery(self.spec.stricter(own, self.spec.masked_threshold))
-        return Bars(people, plain, masked)
+        spec = self.spec
+        own = spec.threshold_for(people, self.target)
+        sure = spec.threshold_for(people, self.target / CONFIDENT_FACTOR)
+        masked = spec.stricter(own, spec.masked_threshold)
+        return Bars(
+            people,
+            spec.to_gallery(own),
+            spec.to_gallery(masked),
+            spec.to_gallery(sure),
+            spec.to_gallery(spec.stricter(sure, masked)),
+        )
+
+    def confident(self, match: Match, bars: Bars) -> bool:
+        """Whether an accepted match is close enough to open on one frame."""
+        if not match.accepted:
+            return False
+        masked = match.embedding_id is not None and match.embedding_id in self.masked
+        return match.distance <= (bars.confident_masked if masked else bars.confident_plain)
 
     def classify(self, vector: npt.NDArray[np.floating], scope: Set[str] | None = None) -> Match:
         """The gate's match for one probe; ``scope`` is who may pass (None: everyone)."""
-        bars = self.bars(scope)
+        return self.classify_with(vector, self.bars(scope))
+
+    def classify_with(self, vector: npt.NDArray[np.floating], bars: Bars) -> Match:
         match = self.plain.match(vector, threshold=bars.plain)
         if match.accepted or not len(self.masked):
             return match
