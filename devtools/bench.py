@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import json
 import sys
 
+from devtools.bench_face_gate import FACEGATE_COMMAND
 from devtools.bench_faces import FACES_COMMAND
 from devtools.bench_gate import GATE_COMMAND
 from devtools.bench_mqtt import MQTT_COMMAND
@@ -33,6 +34,7 @@ COMMANDS: dict[str, Command] = {
     "mqtt": MQTT_COMMAND,
     "rules": RULES_COMMAND,
     "gate": GATE_COMMAND,
+    "facegate": FACEGATE_COMMAND,
 }
 
 

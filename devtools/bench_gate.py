@@ -29,6 +29,7 @@ from devtools.benchlib import (
     async_bench_estate,
     async_call,
     async_private,
+    async_template_relay,
     machine_info,
     percentiles_ms,
     positive,
@@ -45,7 +46,6 @@ def add_gate_args(p: argparse.ArgumentParser) -> None:
 async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from homeassistant import loader
     from homeassistant.core import Event, callback
-    from homeassistant.setup import async_setup_component
     from pytest_homeassistant_custom_component.common import async_test_home_assistant
 
     from custom_components.community_gate.core.model import CredentialKind
@@ -53,27 +53,8 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     async with async_test_home_assistant(config_dir=str(workdir)) as hass:
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # load ours from sys.path
         with patch("homeassistant.config.load_yaml_config_file", return_value={}):
-            assert await async_setup_component(
-                hass, "input_boolean", {"input_boolean": {"coil": {}}}
-            )
-            relay = {
-                "name": "relay",
-                "unique_id": "bench_relay",
-                "state": "{{ is_state('input_boolean.coil', 'on') }}",
-                "turn_on": {
-                    "action": "input_boolean.turn_on",
-                    "target": {"entity_id": "input_boolean.coil"},
-                },
-                "turn_off": {
-                    "action": "input_boolean.turn_off",
-                    "target": {"entity_id": "input_boolean.coil"},
-                },
-            }
-            assert await async_setup_component(
-                hass, "template", {"template": [{"switch": [relay]}]}
-            )
-            await hass.async_block_till_done()
-            entry = await async_bench_estate(hass, workdir, {"actuator": "switch.relay"})
+            actuator = await async_template_relay(hass)
+            entry = await async_bench_estate(hass, workdir, {"actuator": actuator})
             svc = partial(async_call, hass)
             await svc("add_person", {"person_id": "p1", "role": "staff"})
             await async_private(

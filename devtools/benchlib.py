@@ -108,10 +108,33 @@ BENCH_GATE: dict[str, Any] = {
 }
 
 
+async def async_template_relay(hass: HomeAssistant) -> str:
+    """A relay the bench gate opens: a template switch over an input_boolean coil, as an
+    installer's relay looks to Home Assistant. Returns its entity id."""
+    from homeassistant.setup import async_setup_component
+
+    coil = {"entity_id": "input_boolean.coil"}
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"coil": {}}})
+    relay = {
+        "name": "relay",
+        "unique_id": "bench_relay",
+        "state": "{{ is_state('input_boolean.coil', 'on') }}",
+        "turn_on": {"action": "input_boolean.turn_on", "target": coil},
+        "turn_off": {"action": "input_boolean.turn_off", "target": coil},
+    }
+    assert await async_setup_component(hass, "template", {"template": [{"switch": [relay]}]})
+    await hass.async_block_till_done()
+    return "switch.relay"
+
+
 async def async_bench_estate(
-    hass: HomeAssistant, workdir: Path, opens_by: dict[str, Any]
+    hass: HomeAssistant,
+    workdir: Path,
+    opens_by: dict[str, Any],
+    options: dict[str, Any] | None = None,
 ) -> MockConfigEntry:
-    """The estate "Bench Estate" on ``workdir/bench.db`` with the bench gate, set up."""
+    """The estate "Bench Estate" on ``workdir/bench.db`` with the bench gate, set up (a
+    current entry: the default face engine unless ``options`` name one)."""
     from homeassistant.config_entries import ConfigSubentryData
     from homeassistant.setup import async_setup_component
     from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -124,9 +147,10 @@ async def async_bench_estate(
     )
     entry = MockConfigEntry(
         domain="community_gate",
+        minor_version=2,
         title="Bench Estate",
         data={"name": "Bench Estate", "db_path": str(workdir / "bench.db")},
-        options={"retention_days": 180},
+        options={"retention_days": 180, **(options or {})},
         subentries_data=[gate],
     )
     entry.add_to_hass(hass)
