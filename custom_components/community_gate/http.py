@@ -174,7 +174,7 @@ class TerminalDecisionView(HomeAssistantView):
         assert outcome is not None  # not debounced: a terminal asks once per person
         p = outcome.passage
         lang = pick_language(request.headers.get("Accept-Language"))
-        shown = prompt(p.reason, lang)
+        shown = prompt(p.reason, lang, face=True)
         return web.json_response(
             {
                 "allowed": p.allowed,

@@ -51,7 +51,7 @@ from .core.device_auth import DeviceAuth
 from .core.devices import DeviceKey
 from .core.display import prompt
 from .core.errors import CoreError, EstateClosedError
-from .core.model import CredentialKind, Direction, Reason
+from .core.model import CredentialKind, Direction, Method, Reason
 from .core.throttle import device_caller
 from .hub import FieldInput
 
@@ -67,11 +67,11 @@ QOS = 1
 DISPLAY = {True: "Welcome", False: "Access denied"}
 
 
-def _display(reason: str, allowed: bool) -> str:
+def _display(reason: str, allowed: bool, *, face: bool = False) -> str:
     """The terminal's screen text for a decision reason (core/display.py, the same text
     the HTTP terminal API sends); codes that are not decisions get the generic one."""
     try:
-        return prompt(Reason(reason)).text
+        return prompt(Reason(reason), face=face).text
     except ValueError:
         return DISPLAY[allowed]
 
@@ -315,10 +315,11 @@ class MqttLink:
 
     async def _decision(self, dev: DeviceKey, gate_id: str, outcome: PassageOutcome) -> None:
         p = outcome.passage
-        await self._publish_decision(dev, gate_id, p.allowed, p.reason.value)
+        face = p.method is Method.FACE
+        await self._publish_decision(dev, gate_id, p.allowed, p.reason.value, face=face)
 
     async def _publish_decision(
-        self, dev: DeviceKey, gate_id: str, allowed: bool, reason: str
+        self, dev: DeviceKey, gate_id: str, allowed: bool, reason: str, *, face: bool = False
     ) -> None:
         t = c.topic(self.estate, gate_id, c.Leaf.DECISION)
         ctr = await self._next_ctr(dev.id)
@@ -330,7 +331,7 @@ class MqttLink:
             ts=time.time(),
             allowed=allowed,
             reason=reason,
-            display=_display(reason, allowed),
+            display=_display(reason, allowed, face=face),
             voice="welcome" if allowed else "denied",
         )
         await self._publish(t, payload)

@@ -29,6 +29,20 @@ def test_texts_differ_between_languages_and_reasons() -> None:
     assert prompt(Reason.GRANTED, "en") != prompt(Reason.GRANTED, "zh-Hans")
 
 
+def test_an_unrecognised_face_hears_lower_the_mask_or_use_a_card() -> None:
+    """The seeds' winter: masked residents were refused with nothing to do. A face that
+    is not recognised (masked or not: the hub cannot tell) hears both ways out; a card
+    that is not recognised does not hear about masks."""
+    en, zh = (prompt(Reason.UNKNOWN_CREDENTIAL, lang, face=True) for lang in LANGUAGES)
+    assert "mask" in en.text.lower() and "card" in en.text.lower()
+    assert "mask" in en.voice and "card" in en.voice
+    assert "口罩" in zh.text and "刷卡" in zh.text
+    assert "口罩" in zh.voice and "刷卡" in zh.voice
+    assert "mask" not in prompt(Reason.UNKNOWN_CREDENTIAL, "en").voice
+    # Other reasons read the same for faces and cards.
+    assert prompt(Reason.GATE_NOT_ALLOWED, "en", face=True) == prompt(Reason.GATE_NOT_ALLOWED)
+
+
 def test_a_stranger_is_offered_a_way_in_without_a_face() -> None:
     assert "card" in prompt(Reason.UNKNOWN_CREDENTIAL, "en").voice
     assert "刷卡" in prompt(Reason.UNKNOWN_CREDENTIAL, "zh-Hans").voice

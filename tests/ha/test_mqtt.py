@@ -552,6 +552,7 @@ async def test_terminal_embedding_gets_a_signed_decision(
     if face.ready:
         # Matched against an empty gallery: a stranger, logged as a denied face passage.
         assert decision["reason"] == "unknown_credential"
+        assert decision["display"] == "Lower mask or use card"  # a face, not a card
         await wait_for(lambda: len(passages(db_path)) == 1)
         assert passages(db_path)[0][:4] == ("east_gate", "face", 0, "unknown_credential")
     else:

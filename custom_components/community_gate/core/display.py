@@ -118,6 +118,20 @@ _TEXTS: Final[dict[Reason, dict[str, Prompt]]] = {
 }
 
 
+# An unrecognised *face*: in the seeds' winter, masked residents were locked out. The
+# hub cannot tell a mask from a stranger, so every unrecognised face hears both ways out.
+_FACE_UNKNOWN: Final[dict[str, Prompt]] = {
+    "en": Prompt(
+        "Lower mask or use card",
+        "Not recognised. If you wear a mask, lower it for a moment, "
+        "or use your card, QR code or PIN.",
+    ),
+    "zh-Hans": Prompt(
+        "请摘下口罩或刷卡", "未能识别。如戴口罩，请稍微拉下口罩；或刷卡、扫码、输入密码。"
+    ),
+}
+
+
 def pick_language(accept_language: str | None) -> str:
     """``zh-Hans`` for any Chinese preference (``zh``, ``zh-CN``, ``zh-Hans``), else
     English. Only the first preference counts: terminals send one language."""
@@ -125,6 +139,7 @@ def pick_language(accept_language: str | None) -> str:
     return "zh-Hans" if first.startswith("zh") else DEFAULT_LANGUAGE
 
 
-def prompt(reason: Reason, language: str = DEFAULT_LANGUAGE) -> Prompt:
-    texts = _TEXTS[reason]
+def prompt(reason: Reason, language: str = DEFAULT_LANGUAGE, *, face: bool = False) -> Prompt:
+    """What to show and say; ``face``: the decision was on a face (not a card)."""
+    texts = _FACE_UNKNOWN if face and reason is Reason.UNKNOWN_CREDENTIAL else _TEXTS[reason]
     return texts.get(language) or texts[DEFAULT_LANGUAGE]
