@@ -5,134 +5,28 @@
 // (community_gate/*); every change goes through its services, so the panel gets the
 // same checks, translated errors and audit entries as automations do.
 
-const STR = {
-  en: {
-    title: "Estate gate", people: "People", enroll: "Enroll face", passages: "Passages",
-    gates: "Gates", strangers: "Strangers", alerts: "Alerts", search: "Search id, name, unit…",
-    generated_once: "Generated, shown only now", desk_reader: "Desk reader: swipe or type", present: "Present", value_or_generate: "Number (empty: generate a PIN or QR)", all_roles: "All roles", all_flags: "All flags", add_person: "Add person", person_id: "Person ID",
-    name: "Name", role: "Role", unit: "Unit", flags: "Flags", none: "—", prev: "Previous",
-    next: "Next", older: "Older", save: "Save", cancel: "Cancel", remove: "Remove",
-    close: "Close", credentials: "Credentials", kind: "Kind", value: "Number / code",
-    add_credential: "Add credential", revoke: "Revoke", revoked: "revoked", valid: "Valid",
-    uses: "Uses", consent: "Consent", consents: "Consents", face_refs: "Face references",
-    last_seen: "Last seen", visitor_pass: "Visitor pass", hours: "Hours", max_uses: "Max uses",
-    issue_pass: "Issue pass", print: "Print", pass_for: "Visitor pass", token: "Token",
-    until: "Valid until", notice_version: "Notice version", guardian: "Given by a guardian (under 14)",
-    agreed: "The person has read the notice and agrees to face recognition",
-    record_consent: "Record consent", consent_ok: "Consent recorded.",
-    withdraw: "Withdraw consent (erases face data)", photo: "Photo", upload: "Choose or take a photo",
-    camera: "Use this device's camera", capture: "Capture", variant: "Reference",
-    plain: "Plain face", masked: "Wearing a mask", enroll_btn: "Enroll",
-    enrolled: "Enrolled: face {px} px high.", check: "Check photo", quality_ok: "Photo is good: face {px} px high.",
-    gate: "Gate", time: "Time", method: "Method", result: "Result", reason: "Reason",
-    person: "Person", granted: "Granted", denied: "Denied", any: "Any", from: "From", to: "To",
-    filter: "Filter", live: "Live", online: "Online", offline: "Offline", camera_ok: "Camera",
-    open: "Open", open_reason: "Reason for opening", emergency: "Emergency: open every gate",
-    emergency_on: "EMERGENCY: all gates open", emergency_off: "End emergency",
-    lockdown: "Lockdown: only staff pass", lockdown_on: "LOCKDOWN: every gate refuses all but staff",
-    lockdown_off: "End lockdown", confirm_lockdown: "Lock down the estate? Every gate refuses everyone but staff until you end it.",
-    ignore: "Ignore (known)", ignore_note: "Who is it? (note)", days: "Days", unignore: "Stop ignoring",
-    ignored: "Ignored until {until}: {note}",
-    faces_ready: "Face recognition ready ({n} references)", faces_off: "Face recognition off: {why}",
-    sightings: "Sightings", days_seen: "Days", first_seen: "First seen", show_passages: "Passages",
-    assign: "Assign to person", assigned: "Assigned: {n} passages relabelled.",
-    no_estate: "No estate is set up. Add Community Gate under Settings → Devices & services.",
-    loading: "Loading…", nothing: "Nothing here yet.", confirm_remove: "Remove {id}? Their passages stay in the log.",
-    confirm_withdraw: "Withdraw {id}'s face consent? Their face data is erased now.",
-    rule: "Rule", subject: "Subject", state: "State", acknowledge: "Acknowledge", resolve: "Resolve",
-    st_new: "New", st_acknowledged: "Acknowledged", st_resolved: "Resolved",
-    open_alerts: "{n} open alerts", open_alerts_one: "1 open alert", show_resolved: "Show resolved",
-    units: "Units", add_unit: "Add unit", number: "Number", lease_until: "Lease until",
-    rent_arrears: "Rent in arrears", valid_from: "Valid from", valid_until: "Valid until",
-    opened: "Opened.", saved: "Saved.", camera_unavailable: "No camera here (needs HTTPS or localhost); use the photo button.",
-    special_attention: "special attention", lives_alone: "lives alone", blocked: "blocked",
-    card: "Card", id_card: "ID card", pin: "PIN", qr: "QR", fingerprint: "Fingerprint", face: "Face",
-    remote: "Remote", emergency_m: "Emergency", building: "Building",
-    tenant: "Tenant", co_resident: "Co-resident", visitor: "Visitor", service: "Service", staff: "Staff",
-    why: {
-      no_face: "No face found. Face the camera, in good light.",
-      several_faces: "More than one face. Only the person enrolling should be in the photo.",
-      face_too_small: "Face too small. Come closer to the camera.",
-      too_blurred: "Too blurred. Hold still and check the focus.",
-      too_dark: "Too dark. Turn towards the light.",
-      too_bright: "Too bright. Avoid direct sun or flash.",
-      not_an_image: "That file is not a photo.", corrupt: "The photo file is damaged.",
-      too_large_bytes: "The photo file is too large.", too_many_pixels: "The photo is too large.",
-      empty: "The photo is empty.",
-    },
-    err: {
-      face_unavailable: "Face recognition is not running yet. Try again in a moment; cards, PINs and QR passes work meanwhile.",
-      consent_required: "Record the person's consent first.",
-      face_duplicate: "This face already belongs to {other_person_id}.",
-      unknown_person: "No such person: check the person ID.",
-      too_large: "The photo file is too large (20 MB at most).",
-      unsupported_media_type: "Upload a JPEG, PNG or WebP photo.",
-      unauthorized: "Only administrators can do this.",
-      person_id_required: "Enter the person ID first.",
-    },
-  },
-  zh: {
-    title: "小区门禁", people: "人员", enroll: "人脸登记", passages: "通行记录", gates: "门",
-    strangers: "陌生人", alerts: "告警", search: "搜索 ID、姓名、房号…", all_roles: "全部身份",
-    generated_once: "已生成，仅此一次显示", desk_reader: "桌面读卡器：刷卡或输入", present: "出示", value_or_generate: "号码（留空则生成密码或二维码）", all_flags: "全部标记", add_person: "添加人员", person_id: "人员 ID", name: "姓名", role: "身份",
-    unit: "房号", flags: "标记", none: "—", prev: "上一页", next: "下一页", older: "更早",
-    save: "保存", cancel: "取消", remove: "删除", close: "关闭", credentials: "凭证", kind: "类型",
-    value: "卡号 / 编码", add_credential: "添加凭证", revoke: "注销", revoked: "已注销",
-    valid: "有效期", uses: "次数", consent: "同意", consents: "同意记录", face_refs: "人脸参考",
-    last_seen: "最近通行", visitor_pass: "访客通行证", hours: "小时", max_uses: "最多次数",
-    issue_pass: "签发", print: "打印", pass_for: "访客通行证", token: "令牌", until: "有效至",
-    notice_version: "告知书版本", guardian: "由监护人同意（未满 14 岁）",
-    agreed: "本人已阅读告知书并同意使用人脸识别", record_consent: "记录同意",
-    consent_ok: "已记录同意。", withdraw: "撤回同意（删除人脸数据）", photo: "照片",
-    upload: "选择或拍摄照片", camera: "使用本设备摄像头", capture: "拍照", variant: "参考类型",
-    plain: "正脸", masked: "佩戴口罩", enroll_btn: "登记", enrolled: "已登记：人脸高 {px} 像素。",
-    check: "检查照片", quality_ok: "照片合格：人脸高 {px} 像素。", gate: "门", time: "时间",
-    method: "方式", result: "结果", reason: "原因", person: "人员", granted: "通过", denied: "拒绝",
-    any: "全部", from: "从", to: "到", filter: "筛选", live: "实时", online: "在线", offline: "离线",
-    camera_ok: "摄像头", open: "开门", open_reason: "开门原因", emergency: "紧急：打开所有门",
-    emergency_on: "紧急状态：所有门已打开", emergency_off: "结束紧急状态",
-    lockdown: "封控：仅物业人员可通行", lockdown_on: "封控中：所有门仅允许物业人员通行",
-    lockdown_off: "解除封控", confirm_lockdown: "确定封控小区？解除之前，所有门只允许物业人员通行。",
-    ignore: "忽略（已知人员）", ignore_note: "此人是谁？（备注）", days: "天数", unignore: "取消忽略",
-    ignored: "已忽略，至 {until}：{note}",
-    faces_ready: "人脸识别已就绪（{n} 个参考）", faces_off: "人脸识别未运行：{why}",
-    sightings: "出现次数", days_seen: "天数", first_seen: "首次出现", show_passages: "通行记录",
-    assign: "归属到人员", assigned: "已归属：{n} 条通行记录已更新。",
-    no_estate: "尚未设置小区。请在 设置 → 设备与服务 中添加 Community Gate。",
-    loading: "加载中…", nothing: "暂无内容。", confirm_remove: "删除 {id}？其通行记录仍保留在日志中。",
-    confirm_withdraw: "撤回 {id} 的人脸识别同意？其人脸数据将立即删除。",
-    rule: "规则", subject: "对象", state: "状态", acknowledge: "确认", resolve: "解决",
-    st_new: "新", st_acknowledged: "已确认", st_resolved: "已解决",
-    open_alerts: "{n} 条未解决告警", show_resolved: "显示已解决",
-    units: "房屋", add_unit: "添加房屋", number: "门牌号", lease_until: "租约到期",
-    rent_arrears: "欠租", valid_from: "生效时间", valid_until: "失效时间",
-    opened: "已开门。", saved: "已保存。", camera_unavailable: "此处无法使用摄像头（需要 HTTPS 或 localhost）；请使用照片按钮。",
-    special_attention: "重点关注", lives_alone: "独居", blocked: "禁止通行",
-    card: "门禁卡", id_card: "身份证", pin: "密码", qr: "二维码", fingerprint: "指纹", face: "人脸",
-    remote: "远程", emergency_m: "紧急", building: "楼栋",
-    tenant: "承租人", co_resident: "同住人", visitor: "访客", service: "服务人员", staff: "物业人员",
-    why: {
-      no_face: "未检测到人脸。请正对摄像头，光线充足。",
-      several_faces: "照片中有多张人脸。请只让登记本人入镜。",
-      face_too_small: "人脸太小。请靠近摄像头。",
-      too_blurred: "照片模糊。请保持不动并对焦。",
-      too_dark: "光线太暗。请面向光源。",
-      too_bright: "光线太亮。请避免阳光直射或闪光灯。",
-      not_an_image: "该文件不是照片。", corrupt: "照片文件已损坏。",
-      too_large_bytes: "照片文件太大。", too_many_pixels: "照片尺寸太大。", empty: "照片为空。",
-    },
-    err: {
-      face_unavailable: "人脸识别尚未运行，请稍后再试；门禁卡、密码和二维码通行不受影响。",
-      consent_required: "请先记录本人同意。",
-      face_duplicate: "该人脸已属于 {other_person_id}。",
-      unknown_person: "没有此人员，请检查人员 ID。",
-      too_large: "照片文件太大（最大 20 MB）。",
-      unsupported_media_type: "请上传 JPEG、PNG 或 WebP 照片。",
-      unauthorized: "只有管理员可以执行此操作。",
-      person_id_required: "请先输入人员 ID。",
-    },
-  },
-};
+// The panel's own strings are generated with the integration's translations
+// (scripts/dev/gen_strings.py: strings/<language>.json beside this file); decision
+// reasons, methods and alert rules are the integration's translations themselves.
+// A string that is an object holds plural forms, chosen by Intl.PluralRules from the
+// {count} it is given ("1 open alert", "3 open alerts"; Chinese has only "other").
+const VERSION = new URL(import.meta.url).searchParams.get("v") || "";
+const LANGS = { en: "en", zh: "zh-Hans" };
+const STRINGS = {};
+
+async function loadStrings(lang) {
+  if (!STRINGS[lang]) {
+    const url = new URL(`strings/${LANGS[lang]}.json`, import.meta.url);
+    if (VERSION) url.searchParams.set("v", VERSION);
+    STRINGS[lang] = fetch(url).then((r) => {
+      if (!r.ok) throw new Error(`${url.pathname}: ${r.status}`);
+      return r.json();
+    });
+  }
+  return STRINGS[lang];
+}
+
+const lookup = (table, key) => key.split(".").reduce((o, k) => (o ? o[k] : undefined), table);
 
 const ROLES = ["tenant", "co_resident", "visitor", "service", "staff"];
 const FLAGS = ["special_attention", "lives_alone", "blocked"];
@@ -226,12 +120,23 @@ class CommunityGatePanel extends HTMLElement {
 
   get lang() { return (this._hass?.language || "en").startsWith("zh") ? "zh" : "en"; }
 
+  async _loadStrings() {
+    // English backs every language (the tests keep Chinese complete; a key still
+    // missing at run time reads in English rather than as its key).
+    const lang = this.lang;
+    const [en, own] = await Promise.all([loadStrings("en"), loadStrings(lang)]);
+    this._en = en;
+    this._str = own;
+    this._plural = new Intl.PluralRules(LANGS[lang]);
+  }
+
   t(key, vars = {}) {
-    const table = STR[this.lang];
-    let text = key.split(".").reduce((o, k) => (o ? o[k] : undefined), table) ??
-      key.split(".").reduce((o, k) => (o ? o[k] : undefined), STR.en) ?? key;
-    for (const [k, v] of Object.entries(vars)) text = text.replace(`{${k}}`, v);
-    return text;
+    let text = lookup(this._str, key) ?? lookup(this._en, key) ?? key;
+    if (typeof text === "object") {
+      // Plural forms: the language's category for {count} (always "other" in Chinese).
+      text = text[this._plural.select(Number(vars.count))] ?? text.other;
+    }
+    return String(text).replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   }
 
   ws(type, data = {}) {
@@ -261,6 +166,7 @@ class CommunityGatePanel extends HTMLElement {
     root.addEventListener("click", (e) => this._click(e));
     root.addEventListener("submit", (e) => { e.preventDefault(); this._submit(e.target); });
     root.addEventListener("change", (e) => this._change(e));
+    await this._loadStrings();
     root.querySelector("h1").textContent = this.t("title");
     try {
       this.state.estates = (await this.ws("estates")).filter((e) => e.loaded);
@@ -273,16 +179,12 @@ class CommunityGatePanel extends HTMLElement {
       pick.innerHTML = this.state.estates.map((e) => `<option value="${esc(e.entry_id)}">${esc(e.title)}</option>`).join("");
     }
     this.state.entry = this.state.estates[0]?.entry_id ?? null;
-    // Reason and method names come from the integration's own translations (one source).
-    try {
-      const tr = await this._hass.callWS({
-        type: "frontend/get_translations", language: this._hass.language, category: "entity",
-        integration: ["community_gate"],
-      });
-      this._tr = tr.resources || {};
-    } catch (err) {
-      this._tr = {};
-    }
+    // Reason and method names come from the integration's own translations (one source),
+    // and so do the refusals it explains (exceptions).
+    this._tr = {};
+    await Promise.all(["entity", "exceptions"].map((category) => this._hass.callWS({
+      type: "frontend/get_translations", language: this._hass.language, category, integration: ["community_gate"],
+    }).then((tr) => Object.assign(this._tr, tr.resources || {})).catch(() => {})));
     try {
       await this.ws("alerts", { limit: 1 });
       this._alerts = true;
@@ -321,9 +223,17 @@ class CommunityGatePanel extends HTMLElement {
 
   _errorText(err) {
     const why = err?.details?.why || err?.why;
-    if (why && STR.en.why[why]) return this.t(`why.${why}`);
+    if (why && lookup(this._en, `why.${why}`)) return this.t(`why.${why}`);
     const code = err?.error || err?.code;
-    if (code && STR.en.err[code]) return this.t(`err.${code}`, err.details || {});
+    const vars = err?.details || err?.translation_placeholders || {};
+    if (code && lookup(this._en, `err.${code}`)) return this.t(`err.${code}`, vars);
+    // Any other refusal of the integration, in the user's language (the server's own
+    // message is English): its exception translation, with the placeholders it sent.
+    const text = code && this._tr?.[`component.community_gate.exceptions.${code}.message`];
+    if (text) {
+      return text.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m))
+        .replaceAll("{{", "{").replaceAll("}}", "}");
+    }
     return err?.message || code || String(err);
   }
 
@@ -617,7 +527,7 @@ class CommunityGatePanel extends HTMLElement {
   async _view_gates() {
     const d = await this.ws("gates");
     this._emergency(d.emergency, d.lockdown);
-    const faces = d.faces.ready ? this.t("faces_ready", { n: d.faces.references }) : this.t("faces_off", { why: d.faces.error || this.t("loading") });
+    const faces = d.faces.ready ? this.t("faces_ready", { count: d.faces.references }) : this.t("faces_off", { why: d.faces.error || this.t("loading") });
     const cards = d.gates.map((g) => `<div class="card" data-gate="${esc(g.gate_id)}">
         <h3 style="margin-top:0">${esc(g.name)} <span class="muted">${esc(g.gate_id)}</span></h3>
         <div><span class="${g.online ? "ok" : "bad"}">● ${esc(this.t(g.online ? "online" : "offline"))}</span>
@@ -674,7 +584,7 @@ class CommunityGatePanel extends HTMLElement {
         <td class="${a.state === "new" ? "bad" : ""}">${esc(this.t(`st_${a.state}`))}</td>
         <td>${a.state === "new" ? `<button class="flat" data-action="ack" data-alert="${esc(a.alert_id)}">${esc(this.t("acknowledge"))}</button>` : ""}
           ${a.state !== "resolved" ? `<button class="flat" data-action="resolve" data-alert="${esc(a.alert_id)}">${esc(this.t("resolve"))}</button>` : ""}</td></tr>`).join("");
-    this._view(`<div class="card"><div class="row"><span style="flex:1">${esc(this.t(d.open === 1 ? "open_alerts_one" : "open_alerts", { n: d.open }))}</span>
+    this._view(`<div class="card"><div class="row"><span style="flex:1">${esc(this.t("open_alerts", { count: d.open }))}</span>
         <label><input type="checkbox" data-action="alerts-all" ${all ? "checked" : ""}>${esc(this.t("show_resolved"))}</label></div>
       <table><thead><tr><th>${esc(this.t("time"))}</th><th>${esc(this.t("rule"))}</th>
       <th>${esc(this.t("subject"))}</th><th>${esc(this.t("state"))}</th><th></th></tr></thead>
