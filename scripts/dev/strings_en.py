@@ -777,6 +777,7 @@ PANEL = {
         "7": "Sun",
     },
     # Names in the strangers view and the log (issue 17, item 1)
+    "person_or_name": "Person ID or name",
     "search_name": "Name contains…",
     "last_gate": "Last seen at",
     "marked_by": "marked by {user}",
@@ -806,5 +807,7 @@ PANEL = {
         "window_time": "Window {n}: start and end must be times like 07:30 (24:00 is the end of the day).",
         "window_same": "Window {n}: it cannot start and end at the same time.",
         "invalid_format": "That value is not valid here.",
+        "several_match": "Several people match “{text}”: type more of the name, or the person ID.",
+        "no_match": "No one matches “{text}”.",
     },
 }

@@ -719,6 +719,7 @@ PANEL = {
         "7": "周日",
     },
     # 陌生人视图与通行记录中的姓名（issue 17 第 1 项）
+    "person_or_name": "人员 ID 或姓名",
     "search_name": "姓名包含…",
     "last_gate": "最近出现于",
     "marked_by": "标记人：{user}",
@@ -748,5 +749,7 @@ PANEL = {
         "window_time": "第 {n} 个时段：开始和结束须为 07:30 这样的时间（24:00 表示当天结束）。",
         "window_same": "第 {n} 个时段：开始和结束不能是同一时间。",
         "invalid_format": "此处填写的值无效。",
+        "several_match": "有多人与“{text}”匹配：请输入更完整的姓名或人员 ID。",
+        "no_match": "没有与“{text}”匹配的人员。",
     },
 }

@@ -319,7 +319,8 @@ class CommunityGatePanel extends HTMLElement {
     this.state.person = pid;
     const box = this._main().querySelector(".detail");
     if (!box) return;
-    const d = await this.ws("person", { person_id: pid });
+    const [d, gates] = await Promise.all([this.ws("person", { person_id: pid }), this.ws("gates")]);
+    this._gates = gates.gates;
     const p = d.person;
     const creds = d.credentials.map((c) => `<tr><td>${esc(this.t(c.kind))}</td><td>${esc(c.credential_id)}</td>
         <td>${esc(this._date(c.valid_from))} – ${esc(this._date(c.valid_until))}</td><td>${c.uses}${c.max_uses ? ` / ${c.max_uses}` : ""}</td>
@@ -337,6 +338,7 @@ class CommunityGatePanel extends HTMLElement {
         ${FLAGS.map((k) => `<label><input type="checkbox" name="${k}" ${p[k] ? "checked" : ""}>${esc(this.t(k))}</label>`).join("")}
         <button type="submit">${esc(this.t("save"))}</button></form>
       <div class="muted">${esc(this.t("last_seen"))}: ${esc(this._date(d.last_seen))} · ${esc(this.t("face_refs"))}: ${d.face_references.plain} + ${d.face_references.masked}</div>
+      ${this._accessForm(p)}
       <h3>${esc(this.t("credentials"))}</h3>
       <table><tbody>${creds || `<tr><td>${esc(this.t("nothing"))}</td></tr>`}</tbody></table>
       <form class="row" data-form="add-credential">
@@ -354,6 +356,51 @@ class CommunityGatePanel extends HTMLElement {
         <button class="flat" data-action="enroll-person">${esc(this.t("enroll"))}</button>
         <button class="flat" data-action="withdraw">${esc(this.t("withdraw"))}</button>
         <button class="warn" data-action="remove-person">${esc(this.t("remove"))}</button></div></div>`;
+  }
+
+  // A person's allowed gates and weekly schedule (issue 17, item 6), saved through the
+  // person/update command: the update_person action's validation, errors and audit.
+  _accessForm(p) {
+    const gates = this._gates || [];
+    const names = gates.filter((g) => p.allowed_gates.includes(g.gate_id)).map((g) => g.name);
+    const summary = `${names.length ? names.join(", ") : this.t("role_gates")} · ${
+      p.schedule.length ? this.t("windows", { count: p.schedule.length }) : this.t("any_time")}`;
+    return `<form class="access" data-form="access" novalidate>
+      <h3>${esc(this.t("access"))} <span class="muted access-summary">${esc(summary)}</span></h3>
+      <div><b>${esc(this.t("allowed_gates"))}</b> <span class="muted">${esc(this.t("allowed_gates_hint"))}</span></div>
+      <div class="row">${gates.map((g) => `<label><input type="checkbox" name="gate" value="${esc(g.gate_id)}"
+        ${p.allowed_gates.includes(g.gate_id) ? "checked" : ""}>${esc(g.name)}</label>`).join("")}</div>
+      <div><b>${esc(this.t("schedule"))}</b> <span class="muted">${esc(this.t("schedule_hint"))}</span></div>
+      <div class="windows">${p.schedule.map((w) => this._windowRow(w)).join("")}</div>
+      <div class="row"><button type="button" class="flat" data-action="add-window">${esc(this.t("add_window"))}</button>
+        <button type="submit">${esc(this.t("save_access"))}</button></div></form>`;
+  }
+
+  _windowRow(w = { days: [1, 2, 3, 4, 5], start: "07:00", end: "22:00" }) {
+    const day = (n) => `<label><input type="checkbox" name="day" value="${n}" ${w.days.includes(n) ? "checked" : ""}>${esc(this.t(`weekdays.${n}`))}</label>`;
+    const time = (name) => `<label>${esc(this.t(name))} <input name="${name}" value="${esc(w[name])}" placeholder="HH:MM"
+      inputmode="numeric" maxlength="5" autocomplete="off" style="width:80px"></label>`;
+    return `<div class="row window" data-window>${[1, 2, 3, 4, 5, 6, 7].map(day).join("")}${time("start")}${time("end")}
+      <button type="button" class="flat" data-action="remove-window" title="${esc(this.t("remove_window"))}">✕</button></div>`;
+  }
+
+  _readAccess(form) {
+    // Checked here first, so staff read which window is wrong in their language; the
+    // action checks again (and its refusals are translated too).
+    const hhmm = /^(([01]?\d|2[0-3]):[0-5]\d|24:00)$/;
+    const pad = (v) => v.padStart(5, "0");
+    const schedule = [...form.querySelectorAll("[data-window]")].map((row, i) => {
+      const n = i + 1;
+      const days = [...row.querySelectorAll("input[name=day]:checked")].map((c) => Number(c.value));
+      const start = row.querySelector("input[name=start]").value.trim();
+      const end = row.querySelector("input[name=end]").value.trim();
+      if (!days.length) throw { code: "window_no_days", details: { n } };
+      if (!hhmm.test(start) || !hhmm.test(end)) throw { code: "window_time", details: { n } };
+      if (pad(start) === pad(end)) throw { code: "window_same", details: { n } };
+      return { days, start: pad(start), end: pad(end) };
+    });
+    const gates = [...form.querySelectorAll("input[name=gate]:checked")].map((c) => c.value);
+    return { allowed_gates: gates, schedule: schedule.length ? schedule : null };
   }
 
   reason(code) {
@@ -473,7 +520,7 @@ class CommunityGatePanel extends HTMLElement {
       this._view(`<div class="card"><form class="row" data-form="passage-filter">
           ${sel("gate_id", gates.map((g) => [g.gate_id, g.name]), "gate")}
           <input name="person_id" placeholder="${esc(this.t("person_id"))}" value="${esc(f.person_id || "")}" style="width:120px">
-          <input name="person_name" placeholder="${esc(this.t("name"))}" value="${esc(f.person_name || "")}" style="width:120px">
+          <input name="person_name" type="search" placeholder="${esc(this.t("search_name"))}" value="${esc(f.person_name || "")}" style="width:150px">
           ${sel("method", METHODS.map((m) => [m, this.t(m === "emergency" ? "emergency_m" : m)]), "method")}
           ${sel("allowed", [["true", this.t("granted")], ["false", this.t("denied")]], "result")}
           <label>${esc(this.t("from"))} <input type="datetime-local" name="since" value="${esc(f.since || "")}"></label>
@@ -558,19 +605,21 @@ class CommunityGatePanel extends HTMLElement {
     const d = await this.ws("strangers", { limit: 100 });
     const rows = d.strangers.map((s) => `<tr data-cluster="${esc(s.cluster_id)}"><td>${esc(s.cluster_id)}</td><td>${s.sightings}</td>
         <td>${s.days_seen}</td><td class="hide-narrow">${esc(this._date(s.first_seen))}</td><td>${esc(this._date(s.last_seen))}</td>
+        <td class="last-gate">${esc(s.last_gate_name || s.last_gate_id || this.t("none"))}</td>
         <td><button class="flat" data-action="cluster-passages" data-cluster="${esc(s.cluster_id)}">${esc(this.t("show_passages"))}</button>
           <form class="row" data-form="assign" style="margin:0"><input type="hidden" name="cluster_id" value="${esc(s.cluster_id)}">
-          <input name="person_id" required placeholder="${esc(this.t("person_id"))}" style="width:130px">
+          <input name="person_id" required placeholder="${esc(this.t("person_or_name"))}" style="width:160px">
           <button type="submit" class="flat">${esc(this.t("assign"))}</button></form>
-          ${s.ignored ? `<div class="muted">${esc(this.t("ignored", { until: this._date(s.ignored.until), note: s.ignored.note }))}
+          ${s.ignored ? `<div class="muted ignored">${esc(this.t("ignored", { until: this._date(s.ignored.until), note: s.ignored.note }))}
+            ${s.ignored.by_name ? `<span>(${esc(this.t("marked_by", { user: s.ignored.by_name }))})</span>` : ""}
             <button class="flat" data-action="unignore" data-cluster="${esc(s.cluster_id)}">${esc(this.t("unignore"))}</button></div>` :
           `<form class="row" data-form="ignore" style="margin:0"><input type="hidden" name="cluster_id" value="${esc(s.cluster_id)}">
           <input name="note" required maxlength="200" placeholder="${esc(this.t("ignore_note"))}" style="width:180px">
           <input name="days" type="number" min="1" max="366" value="30" title="${esc(this.t("days"))}" style="width:80px">
           <button type="submit" class="flat">${esc(this.t("ignore"))}</button></form>`}</td></tr>`).join("");
     this._view(`<div class="card"><table><thead><tr><th>ID</th><th>${esc(this.t("sightings"))}</th><th>${esc(this.t("days_seen"))}</th>
-      <th class="hide-narrow">${esc(this.t("first_seen"))}</th><th>${esc(this.t("last_seen"))}</th><th></th></tr></thead>
-      <tbody>${rows || `<tr><td colspan="6">${esc(d.ready ? this.t("nothing") : this.t("faces_off", { why: this.t("loading") }))}</td></tr>`}</tbody></table></div>`);
+      <th class="hide-narrow">${esc(this.t("first_seen"))}</th><th>${esc(this.t("last_seen"))}</th><th>${esc(this.t("last_gate"))}</th><th></th></tr></thead>
+      <tbody>${rows || `<tr><td colspan="7">${esc(d.ready ? this.t("nothing") : this.t("faces_off", { why: this.t("loading") }))}</td></tr>`}</tbody></table></div>`);
   }
 
   // ------------------------------------------------------------------ alerts
@@ -612,6 +661,8 @@ class CommunityGatePanel extends HTMLElement {
         return undefined;
       }
       if (a === "cancel-person") { this._main().querySelector(".new-person").innerHTML = ""; return undefined; }
+      if (a === "add-window") { el.closest("form").querySelector(".windows").insertAdjacentHTML("beforeend", this._windowRow()); return undefined; }
+      if (a === "remove-window") { el.closest("[data-window]").remove(); return undefined; }
       if (a === "close-person") { st.person = null; this._main().querySelector(".detail").innerHTML = ""; return undefined; }
       if (a === "revoke") { await this.svc("revoke_credential", { credential_id: el.dataset.credential }); return this._showPerson(st.person); }
       if (a === "remove-person") {
@@ -703,6 +754,12 @@ class CommunityGatePanel extends HTMLElement {
         this._flash(this.t("saved"));
         return this._view_people();
       }
+      if (kind === "access") {
+        await this.ws("person/update", { person_id: st.person, ...this._readAccess(form) });
+        await this._showPerson(st.person);
+        this._flash(this.t("access_saved"));
+        return undefined;
+      }
       if (kind === "add-unit") {
         await this.svc("add_unit", { unit_id: v.unit_id.trim(), building: v.building.trim(), number: v.number.trim() });
         this._units = await this.ws("units");
@@ -761,13 +818,26 @@ class CommunityGatePanel extends HTMLElement {
         return this._view_strangers();
       }
       if (kind === "assign") {
-        const out = await this.svc("assign_stranger", { cluster_id: v.cluster_id, person_id: v.person_id.trim() });
-        this._flash(this.t("assigned", { n: out.passages }));
+        // Staff type who it was: a person ID, or (part of) a name that names one person.
+        const who = await this._resolvePerson(v.person_id.trim());
+        const out = await this.svc("assign_stranger", { cluster_id: v.cluster_id, person_id: who.person_id });
+        this._flash(this.t("assigned", { count: out.passages, name: this._who(who) }));
         return this._view_strangers();
       }
       return undefined;
     });
   }
+
+  async _resolvePerson(text) {
+    const { people } = await this.ws("people", { search: text, limit: 20 });
+    const lower = text.toLowerCase();
+    const exact = people.filter((p) => p.person_id === text || (p.display_name || "").toLowerCase() === lower);
+    const found = exact.length === 1 ? exact : people;
+    if (found.length === 1) return found[0];
+    throw { code: found.length ? "several_match" : "no_match", details: { text } };
+  }
+
+  _who(p) { return p.display_name ? `${p.display_name}${p.unit_id ? ` (${p.unit_id})` : ""}` : p.person_id; }
 
   async _guard(work) {
     try {
