@@ -52,6 +52,17 @@ def _clear_flash(panel: Any) -> None:
     panel.locator(".flash").evaluate("el => { el.innerHTML = '' }")
 
 
+def _save_access(panel: Any, person_id: str, button: str = "Save access") -> str:
+    """Save the access form; the answer shown beside it (where staff are looking)."""
+    form = panel.locator(f'[data-detail="{person_id}"] form[data-form="access"]')
+    form.locator(".form-msg").evaluate("el => { el.innerHTML = '' }")
+    form.get_by_role("button", name=button).click()
+    box = panel.locator(f'[data-detail="{person_id}"] form[data-form="access"] .form-msg .msg')
+    box.wait_for(timeout=30_000)
+    text: str = box.inner_text()
+    return text
+
+
 def _open_person(panel: Any, person_id: str) -> Any:
     panel.locator('nav button[data-tab="people"]').click()
     panel.locator(f'tr[data-person="{person_id}"]').click()
@@ -104,44 +115,37 @@ def test_staff_edit_access_read_plurals_and_names(
     form = detail.locator('form[data-form="access"]')
     assert "The role's gates · Any time" in form.locator(".access-summary").inner_text()
     form.locator("input[name=gate][value=building_3_door]").check()
-    form.get_by_role("button", name="Save access").click()
-    assert _flash(panel) == "Access saved."
+    assert _save_access(panel, "p-li") == "Access saved."
     form = panel.locator('[data-detail="p-li"] form[data-form="access"]')
     assert "Building 3 door · Any time" in form.locator(".access-summary").inner_text()
     assert _reason(client, "east_gate", "10002") == "gate_not_allowed"
     assert _reason(client, "building_3_door", "10002") == "granted"
 
     # --- a weekly schedule without today: refused at the door too
-    _clear_flash(panel)
     today = _estate_now(client).isoweekday()
     form.get_by_role("button", name="Add window").click()
     _set_window(form, 0, [d for d in range(1, 8) if d != today], "07:00", "22:00")
-    form.get_by_role("button", name="Save access").click()
-    assert _flash(panel) == "Access saved."
+    assert _save_access(panel, "p-li") == "Access saved."
     form = panel.locator('[data-detail="p-li"] form[data-form="access"]')
     assert "Building 3 door · 1 window" in form.locator(".access-summary").inner_text()
     assert _reason(client, "building_3_door", "10002") == "outside_schedule"
 
     # --- a wrong time is refused before anything is sent, in words
-    _clear_flash(panel)
     form.locator("[data-window] input[name=end]").first.fill("25:00")
-    form.get_by_role("button", name="Save access").click()
-    refused = _flash(panel)
+    refused = _save_access(panel, "p-li")
     assert refused == (
         "Window 1: start and end must be times like 07:30 (24:00 is the end of the day)."
     )
     _shot(p, "22-access-refused")
 
     # --- an overnight window that holds now, and a second one: admitted
-    _clear_flash(panel)
     now = _estate_now(client)
     start = (now + timedelta(hours=2)).strftime("%H:%M")
     end = (now + timedelta(hours=1)).strftime("%H:%M")
     _set_window(form, 0, [1, 2, 3, 4, 5, 6, 7], start, end)
     form.get_by_role("button", name="Add window").click()
     _set_window(form, 1, [6, 7], "22:00", "06:00")
-    form.get_by_role("button", name="Save access").click()
-    assert _flash(panel) == "Access saved."
+    assert _save_access(panel, "p-li") == "Access saved."
     form = panel.locator('[data-detail="p-li"] form[data-form="access"]')
     assert "Building 3 door · 2 windows" in form.locator(".access-summary").inner_text()
     assert form.locator("[data-window]").count() == 2
@@ -204,19 +208,15 @@ def test_staff_edit_access_read_plurals_and_names(
     assert form.locator("[data-window] label").first.inner_text().strip() == "周一"
     form.locator("[data-window]").nth(1).locator("input[name=day]").nth(5).uncheck()
     form.locator("[data-window]").nth(1).locator("input[name=day]").nth(6).uncheck()
-    form.get_by_role("button", name="保存通行权限").click()
-    assert _flash(panel) == "第 2 个时段：请至少勾选一天。"
-    _clear_flash(panel)
+    assert _save_access(panel, "p-li", "保存通行权限") == "第 2 个时段：请至少勾选一天。"
     form.locator("[data-window]").nth(1).get_by_role("button", name="✕").click()
-    form.get_by_role("button", name="保存通行权限").click()
-    assert _flash(panel) == "通行权限已保存。"
+    assert _save_access(panel, "p-li", "保存通行权限") == "通行权限已保存。"
     form = panel.locator('[data-detail="p-li"] form[data-form="access"]')
     assert "Building 3 door · 1 个时段" in form.locator(".access-summary").inner_text()
-    _clear_flash(panel)
     form.locator("[data-window] input[name=start]").first.fill("08:00")
     form.locator("[data-window] input[name=end]").first.fill("8:00")
-    form.get_by_role("button", name="保存通行权限").click()
-    assert _flash(panel) == "第 1 个时段：开始和结束不能是同一时间。"
+    same = _save_access(panel, "p-li", "保存通行权限")
+    assert same == "第 1 个时段：开始和结束不能是同一时间。"
     form.scroll_into_view_if_needed()
     _shot(p, "27-access-zh")
     assert _reason(client, "building_3_door", "10002") == "granted"

@@ -372,6 +372,7 @@ class CommunityGatePanel extends HTMLElement {
         ${p.allowed_gates.includes(g.gate_id) ? "checked" : ""}>${esc(g.name)}</label>`).join("")}</div>
       <div><b>${esc(this.t("schedule"))}</b> <span class="muted">${esc(this.t("schedule_hint"))}</span></div>
       <div class="windows">${p.schedule.map((w) => this._windowRow(w)).join("")}</div>
+      <div class="form-msg"></div>
       <div class="row"><button type="button" class="flat" data-action="add-window">${esc(this.t("add_window"))}</button>
         <button type="submit">${esc(this.t("save_access"))}</button></div></form>`;
   }
@@ -755,9 +756,19 @@ class CommunityGatePanel extends HTMLElement {
         return this._view_people();
       }
       if (kind === "access") {
-        await this.ws("person/update", { person_id: st.person, ...this._readAccess(form) });
+        // Answered beside the form: staff edit it far below the page's message line.
+        const say = (text, cls) => {
+          const box = this._main().querySelector('[data-form="access"] .form-msg');
+          if (box) box.innerHTML = `<div class="msg ${cls}">${esc(text)}</div>`;
+        };
+        try {
+          await this.ws("person/update", { person_id: st.person, ...this._readAccess(form) });
+        } catch (err) {
+          say(this._errorText(err), "error");
+          return undefined;
+        }
         await this._showPerson(st.person);
-        this._flash(this.t("access_saved"));
+        say(this.t("access_saved"), "info");
         return undefined;
       }
       if (kind === "add-unit") {
