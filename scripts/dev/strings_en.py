@@ -755,7 +755,7 @@ PANEL = {
     # A person's access: allowed gates and the weekly schedule (issue 17, item 6)
     "access": "Access",
     "allowed_gates": "Allowed gates",
-    "allowed_gates_hint": "None ticked: the gates the role allows (residents: the estate gates and their own building's doors).",
+    "allowed_gates_hint": "None ticked: the role's gates (residents and visitors: every estate gate and their own building's doors; staff and service: every gate).",
     "schedule": "Weekly schedule",
     "schedule_hint": "No window: any time. Times are the estate's; a window that ends before it starts runs past midnight (22:00–06:00), and 24:00 is the end of the day.",
     "add_window": "Add window",
