@@ -192,6 +192,14 @@ def test_staff_edit_access_read_plurals_and_names(
     assert "Zhao Lan's nephew" in marked.inner_text()
     assert "(marked by demo)" in marked.inner_text()
     _shot(p, "25-strangers-names")
+    # Their passages name the gate too.
+    cluster = row.get_attribute("data-cluster")
+    row.get_by_role("button", name="Passages").click()
+    panel.locator("tbody.log tr[data-passage]").first.wait_for(timeout=30_000)
+    texts = panel.locator("tbody.log tr").all_inner_texts()
+    assert texts, texts
+    assert all("Building 3 door" in t and cluster in t for t in texts), texts
+    assert not any("building_3_door" in t for t in texts), texts
 
     # --- the same in Chinese
     p.evaluate("localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))")
@@ -251,6 +259,14 @@ def test_staff_edit_access_read_plurals_and_names(
     done = _flash(panel)
     assert re.fullmatch(r"已归属到 Zhao Lan \(3-1202\)：\d+ 条通行记录已更新。", done), done
     _shot(p, "30-stranger-assigned-zh")
+
+    # The user picks English in their profile: the open panel follows, without a reload.
+    p.evaluate(
+        """document.querySelector("home-assistant").dispatchEvent(
+            new CustomEvent("hass-language-select", {detail: "en"}))"""
+    )
+    panel.locator('nav button[data-tab="passages"]', has_text="Passages").wait_for(timeout=30_000)
+    panel.get_by_text("Last seen at").wait_for(timeout=30_000)
 
     ours = [e for e in errors if "ViewTransition" not in e]
     assert ours == [], errors

@@ -98,6 +98,25 @@ class CommunityGatePanel extends HTMLElement {
     const menu = this.shadowRoot.querySelector("ha-menu-button");
     if (menu) menu.hass = hass;
     if (first) this._start();
+    else if (this._language && this._language !== hass.language) this._relanguage();
+  }
+
+  async _relanguage() {
+    // The user picked another language in their profile: the same view, in it.
+    await this._loadStrings();
+    await this._loadTranslations();
+    this.shadowRoot.querySelector("h1").textContent = this.t("title");
+    if (this.state.entry) this._show(this.state.tab);
+  }
+
+  async _loadTranslations() {
+    // Reason and method names come from the integration's own translations (one source),
+    // and so do the refusals it explains (exceptions).
+    const tr = {};
+    await Promise.all(["entity", "exceptions"].map((category) => this._hass.callWS({
+      type: "frontend/get_translations", language: this._hass.language, category, integration: ["community_gate"],
+    }).then((out) => Object.assign(tr, out.resources || {})).catch(() => {})));
+    this._tr = tr;
   }
 
   set narrow(v) {
@@ -124,6 +143,7 @@ class CommunityGatePanel extends HTMLElement {
     // English backs every language (the tests keep Chinese complete; a key still
     // missing at run time reads in English rather than as its key).
     const lang = this.lang;
+    this._language = this._hass.language;
     const [en, own] = await Promise.all([loadStrings("en"), loadStrings(lang)]);
     this._en = en;
     this._str = own;
@@ -179,12 +199,7 @@ class CommunityGatePanel extends HTMLElement {
       pick.innerHTML = this.state.estates.map((e) => `<option value="${esc(e.entry_id)}">${esc(e.title)}</option>`).join("");
     }
     this.state.entry = this.state.estates[0]?.entry_id ?? null;
-    // Reason and method names come from the integration's own translations (one source),
-    // and so do the refusals it explains (exceptions).
-    this._tr = {};
-    await Promise.all(["entity", "exceptions"].map((category) => this._hass.callWS({
-      type: "frontend/get_translations", language: this._hass.language, category, integration: ["community_gate"],
-    }).then((tr) => Object.assign(this._tr, tr.resources || {})).catch(() => {})));
+    await this._loadTranslations();
     try {
       await this.ws("alerts", { limit: 1 });
       this._alerts = true;
