@@ -561,40 +561,6 @@ EXCEPTIONS["opened_not_logged"] = (
     "Gate {gate_id} opened (a way out opens even when the log fails), but its passage could not be written to the log. Note it by hand and check the database."
 )
 
-# ------------------------------------------- lockdown and ignored strangers (issue 17)
-REASONS["lockdown"] = "Lockdown: only staff pass"
-ENTITY["lockdown"] = "Lockdown"
-FIELD_DESC.update(
-    {
-        # Per service: set_lockdown's "active" is not set_emergency's.
-        "set_lockdown.active": ("Active", "Turn lockdown on or off."),
-        "note": (
-            "Note",
-            "Who this is and why no alert is needed, for staff (e.g. the postman, comes weekdays about 10:00). Shown only in the admin panel.",
-        ),
-        "days": ("Days", "How long the mark holds (1 to 366 days); alerts come back after it."),
-    }
-)
-SERVICES.update(
-    {
-        "set_lockdown": (
-            "Set lockdown",
-            "Lockdown: every gate refuses all credentials except property staff's, until turned off. Emergency open-all still opens every gate. Audited.",
-            ["active"],
-        ),
-        "ignore_stranger": (
-            "Ignore stranger",
-            "Marks a stranger as known (e.g. a postman who will never enrol): no unknown-face or frequent-stranger alert about them until the mark ends, and their open ones are resolved. The gate still refuses the face. Audited.",
-            ["cluster_id", "note", "days"],
-        ),
-        "unignore_stranger": (
-            "Stop ignoring stranger",
-            "Lifts a stranger's ignore mark: alerts about them come back.",
-            ["cluster_id"],
-        ),
-    }
-)
-
 # ------------------------------------------------ the staff panel's own strings (issue 17)
 # Written to custom_components/community_gate/frontend/strings/<language>.json, which the
 # panel loads. A dict of plural forms (keys: the language's plural categories, as
@@ -811,3 +777,38 @@ PANEL = {
         "no_match": "No one matches “{text}”.",
     },
 }
+
+
+# ------------------------------------------- lockdown and ignored strangers (issue 17)
+REASONS["lockdown"] = "Lockdown: only staff pass"
+ENTITY["lockdown"] = "Lockdown"
+FIELD_DESC.update(
+    {
+        # Per service: set_lockdown's "active" is not set_emergency's.
+        "set_lockdown.active": ("Active", "Turn lockdown on or off."),
+        "note": (
+            "Note",
+            "Who this is and why no alert is needed, for staff (e.g. the postman, comes weekdays about 10:00). Shown only in the admin panel.",
+        ),
+        "days": ("Days", "How long the mark holds (1 to 366 days); alerts come back after it."),
+    }
+)
+SERVICES.update(
+    {
+        "set_lockdown": (
+            "Set lockdown",
+            "Lockdown: every gate refuses all credentials except property staff's, until turned off. Emergency open-all still opens every gate. Audited.",
+            ["active"],
+        ),
+        "ignore_stranger": (
+            "Ignore stranger",
+            "Marks a stranger as known (e.g. a postman who will never enrol): no unknown-face or frequent-stranger alert about them until the mark ends, and their open ones are resolved. The gate still refuses the face. Audited.",
+            ["cluster_id", "note", "days"],
+        ),
+        "unignore_stranger": (
+            "Stop ignoring stranger",
+            "Lifts a stranger's ignore mark: alerts about them come back.",
+            ["cluster_id"],
+        ),
+    }
+)
