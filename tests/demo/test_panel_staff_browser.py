@@ -192,6 +192,17 @@ def test_staff_edit_access_read_plurals_and_names(
     assert "Zhao Lan's nephew" in marked.inner_text()
     assert "(marked by demo)" in marked.inner_text()
     _shot(p, "25-strangers-names")
+    # Assigning to a name that names nobody, or several people, is refused in words.
+    assign = row.locator('form[data-form="assign"]')
+    for typed, answer in (
+        ("Nobody Here", "No one matches “Nobody Here”."),
+        ("zh", "Several people match “zh”: type more of the name, or the person ID."),
+    ):
+        assign.locator("input[name=person_id]").fill(typed)
+        assign.get_by_role("button", name="Assign to person").click()
+        assert _flash(panel) == answer
+        _clear_flash(panel)
+    assert panel.locator("tr[data-cluster]").count() == 1  # still a stranger
     # Their passages name the gate too.
     cluster = row.get_attribute("data-cluster")
     row.get_by_role("button", name="Passages").click()
@@ -200,6 +211,7 @@ def test_staff_edit_access_read_plurals_and_names(
     assert texts, texts
     assert all("Building 3 door" in t and cluster in t for t in texts), texts
     assert not any("building_3_door" in t for t in texts), texts
+    _shot(p, "31-stranger-passages")
 
     # --- the same in Chinese
     p.evaluate("localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))")
@@ -267,6 +279,7 @@ def test_staff_edit_access_read_plurals_and_names(
     )
     panel.locator('nav button[data-tab="passages"]', has_text="Passages").wait_for(timeout=30_000)
     panel.get_by_text("Last seen at").wait_for(timeout=30_000)
+    _shot(p, "32-english-again")
 
     ours = [e for e in errors if "ViewTransition" not in e]
     assert ours == [], errors
