@@ -17,6 +17,13 @@ STATIC_URL: Final = "/community_gate_static"
 ELEMENT: Final = "community-gate-panel"
 FRONTEND_DIR: Final = Path(__file__).parent / "frontend"
 _VERSION: Final = json.loads((Path(__file__).parent / "manifest.json").read_text())["version"]
+# The sidebar title, from the panel's generated strings (read once, at import).
+_TITLES: Final = {
+    lang: json.loads((FRONTEND_DIR / "strings" / f"{lang}.json").read_text(encoding="utf-8"))[
+        "title"
+    ]
+    for lang in ("en", "zh-Hans")
+}
 
 
 async def async_register_panel(hass: HomeAssistant) -> None:
@@ -33,7 +40,7 @@ async def async_register_panel(hass: HomeAssistant) -> None:
         frontend_url_path=PANEL_PATH,
         webcomponent_name=ELEMENT,
         # The sidebar title is fixed at registration: the hub's language picks it.
-        sidebar_title="小区门禁" if hass.config.language.startswith("zh") else "Estate gate",
+        sidebar_title=_TITLES["zh-Hans" if hass.config.language.startswith("zh") else "en"],
         sidebar_icon="mdi:gate",
         # The version busts browser caches after an update.
         module_url=f"{STATIC_URL}/{ELEMENT}.js?v={_VERSION}",

@@ -46,6 +46,7 @@ from .core.queries import (
     passage_page,
     people_page,
 )
+from .core.schedule import schedule_to_obj
 from .exceptions import translated
 from .hub import EstateHub, passage_event_data
 from .runtime import EstateRuntime, resolve_runtime
@@ -237,7 +238,8 @@ async def ws_person(hass: HomeAssistant, connection: ActiveConnection, msg: dict
             person = store.get_person(pid)
             templates = store.list_face_templates(pid)
             return {
-                "person": _person(person),
+                # The schedule is edited in the person's record (not listed in the view).
+                "person": _person(person) | {"schedule": schedule_to_obj(person.schedule)},
                 "credentials": [
                     {
                         "credential_id": c.id,
@@ -393,9 +395,10 @@ async def ws_strangers(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
     """Unknown-face clusters, most recently seen first: counts and days, no centroids,
-    and whether staff marked each "known, do not alert" (with their note: admins only).
-    The mark itself is set with the ignore_stranger / unignore_stranger actions, like
-    every change the panel makes."""
+    the gate each was last seen at (by name), and whether staff marked each "known, do
+    not alert" (with their note and who marked it, by name: admins only). The mark itself
+    is set with the ignore_stranger / unignore_stranger actions, like every change the
+    panel makes."""
 
     async def work(estate: EstateRuntime) -> dict[str, Any]:
         face = estate.face
@@ -403,35 +406,53 @@ async def ws_strangers(
             return {"strangers": [], "ready": False}
         clusters = await face.async_cluster_summaries()
         clusters.sort(key=lambda c: c["last_seen"], reverse=True)
+        clusters = clusters[: msg["limit"]]
         hub = estate.hub
-        marks = {m.cluster_id: m for m in await hub.db(hub.store.list_stranger_ignores)}
+
+        def read() -> tuple[dict[str, StrangerIgnore], dict[str, str | None]]:
+            marks = {m.cluster_id: m for m in hub.store.list_stranger_ignores()}
+            last_gate: dict[str, str | None] = {}
+            for c in clusters:
+                page = passage_page(hub.store, PassageFilter(cluster_id=c["cluster_id"]), limit=1)
+                last_gate[c["cluster_id"]] = page.rows[0].gate_id if page.rows else None
+            return marks, last_gate
+
+        marks, last_gate = await hub.db(read)
         now = dt_util.utcnow().timestamp()
-        return {
-            "ready": True,
-            "strangers": [
+        out = []
+        for c in clusters:
+            cid = c["cluster_id"]
+            gate_id = last_gate[cid]
+            out.append(
                 c
                 | {
                     "first_seen": to_iso(c["first_seen"]),
                     "last_seen": to_iso(c["last_seen"]),
-                    "ignored": _ignored(marks.get(c["cluster_id"]), now),
+                    "last_gate_id": gate_id,
+                    "last_gate_name": _gate_name(hub, gate_id) if gate_id else None,
+                    "ignored": await _ignored(hass, marks.get(cid), now),
                 }
-                for c in clusters[: msg["limit"]]
-            ],
-        }
+            )
+        return {"ready": True, "strangers": out}
 
     await _run(hass, connection, msg, work)
 
 
-def _ignored(mark: StrangerIgnore | None, now: float) -> dict[str, Any] | None:
-    """A stranger's valid "known, do not alert" mark as the panel shows it; an expired
-    one is no mark (alerts are back)."""
+async def _ignored(
+    hass: HomeAssistant, mark: StrangerIgnore | None, now: float
+) -> dict[str, Any] | None:
+    """A stranger's valid "known, do not alert" mark as the panel shows it, with the
+    name of the Home Assistant user who set it; an expired one is no mark (alerts are
+    back)."""
     if mark is None or not mark.valid_at(now):
         return None
+    user = await hass.auth.async_get_user(mark.created_by)
     return {
         "note": mark.note,
         "since": to_iso(mark.created_at),
         "until": to_iso(mark.expires_at),
         "by": mark.created_by,
+        "by_name": user.name if user else None,
     }
 
 

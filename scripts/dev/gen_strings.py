@@ -1,5 +1,6 @@
-"""Generate strings.json, translations/*.json and services.yaml from one source per
-language, so the three stay in step. Run: .venv/bin/python scripts/dev/gen_strings.py"""
+"""Generate strings.json, translations/*.json, services.yaml and the staff panel's own
+strings (frontend/strings/*.json) from one source per language, so they stay in step.
+Run: .venv/bin/python scripts/dev/gen_strings.py"""
 
 from __future__ import annotations
 
@@ -333,11 +334,72 @@ def services_yaml(m) -> dict:
     return out
 
 
+# ------------------------------------------------ the staff panel's strings (issue 17)
+PANEL_DIR = COMP / "frontend" / "strings"
+# Each language's plural categories, as Intl.PluralRules (CLDR) names them for cardinal
+# numbers: a plural string in that language has exactly these forms.
+PLURAL_CATEGORIES = {"en": ("one", "other"), "zh-Hans": ("other",)}
+_ALL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
+
+
+def is_plural(value: object) -> bool:
+    """A dict of plural forms (``{"one": ..., "other": ...}``), as opposed to a group."""
+    return isinstance(value, dict) and bool(value) and set(value) <= _ALL_CATEGORIES
+
+
+def panel_shape(tree: dict, path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """Every string's key path; a plural string is one key (its forms are the language's)."""
+    out: set[tuple[str, ...]] = set()
+    for key, value in tree.items():
+        if isinstance(value, dict) and not is_plural(value):
+            out |= panel_shape(value, (*path, key))
+        else:
+            out.add((*path, key))
+    return out
+
+
+def panel_problems(en_tree: dict, tree: dict, lang: str) -> list[str]:
+    """Why ``tree`` (language ``lang``) cannot ship beside the English panel strings."""
+    problems = [f"{lang}: missing {'.'.join(k)}" for k in panel_shape(en_tree) - panel_shape(tree)]
+    problems += [f"{lang}: extra {'.'.join(k)}" for k in panel_shape(tree) - panel_shape(en_tree)]
+
+    def walk(node: dict, path: tuple[str, ...]) -> None:
+        for key, value in node.items():
+            where = ".".join((*path, key))
+            if is_plural(value):
+                if tuple(sorted(value)) != tuple(sorted(PLURAL_CATEGORIES[lang])):
+                    problems.append(f"{lang}: {where} needs forms {PLURAL_CATEGORIES[lang]}")
+                texts = list(value.values())
+            elif isinstance(value, dict):
+                walk(value, (*path, key))
+                continue
+            else:
+                texts = [value]
+            if not all(isinstance(t, str) and t.strip() == t and t for t in texts):
+                problems.append(f"{lang}: {where} must be non-empty trimmed text")
+
+    walk(tree, ())
+    return sorted(problems)
+
+
+def panel_strings(en, other, lang: str) -> dict:
+    """The panel's strings in ``lang``, refused while any differs in shape from English."""
+    problems = panel_problems(en.PANEL, en.PANEL, "en")
+    if lang != "en":
+        problems += panel_problems(en.PANEL, other.PANEL, lang)
+    if problems:
+        raise SystemExit("panel strings:\n  " + "\n  ".join(problems))
+    return copy.deepcopy(other.PANEL)
+
+
 def main() -> None:
     en = importlib.import_module("strings_en")
     zh = importlib.import_module("strings_zh")
     en_doc, zh_doc = build(en), build(zh)
     dump = lambda d: json.dumps(d, ensure_ascii=False, indent=2) + "\n"  # noqa: E731
+    PANEL_DIR.mkdir(exist_ok=True)
+    (PANEL_DIR / "en.json").write_text(dump(panel_strings(en, en, "en")))
+    (PANEL_DIR / "zh-Hans.json").write_text(dump(panel_strings(en, zh, "zh-Hans")))
     (COMP / "strings.json").write_text(dump(en_doc))
     (COMP / "translations").mkdir(exist_ok=True)
     (COMP / "translations" / "en.json").write_text(dump(en_doc))

@@ -111,7 +111,7 @@ def test_staff_panel_end_to_end(page: tuple[object, Client, list[str]]) -> None:
 
     # --- a fixed-term lease: valid until a date, saved through update_person
     detail.locator("input[name=valid_until]").fill("2030-06-30T18:00")
-    detail.get_by_role("button", name="Save").click()
+    detail.get_by_role("button", name="Save", exact=True).click()
     exported: dict = {}
     for _ in range(50):
         exported = client.call(

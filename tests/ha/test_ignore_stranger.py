@@ -160,9 +160,14 @@ async def test_only_admins_mark_strangers_and_every_mark_is_audited(
 
 
 async def test_strangers_view_shows_the_mark(
-    hass: HomeAssistant, estate: MockConfigEntry, hass_ws_client: WebSocketGenerator
+    hass: HomeAssistant,
+    estate: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    hass_admin_user: MockUser,
 ) -> None:
-    """The panel's strangers command says which strangers are marked, with the note."""
+    """The panel's strangers command says which strangers are marked, with the note and
+    the name of the staff member who marked them, and names the gate each was last seen
+    at (issue 17, item 1)."""
     face = estate.runtime_data.face
     await asyncio.wait_for(face.loaded.wait(), timeout=120)
     assert face.ready, face.error
@@ -171,7 +176,8 @@ async def test_strangers_view_shows_the_mark(
     cluster = outcome.passage.cluster_id
     assert cluster is not None
     assert outcome.passage.allowed is False
-    await call(hass, "ignore_stranger", {"cluster_id": cluster, "note": NOTE, "days": 7})
+    staff = Context(user_id=hass_admin_user.id)
+    await call(hass, "ignore_stranger", {"cluster_id": cluster, "note": NOTE, "days": 7}, staff)
 
     client = await hass_ws_client(hass)
     await client.send_json_auto_id({"type": "community_gate/strangers"})
@@ -181,6 +187,11 @@ async def test_strangers_view_shows_the_mark(
     assert row["cluster_id"] == cluster
     assert row["ignored"]["note"] == NOTE
     assert row["ignored"]["until"] > row["ignored"]["since"]
+    assert (row["ignored"]["by"], row["ignored"]["by_name"]) == (
+        hass_admin_user.id,
+        hass_admin_user.name,
+    )
+    assert (row["last_gate_id"], row["last_gate_name"]) == ("east_gate", "East Gate")
     await call(hass, "unignore_stranger", {"cluster_id": cluster})
     await client.send_json_auto_id({"type": "community_gate/strangers"})
     msg = await client.receive_json()

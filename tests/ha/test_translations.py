@@ -515,3 +515,105 @@ def test_messages_without_placeholders_have_no_escaped_braces(code: str) -> None
         if not _placeholders(message):
             assert "{{" not in message, lang
             assert "}}" not in message, lang
+
+
+# ------------------------------------------------- the staff panel's own strings (issue 17)
+PANEL_DIR = COMP / "frontend" / "strings"
+PANEL_JS = _source("frontend/community-gate-panel.js")
+PANEL = {"en": _json(PANEL_DIR / "en.json"), "zh-Hans": _json(PANEL_DIR / "zh-Hans.json")}
+# Intl.PluralRules' cardinal categories (CLDR): what each language's plural strings hold.
+PLURAL_FORMS = {"en": {"one", "other"}, "zh-Hans": {"other"}}
+
+
+def _is_plural(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and set(value) <= set(PLURAL_FORMS["en"])
+
+
+def _panel_strings(tree: dict[str, Any], path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every panel string by its dotted key: text, or a dict of plural forms."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and not _is_plural(value):
+            out |= _panel_strings(value, (*path, key))
+        else:
+            out[".".join((*path, key))] = value
+    return out
+
+
+def _panel_placeholders(value: Any) -> set[str]:
+    forms = value.values() if isinstance(value, dict) else [value]
+    return {name for text in forms for name in re.findall(r"\{(\w+)\}", text)}
+
+
+def test_panel_strings_are_generated() -> None:
+    """The panel's table is the generator's output, not a copy kept by hand: the JS file
+    holds no string table (no Chinese at all) and loads strings/<language>.json."""
+    gen, en, zh = _import_generator()
+
+    def dump(doc: dict[str, Any]) -> str:
+        return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+    for lang, module in (("en", en), ("zh-Hans", zh)):
+        doc = gen.panel_strings(en, module, lang)
+        assert doc == PANEL[lang]
+        assert dump(doc) == (PANEL_DIR / f"{lang}.json").read_text(encoding="utf-8")
+    assert "const STR = {" not in PANEL_JS
+    assert not re.search(r"[\u4e00-\u9fff]", PANEL_JS)
+    assert "strings/${LANGS[lang]}.json" in PANEL_JS
+
+
+def test_every_panel_string_is_in_zh_hans() -> None:
+    en, zh = _panel_strings(PANEL["en"]), _panel_strings(PANEL["zh-Hans"])
+    assert sorted(set(en) - set(zh)) == []  # a panel string missing in Chinese
+    assert sorted(set(zh) - set(en)) == []
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    for key, value in zh.items():
+        forms = value.values() if isinstance(value, dict) else [value]
+        for text in forms:
+            assert isinstance(text, str), key
+            assert text.strip() == text, key
+            # Translated, unless the string is only a sign ("—").
+            assert cjk.search(text) or not re.search(r"[A-Za-z]", text), (key, text)
+        assert _panel_placeholders(value) == _panel_placeholders(en[key]), key
+
+
+def test_generator_refuses_a_missing_chinese_panel_string(monkeypatch: Any) -> None:
+    gen, en, zh = _import_generator()
+    panel = dict(zh.PANEL)
+    del panel["save_access"]
+    monkeypatch.setattr(zh, "PANEL", panel)
+    with pytest.raises(SystemExit, match="zh-Hans: missing save_access"):
+        gen.panel_strings(en, zh, "zh-Hans")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_panel_plurals_have_the_languages_forms(lang: str) -> None:
+    plurals = {k: v for k, v in _panel_strings(PANEL[lang]).items() if isinstance(v, dict)}
+    assert {"open_alerts", "faces_ready", "assigned", "windows"} <= set(plurals)
+    for key, forms in plurals.items():
+        assert set(forms) == PLURAL_FORMS[lang], key
+        assert "{count}" in forms["other"], key
+
+
+def test_one_open_alert() -> None:
+    """Not "1 open alerts": English has a form for one."""
+    assert PANEL["en"]["open_alerts"] == {"one": "1 open alert", "other": "{count} open alerts"}
+    assert PANEL["zh-Hans"]["open_alerts"] == {"other": "{count} 条未解决告警"}
+
+
+def test_every_key_the_panel_uses_is_a_panel_string() -> None:
+    strings = _panel_strings(PANEL["en"])
+    used = set(re.findall(r'this\.t\("([a-z_.]+)"', PANEL_JS))
+    used |= {f"err.{c}" for c in re.findall(r'code: "([a-z_]+)"', PANEL_JS)}
+    used |= {f"err.{c}" for c in re.findall(r'"(several_match|no_match)"', PANEL_JS)}
+    used |= {f"weekdays.{d}" for d in range(1, 8)}
+    assert len(used) > 100
+    assert sorted(used - set(strings)) == []
+    # Keys the panel builds (this.t(role), this.t(`st_${state}`)...) are strings too.
+    for group in ("ROLES", "FLAGS", "KINDS", "METHODS", "TABS"):
+        match = re.search(rf"const {group} = \[([^\]]*)\]", PANEL_JS)
+        assert match, group
+        for key in re.findall(r'"([a-z_]+)"', match.group(1)):
+            assert (key if key != "emergency" else "emergency_m") in strings, (group, key)
+    for state in ("new", "acknowledged", "resolved"):
+        assert f"st_{state}" in strings

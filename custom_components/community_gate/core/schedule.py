@@ -11,13 +11,16 @@ from .model import ScheduleWindow
 from .policy import parse_hhmm
 
 
+def schedule_to_obj(schedule: Sequence[ScheduleWindow]) -> list[dict[str, Any]]:
+    """The windows as services take them (and the staff panel edits them)."""
+    return [
+        {"days": sorted(w.days), "start": w.start.strftime("%H:%M"), "end": _fmt_end(w)}
+        for w in schedule
+    ]
+
+
 def schedule_to_json(schedule: Sequence[ScheduleWindow]) -> str:
-    return json.dumps(
-        [
-            {"days": sorted(w.days), "start": w.start.strftime("%H:%M"), "end": _fmt_end(w)}
-            for w in schedule
-        ]
-    )
+    return json.dumps(schedule_to_obj(schedule))
 
 
 def _fmt_end(w: ScheduleWindow) -> str:

@@ -5,134 +5,28 @@
 // (community_gate/*); every change goes through its services, so the panel gets the
 // same checks, translated errors and audit entries as automations do.
 
-const STR = {
-  en: {
-    title: "Estate gate", people: "People", enroll: "Enroll face", passages: "Passages",
-    gates: "Gates", strangers: "Strangers", alerts: "Alerts", search: "Search id, name, unit…",
-    generated_once: "Generated, shown only now", desk_reader: "Desk reader: swipe or type", present: "Present", value_or_generate: "Number (empty: generate a PIN or QR)", all_roles: "All roles", all_flags: "All flags", add_person: "Add person", person_id: "Person ID",
-    name: "Name", role: "Role", unit: "Unit", flags: "Flags", none: "—", prev: "Previous",
-    next: "Next", older: "Older", save: "Save", cancel: "Cancel", remove: "Remove",
-    close: "Close", credentials: "Credentials", kind: "Kind", value: "Number / code",
-    add_credential: "Add credential", revoke: "Revoke", revoked: "revoked", valid: "Valid",
-    uses: "Uses", consent: "Consent", consents: "Consents", face_refs: "Face references",
-    last_seen: "Last seen", visitor_pass: "Visitor pass", hours: "Hours", max_uses: "Max uses",
-    issue_pass: "Issue pass", print: "Print", pass_for: "Visitor pass", token: "Token",
-    until: "Valid until", notice_version: "Notice version", guardian: "Given by a guardian (under 14)",
-    agreed: "The person has read the notice and agrees to face recognition",
-    record_consent: "Record consent", consent_ok: "Consent recorded.",
-    withdraw: "Withdraw consent (erases face data)", photo: "Photo", upload: "Choose or take a photo",
-    camera: "Use this device's camera", capture: "Capture", variant: "Reference",
-    plain: "Plain face", masked: "Wearing a mask", enroll_btn: "Enroll",
-    enrolled: "Enrolled: face {px} px high.", check: "Check photo", quality_ok: "Photo is good: face {px} px high.",
-    gate: "Gate", time: "Time", method: "Method", result: "Result", reason: "Reason",
-    person: "Person", granted: "Granted", denied: "Denied", any: "Any", from: "From", to: "To",
-    filter: "Filter", live: "Live", online: "Online", offline: "Offline", camera_ok: "Camera",
-    open: "Open", open_reason: "Reason for opening", emergency: "Emergency: open every gate",
-    emergency_on: "EMERGENCY: all gates open", emergency_off: "End emergency",
-    lockdown: "Lockdown: only staff pass", lockdown_on: "LOCKDOWN: every gate refuses all but staff",
-    lockdown_off: "End lockdown", confirm_lockdown: "Lock down the estate? Every gate refuses everyone but staff until you end it.",
-    ignore: "Ignore (known)", ignore_note: "Who is it? (note)", days: "Days", unignore: "Stop ignoring",
-    ignored: "Ignored until {until}: {note}",
-    faces_ready: "Face recognition ready ({n} references)", faces_off: "Face recognition off: {why}",
-    sightings: "Sightings", days_seen: "Days", first_seen: "First seen", show_passages: "Passages",
-    assign: "Assign to person", assigned: "Assigned: {n} passages relabelled.",
-    no_estate: "No estate is set up. Add Community Gate under Settings → Devices & services.",
-    loading: "Loading…", nothing: "Nothing here yet.", confirm_remove: "Remove {id}? Their passages stay in the log.",
-    confirm_withdraw: "Withdraw {id}'s face consent? Their face data is erased now.",
-    rule: "Rule", subject: "Subject", state: "State", acknowledge: "Acknowledge", resolve: "Resolve",
-    st_new: "New", st_acknowledged: "Acknowledged", st_resolved: "Resolved",
-    open_alerts: "{n} open alerts", open_alerts_one: "1 open alert", show_resolved: "Show resolved",
-    units: "Units", add_unit: "Add unit", number: "Number", lease_until: "Lease until",
-    rent_arrears: "Rent in arrears", valid_from: "Valid from", valid_until: "Valid until",
-    opened: "Opened.", saved: "Saved.", camera_unavailable: "No camera here (needs HTTPS or localhost); use the photo button.",
-    special_attention: "special attention", lives_alone: "lives alone", blocked: "blocked",
-    card: "Card", id_card: "ID card", pin: "PIN", qr: "QR", fingerprint: "Fingerprint", face: "Face",
-    remote: "Remote", emergency_m: "Emergency", building: "Building",
-    tenant: "Tenant", co_resident: "Co-resident", visitor: "Visitor", service: "Service", staff: "Staff",
-    why: {
-      no_face: "No face found. Face the camera, in good light.",
-      several_faces: "More than one face. Only the person enrolling should be in the photo.",
-      face_too_small: "Face too small. Come closer to the camera.",
-      too_blurred: "Too blurred. Hold still and check the focus.",
-      too_dark: "Too dark. Turn towards the light.",
-      too_bright: "Too bright. Avoid direct sun or flash.",
-      not_an_image: "That file is not a photo.", corrupt: "The photo file is damaged.",
-      too_large_bytes: "The photo file is too large.", too_many_pixels: "The photo is too large.",
-      empty: "The photo is empty.",
-    },
-    err: {
-      face_unavailable: "Face recognition is not running yet. Try again in a moment; cards, PINs and QR passes work meanwhile.",
-      consent_required: "Record the person's consent first.",
-      face_duplicate: "This face already belongs to {other_person_id}.",
-      unknown_person: "No such person: check the person ID.",
-      too_large: "The photo file is too large (20 MB at most).",
-      unsupported_media_type: "Upload a JPEG, PNG or WebP photo.",
-      unauthorized: "Only administrators can do this.",
-      person_id_required: "Enter the person ID first.",
-    },
-  },
-  zh: {
-    title: "小区门禁", people: "人员", enroll: "人脸登记", passages: "通行记录", gates: "门",
-    strangers: "陌生人", alerts: "告警", search: "搜索 ID、姓名、房号…", all_roles: "全部身份",
-    generated_once: "已生成，仅此一次显示", desk_reader: "桌面读卡器：刷卡或输入", present: "出示", value_or_generate: "号码（留空则生成密码或二维码）", all_flags: "全部标记", add_person: "添加人员", person_id: "人员 ID", name: "姓名", role: "身份",
-    unit: "房号", flags: "标记", none: "—", prev: "上一页", next: "下一页", older: "更早",
-    save: "保存", cancel: "取消", remove: "删除", close: "关闭", credentials: "凭证", kind: "类型",
-    value: "卡号 / 编码", add_credential: "添加凭证", revoke: "注销", revoked: "已注销",
-    valid: "有效期", uses: "次数", consent: "同意", consents: "同意记录", face_refs: "人脸参考",
-    last_seen: "最近通行", visitor_pass: "访客通行证", hours: "小时", max_uses: "最多次数",
-    issue_pass: "签发", print: "打印", pass_for: "访客通行证", token: "令牌", until: "有效至",
-    notice_version: "告知书版本", guardian: "由监护人同意（未满 14 岁）",
-    agreed: "本人已阅读告知书并同意使用人脸识别", record_consent: "记录同意",
-    consent_ok: "已记录同意。", withdraw: "撤回同意（删除人脸数据）", photo: "照片",
-    upload: "选择或拍摄照片", camera: "使用本设备摄像头", capture: "拍照", variant: "参考类型",
-    plain: "正脸", masked: "佩戴口罩", enroll_btn: "登记", enrolled: "已登记：人脸高 {px} 像素。",
-    check: "检查照片", quality_ok: "照片合格：人脸高 {px} 像素。", gate: "门", time: "时间",
-    method: "方式", result: "结果", reason: "原因", person: "人员", granted: "通过", denied: "拒绝",
-    any: "全部", from: "从", to: "到", filter: "筛选", live: "实时", online: "在线", offline: "离线",
-    camera_ok: "摄像头", open: "开门", open_reason: "开门原因", emergency: "紧急：打开所有门",
-    emergency_on: "紧急状态：所有门已打开", emergency_off: "结束紧急状态",
-    lockdown: "封控：仅物业人员可通行", lockdown_on: "封控中：所有门仅允许物业人员通行",
-    lockdown_off: "解除封控", confirm_lockdown: "确定封控小区？解除之前，所有门只允许物业人员通行。",
-    ignore: "忽略（已知人员）", ignore_note: "此人是谁？（备注）", days: "天数", unignore: "取消忽略",
-    ignored: "已忽略，至 {until}：{note}",
-    faces_ready: "人脸识别已就绪（{n} 个参考）", faces_off: "人脸识别未运行：{why}",
-    sightings: "出现次数", days_seen: "天数", first_seen: "首次出现", show_passages: "通行记录",
-    assign: "归属到人员", assigned: "已归属：{n} 条通行记录已更新。",
-    no_estate: "尚未设置小区。请在 设置 → 设备与服务 中添加 Community Gate。",
-    loading: "加载中…", nothing: "暂无内容。", confirm_remove: "删除 {id}？其通行记录仍保留在日志中。",
-    confirm_withdraw: "撤回 {id} 的人脸识别同意？其人脸数据将立即删除。",
-    rule: "规则", subject: "对象", state: "状态", acknowledge: "确认", resolve: "解决",
-    st_new: "新", st_acknowledged: "已确认", st_resolved: "已解决",
-    open_alerts: "{n} 条未解决告警", show_resolved: "显示已解决",
-    units: "房屋", add_unit: "添加房屋", number: "门牌号", lease_until: "租约到期",
-    rent_arrears: "欠租", valid_from: "生效时间", valid_until: "失效时间",
-    opened: "已开门。", saved: "已保存。", camera_unavailable: "此处无法使用摄像头（需要 HTTPS 或 localhost）；请使用照片按钮。",
-    special_attention: "重点关注", lives_alone: "独居", blocked: "禁止通行",
-    card: "门禁卡", id_card: "身份证", pin: "密码", qr: "二维码", fingerprint: "指纹", face: "人脸",
-    remote: "远程", emergency_m: "紧急", building: "楼栋",
-    tenant: "承租人", co_resident: "同住人", visitor: "访客", service: "服务人员", staff: "物业人员",
-    why: {
-      no_face: "未检测到人脸。请正对摄像头，光线充足。",
-      several_faces: "照片中有多张人脸。请只让登记本人入镜。",
-      face_too_small: "人脸太小。请靠近摄像头。",
-      too_blurred: "照片模糊。请保持不动并对焦。",
-      too_dark: "光线太暗。请面向光源。",
-      too_bright: "光线太亮。请避免阳光直射或闪光灯。",
-      not_an_image: "该文件不是照片。", corrupt: "照片文件已损坏。",
-      too_large_bytes: "照片文件太大。", too_many_pixels: "照片尺寸太大。", empty: "照片为空。",
-    },
-    err: {
-      face_unavailable: "人脸识别尚未运行，请稍后再试；门禁卡、密码和二维码通行不受影响。",
-      consent_required: "请先记录本人同意。",
-      face_duplicate: "该人脸已属于 {other_person_id}。",
-      unknown_person: "没有此人员，请检查人员 ID。",
-      too_large: "照片文件太大（最大 20 MB）。",
-      unsupported_media_type: "请上传 JPEG、PNG 或 WebP 照片。",
-      unauthorized: "只有管理员可以执行此操作。",
-      person_id_required: "请先输入人员 ID。",
-    },
-  },
-};
+// The panel's own strings are generated with the integration's translations
+// (scripts/dev/gen_strings.py: strings/<language>.json beside this file); decision
+// reasons, methods and alert rules are the integration's translations themselves.
+// A string that is an object holds plural forms, chosen by Intl.PluralRules from the
+// {count} it is given ("1 open alert", "3 open alerts"; Chinese has only "other").
+const VERSION = new URL(import.meta.url).searchParams.get("v") || "";
+const LANGS = { en: "en", zh: "zh-Hans" };
+const STRINGS = {};
+
+async function loadStrings(lang) {
+  if (!STRINGS[lang]) {
+    const url = new URL(`strings/${LANGS[lang]}.json`, import.meta.url);
+    if (VERSION) url.searchParams.set("v", VERSION);
+    STRINGS[lang] = fetch(url).then((r) => {
+      if (!r.ok) throw new Error(`${url.pathname}: ${r.status}`);
+      return r.json();
+    });
+  }
+  return STRINGS[lang];
+}
+
+const lookup = (table, key) => key.split(".").reduce((o, k) => (o ? o[k] : undefined), table);
 
 const ROLES = ["tenant", "co_resident", "visitor", "service", "staff"];
 const FLAGS = ["special_attention", "lives_alone", "blocked"];
@@ -204,6 +98,25 @@ class CommunityGatePanel extends HTMLElement {
     const menu = this.shadowRoot.querySelector("ha-menu-button");
     if (menu) menu.hass = hass;
     if (first) this._start();
+    else if (this._language && this._language !== hass.language) this._relanguage();
+  }
+
+  async _relanguage() {
+    // The user picked another language in their profile: the same view, in it.
+    await this._loadStrings();
+    await this._loadTranslations();
+    this.shadowRoot.querySelector("h1").textContent = this.t("title");
+    if (this.state.entry) this._show(this.state.tab);
+  }
+
+  async _loadTranslations() {
+    // Reason and method names come from the integration's own translations (one source),
+    // and so do the refusals it explains (exceptions).
+    const tr = {};
+    await Promise.all(["entity", "exceptions"].map((category) => this._hass.callWS({
+      type: "frontend/get_translations", language: this._hass.language, category, integration: ["community_gate"],
+    }).then((out) => Object.assign(tr, out.resources || {})).catch(() => {})));
+    this._tr = tr;
   }
 
   set narrow(v) {
@@ -226,12 +139,24 @@ class CommunityGatePanel extends HTMLElement {
 
   get lang() { return (this._hass?.language || "en").startsWith("zh") ? "zh" : "en"; }
 
+  async _loadStrings() {
+    // English backs every language (the tests keep Chinese complete; a key still
+    // missing at run time reads in English rather than as its key).
+    const lang = this.lang;
+    this._language = this._hass.language;
+    const [en, own] = await Promise.all([loadStrings("en"), loadStrings(lang)]);
+    this._en = en;
+    this._str = own;
+    this._plural = new Intl.PluralRules(LANGS[lang]);
+  }
+
   t(key, vars = {}) {
-    const table = STR[this.lang];
-    let text = key.split(".").reduce((o, k) => (o ? o[k] : undefined), table) ??
-      key.split(".").reduce((o, k) => (o ? o[k] : undefined), STR.en) ?? key;
-    for (const [k, v] of Object.entries(vars)) text = text.replace(`{${k}}`, v);
-    return text;
+    let text = lookup(this._str, key) ?? lookup(this._en, key) ?? key;
+    if (typeof text === "object") {
+      // Plural forms: the language's category for {count} (always "other" in Chinese).
+      text = text[this._plural.select(Number(vars.count))] ?? text.other;
+    }
+    return String(text).replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   }
 
   ws(type, data = {}) {
@@ -261,6 +186,7 @@ class CommunityGatePanel extends HTMLElement {
     root.addEventListener("click", (e) => this._click(e));
     root.addEventListener("submit", (e) => { e.preventDefault(); this._submit(e.target); });
     root.addEventListener("change", (e) => this._change(e));
+    await this._loadStrings();
     root.querySelector("h1").textContent = this.t("title");
     try {
       this.state.estates = (await this.ws("estates")).filter((e) => e.loaded);
@@ -273,16 +199,7 @@ class CommunityGatePanel extends HTMLElement {
       pick.innerHTML = this.state.estates.map((e) => `<option value="${esc(e.entry_id)}">${esc(e.title)}</option>`).join("");
     }
     this.state.entry = this.state.estates[0]?.entry_id ?? null;
-    // Reason and method names come from the integration's own translations (one source).
-    try {
-      const tr = await this._hass.callWS({
-        type: "frontend/get_translations", language: this._hass.language, category: "entity",
-        integration: ["community_gate"],
-      });
-      this._tr = tr.resources || {};
-    } catch (err) {
-      this._tr = {};
-    }
+    await this._loadTranslations();
     try {
       await this.ws("alerts", { limit: 1 });
       this._alerts = true;
@@ -321,9 +238,17 @@ class CommunityGatePanel extends HTMLElement {
 
   _errorText(err) {
     const why = err?.details?.why || err?.why;
-    if (why && STR.en.why[why]) return this.t(`why.${why}`);
+    if (why && lookup(this._en, `why.${why}`)) return this.t(`why.${why}`);
     const code = err?.error || err?.code;
-    if (code && STR.en.err[code]) return this.t(`err.${code}`, err.details || {});
+    const vars = err?.details || err?.translation_placeholders || {};
+    if (code && lookup(this._en, `err.${code}`)) return this.t(`err.${code}`, vars);
+    // Any other refusal of the integration, in the user's language (the server's own
+    // message is English): its exception translation, with the placeholders it sent.
+    const text = code && this._tr?.[`component.community_gate.exceptions.${code}.message`];
+    if (text) {
+      return text.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m))
+        .replaceAll("{{", "{").replaceAll("}}", "}");
+    }
     return err?.message || code || String(err);
   }
 
@@ -409,7 +334,8 @@ class CommunityGatePanel extends HTMLElement {
     this.state.person = pid;
     const box = this._main().querySelector(".detail");
     if (!box) return;
-    const d = await this.ws("person", { person_id: pid });
+    const [d, gates] = await Promise.all([this.ws("person", { person_id: pid }), this.ws("gates")]);
+    this._gates = gates.gates;
     const p = d.person;
     const creds = d.credentials.map((c) => `<tr><td>${esc(this.t(c.kind))}</td><td>${esc(c.credential_id)}</td>
         <td>${esc(this._date(c.valid_from))} – ${esc(this._date(c.valid_until))}</td><td>${c.uses}${c.max_uses ? ` / ${c.max_uses}` : ""}</td>
@@ -427,6 +353,7 @@ class CommunityGatePanel extends HTMLElement {
         ${FLAGS.map((k) => `<label><input type="checkbox" name="${k}" ${p[k] ? "checked" : ""}>${esc(this.t(k))}</label>`).join("")}
         <button type="submit">${esc(this.t("save"))}</button></form>
       <div class="muted">${esc(this.t("last_seen"))}: ${esc(this._date(d.last_seen))} · ${esc(this.t("face_refs"))}: ${d.face_references.plain} + ${d.face_references.masked}</div>
+      ${this._accessForm(p)}
       <h3>${esc(this.t("credentials"))}</h3>
       <table><tbody>${creds || `<tr><td>${esc(this.t("nothing"))}</td></tr>`}</tbody></table>
       <form class="row" data-form="add-credential">
@@ -444,6 +371,52 @@ class CommunityGatePanel extends HTMLElement {
         <button class="flat" data-action="enroll-person">${esc(this.t("enroll"))}</button>
         <button class="flat" data-action="withdraw">${esc(this.t("withdraw"))}</button>
         <button class="warn" data-action="remove-person">${esc(this.t("remove"))}</button></div></div>`;
+  }
+
+  // A person's allowed gates and weekly schedule (issue 17, item 6), saved through the
+  // person/update command: the update_person action's validation, errors and audit.
+  _accessForm(p) {
+    const gates = this._gates || [];
+    const names = gates.filter((g) => p.allowed_gates.includes(g.gate_id)).map((g) => g.name);
+    const summary = `${names.length ? names.join(", ") : this.t("role_gates")} · ${
+      p.schedule.length ? this.t("windows", { count: p.schedule.length }) : this.t("any_time")}`;
+    return `<form class="access" data-form="access" novalidate>
+      <h3>${esc(this.t("access"))} <span class="muted access-summary">${esc(summary)}</span></h3>
+      <div><b>${esc(this.t("allowed_gates"))}</b> <span class="muted">${esc(this.t("allowed_gates_hint"))}</span></div>
+      <div class="row">${gates.map((g) => `<label><input type="checkbox" name="gate" value="${esc(g.gate_id)}"
+        ${p.allowed_gates.includes(g.gate_id) ? "checked" : ""}>${esc(g.name)}</label>`).join("")}</div>
+      <div><b>${esc(this.t("schedule"))}</b> <span class="muted">${esc(this.t("schedule_hint"))}</span></div>
+      <div class="windows">${p.schedule.map((w) => this._windowRow(w)).join("")}</div>
+      <div class="form-msg"></div>
+      <div class="row"><button type="button" class="flat" data-action="add-window">${esc(this.t("add_window"))}</button>
+        <button type="submit">${esc(this.t("save_access"))}</button></div></form>`;
+  }
+
+  _windowRow(w = { days: [1, 2, 3, 4, 5], start: "07:00", end: "22:00" }) {
+    const day = (n) => `<label><input type="checkbox" name="day" value="${n}" ${w.days.includes(n) ? "checked" : ""}>${esc(this.t(`weekdays.${n}`))}</label>`;
+    const time = (name) => `<label>${esc(this.t(name))} <input name="${name}" value="${esc(w[name])}" placeholder="HH:MM"
+      inputmode="numeric" maxlength="5" autocomplete="off" style="width:80px"></label>`;
+    return `<div class="row window" data-window>${[1, 2, 3, 4, 5, 6, 7].map(day).join("")}${time("start")}${time("end")}
+      <button type="button" class="flat" data-action="remove-window" title="${esc(this.t("remove_window"))}">✕</button></div>`;
+  }
+
+  _readAccess(form) {
+    // Checked here first, so staff read which window is wrong in their language; the
+    // action checks again (and its refusals are translated too).
+    const hhmm = /^(([01]?\d|2[0-3]):[0-5]\d|24:00)$/;
+    const pad = (v) => v.padStart(5, "0");
+    const schedule = [...form.querySelectorAll("[data-window]")].map((row, i) => {
+      const n = i + 1;
+      const days = [...row.querySelectorAll("input[name=day]:checked")].map((c) => Number(c.value));
+      const start = row.querySelector("input[name=start]").value.trim();
+      const end = row.querySelector("input[name=end]").value.trim();
+      if (!days.length) throw { code: "window_no_days", details: { n } };
+      if (!hhmm.test(start) || !hhmm.test(end)) throw { code: "window_time", details: { n } };
+      if (pad(start) === pad(end)) throw { code: "window_same", details: { n } };
+      return { days, start: pad(start), end: pad(end) };
+    });
+    const gates = [...form.querySelectorAll("input[name=gate]:checked")].map((c) => c.value);
+    return { allowed_gates: gates, schedule: schedule.length ? schedule : null };
   }
 
   reason(code) {
@@ -563,7 +536,7 @@ class CommunityGatePanel extends HTMLElement {
       this._view(`<div class="card"><form class="row" data-form="passage-filter">
           ${sel("gate_id", gates.map((g) => [g.gate_id, g.name]), "gate")}
           <input name="person_id" placeholder="${esc(this.t("person_id"))}" value="${esc(f.person_id || "")}" style="width:120px">
-          <input name="person_name" placeholder="${esc(this.t("name"))}" value="${esc(f.person_name || "")}" style="width:120px">
+          <input name="person_name" type="search" placeholder="${esc(this.t("search_name"))}" value="${esc(f.person_name || "")}" style="width:150px">
           ${sel("method", METHODS.map((m) => [m, this.t(m === "emergency" ? "emergency_m" : m)]), "method")}
           ${sel("allowed", [["true", this.t("granted")], ["false", this.t("denied")]], "result")}
           <label>${esc(this.t("from"))} <input type="datetime-local" name="since" value="${esc(f.since || "")}"></label>
@@ -617,7 +590,7 @@ class CommunityGatePanel extends HTMLElement {
   async _view_gates() {
     const d = await this.ws("gates");
     this._emergency(d.emergency, d.lockdown);
-    const faces = d.faces.ready ? this.t("faces_ready", { n: d.faces.references }) : this.t("faces_off", { why: d.faces.error || this.t("loading") });
+    const faces = d.faces.ready ? this.t("faces_ready", { count: d.faces.references }) : this.t("faces_off", { why: d.faces.error || this.t("loading") });
     const cards = d.gates.map((g) => `<div class="card" data-gate="${esc(g.gate_id)}">
         <h3 style="margin-top:0">${esc(g.name)} <span class="muted">${esc(g.gate_id)}</span></h3>
         <div><span class="${g.online ? "ok" : "bad"}">● ${esc(this.t(g.online ? "online" : "offline"))}</span>
@@ -648,19 +621,21 @@ class CommunityGatePanel extends HTMLElement {
     const d = await this.ws("strangers", { limit: 100 });
     const rows = d.strangers.map((s) => `<tr data-cluster="${esc(s.cluster_id)}"><td>${esc(s.cluster_id)}</td><td>${s.sightings}</td>
         <td>${s.days_seen}</td><td class="hide-narrow">${esc(this._date(s.first_seen))}</td><td>${esc(this._date(s.last_seen))}</td>
+        <td class="last-gate">${esc(s.last_gate_name || s.last_gate_id || this.t("none"))}</td>
         <td><button class="flat" data-action="cluster-passages" data-cluster="${esc(s.cluster_id)}">${esc(this.t("show_passages"))}</button>
           <form class="row" data-form="assign" style="margin:0"><input type="hidden" name="cluster_id" value="${esc(s.cluster_id)}">
-          <input name="person_id" required placeholder="${esc(this.t("person_id"))}" style="width:130px">
+          <input name="person_id" required placeholder="${esc(this.t("person_or_name"))}" style="width:160px">
           <button type="submit" class="flat">${esc(this.t("assign"))}</button></form>
-          ${s.ignored ? `<div class="muted">${esc(this.t("ignored", { until: this._date(s.ignored.until), note: s.ignored.note }))}
+          ${s.ignored ? `<div class="muted ignored">${esc(this.t("ignored", { until: this._date(s.ignored.until), note: s.ignored.note }))}
+            ${s.ignored.by_name ? `<span>(${esc(this.t("marked_by", { user: s.ignored.by_name }))})</span>` : ""}
             <button class="flat" data-action="unignore" data-cluster="${esc(s.cluster_id)}">${esc(this.t("unignore"))}</button></div>` :
           `<form class="row" data-form="ignore" style="margin:0"><input type="hidden" name="cluster_id" value="${esc(s.cluster_id)}">
           <input name="note" required maxlength="200" placeholder="${esc(this.t("ignore_note"))}" style="width:180px">
           <input name="days" type="number" min="1" max="366" value="30" title="${esc(this.t("days"))}" style="width:80px">
           <button type="submit" class="flat">${esc(this.t("ignore"))}</button></form>`}</td></tr>`).join("");
     this._view(`<div class="card"><table><thead><tr><th>ID</th><th>${esc(this.t("sightings"))}</th><th>${esc(this.t("days_seen"))}</th>
-      <th class="hide-narrow">${esc(this.t("first_seen"))}</th><th>${esc(this.t("last_seen"))}</th><th></th></tr></thead>
-      <tbody>${rows || `<tr><td colspan="6">${esc(d.ready ? this.t("nothing") : this.t("faces_off", { why: this.t("loading") }))}</td></tr>`}</tbody></table></div>`);
+      <th class="hide-narrow">${esc(this.t("first_seen"))}</th><th>${esc(this.t("last_seen"))}</th><th>${esc(this.t("last_gate"))}</th><th></th></tr></thead>
+      <tbody>${rows || `<tr><td colspan="7">${esc(d.ready ? this.t("nothing") : this.t("faces_off", { why: this.t("loading") }))}</td></tr>`}</tbody></table></div>`);
   }
 
   // ------------------------------------------------------------------ alerts
@@ -674,7 +649,7 @@ class CommunityGatePanel extends HTMLElement {
         <td class="${a.state === "new" ? "bad" : ""}">${esc(this.t(`st_${a.state}`))}</td>
         <td>${a.state === "new" ? `<button class="flat" data-action="ack" data-alert="${esc(a.alert_id)}">${esc(this.t("acknowledge"))}</button>` : ""}
           ${a.state !== "resolved" ? `<button class="flat" data-action="resolve" data-alert="${esc(a.alert_id)}">${esc(this.t("resolve"))}</button>` : ""}</td></tr>`).join("");
-    this._view(`<div class="card"><div class="row"><span style="flex:1">${esc(this.t(d.open === 1 ? "open_alerts_one" : "open_alerts", { n: d.open }))}</span>
+    this._view(`<div class="card"><div class="row"><span style="flex:1">${esc(this.t("open_alerts", { count: d.open }))}</span>
         <label><input type="checkbox" data-action="alerts-all" ${all ? "checked" : ""}>${esc(this.t("show_resolved"))}</label></div>
       <table><thead><tr><th>${esc(this.t("time"))}</th><th>${esc(this.t("rule"))}</th>
       <th>${esc(this.t("subject"))}</th><th>${esc(this.t("state"))}</th><th></th></tr></thead>
@@ -702,6 +677,8 @@ class CommunityGatePanel extends HTMLElement {
         return undefined;
       }
       if (a === "cancel-person") { this._main().querySelector(".new-person").innerHTML = ""; return undefined; }
+      if (a === "add-window") { el.closest("form").querySelector(".windows").insertAdjacentHTML("beforeend", this._windowRow()); return undefined; }
+      if (a === "remove-window") { el.closest("[data-window]").remove(); return undefined; }
       if (a === "close-person") { st.person = null; this._main().querySelector(".detail").innerHTML = ""; return undefined; }
       if (a === "revoke") { await this.svc("revoke_credential", { credential_id: el.dataset.credential }); return this._showPerson(st.person); }
       if (a === "remove-person") {
@@ -793,6 +770,22 @@ class CommunityGatePanel extends HTMLElement {
         this._flash(this.t("saved"));
         return this._view_people();
       }
+      if (kind === "access") {
+        // Answered beside the form: staff edit it far below the page's message line.
+        const say = (text, cls) => {
+          const box = this._main().querySelector('[data-form="access"] .form-msg');
+          if (box) box.innerHTML = `<div class="msg ${cls}">${esc(text)}</div>`;
+        };
+        try {
+          await this.ws("person/update", { person_id: st.person, ...this._readAccess(form) });
+        } catch (err) {
+          say(this._errorText(err), "error");
+          return undefined;
+        }
+        await this._showPerson(st.person);
+        say(this.t("access_saved"), "info");
+        return undefined;
+      }
       if (kind === "add-unit") {
         await this.svc("add_unit", { unit_id: v.unit_id.trim(), building: v.building.trim(), number: v.number.trim() });
         this._units = await this.ws("units");
@@ -851,13 +844,26 @@ class CommunityGatePanel extends HTMLElement {
         return this._view_strangers();
       }
       if (kind === "assign") {
-        const out = await this.svc("assign_stranger", { cluster_id: v.cluster_id, person_id: v.person_id.trim() });
-        this._flash(this.t("assigned", { n: out.passages }));
+        // Staff type who it was: a person ID, or (part of) a name that names one person.
+        const who = await this._resolvePerson(v.person_id.trim());
+        const out = await this.svc("assign_stranger", { cluster_id: v.cluster_id, person_id: who.person_id });
+        this._flash(this.t("assigned", { count: out.passages, name: this._who(who) }));
         return this._view_strangers();
       }
       return undefined;
     });
   }
+
+  async _resolvePerson(text) {
+    const { people } = await this.ws("people", { search: text, limit: 20 });
+    const lower = text.toLowerCase();
+    const exact = people.filter((p) => p.person_id === text || (p.display_name || "").toLowerCase() === lower);
+    const found = exact.length === 1 ? exact : people;
+    if (found.length === 1) return found[0];
+    throw { code: found.length ? "several_match" : "no_match", details: { text } };
+  }
+
+  _who(p) { return p.display_name ? `${p.display_name}${p.unit_id ? ` (${p.unit_id})` : ""}` : p.person_id; }
 
   async _guard(work) {
     try {
