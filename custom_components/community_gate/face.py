@@ -39,7 +39,7 @@ from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant, Method, P
 from .core.options import EstateOptions
 from .core.privacy import PhotoVault, check_face_consent, record_face_consent
 from .core.recognition import Recogniser
-from .core.scope import ScopeCache, who_may_pass
+from .core.scope import Roster, ScopeCache
 from .core.templates import TemplateVault, Vector
 from .core.throttle import FACE_FLOOD, UNKNOWN_FACE_BUDGET, Throttle
 from .core.tracks import FrameFusion, Verdict
@@ -132,7 +132,7 @@ class FaceService:
         self.scopes = ScopeCache()
         # Camera frames: one bad frame neither opens a gate nor makes a stranger.
         self.fusion = FrameFusion()
-        self._roster: tuple[int, list[Person], dict[str, Unit]] | None = None
+        self._roster: Roster | None = None
         # People enrolled only with another engine (after a switch) and not re-encoded.
         self.stale_people = 0
         self.error: str | None = None
@@ -447,17 +447,18 @@ class FaceService:
         if cached is not None:
             return cached.people
         roster = self._roster
-        if roster is None or roster[0] != generation:
+        if roster is None or roster.generation != generation:
 
             def read() -> tuple[int, list[Person], dict[str, Unit]]:
                 store = self.hub.store
                 gen = store.generation  # read first: a change during the read re-reads
                 return gen, list(store.iter_people()), {u.id: u for u in store.list_units()}
 
-            roster = self._roster = await self.hub.db(read)
-        gen, people, units = roster
+            gen, people, units = await self.hub.db(read)
+            roster = self._roster = await self._run(Roster, gen, people, units)
         # On the face thread: a large estate's policy pass must not hold the loop.
-        allowed = await self._run(who_may_pass, people, units, rt.gate, now)
+        allowed = await self._run(roster.who_may_pass, rt.gate, now)
+        gen = roster.generation
         return self.scopes.put(gate_id, allowed, gen, now.timestamp()).people
 
     def _spend(self, key: tuple[str, str], unknown: bool) -> None:

@@ -17,7 +17,7 @@ from one thread and match from another.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, KeysView
 from dataclasses import dataclass
 import math
 import sys
@@ -86,6 +86,7 @@ class Gallery:
         self._count: list[int] = []  # code -> references
         self._free: list[int] = []
         self._n = 0
+        self.version = getattr(self, "version", 0) + 1  # bumped by every change of rows
 
     # ----------------------------------------------------------------- settings
     @property
@@ -124,6 +125,10 @@ class Gallery:
 
     def people(self) -> list[str]:
         return list(self._code)
+
+    def person_ids(self) -> KeysView[str]:
+        """A live view of the enrolled people (set operations without copying)."""
+        return self._code.keys()
 
     def person_of(self, embedding_id: str) -> str | None:
         row = self._row.get(embedding_id)
@@ -260,6 +265,7 @@ class Gallery:
         self._row[embedding_id] = row
         self._count[code] += 1
         self._n += 1
+        self.version += 1
 
     def _grow(self) -> None:
         capacity = max(_INITIAL_CAPACITY, 2 * len(self._norms))
@@ -287,6 +293,7 @@ class Gallery:
         self._ids.pop()
         self._vectors[last] = 0.0
         self._n = last
+        self.version += 1
         self._count[code] -= 1
         if self._count[code] == 0:
             person = self._people[code]

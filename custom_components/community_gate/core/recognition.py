@@ -16,7 +16,6 @@ both decide through :meth:`Recogniser.classify`, so what is measured is what run
 
 from __future__ import annotations
 
-from collections.abc import Set
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +28,7 @@ from .model import FaceVariant
 
 # How much stricter (in the stranger-accept target) a single frame must be to open alone.
 CONFIDENT_FACTOR = 10
+_MAX_COUNTS = 256  # cached scope counts (a few per gate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,24 +57,35 @@ class Recogniser:
         self.plain = Gallery(spec.dims, threshold=base, margin=spec.margin)
         masked = spec.to_gallery(spec.stricter(spec.masked_threshold, spec.threshold))
         self.masked = Gallery(spec.dims, threshold=masked, margin=spec.margin)
+        # id(scope) -> (the scope itself, gallery versions, enrolled people in it)
+        self._counts: dict[int, tuple[frozenset[str], tuple[int, int], int]] = {}
 
     def gallery(self, variant: FaceVariant) -> Gallery:
         return self.masked if variant is FaceVariant.MASKED else self.plain
 
     @property
     def people(self) -> int:
-        return len(self.enrolled())
+        return len(self.plain.person_ids() | self.masked.person_ids())
 
-    def enrolled(self) -> set[str]:
-        return set(self.plain.people()) | set(self.masked.people())
-
-    def enrolled_in(self, scope: Set[str] | None) -> int:
-        """How many of ``scope`` have a reference (None: everyone enrolled)."""
+    def enrolled_in(self, scope: frozenset[str] | None) -> int:
+        """How many of ``scope`` have a reference (None: everyone enrolled). Set
+        operations in C: at 100,000 people a Python loop here cost 140 ms a frame."""
         if scope is None:
             return self.people
-        return sum(1 for p in scope if self.plain.has_person(p) or self.masked.has_person(p))
+        # A scope object lives for a minute (``ScopeCache``); the galleries change only
+        # with enrollments: count once per pair, not once per frame (36+ ms at 100k).
+        key = (self.plain.version, self.masked.version)
+        cached = self._counts.get(id(scope))
+        if cached is not None and cached[0] is scope and cached[1] == key:
+            return cached[2]
+        if len(self._counts) > _MAX_COUNTS:
+            self._counts.clear()
+        plain = scope.intersection(self.plain.person_ids())
+        count = len(plain.union(scope.intersection(self.masked.person_ids())))
+        self._counts[id(scope)] = (scope, key, count)
+        return count
 
-    def bars(self, scope: Set[str] | None) -> Bars:
+    def bars(self, scope: frozenset[str] | None) -> Bars:
         people = self.enrolled_in(scope)
         spec = self.spec
         own = spec.threshold_for(people, self.target)
@@ -95,7 +106,9 @@ class Recogniser:
         masked = match.embedding_id is not None and match.embedding_id in self.masked
         return match.distance <= (bars.confident_masked if masked else bars.confident_plain)
 
-    def classify(self, vector: npt.NDArray[np.floating], scope: Set[str] | None = None) -> Match:
+    def classify(
+        self, vector: npt.NDArray[np.floating], scope: frozenset[str] | None = None
+    ) -> Match:
         """The gate's match for one probe; ``scope`` is who may pass (None: everyone)."""
         return self.classify_with(vector, self.bars(scope))
 
