@@ -148,7 +148,13 @@ REQUIRED.update(
 
 # Estate options added with the face issue (and the minimum PIN length, issue 13):
 # data, "_desc" and "_err" texts each.
-FACE_OPTIONS = ("face_threshold", "capture_interval", "face_debounce", "min_pin_length")
+FACE_OPTIONS = (
+    "face_threshold",
+    "capture_interval",
+    "face_debounce",
+    "min_pin_length",
+    "episode_window",
+)
 
 
 def _field(m, svc: str, field: str) -> tuple[str, str]:
