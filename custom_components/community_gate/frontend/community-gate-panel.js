@@ -36,6 +36,7 @@ const STR = {
     faces_ready: "Face recognition ready ({n} references)", faces_off: "Face recognition off: {why}",
     sightings: "Sightings", days_seen: "Days", first_seen: "First seen", show_passages: "Passages",
     assign: "Assign to person", assigned: "Assigned: {n} passages relabelled.",
+    episode: "×{n}, until {last}", episode_title: "Refused {n} times: first {first}, last {last}",
     no_estate: "No estate is set up. Add Community Gate under Settings → Devices & services.",
     loading: "Loading…", nothing: "Nothing here yet.", confirm_remove: "Remove {id}? Their passages stay in the log.",
     confirm_withdraw: "Withdraw {id}'s face consent? Their face data is erased now.",
@@ -98,6 +99,7 @@ const STR = {
     faces_ready: "人脸识别已就绪（{n} 个参考）", faces_off: "人脸识别未运行：{why}",
     sightings: "出现次数", days_seen: "天数", first_seen: "首次出现", show_passages: "通行记录",
     assign: "归属到人员", assigned: "已归属：{n} 条通行记录已更新。",
+    episode: "×{n}，至 {last}", episode_title: "被拒绝 {n} 次：首次 {first}，最后 {last}",
     no_estate: "尚未设置小区。请在 设置 → 设备与服务 中添加 Community Gate。",
     loading: "加载中…", nothing: "暂无内容。", confirm_remove: "删除 {id}？其通行记录仍保留在日志中。",
     confirm_withdraw: "撤回 {id} 的人脸识别同意？其人脸数据将立即删除。",
@@ -596,17 +598,28 @@ class CommunityGatePanel extends HTMLElement {
     // Staff read names (this panel is admin-only); ids stay the fallback.
     const who = p.person_name ? `${p.person_name}${p.unit_id ? ` (${p.unit_id})` : ""}`
       : p.person_id || p.cluster_id || this.t("none");
-    return `<tr data-passage="${p.passage_id}" class="${fresh ? "new" : ""}"><td>${esc(this._date(p.time))}</td><td>${esc(p.gate_name || p.gate_id)}</td>
+    return `<tr data-passage="${p.passage_id}" class="${fresh ? "new" : ""}">${this._passageTime(p)}<td>${esc(p.gate_name || p.gate_id)}</td>
       <td>${esc(this.t(p.method === "emergency" ? "emergency_m" : p.method))}</td>
       <td class="${p.allowed ? "ok" : "bad"}">${esc(this.t(p.allowed ? "granted" : "denied"))}</td>
       <td class="hide-narrow">${esc(this.reason(p.reason))}${p.flags.length ? ` <span class="chip">${esc(p.flags.join(", "))}</span>` : ""}</td>
       <td>${esc(who)}</td></tr>`;
   }
 
+  _passageTime(p) {
+    // An episode (repeated refusals folded into one row): first seen, how many, until when.
+    const first = this._date(p.first_seen || p.time);
+    if (!(p.count > 1)) return `<td>${esc(first)}</td>`;
+    const last = this._date(p.time);
+    const title = this.t("episode_title", { n: p.count, first, last });
+    return `<td title="${esc(title)}">${esc(first)} <span class="chip">${esc(this.t("episode", { n: p.count, last }))}</span></td>`;
+  }
+
   _onPassage(p) {
     if (this.state.tab === "passages" && !Object.values(this.state.passages.filters).some((v) => v)) {
       const tbody = this._main().querySelector("tbody.log");
       tbody?.querySelector("tr.empty")?.remove();
+      // A repeat folded into an episode updates its row (moved to the top) instead of adding one.
+      tbody?.querySelector(`tr[data-passage="${Number(p.passage_id)}"]`)?.remove();
       tbody?.insertAdjacentHTML("afterbegin", this._passageRow(p, true));
     } else if (this.state.tab === "gates") {
       this._view_gates();
