@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+import os
 from pathlib import Path
 import random
+import signal
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -372,3 +376,54 @@ def test_the_panel_page_shows_count_first_and_last(estate: Store) -> None:
     page = queries.passage_page(estate, PassageFilter(cluster_id="k1"))
     [row] = page.rows
     assert (row.count, row.ts, row.seen) == (4, T0, T0 + 30)
+
+
+# A child process writes refusals of one stranger through the journal (durable store)
+# and prints each acknowledgement; it is killed -9 mid-stream. Every acknowledged
+# presentation must be in the file: the episode's count at least the last acknowledged.
+_WRITER = """
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from custom_components.community_gate.core.journal import PassageJournal
+from custom_components.community_gate.core.model import Direction, Method, Passage, Reason
+from custom_components.community_gate.core.store import Store
+
+store = Store.open(sys.argv[1])
+with ThreadPoolExecutor(max_workers=1) as ex:
+    journal = PassageJournal(store, ex, episode_window=60.0)
+    i = 0
+    while True:
+        p = Passage(1_800_000_000.0 + i * 0.01, "main", Direction.IN, Method.FACE, False,
+                    Reason.UNKNOWN_CREDENTIAL, cluster_id="k%d" % (i // 20))
+        row = journal.submit(p).result()
+        print(row.id, row.count, flush=True)
+        i += 1
+"""
+
+
+def test_acknowledged_repeats_survive_a_kill_9(db_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(db_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    acked: dict[int, int] = {}
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            pid, count = map(int, line.split())
+            acked[pid] = count
+            if sum(acked.values()) >= 45:  # into the third episode
+                break
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    store = Store.open(db_path)
+    try:
+        stored = {p.id: p.count for p in store.recent_passages(limit=100)}
+    finally:
+        store.close()
+    assert len(acked) == 3
+    for pid, count in acked.items():
+        assert stored[pid] >= count
