@@ -427,3 +427,19 @@ def test_acknowledged_repeats_survive_a_kill_9(db_path: Path) -> None:
     assert len(acked) == 3
     for pid, count in acked.items():
         assert stored[pid] >= count
+
+
+@pytest.mark.parametrize("column", ["cluster_id", "person_id"])
+def test_finding_the_open_episode_walks_an_index(estate: Store, column: str) -> None:
+    """The look-up runs on the gate path (inside the commit): an index search from the
+    subject's newest row, never a scan or a sort of the log."""
+    plan = " ".join(
+        str(r[3])
+        for r in estate.conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT id FROM passages WHERE {column}=?"
+            " ORDER BY ts DESC, id DESC LIMIT 1",
+            ("x",),
+        )
+    )
+    assert "USING INDEX" in plan
+    assert "TEMP B-TREE" not in plan
