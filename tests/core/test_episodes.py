@@ -36,6 +36,7 @@ from custom_components.community_gate.core.model import (
     Role,
 )
 from custom_components.community_gate.core.queries import PassageFilter
+from custom_components.community_gate.core.rows import PASSAGE_COLS
 from custom_components.community_gate.core.rules import (
     FAILED_TRIES,
     SIGHTING_GAP_S,
@@ -436,10 +437,10 @@ def test_finding_the_open_episode_walks_an_index(estate: Store, column: str) -> 
     plan = " ".join(
         str(r[3])
         for r in estate.conn.execute(
-            f"EXPLAIN QUERY PLAN SELECT id FROM passages WHERE {column}=?"
+            f"EXPLAIN QUERY PLAN SELECT {PASSAGE_COLS} FROM passages WHERE {column}=?"
             " ORDER BY ts DESC, id DESC LIMIT 1",
             ("x",),
         )
     )
-    assert "USING INDEX" in plan
+    assert f"USING INDEX passages_{column.removesuffix('_id')}_ts" in plan
     assert "TEMP B-TREE" not in plan
