@@ -611,7 +611,12 @@ class CommunityGatePanel extends HTMLElement {
     if (!(p.count > 1)) return `<td>${esc(first)}</td>`;
     const last = this._date(p.time);
     const title = this.t("episode_title", { n: p.count, first, last });
-    return `<td title="${esc(title)}">${esc(first)} <span class="chip">${esc(this.t("episode", { n: p.count, last }))}</span></td>`;
+    // The chip gives the last sighting's clock time only when it is the same day.
+    const sameDay = new Date(p.first_seen).toDateString() === new Date(p.time).toDateString();
+    const until = sameDay
+      ? new Date(p.time).toLocaleTimeString(this.lang === "zh" ? "zh-CN" : undefined, { timeStyle: "short" })
+      : last;
+    return `<td title="${esc(title)}">${esc(first)} <span class="chip">${esc(this.t("episode", { n: p.count, last: until }))}</span></td>`;
   }
 
   _onPassage(p) {
