@@ -63,6 +63,9 @@ async def _later(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: f
     await hass.async_block_till_done()
 
 
+# Noon in the test instance's time zone (US/Pacific): "passages today" must not roll
+# over at local midnight in the middle of the test.
+@pytest.mark.freeze_time("2026-12-02T20:00:00+00:00")
 async def test_a_loitering_stranger_is_one_row_and_every_try_is_told(
     hass: HomeAssistant,
     tenant: MockConfigEntry,
