@@ -10,6 +10,10 @@ every day, units in rent arrears, couriers and property staff, visitors with ID 
 (one of them far too often), strangers who slip in behind residents, one-off strangers,
 a camera that drops off for two hours (and a reader that blips for three minutes),
 a building door propped open, a door forced at night, and one feverish resident.
+Some strangers loiter at the camera gate (a refusal every ~10 s for minutes, some
+before slipping in behind a resident) and a visitor whose pass ran out tries their ID
+card again and again: with passage episodes on (the estate's default window), those
+repeats fold into one row each, and the rules must find the same.
 
 Every event is replayed in time order on an accelerated clock: each passage is written
 to a real ``Store`` on a temporary SQLite file and handed to ``RuleEngine.on_passage``;
@@ -37,6 +41,7 @@ import time
 from typing import Any
 
 from custom_components.community_gate.core.alerts import Rule
+from custom_components.community_gate.core.episodes import DEFAULT_WINDOW_S, MAX_WINDOW_S
 from custom_components.community_gate.core.model import (
     Direction,
     Gate,
@@ -131,6 +136,7 @@ class Builder:
         allowed: bool = True,
         cluster: str | None = None,
         flags: tuple[str, ...] = (),
+        reason: Reason | None = None,
     ) -> None:
         self.events.append(
             Event(
@@ -144,7 +150,7 @@ class Builder:
                         direction=direction,
                         method=method,
                         allowed=allowed,
-                        reason=Reason.GRANTED if allowed else Reason.UNKNOWN_CREDENTIAL,
+                        reason=reason or (Reason.GRANTED if allowed else Reason.UNKNOWN_CREDENTIAL),
                         person_id=person.id if person else None,
                         unit_id=person.unit_id if person else None,
                         cluster_id=cluster,
@@ -332,8 +338,23 @@ class Builder:
                 visits = rng.sample(range(self.days), min(self.days, rng.randint(12, 16)))
             else:
                 visits = rng.sample(range(self.days), rng.randint(1, 5))
-            for day in visits:
+            for n, day in enumerate(visits):
                 t = self.day_ts(day, rng.uniform(10, 19))
+                if v is visitors[1] and n == 0:
+                    # Their pass ran out: the ID card is refused again and again (one
+                    # episode), until the host renews it and the next try opens.
+                    tries = rng.randint(3, 6)
+                    for i in range(tries):
+                        self.passage(
+                            t + 8 * i,
+                            WEST,
+                            Direction.IN,
+                            Method.ID_CARD,
+                            person=v,
+                            allowed=False,
+                            reason=Reason.PERSON_EXPIRED,
+                        )
+                    t += 8 * tries + 120
                 self.passage(t, WEST, Direction.IN, Method.ID_CARD, person=v)
                 self.passage(
                     t + rng.uniform(1800, 7200), WEST, Direction.OUT, Method.ID_CARD, person=v
@@ -359,6 +380,17 @@ class Builder:
                 hi = bisect_right(times[EAST], self.day_ts(day, 21))
                 anchor = times[EAST][rng.randrange(lo, hi)]
                 gap = rng.uniform(1, self.params.tailgating_seconds - 1)
+                # Some wait at the gate first (refused every ~10 s: one episode), then
+                # slip in behind the resident (a new row, next to the opening).
+                for j in range(rng.choice((0, 0, 2, 4)), 0, -1):
+                    self.passage(
+                        anchor - 10 * j,
+                        EAST,
+                        Direction.IN,
+                        Method.FACE,
+                        allowed=False,
+                        cluster=cluster,
+                    )
                 self.passage(
                     anchor + gap, EAST, Direction.IN, Method.FACE, allowed=False, cluster=cluster
                 )
@@ -377,14 +409,28 @@ class Builder:
             loners.append((cluster, self.day_ts(day, rng.uniform(9, 21)), True))
         margin = self.params.tailgating_seconds + 1
         east = times[EAST]
-        for cluster, planned, buzzed in loners:
+
+        def clear(t: float) -> float:
             # Clear of any resident just before: these people are not tailgating.
-            t = planned
             while bisect_right(east, t) > bisect_left(east, t - margin):
                 t += margin
+            return t
+
+        for cluster, planned, buzzed in loners:
+            t = clear(planned)
             self.passage(t, EAST, Direction.IN, Method.FACE, allowed=False, cluster=cluster)
             if buzzed:
                 self.passage(t + 40, EAST, Direction.IN, Method.REMOTE)
+        # Strangers who stand at the camera for minutes: refused every ~10 s (the face
+        # debounce), one presence each time; never behind a resident.
+        for i in range(max(2, self.n_units // 50)):
+            cluster = f"k-loiter{i}"
+            self.planted[Rule.UNKNOWN_FACE].add(cluster)
+            for day in rng.sample(range(self.days), rng.randint(1, 3)):
+                t = self.day_ts(day, rng.uniform(8, 21))
+                for _ in range(rng.randint(6, 30)):
+                    t = clear(t + rng.uniform(9, 12))
+                    self.passage(t, EAST, Direction.IN, Method.FACE, allowed=False, cluster=cluster)
 
     def _devices(self, estate: Estate, buildings: list[str]) -> None:
         rng = self.rng
@@ -460,8 +506,13 @@ class Builder:
         self.planted[Rule.BRUTE_FORCE].add(WEST)
 
 
-def replay(estate: Estate, store: Store, params: RuleParams) -> dict[Rule, set[str]]:
-    """Feed everything to the real engine in time order; return what it found."""
+def replay(
+    estate: Estate, store: Store, params: RuleParams, episode_window: float = DEFAULT_WINDOW_S
+) -> dict[Rule, set[str]]:
+    """Feed everything to the real engine in time order; return what it found. Each
+    passage is written as the hub writes it: a repeated refusal within
+    ``episode_window`` seconds folds into its episode row, and the rules are handed
+    that row, as the hub hands them (every presentation, folded or not)."""
     store.add_passages(estate.history)
     engine = RuleEngine(store, params)
     found: dict[Rule, set[str]] = {r: set() for r in Rule}
@@ -488,7 +539,9 @@ def replay(estate: Estate, store: Store, params: RuleParams) -> dict[Rule, set[s
             break
         tick(e.ts)
         if e.kind == "passage":
-            alerts = engine.on_passage(store.add_passage(e.data["p"]))
+            alerts = engine.on_passage(
+                store.add_passage(e.data["p"], episode_window=episode_window)
+            )
         elif e.kind == "door":
             alerts = engine.door(e.data["gate"], e.data["open"], e.ts)
         elif e.kind == "temp":
@@ -519,7 +572,13 @@ def score(planted: dict[Rule, set[str]], found: dict[Rule, set[str]]) -> dict[st
     return out
 
 
-def run(units: int, days: int, seed: int, params: RuleParams | None = None) -> dict[str, Any]:
+def run(
+    units: int,
+    days: int,
+    seed: int,
+    params: RuleParams | None = None,
+    episode_window: float = DEFAULT_WINDOW_S,
+) -> dict[str, Any]:
     params = params or RuleParams()
     t0 = time.perf_counter()
     builder = Builder(units, days, seed, params)
@@ -529,8 +588,11 @@ def run(units: int, days: int, seed: int, params: RuleParams | None = None) -> d
             # Register the estate before the month starts (created_at = now).
             estate = _register(builder, store)
             built = time.perf_counter() - t0
-            found = replay(estate, store, params)
+            found = replay(estate, store, params, episode_window)
             passages = store.count_passages()
+            presentations = int(
+                store.conn.execute("SELECT coalesce(sum(count), 0) FROM passages").fetchone()[0]
+            )
         finally:
             store.close()
     rules = score(estate.planted, found)
@@ -544,6 +606,9 @@ def run(units: int, days: int, seed: int, params: RuleParams | None = None) -> d
         "days": days,
         "people": len(estate.residents) + len(estate.others),
         "passages": passages,
+        # Every presentation; more than the rows when repeats folded into episodes.
+        "presentations": presentations,
+        "episode_window": episode_window,
         "events": len(estate.events),
         "start": datetime.fromtimestamp(estate.start, UTC).isoformat(),
         "seconds": {"build": round(built, 2), "total": round(time.perf_counter() - t0, 2)},
@@ -565,7 +630,8 @@ def _register(builder: Builder, store: Store) -> Estate:
 def format_text(r: dict[str, Any]) -> str:
     lines = [
         f"Estate: {r['units']} units, {r['people']} people, {r['days']} days, seed {r['seed']}:"
-        f" {r['passages']} passages, {r['events']} events in {r['seconds']['total']} s",
+        f" {r['passages']} passages ({r['presentations']} presentations, episode window"
+        f" {r['episode_window']:g} s), {r['events']} events in {r['seconds']['total']} s",
         f"{'rule':<18} {'planted':>7} {'found':>6} {'precision':>9} {'recall':>7}",
     ]
     for name, s in r["rules"].items():
@@ -601,13 +667,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=_at_least(MIN_DAYS), default=30, help="[%(default)s]")
     p.add_argument("--units", type=_at_least(MIN_UNITS), default=200, help="[%(default)s]")
     p.add_argument("--seed", type=int, default=7, help="[%(default)s]")
+    p.add_argument(
+        "--episode-window",
+        type=float,
+        default=DEFAULT_WINDOW_S,
+        help="seconds within which repeated refusals fold into one row; 0 = off [%(default)s]",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result = run(args.units, args.days, args.seed)
+    if not 0 <= args.episode_window <= MAX_WINDOW_S:
+        build_parser().error(f"--episode-window must be 0..{MAX_WINDOW_S:g}")
+    result = run(args.units, args.days, args.seed, episode_window=args.episode_window)
     print(json.dumps(result, indent=2) if args.json else format_text(result))
     return 0 if result["targets"]["met"] else 1
 

@@ -133,7 +133,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     ir.async_delete_issue(hass, DOMAIN, issue_id)
 
     options = EstateOptions.from_mapping(entry.options)
-    hub = EstateHub(hass, entry, store, access, executor, min_pin_length=options.min_pin_length)
+    hub = EstateHub(
+        hass,
+        entry,
+        store,
+        access,
+        executor,
+        min_pin_length=options.min_pin_length,
+        episode_window=options.episode_window,
+    )
     try:
         runtime = await _async_build(hass, options, hub, db_path, hash_key, seal_root)
     except Exception:

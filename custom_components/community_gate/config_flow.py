@@ -40,6 +40,7 @@ from .const import (
     DOMAIN,
     OPT_CAPTURE_INTERVAL,
     OPT_CLUSTER_RETENTION_DAYS,
+    OPT_EPISODE_WINDOW,
     OPT_FACE_DEBOUNCE,
     OPT_FACE_ENGINE,
     OPT_FACE_STRICTNESS,
@@ -53,6 +54,7 @@ from .const import (
 from .core.contract import ContractError, check_device_id
 from .core.credentials import PIN_MAX_DIGITS, PIN_MIN_DIGITS
 from .core.engines import ENGINES, STRICTNESS
+from .core.episodes import MAX_WINDOW_S as MAX_EPISODE_WINDOW_S
 from .core.errors import (
     InvalidIdError,
     InvalidRuleParameterError,
@@ -235,6 +237,8 @@ NUMBER_OPTIONS: dict[str, _Number] = {
     OPT_MIN_PIN_LENGTH: _Number(
         DEFAULTS.min_pin_length, PIN_MIN_DIGITS, PIN_MAX_DIGITS, 1, "", integer=True
     ),
+    # 0 = off; at most the rules' sighting gap (core/episodes.py MAX_WINDOW_S).
+    OPT_EPISODE_WINDOW: _Number(DEFAULTS.episode_window, 0, MAX_EPISODE_WINDOW_S, 1, "s"),
 }
 
 

@@ -40,6 +40,7 @@ OPT_CLUSTER_RETENTION_DAYS: Final = "cluster_retention_days"
 OPT_PHOTO_RETENTION_DAYS: Final = "photo_retention_days"
 OPT_KEEP_PHOTOS: Final = "keep_photos"
 OPT_MIN_PIN_LENGTH: Final = "min_pin_length"
+OPT_EPISODE_WINDOW: Final = "episode_window"
 
 # Gate subentry: the credential kinds a gate accepts (default: all)
 CONF_METHODS: Final = "methods"

@@ -62,6 +62,8 @@ class PassageEvent(GateEntity, EventEntity):
                 "reason": public_reason(passage.reason.value),
                 "direction": passage.direction.value,
                 "flags": public_flags(passage.flags),
+                # >1: a repeat folded into the row ``passage_id`` (core/episodes.py).
+                "count": passage.count,
             },
         )
         self.async_write_ha_state()

@@ -128,13 +128,17 @@ class EstateHub:
         executor: ThreadPoolExecutor,
         *,
         min_pin_length: int = 0,
+        episode_window: float = 0.0,
     ) -> None:
         self.hass = hass
         self.entry = entry
         self.store = store
         self.access = access
         self._executor = executor
-        self.journal = PassageJournal(store, executor)
+        # Repeated refusals of one subject at one gate fold into one row (an episode,
+        # core/episodes.py) within this many seconds; every presentation still fires
+        # its event, carrying the episode's id and count.
+        self.journal = PassageJournal(store, executor, episode_window=episode_window)
         self.gates: dict[str, GateRuntime] = {}
         self.emergency = False
         # Only staff pass while on (core/access.py apply_lockdown); emergency overrides.
@@ -538,7 +542,8 @@ class EstateHub:
     ) -> PassageOutcome:
         """The row is durable (with its actuation outcome): now tell everyone."""
         rt.last_passage = passage
-        if passage.ts >= self.stats.day_start:
+        # Rows, as a recount from the log gives: a repeat folded into an episode is not one.
+        if passage.count == 1 and passage.ts >= self.stats.day_start:
             self.stats.passages_today += 1
         self.hass.bus.async_fire(EVENT_PASSAGE, passage_event_data(self, passage), context=context)
         async_dispatcher_send(self.hass, self.passage_signal, passage)
@@ -624,7 +629,11 @@ def _caller(context: Context | None) -> str:
 
 
 def passage_event_data(hub: EstateHub, p: Passage) -> dict[str, Any]:
-    """Event payload: ids and codes only, never names or credential values."""
+    """Event payload: ids and codes only, never names or credential values.
+
+    One event per presentation, folded or not: ``time`` is this presentation's (the
+    row's latest sighting), ``passage_id`` the row that holds it, ``count`` how many
+    presentations that row holds so far and ``first_seen`` when the first was."""
     return {
         "entry_id": hub.entry.entry_id,
         "passage_id": p.id,
@@ -637,5 +646,7 @@ def passage_event_data(hub: EstateHub, p: Passage) -> dict[str, Any]:
         "unit_id": p.unit_id,
         "flags": list(p.flags),
         "cluster_id": p.cluster_id,
-        "time": datetime.fromtimestamp(p.ts, dt_util.UTC).isoformat(),
+        "time": datetime.fromtimestamp(p.seen, dt_util.UTC).isoformat(),
+        "count": p.count,
+        "first_seen": datetime.fromtimestamp(p.ts, dt_util.UTC).isoformat(),
     }

@@ -35,6 +35,9 @@ def async_describe_events(
             msg += f": {public_reason(str(d.get('reason')))}"
         if flags := public_flags(d.get("flags") or ()):
             msg += f"; flags: {', '.join(flags)}"
+        if (count := d.get("count") or 1) > 1:
+            # A repeat folded into one passage row (an episode): the how-many-th try.
+            msg += f" (×{count})"
         out = {LOGBOOK_ENTRY_NAME: f"Gate {d.get('gate_id')}", LOGBOOK_ENTRY_MESSAGE: msg}
         # Link the line to the gate's passage entity, so it shows on the gate's device.
         entity_id = er.async_get(hass).async_get_entity_id(

@@ -72,7 +72,8 @@ class LastPassageSensor(_LastPassageBase):
     @property
     def native_value(self) -> datetime | None:
         p = self.rt.last_passage
-        return dt_util.utc_from_timestamp(p.ts) if p else None
+        # The latest presentation (a refusal folded into an episode moves it on).
+        return dt_util.utc_from_timestamp(p.seen) if p else None
 
     @property
     def extra_state_attributes(self) -> dict[str, object]:

@@ -150,7 +150,7 @@ REQUIRED.update(
 
 # Estate options added with the face issue (and the minimum PIN length, issue 13):
 # data, "_desc" and "_err" texts each.
-FACE_OPTIONS = ("capture_interval", "face_debounce", "min_pin_length")
+FACE_OPTIONS = ("capture_interval", "face_debounce", "min_pin_length", "episode_window")
 # Estate options chosen from a list (issue 14): data and "_desc" texts, labels per choice.
 CHOICE_OPTIONS = ("face_engine", "face_strictness")
 

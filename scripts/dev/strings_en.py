@@ -317,6 +317,9 @@ CONFIG = {
     "min_pin_length": "Minimum PIN length",
     "min_pin_length_desc": "Digits a newly enrolled PIN needs. PINs enrolled before keep working; their passages are flagged short_pin so they can be replaced.",
     "min_pin_length_err": "Choose between 4 and 8 digits.",
+    "episode_window": "Repeated refusals: one row within",
+    "episode_window_desc": "The same stranger, or the same person, refused again at the same gate within this time updates one row of the passage log (first and last seen, how many times) instead of adding one. Every try still fires its event. Failed card and PIN guesses always get a row each. 0 turns this off.",
+    "episode_window_err": "Choose between 0 and 600 seconds.",
 }
 GATE = {
     "entry_type": "Gate",
@@ -686,6 +689,12 @@ PANEL = {
         "other": "Face recognition ready ({count} references)",
     },
     "faces_off": "Face recognition off: {why}",
+    # A passage episode: repeated refusals of one presence folded into one row.
+    "episode": "×{count}, until {last}",
+    "episode_title": {
+        "one": "Refused once: {first}",
+        "other": "Refused {count} times: first {first}, last {last}",
+    },
     "sightings": "Sightings",
     "days_seen": "Days",
     "first_seen": "First seen",

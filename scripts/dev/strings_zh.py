@@ -291,6 +291,9 @@ CONFIG = {
     "min_pin_length": "密码最短位数",
     "min_pin_length_desc": "新登记的密码至少需要的位数。之前登记的密码仍可使用，其通行记录标记为 short_pin，便于更换。",
     "min_pin_length_err": "请选择 4 到 8 位。",
+    "episode_window": "重复拒绝：合并为一行的时间",
+    "episode_window_desc": "同一陌生人或同一人在此时间内于同一门口再次被拒绝时，只更新通行记录中的一行（首次和最后一次出现时间、次数），不再新增一行。每次尝试仍会触发事件。刷卡和密码的失败尝试始终各记一行。设为 0 则关闭。",
+    "episode_window_err": "请选择 0 到 600 秒。",
 }
 GATE = {
     "entry_type": "门",
@@ -632,6 +635,8 @@ PANEL = {
     "ignored": "已忽略，至 {until}：{note}",
     "faces_ready": {"other": "人脸识别已就绪（{count} 个参考）"},
     "faces_off": "人脸识别未运行：{why}",
+    "episode": "×{count}，至 {last}",
+    "episode_title": {"other": "被拒绝 {count} 次：首次 {first}，最后 {last}"},
     "sightings": "出现次数",
     "days_seen": "天数",
     "first_seen": "首次出现",

@@ -329,4 +329,4 @@ def test_params_validation() -> None:
 
 def test_appearances() -> None:
     assert appearances([]) == 0
-    assert appearances([0, 100, 500, 1200, 5000]) == 3
+    assert appearances([(t, t) for t in (0, 100, 500, 1200, 5000)]) == 3

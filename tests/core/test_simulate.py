@@ -45,3 +45,22 @@ def test_cli_text_and_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         simulate.main(["--days", "3"])
     assert "at least 14" in capsys.readouterr().err
+
+
+def test_loitering_folds_into_episodes_and_the_rules_still_meet_their_targets(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Loitering strangers and a visitor refused again and again: with the episode
+    window their repeats are fewer rows than presentations; without it, one row each;
+    every rule meets its targets either way."""
+    on = simulate.run(units=24, days=14, seed=5)
+    off = simulate.run(units=24, days=14, seed=5, episode_window=0)
+    assert on["episode_window"] == 60
+    assert on["presentations"] == off["presentations"] == off["passages"]
+    assert on["passages"] < on["presentations"]
+    assert on["targets"]["met"] is True
+    assert off["targets"]["met"] is True
+    assert on["rules"]["unknown_face"]["missed"] == []
+    with pytest.raises(SystemExit):
+        simulate.main(["--episode-window", "601"])
+    assert "--episode-window must be 0..600" in capsys.readouterr().err

@@ -127,6 +127,11 @@ async def test_describe_callbacks(hass: HomeAssistant) -> None:
         # A credential's standing is staff's business: the logbook reads for every user.
         LOGBOOK_ENTRY_MESSAGE: "denied by qr, in: not_permitted",
     }
+    # A repeat folded into the same row (an episode) says which try it is.
+    repeat = {**data, "count": 3}
+    assert passage(Event(EVENT_PASSAGE, repeat))[LOGBOOK_ENTRY_MESSAGE] == (
+        "denied by qr, in: not_permitted (×3)"
+    )
     granted = {
         **data,
         "allowed": True,

@@ -38,6 +38,9 @@ EVENT_KEYS = {
     "flags",
     "cluster_id",
     "time",
+    # The passage episode (core/episodes.py): how many tries the row holds, the first.
+    "count",
+    "first_seen",
 }
 NAMES = ("Wang Fang", "Zhao Lei", "Chen Jing", "Auntie Mei")
 CARD_3 = "0xA1B2C3D4"  # tenant of building 3, as one reader spells it

@@ -26,9 +26,17 @@ class PassageJournal:
     """Durable, batched passage writer on the store's own thread."""
 
     def __init__(
-        self, store: Store, executor: Executor, max_batch: int = DEFAULT_MAX_BATCH
+        self,
+        store: Store,
+        executor: Executor,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        *,
+        episode_window: float = 0.0,
     ) -> None:
         self._store = store
+        # Refusals of one subject at one gate within this many seconds fold into one
+        # row (core/episodes.py); 0 writes every passage as its own row.
+        self.episode_window = episode_window
         self._executor = executor
         self._max_batch = max_batch
         self._lock = threading.Lock()
@@ -38,7 +46,8 @@ class PassageJournal:
         self.written = 0
 
     def submit(self, passage: Passage) -> Future[Passage]:
-        """Queue a passage; the future resolves to it (with its id) once committed."""
+        """Queue a passage; the future resolves to it once committed: with its id, or
+        as the episode row it folded into."""
         fut: Future[Passage] = Future()
         with self._lock:
             self._queue.append((passage, fut))
@@ -72,7 +81,9 @@ class PassageJournal:
                 self._scheduled = False
                 return
         try:
-            saved = self._store.add_passages_returning([p for p, _f in batch])
+            saved = self._store.add_passages_returning(
+                [p for p, _f in batch], episode_window=self.episode_window
+            )
         except BaseException as err:  # every waiter must be told, whatever went wrong
             for _p, f in batch:
                 f.set_exception(err)

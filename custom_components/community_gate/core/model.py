@@ -216,6 +216,16 @@ class Passage:
     note: str | None = None
     flags: tuple[str, ...] = field(default=())
     id: int | None = None
+    # A passage *episode* (core/episodes.py): repeated refusals of one subject at one
+    # gate are one row. ``ts`` is its first sighting, ``last_seen`` its latest (None
+    # while there was only one) and ``count`` how many presentations it holds.
+    count: int = 1
+    last_seen: float | None = None
+
+    @property
+    def seen(self) -> float:
+        """When the subject was last seen in this row: the latest presentation."""
+        return self.ts if self.last_seen is None else self.last_seen
 
 
 class FaceVariant(StrEnum):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engines import DEFAULT_ENGINE, DEFAULT_STRICTNESS
+from .episodes import DEFAULT_WINDOW_S
 from .rules import RuleParams
 
 
@@ -30,6 +31,10 @@ class EstateOptions:
     # Digits a newly enrolled PIN needs: six make guessing a million tries, not 10,000
     # (4 to 8; PINs enrolled before keep working, flagged short_pin: docs/services.md).
     min_pin_length: int = 6
+    # Seconds within which a refusal of the same stranger or person at the same gate
+    # updates one passage row (an episode: first/last seen, count) instead of adding
+    # one; 0 = every refusal is a row (core/episodes.py).
+    episode_window: float = DEFAULT_WINDOW_S
     rules: RuleParams = field(default_factory=RuleParams)
 
     @classmethod
@@ -47,6 +52,7 @@ class EstateOptions:
             capture_interval=float(raw.get("capture_interval", d.capture_interval)),
             face_debounce=float(raw.get("face_debounce", d.face_debounce)),
             min_pin_length=int(raw.get("min_pin_length", d.min_pin_length)),
+            episode_window=float(raw.get("episode_window", d.episode_window)),
             rules=RuleParams.from_mapping(raw.get("rules") or {}),
         )
 

@@ -210,6 +210,9 @@ def export_person(store: Store, person_id: str) -> dict[str, Any]:
             {
                 "passage_id": x.id,
                 "time": _iso(x.ts),
+                # An episode: the refusals it holds and the latest (core/episodes.py).
+                "count": x.count,
+                "last_seen": _iso(x.seen),
                 "gate_id": x.gate_id,
                 "direction": x.direction.value,
                 "method": x.method.value,

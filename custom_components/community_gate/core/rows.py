@@ -77,12 +77,12 @@ def template_from_row(r: Sequence[Any]) -> FaceTemplate:
 
 INSERT_PASSAGE = (
     "INSERT INTO passages (ts, gate_id, direction, method, allowed, reason, person_id,"
-    " unit_id, credential_id, distance, cluster_id, flags, note)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " unit_id, credential_id, distance, cluster_id, flags, note, count, last_seen)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 PASSAGE_COLS = (
     "id, ts, gate_id, direction, method, allowed, reason, person_id, unit_id, credential_id,"
-    " distance, cluster_id, flags, note"
+    " distance, cluster_id, flags, note, count, last_seen"
 )
 
 
@@ -167,6 +167,8 @@ def passage_to_row(p: Passage) -> tuple[Any, ...]:
         p.cluster_id,
         ",".join(p.flags),
         p.note,
+        p.count,
+        p.last_seen,
     )
 
 
@@ -186,4 +188,6 @@ def passage_from_row(r: Sequence[Any]) -> Passage:
         cluster_id=r[11],
         flags=tuple(f for f in r[12].split(",") if f),
         note=r[13],
+        count=r[14],
+        last_seen=r[15],
     )

@@ -18,7 +18,7 @@ Not thread-safe: like ``Store``, use it from the one database thread.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 import math
 import time as _time
@@ -26,20 +26,21 @@ from typing import Any
 
 from . import errors
 from .alerts import Alert, AlertLog, AlertState, Rule, SubjectKind
+from .episodes import FAILED_TRY_REASONS, MAX_WINDOW_S
 from .model import RESIDENT_ROLES, Direction, Method, Passage, Reason, Role, StrangerIgnore
 from .store import Store
 from .throttle import FACE_FLOOD
 
 # Sightings of one stranger closer than this are one appearance (a face lingering in
-# front of the camera, or trying the reader twice, is not two visits).
-SIGHTING_GAP_S = 600.0
+# front of the camera, or trying the reader twice, is not two visits). Never shorter
+# than the longest episode window: the sightings an episode row folded together are
+# always one appearance, so counting rows by their first and last sighting counts
+# what counting every sighting did.
+SIGHTING_GAP_S = max(600.0, MAX_WINDOW_S)
 # A failed try at a gate for the brute_force rule: a value nobody holds or no reader
-# sends, or any try refused unexamined while its caller was locked out.
-FAILED_TRIES = (
-    Reason.UNKNOWN_CREDENTIAL.value,
-    Reason.MALFORMED_CREDENTIAL.value,
-    Reason.THROTTLED.value,
-)
+# sends, or any try refused unexamined while its caller was locked out. The same set
+# is never folded into an episode (core/episodes.py): each try stays a row to count.
+FAILED_TRIES = tuple(sorted(r.value for r in FAILED_TRY_REASONS))
 # The readings a body thermometer can honestly produce; anything else is a fault.
 TEMPERATURE_RANGE = (25.0, 45.0)
 # The alerts a stranger marked "known, do not alert" no longer raises.
@@ -384,12 +385,13 @@ class RuleEngine:
     def _frequent(self, p: Passage, column: str, subject: str, kind: SubjectKind) -> Alert | None:
         where = "cluster_id=?" if column == "cluster_id" else "person_id=? AND method='id_card'"
         # Arrivals only: leaving again an hour later is the same visit, not another one.
+        # Each row with its first and last sighting (an episode holds several).
         rows = self._conn.execute(
-            f"SELECT ts FROM passages WHERE {where} AND direction!='out' AND ts>=? AND ts<=?"
-            " ORDER BY ts LIMIT ?",
+            "SELECT ts, coalesce(last_seen, ts) FROM passages"
+            f" WHERE {where} AND direction!='out' AND ts>=? AND ts<=? ORDER BY ts LIMIT ?",
             (subject, p.ts - self.params.frequent_stranger_days * 86400, p.ts, MAX_WINDOW_ROWS),
         ).fetchall()
-        count = appearances(r[0] for r in rows)
+        count = appearances(rows)
         if count < self.params.frequent_stranger_count:
             return None
         return self._raise(
@@ -540,10 +542,12 @@ class RuleEngine:
 
     def _absences(self, now: float) -> list[Alert | None]:
         out: list[Alert | None] = []
-        # One indexed max() per watched person and per occupied unit: no log scan.
+        # One indexed look-up of the latest row per watched person and per occupied
+        # unit (its last sighting: an episode's is later than its ts): no log scan.
         hours = self.params.special_attention_hours
         for pid, created, last in self._conn.execute(
-            "SELECT id, created_at, (SELECT max(ts) FROM passages WHERE person_id=people.id)"
+            "SELECT id, created_at, (SELECT coalesce(last_seen, ts) FROM passages"
+            " WHERE person_id=people.id ORDER BY ts DESC LIMIT 1)"
             " FROM people WHERE special_attention=1 AND blocked=0"
             " AND (valid_until IS NULL OR valid_until>?)",
             (now,),
@@ -563,7 +567,8 @@ class RuleEngine:
         days = self.params.long_absence_days
         roles = sorted(RESIDENT_ROLES)
         for uid, created, last in self._conn.execute(
-            "SELECT id, created_at, (SELECT max(ts) FROM passages WHERE unit_id=units.id)"
+            "SELECT id, created_at, (SELECT coalesce(last_seen, ts) FROM passages"
+            " WHERE unit_id=units.id ORDER BY ts DESC LIMIT 1)"
             " FROM units WHERE EXISTS (SELECT 1 FROM people WHERE people.unit_id=units.id"
             f" AND role IN ({','.join('?' * len(roles))}))",
             roles,
@@ -583,12 +588,15 @@ class RuleEngine:
         return out
 
 
-def appearances(times: Any) -> int:
-    """Sightings (ascending epoch seconds) collapsed into visits ``SIGHTING_GAP_S`` apart."""
+def appearances(spans: Iterable[tuple[float, float]]) -> int:
+    """Sightings collapsed into visits ``SIGHTING_GAP_S`` apart. Each span is a row's
+    first and last sighting (the same time for a row of one presentation), in order of
+    first sighting: a new visit starts when a row begins that long after every
+    sighting before it."""
     count = 0
     last: float | None = None
-    for t in times:
-        if last is None or t - last >= SIGHTING_GAP_S:
+    for first, latest in spans:
+        if last is None or first - last >= SIGHTING_GAP_S:
             count += 1
-        last = t
+        last = latest if last is None else max(last, latest)
     return count

@@ -190,6 +190,15 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at REAL NOT NULL
     );
     """,
+    # 7: passage episodes (core/episodes.py): a stranger loitering at a door, or a person
+    # refused again and again, is one row with how many presentations it holds and when
+    # the last one was; ``ts`` stays the first. Adding columns with constant defaults
+    # rewrites no row, so a 10-million-row log migrates at once: a row written before
+    # holds one presentation (count 1) and its ``last_seen`` is NULL (= ``ts``).
+    """
+    ALTER TABLE passages ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE passages ADD COLUMN last_seen REAL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # Present in every migrated database; one missing means a damaged file.

@@ -19,6 +19,7 @@ import time as _time
 from typing import Any
 
 from . import errors
+from .episodes import fold_target
 from .ids import check_id
 from .model import (
     AuditEntry,
@@ -834,34 +835,49 @@ class Store:
             )
 
     # ------------------------------------------------------------------- passages
-    def add_passage(self, passage: Passage, *, count_use: bool = False) -> Passage:
-        """Commit one passage (and a credential use, atomically). Returns it with its id."""
+    def add_passage(
+        self, passage: Passage, *, count_use: bool = False, episode_window: float = 0.0
+    ) -> Passage:
+        """Commit one passage (and a credential use, atomically). Returns it as stored:
+        with its id, or, when it folded into an open episode (``episode_window``
+        seconds, see core/episodes.py), the episode row it updated."""
         with self._tx() as c:
-            cur = c.execute(
-                INSERT_PASSAGE,
-                passage_to_row(passage),
-            )
+            saved = self._write_passage(c, passage, episode_window)
             if count_use and passage.credential_id is not None:
                 c.execute(
                     "UPDATE credentials SET uses = uses + 1 WHERE id=?", (passage.credential_id,)
                 )
-        return replace(passage, id=cur.lastrowid)
+        return saved
 
-    def add_passages_returning(self, passages: Sequence[Passage]) -> list[Passage]:
-        """Commit several passages in one transaction (group commit) and return them
-        with their ids. A database failure surfaces as ``StoreError``."""
+    def add_passages_returning(
+        self, passages: Sequence[Passage], *, episode_window: float = 0.0
+    ) -> list[Passage]:
+        """Commit several passages in one transaction (group commit) and return them as
+        stored (a refusal that folded into an episode returns the episode row). A
+        database failure surfaces as ``StoreError``."""
         out: list[Passage] = []
         try:
             with self._tx() as c:
                 for p in passages:
-                    cur = c.execute(
-                        INSERT_PASSAGE,
-                        passage_to_row(p),
-                    )
-                    out.append(replace(p, id=cur.lastrowid))
+                    out.append(self._write_passage(c, p, episode_window))
         except sqlite3.Error as err:
             raise errors.StoreError(str(err), path=str(self.path), error=str(err)) from err
         return out
+
+    @staticmethod
+    def _write_passage(c: sqlite3.Connection, p: Passage, window: float) -> Passage:
+        """Insert ``p``, or fold it into its open episode: inside the caller's
+        transaction, so an episode update is exactly as durable as an insert."""
+        episode = fold_target(c, p, window)
+        if episode is None:
+            cur = c.execute(INSERT_PASSAGE, passage_to_row(p))
+            return replace(p, id=cur.lastrowid)
+        folded = replace(episode, count=episode.count + p.count, last_seen=p.seen)
+        c.execute(
+            "UPDATE passages SET count=?, last_seen=? WHERE id=?",
+            (folded.count, folded.last_seen, folded.id),
+        )
+        return folded
 
     def set_passage_flags(self, passage_id: int, flags: Sequence[str]) -> None:
         """Replace a logged passage's flags (the actuation outcome, recorded after the
@@ -926,14 +942,16 @@ class Store:
 
     def purge_passages(self, before_ts: float, *, batch: int = 10_000) -> int:
         """Delete passages older than ``before_ts`` in small batches so the gate path
-        never waits long behind a retention sweep."""
+        never waits long behind a retention sweep. An episode goes when its last
+        sighting is older (it is one record of one presence, kept whole)."""
         total = 0
         while True:
             with self._tx() as c:
                 cur = c.execute(
                     "DELETE FROM passages WHERE id IN"
-                    " (SELECT id FROM passages WHERE ts<? ORDER BY ts LIMIT ?)",
-                    (before_ts, batch),
+                    " (SELECT id FROM passages WHERE ts<? AND coalesce(last_seen, ts)<?"
+                    " ORDER BY ts LIMIT ?)",
+                    (before_ts, before_ts, batch),
                 )
             total += cur.rowcount
             if cur.rowcount < batch:

@@ -569,17 +569,33 @@ class CommunityGatePanel extends HTMLElement {
     // Staff read names (this panel is admin-only); ids stay the fallback.
     const who = p.person_name ? `${p.person_name}${p.unit_id ? ` (${p.unit_id})` : ""}`
       : p.person_id || p.cluster_id || this.t("none");
-    return `<tr data-passage="${p.passage_id}" class="${fresh ? "new" : ""}"><td>${esc(this._date(p.time))}</td><td>${esc(p.gate_name || p.gate_id)}</td>
+    return `<tr data-passage="${p.passage_id}" class="${fresh ? "new" : ""}">${this._passageTime(p)}<td>${esc(p.gate_name || p.gate_id)}</td>
       <td>${esc(this.t(p.method === "emergency" ? "emergency_m" : p.method))}</td>
       <td class="${p.allowed ? "ok" : "bad"}">${esc(this.t(p.allowed ? "granted" : "denied"))}</td>
       <td class="hide-narrow">${esc(this.reason(p.reason))}${p.flags.length ? ` <span class="chip">${esc(p.flags.join(", "))}</span>` : ""}</td>
       <td>${esc(who)}</td></tr>`;
   }
 
+  _passageTime(p) {
+    // An episode (repeated refusals folded into one row): first seen, how many, until when.
+    const first = this._date(p.first_seen || p.time);
+    if (!(p.count > 1)) return `<td>${esc(first)}</td>`;
+    const last = this._date(p.time);
+    const title = this.t("episode_title", { count: p.count, first, last });
+    // The chip gives the last sighting's clock time only when it is the same day.
+    const sameDay = new Date(p.first_seen).toDateString() === new Date(p.time).toDateString();
+    const until = sameDay
+      ? new Date(p.time).toLocaleTimeString(this.lang === "zh" ? "zh-CN" : undefined, { timeStyle: "short" })
+      : last;
+    return `<td title="${esc(title)}">${esc(first)} <span class="chip">${esc(this.t("episode", { count: p.count, last: until }))}</span></td>`;
+  }
+
   _onPassage(p) {
     if (this.state.tab === "passages" && !Object.values(this.state.passages.filters).some((v) => v)) {
       const tbody = this._main().querySelector("tbody.log");
       tbody?.querySelector("tr.empty")?.remove();
+      // A repeat folded into an episode updates its row (moved to the top) instead of adding one.
+      tbody?.querySelector(`tr[data-passage="${Number(p.passage_id)}"]`)?.remove();
       tbody?.insertAdjacentHTML("afterbegin", this._passageRow(p, true));
     } else if (this.state.tab === "gates") {
       this._view_gates();
