@@ -6,6 +6,7 @@ switches of the ``relay_calls`` fixture.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 import sqlite3
 from typing import Any
@@ -488,6 +489,8 @@ async def test_options_face_settings_reach_the_recogniser(
         "face_debounce": 30.0,
     }
     face = estate.runtime_data.face
+    # dlib loads for seconds: let it finish, or the test ends with its thread mid-load.
+    await asyncio.wait_for(face.loaded.wait(), timeout=120)
     assert face.spec.name == "dlib_resnet_v1"
     assert face.vault.engine == "dlib_resnet_v1"
     assert face.recogniser.target == 0.0001
@@ -545,7 +548,10 @@ async def test_estate_from_before_1_2_keeps_dlib(hass: HomeAssistant, tmp_path: 
     assert entry.state is ConfigEntryState.LOADED
     assert entry.minor_version == 2
     assert dict(entry.options) == {OPT_RETENTION_DAYS: 30, "face_engine": "dlib_resnet_v1"}
-    assert entry.runtime_data.face.spec.name == "dlib_resnet_v1"
+    face = entry.runtime_data.face
+    assert face.spec.name == "dlib_resnet_v1"
+    await asyncio.wait_for(face.loaded.wait(), timeout=120)
+    assert face.ready, face.error
 
 
 async def test_estate_from_a_newer_major_version_is_refused(
