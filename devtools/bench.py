@@ -24,6 +24,7 @@ from devtools.bench_gate import GATE_COMMAND
 from devtools.bench_mqtt import MQTT_COMMAND
 from devtools.bench_privacy import PRIVACY_COMMAND
 from devtools.bench_rules import RULES_COMMAND
+from devtools.bench_scope import SCOPE_COMMAND
 from devtools.bench_store import STORE_COMMAND
 from devtools.benchlib import Command
 
@@ -35,6 +36,7 @@ COMMANDS: dict[str, Command] = {
     "rules": RULES_COMMAND,
     "gate": GATE_COMMAND,
     "facegate": FACEGATE_COMMAND,
+    "scope": SCOPE_COMMAND,
 }
 
 

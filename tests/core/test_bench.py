@@ -108,3 +108,16 @@ def test_cache_key_follows_sizes_and_schema(tmp_path: Path) -> None:
     assert a != bench_store.cache_path(tmp_path, 10, 101)
     assert a != bench_store.cache_path(tmp_path, 11, 100)
     assert bench_store.schema_tag() in a.name
+
+
+def test_scope_benchmark_counts_the_people_who_may_pass(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = json.loads(
+        run(capsys, "scope", "--people", "2000", "--units", "400", "--repeat", "1", "--json")
+    )
+    # Everyone may pass the estate gate; one building of 20 at its door.
+    assert result["may_pass"] == {"east": 2000, "door3": 100}
+    assert result["bars"] == {"people": 2000}
+    for key in ("roster_build_ms", "scope_count_first_ms", "classify_ms"):
+        assert result[key] >= 0
