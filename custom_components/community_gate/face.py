@@ -35,7 +35,7 @@ from .core.engines import engine_factory, spec
 from .core.face_worker import FaceWorker
 from .core.faces import Face, FaceBox
 from .core.gallery import Match
-from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant, Method, Person, Unit
+from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant, Method, Person
 from .core.options import EstateOptions
 from .core.privacy import PhotoVault, check_face_consent, record_face_consent
 from .core.recognition import Recogniser
@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 REENROLL_ISSUE = "face_reenroll"
+# People: up to this many, a changed roster is re-read before the next face is decided.
+ROSTER_INLINE = 5_000
+ROSTER_PAGE = 5_000  # rows per database job when reading the roster
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,8 @@ class FaceService:
         # Camera frames: one bad frame neither opens a gate nor makes a stranger.
         self.fusion = FrameFusion()
         self._roster: Roster | None = None
+        self._roster_lock = asyncio.Lock()
+        self._roster_task: asyncio.Task[Roster] | None = None
         # People enrolled only with another engine (after a switch) and not re-encoded.
         self.stale_people = 0
         self.error: str | None = None
@@ -439,27 +444,52 @@ class FaceService:
         return match, self.clusters.assign(vector, time.time()).cluster_id, verdict
 
     async def async_scope(self, gate_id: str) -> frozenset[str]:
-        """Who may pass ``gate_id`` now (cached per minute and store generation)."""
+        """Who may pass ``gate_id`` now (cached per minute and roster generation)."""
         rt = self.hub.gate_runtime(gate_id)
         now = dt_util.now()
-        generation = self.hub.store.generation
-        cached = self.scopes.get(gate_id, generation, now.timestamp())
+        roster = await self._current_roster()
+        cached = self.scopes.get(gate_id, roster.generation, now.timestamp())
         if cached is not None:
             return cached.people
-        roster = self._roster
-        if roster is None or roster.generation != generation:
-
-            def read() -> tuple[int, list[Person], dict[str, Unit]]:
-                store = self.hub.store
-                gen = store.generation  # read first: a change during the read re-reads
-                return gen, list(store.iter_people()), {u.id: u for u in store.list_units()}
-
-            gen, people, units = await self.hub.db(read)
-            roster = self._roster = await self._run(Roster, gen, people, units)
         # On the face thread: a large estate's policy pass must not hold the loop.
         allowed = await self._run(roster.who_may_pass, rt.gate, now)
-        gen = roster.generation
-        return self.scopes.put(gate_id, allowed, gen, now.timestamp()).people
+        return self.scopes.put(gate_id, allowed, roster.generation, now.timestamp()).people
+
+    async def _current_roster(self) -> Roster:
+        """The roster of the store's generation. A small estate's is re-read before the
+        frame is decided (a change is seen at once); a large one keeps deciding on the
+        previous roster while the new one is read in the background (reading 100,000
+        people takes seconds). A stale roster only shifts how many people the bar is set
+        for: who is let in is decided by the policy on the person's current row."""
+        roster = self._roster
+        if roster is not None and roster.generation == self.hub.store.generation:
+            return roster
+        if roster is None or len(roster) <= ROSTER_INLINE:
+            return await self._refresh_roster()
+        task = self._roster_task
+        if task is None or task.done():
+            self._roster_task = self.hub.entry.async_create_background_task(
+                self.hass, self._refresh_roster(), f"{DOMAIN} face roster"
+            )
+        return roster
+
+    async def _refresh_roster(self) -> Roster:
+        async with self._roster_lock:
+            generation = self.hub.store.generation  # before the read: a later change re-reads
+            roster = self._roster
+            if roster is not None and roster.generation == generation:
+                return roster  # another caller refreshed it while this one waited
+            people: list[Person] = []
+            after: str | None = None
+            while True:
+                page = await self.hub.db(self.hub.store.people_page, after, ROSTER_PAGE)
+                people.extend(page)
+                if len(page) < ROSTER_PAGE:
+                    break
+                after = page[-1].id
+            units = {u.id: u for u in await self.hub.db(self.hub.store.list_units)}
+            roster = self._roster = await self._run(Roster, generation, people, units)
+            return roster
 
     def _spend(self, key: tuple[str, str], unknown: bool) -> None:
         until = self.unknown_budget.done(key, time.time(), failed=unknown)

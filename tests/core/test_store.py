@@ -634,3 +634,20 @@ def test_database_files_are_private(tmp_path: Path) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_people_are_paged_in_id_order(tmp_path: Path) -> None:
+    from custom_components.community_gate.core.model import Person, Role
+
+    store = Store.open(tmp_path / "paged.db")
+    store.add_people(Person(id=f"p{i:02d}", role=Role.STAFF) for i in (5, 1, 3, 2, 4))
+    generation = store.generation
+    pages, after = [], None
+    while page := store.people_page(after, 2):
+        pages.append([p.id for p in page])
+        after = page[-1].id
+    assert pages == [["p01", "p02"], ["p03", "p04"], ["p05"]]
+    assert store.generation == generation  # reading changes nothing
+    store.update_person("p03", blocked=True)
+    assert store.generation == generation + 1
+    store.close()

@@ -171,3 +171,29 @@ async def test_a_look_alike_confirmed_by_staff_is_enrolled_audited_and_never_gue
     assert outcome.passage.allowed is False
     assert "face_ambiguous" in outcome.passage.flags
     assert relay_calls == []
+
+
+async def test_a_large_estate_reads_its_changed_roster_in_the_background(
+    hass: HomeAssistant,
+    db_path: Path,
+    relay_calls: list[tuple[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past ROSTER_INLINE people a changed roster is read a page at a time behind the
+    frames: the next frame is judged on the previous roster, the one after on the new."""
+    from custom_components.community_gate import face as face_module
+
+    monkeypatch.setattr(face_module, "ROSTER_INLINE", 1)
+    monkeypatch.setattr(face_module, "ROSTER_PAGE", 2)  # several pages for three people
+    entry = await _estate(hass, db_path)
+    face = entry.runtime_data.face
+    await call(hass, "add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"})
+    for pid in ("a", "b", "c"):
+        await call(hass, "add_person", {"person_id": pid, "role": "tenant", "unit_id": "3-1201"})
+    assert await face.async_scope("north_door") == {"a", "b", "c"}  # first read: inline
+    await call(hass, "update_person", {"person_id": "b", "blocked": True})
+    assert await face.async_scope("north_door") == {"a", "b", "c"}  # still the old roster
+    task = face._roster_task
+    assert task is not None
+    await task
+    assert await face.async_scope("north_door") == {"a", "c"}

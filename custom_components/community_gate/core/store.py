@@ -373,10 +373,14 @@ class Store:
             )
         return [person_from_row(r) for r in rows]
 
-    def iter_people(self) -> Iterator[Person]:
-        """Every person (the scope of a gate is computed over all of them)."""
-        for row in self._conn.execute(f"SELECT {PERSON_COLS} FROM people"):
-            yield person_from_row(row)
+    def people_page(self, after: str | None, limit: int) -> list[Person]:
+        """People in id order after ``after`` (keyset paging): a large estate's roster is
+        read a page per database job, so card decisions interleave with the read."""
+        rows = self._conn.execute(
+            f"SELECT {PERSON_COLS} FROM people WHERE id > ? ORDER BY id LIMIT ?",
+            (after or "", limit),
+        )
+        return [person_from_row(r) for r in rows]
 
     def remove_person(self, person_id: str) -> None:
         """Delete a person and (by cascade) their credentials. Passages are history and
