@@ -197,6 +197,8 @@ class FaceService:
         self.clusters = StrangerClusters.restore(restored, dims=self.spec.dims)
         self.engine = engine
         await self._reencode_stale()
+        # Read at start-up, not by the first face at a gate (seconds at 100,000 people).
+        await self._refresh_roster()
         _LOGGER.info(
             "Face recognition ready: %d references of %d people, %d stranger clusters",
             len(self.gallery),
