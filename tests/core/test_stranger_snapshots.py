@@ -80,7 +80,8 @@ def test_the_best_crop_is_kept_sealed_and_replaced_only_by_a_better_one(estate: 
     kept = estate.store.get_snapshot("stranger_a")
     assert kept is not None
     assert (kept.purpose, kept.person_id, kept.expires_at) == (PHOTO_STRANGER, None, NOW + 7 * DAY)
-    assert first not in kept.sealed and first[200:260] not in kept.sealed  # sealed
+    assert first not in kept.sealed
+    assert first[200:260] not in kept.sealed
     assert not estate.photos.keep_snapshot("stranger_a", worse, 0.4, days=7, now=NOW + 1)
     assert not estate.photos.keep_snapshot("stranger_a", worse, 0.5, days=7, now=NOW + 1)
     assert estate.photos.open_snapshot("stranger_a") == first
@@ -151,7 +152,8 @@ def test_key_rotation_reseals_snapshots(estate: Estate) -> None:
     )
     assert (report.photos, report.unreadable) == (1, 0)
     after = estate.store.get_snapshot("stranger_a")
-    assert after is not None and after.sealed != before.sealed
+    assert after is not None
+    assert after.sealed != before.sealed
     assert estate.photos.open_snapshot("stranger_a") == jpeg(7)  # the vault has the new key
     assert estate.store.snapshot_quality("stranger_a") == 0.5  # still the best so far
 
@@ -202,7 +204,8 @@ def test_crop_is_small_and_a_blurred_face_scores_lower() -> None:
     crop = face_crop(rgb, face.box)
     im = Image.open(io.BytesIO(crop))
     assert im.format == "JPEG"
-    assert max(im.size) <= CROP_PX and min(im.size) >= 64
+    assert max(im.size) <= CROP_PX
+    assert min(im.size) >= 64
     assert len(crop) < 20_000
     sharp = crop_quality(rgb, face)
     blurred = np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(6)))
