@@ -803,8 +803,8 @@ PANEL.update(
         "face_reenroll": "需要重新录入人脸照片（人脸引擎已更换）",
         "face_engine": "引擎：{engine}",
         "engines": {
-            "ncnn_sface_2021dec": "ncnn（YuNet + SFace）",
-            "dlib_resnet_v1": "dlib（face_recognition）",
+            "ncnn_sface_2021dec": "ncnn 引擎（YuNet + SFace）",
+            "dlib_resnet_v1": "dlib 引擎（face_recognition）",
         },
         "reenroll_count": {"other": "{count} 人需要重新录入人脸照片"},
         "duplicate_of": "这张脸与{name}的非常接近（距离 {distance}）。请检查照片：一张脸只属于一个人。",
