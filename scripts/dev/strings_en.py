@@ -868,7 +868,7 @@ PANEL.update(
             "one": "1 person needs a new face photo",
             "other": "{count} people need a new face photo",
         },
-        "duplicate_of": "This face is very close to {name}'s (distance {distance}). Check the photo: one face, one person.",
+        "duplicate_of": "This face is very close to the face of {name}: distance {distance}. Check the photo: one face, one person.",
         "different_people": "They are different people (siblings, twins)",
         "look_alike_checked": "You confirmed they are different people; enrolling records that in the audit log.",
         "look_alike_audited": "Recorded in the audit log that they are different people.",
