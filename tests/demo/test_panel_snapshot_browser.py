@@ -143,6 +143,7 @@ def test_snapshot_look_alike_and_engine_switch_in_the_panel(
     notice = panel.locator('[data-detail="p-wang"] [data-reenroll]')
     notice.wait_for(timeout=30_000)
     assert "Needs a new face photo (face engine changed)" in notice.inner_text()
+    notice.scroll_into_view_if_needed()
     _shot(p, "44-person-reenroll")
 
     # --- in Chinese
@@ -160,6 +161,7 @@ def test_snapshot_look_alike_and_engine_switch_in_the_panel(
     notice = panel.locator('[data-detail="p-wang"] [data-reenroll]')
     notice.wait_for(timeout=30_000)
     assert "需要重新录入人脸照片（人脸引擎已更换）" in notice.inner_text()
+    notice.scroll_into_view_if_needed()
     _shot(p, "46-person-reenroll-zh")
     ours = [e for e in errors if "ViewTransition" not in e]
     assert ours == [], errors
