@@ -166,6 +166,11 @@ class FaceService:
             self.loaded.set()
 
     async def _start(self) -> None:
+        if not self.options.keep_stranger_snapshots:
+            # The estate turned stranger snapshots off: none stays a night longer.
+            dropped = await self.hub.db(self.hub.store.remove_snapshots)
+            if dropped:
+                _LOGGER.info("Stranger snapshots are off: %d deleted", dropped)
         try:
             engine = await self._run(self.worker.ping)
         except errors.CoreError as err:
@@ -190,11 +195,6 @@ class FaceService:
                 Cluster(sc.id, centroid, sc.count, sc.first_seen, sc.last_seen, set(sc.days))
             )
         self.clusters = StrangerClusters.restore(restored, dims=self.spec.dims)
-        if not self.options.keep_stranger_snapshots:
-            # The estate turned stranger snapshots off: none stays a night longer.
-            dropped = await self.hub.db(self.hub.store.remove_snapshots)
-            if dropped:
-                _LOGGER.info("Stranger snapshots are off: %d deleted", dropped)
         self.engine = engine
         await self._reencode_stale()
         _LOGGER.info(
