@@ -45,10 +45,12 @@ from .const import (
     OPT_FACE_ENGINE,
     OPT_FACE_STRICTNESS,
     OPT_KEEP_PHOTOS,
+    OPT_KEEP_STRANGER_SNAPSHOTS,
     OPT_MIN_PIN_LENGTH,
     OPT_PHOTO_RETENTION_DAYS,
     OPT_RETENTION_DAYS,
     OPT_RULES,
+    OPT_STRANGER_SNAPSHOT_DAYS,
     SUBENTRY_GATE,
 )
 from .core.contract import ContractError, check_device_id
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
     from .runtime import CommunityGateConfigEntry
 
 MAX_RETENTION_DAYS = 3650
+MAX_SNAPSHOT_DAYS = 30
 
 
 def _resolve(hass: HomeAssistant, raw: str) -> Path:
@@ -232,6 +235,10 @@ NUMBER_OPTIONS: dict[str, _Number] = {
     OPT_RETENTION_DAYS: _days(DEFAULTS.retention_days),
     OPT_CLUSTER_RETENTION_DAYS: _days(DEFAULTS.cluster_retention_days),
     OPT_PHOTO_RETENTION_DAYS: _days(DEFAULTS.photo_retention_days),
+    # A stranger never consented: their snapshot is kept a month at most.
+    OPT_STRANGER_SNAPSHOT_DAYS: _Number(
+        DEFAULTS.stranger_snapshot_days, 1, MAX_SNAPSHOT_DAYS, 1, "d", integer=True
+    ),
     OPT_CAPTURE_INTERVAL: _Number(DEFAULTS.capture_interval, 0.1, 10, 0.1, "s"),
     OPT_FACE_DEBOUNCE: _Number(DEFAULTS.face_debounce, 1, 300, 1, "s"),
     OPT_MIN_PIN_LENGTH: _Number(
@@ -296,6 +303,9 @@ class CommunityGateOptionsFlow(OptionsFlow):
         if user_input is not None:
             clean, errors = _check_numbers(user_input, NUMBER_OPTIONS)
             clean[OPT_KEEP_PHOTOS] = bool(user_input.get(OPT_KEEP_PHOTOS, False))
+            clean[OPT_KEEP_STRANGER_SNAPSHOTS] = bool(
+                user_input.get(OPT_KEEP_STRANGER_SNAPSHOTS, False)
+            )
             for key, choices, default in _CHOICES:
                 value = user_input.get(key, default)
                 if value in choices:
@@ -321,6 +331,12 @@ class CommunityGateOptionsFlow(OptionsFlow):
         fields[
             vol.Required(
                 OPT_KEEP_PHOTOS, default=current.get(OPT_KEEP_PHOTOS, DEFAULTS.keep_photos)
+            )
+        ] = selector.BooleanSelector()
+        fields[
+            vol.Required(
+                OPT_KEEP_STRANGER_SNAPSHOTS,
+                default=current.get(OPT_KEEP_STRANGER_SNAPSHOTS, DEFAULTS.keep_stranger_snapshots),
             )
         ] = selector.BooleanSelector()
         fields[vol.Optional(OPT_RULES)] = section(

@@ -39,6 +39,8 @@ OPT_FACE_DEBOUNCE: Final = "face_debounce"
 OPT_CLUSTER_RETENTION_DAYS: Final = "cluster_retention_days"
 OPT_PHOTO_RETENTION_DAYS: Final = "photo_retention_days"
 OPT_KEEP_PHOTOS: Final = "keep_photos"
+OPT_KEEP_STRANGER_SNAPSHOTS: Final = "keep_stranger_snapshots"
+OPT_STRANGER_SNAPSHOT_DAYS: Final = "stranger_snapshot_days"
 OPT_MIN_PIN_LENGTH: Final = "min_pin_length"
 OPT_EPISODE_WINDOW: Final = "episode_window"
 

@@ -171,6 +171,11 @@ class FaceService:
             self.loaded.set()
 
     async def _start(self) -> None:
+        if not self.options.keep_stranger_snapshots:
+            # The estate turned stranger snapshots off: none stays a night longer.
+            dropped = await self.hub.db(self.hub.store.remove_snapshots)
+            if dropped:
+                _LOGGER.info("Stranger snapshots are off: %d deleted", dropped)
         try:
             engine = await self._run(self.worker.ping)
         except errors.CoreError as err:
@@ -514,10 +519,14 @@ class FaceService:
         direction: Direction | None = None,
         caller: str | None = None,
         box: FaceBox | None = None,
+        crop: tuple[bytes, float] | None = None,
     ) -> PassageOutcome | None:
         """An embedding (from a camera frame or an edge terminal) at a gate. Returns
         None when debounced (the same person or stranger moments ago) or, for a camera
         frame's face (``box``), while its track waits for a frame that agrees.
+
+        ``crop`` (a camera frame's face, only with stranger snapshots on): its JPEG crop
+        and quality, kept sealed for the stranger cluster when better than the kept one.
 
         ``caller`` is the terminal that sent it (``device:<id>``): its unknown faces
         are held to ``UNKNOWN_FACE_BUDGET``."""
@@ -557,6 +566,9 @@ class FaceService:
                 self._spend(key, unknown)
         if verdict is Verdict.WAIT:
             return None
+        if cluster_id is not None and crop is not None and self.options.keep_stranger_snapshots:
+            # Before the debounce: a better look a moment later replaces the first one.
+            await self.async_keep_snapshot(cluster_id, *crop)
         subject = match.person_id if match.accepted else cluster_id
         if debounce and subject is not None and self._debounced(gate_id, subject):
             return None
@@ -583,16 +595,35 @@ class FaceService:
         """A camera frame: every face in it, largest first, each decided with the
         frames of its track before it (``tracks.py``), debounced per subject."""
         self._require_engine()
-        faces: list[Face] = await self._run(self.worker.analyse, image)
-        faces.sort(key=lambda f: f.box.area, reverse=True)
+        found: list[tuple[Face, tuple[bytes, float] | None]]
+        if self.options.keep_stranger_snapshots:
+            found = await self._run(self.worker.analyse_crops, image)
+        else:  # nothing is cropped, so nothing can be kept
+            found = [(f, None) for f in await self._run(self.worker.analyse, image)]
+        found.sort(key=lambda fc: fc[0].box.area, reverse=True)
         out = []
-        for face in faces:
+        for face, crop in found:
             outcome = await self.async_present_embedding(
-                gate_id, face.encoding, context=context, debounce=True, box=face.box
+                gate_id, face.encoding, context=context, debounce=True, box=face.box, crop=crop
             )
             if outcome is not None:
                 out.append(outcome)
         return out
+
+    async def async_keep_snapshot(self, cluster_id: str, crop: bytes, quality: float) -> bool:
+        """Keep a stranger's face crop, sealed, when it is better than the one kept.
+        The cluster is saved first, so the crop never outlives a cluster it names."""
+        await self.async_save_clusters()
+        days = self.options.stranger_snapshot_days
+        return await self.hub.db(
+            partial(self.photos.keep_snapshot, cluster_id, crop, quality, days=days)
+        )
+
+    async def async_snapshot(self, cluster_id: str) -> bytes | None:
+        """The stranger's kept crop (JPEG), for the admin panel only; None if none."""
+        if not self.options.keep_stranger_snapshots:
+            return None
+        return await self.hub.db(self.photos.open_snapshot, cluster_id)
 
     async def async_assign_stranger(self, cluster_id: str, person_id: str) -> tuple[int, bool]:
         """Staff say who a stranger was: the cluster's passages take that person's id and

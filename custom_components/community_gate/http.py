@@ -18,6 +18,8 @@ import numpy as np
 from .core import contract as c
 from .core.device_auth import UNAUTHENTICATED
 from .core.display import pick_language, prompt
+from .core.errors import UnknownSnapshotError
+from .core.ids import check_id
 from .core.images import MAX_IMAGE_BYTES
 from .core.model import Direction, FaceVariant
 from .core.throttle import device_caller
@@ -34,6 +36,7 @@ IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/o
 def async_register_views(hass: HomeAssistant) -> None:
     hass.http.register_view(EnrollUploadView())
     hass.http.register_view(TerminalDecisionView())
+    hass.http.register_view(StrangerSnapshotView())
 
 
 def _error(code: str, status: HTTPStatus, **extra: Any) -> web.Response:
@@ -102,6 +105,45 @@ class EnrollUploadView(HomeAssistantView):
             return _answer(err)
         await audit_look_alike(estate.hub, user.id, person_id, result)
         return web.json_response(enroll_answer(result))
+
+
+SNAPSHOT_ACTION = "view_stranger_snapshot"
+
+
+class StrangerSnapshotView(HomeAssistantView):
+    """GET ``?cluster_id=<stranger>[&config_entry_id=..]`` → the stranger's kept face
+    crop (JPEG), for the admin panel's strangers view: admins only, never cached,
+    each look audited. There is no public URL: the panel fetches it with its token."""
+
+    url = "/api/community_gate/stranger_snapshot"
+    name = "api:community_gate:stranger_snapshot"
+    requires_auth = True
+
+    async def get(self, request: web.Request) -> web.Response:
+        hass = request.app[KEY_HASS]
+        user = request[KEY_HASS_USER]
+        cluster_id = request.query.get("cluster_id", "")
+        try:
+            estate = resolve_runtime(hass, request.query.get("config_entry_id"))
+        except HomeAssistantError as err:
+            return _answer(err)
+        if not user.is_admin:
+            await async_audit(estate.hub, user.id, SNAPSHOT_ACTION, None, "unauthorized")
+            return _error("unauthorized", HTTPStatus.FORBIDDEN)
+        try:
+            with translated(estate.hub.store.path):
+                check_id(cluster_id, "cluster_id")
+                image = await estate.face.async_snapshot(cluster_id)
+                if image is None:
+                    raise UnknownSnapshotError("no snapshot", cluster_id=cluster_id)
+        except HomeAssistantError as err:
+            return _answer(err)
+        await async_audit(estate.hub, user.id, SNAPSHOT_ACTION, cluster_id)
+        return web.Response(
+            body=image,
+            content_type="image/jpeg",
+            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        )
 
 
 class TerminalDecisionView(HomeAssistantView):

@@ -409,15 +409,16 @@ async def ws_strangers(
         clusters = clusters[: msg["limit"]]
         hub = estate.hub
 
-        def read() -> tuple[dict[str, StrangerIgnore], dict[str, str | None]]:
+        def read() -> tuple[dict[str, StrangerIgnore], dict[str, str | None], dict[str, float]]:
             marks = {m.cluster_id: m for m in hub.store.list_stranger_ignores()}
             last_gate: dict[str, str | None] = {}
             for c in clusters:
                 page = passage_page(hub.store, PassageFilter(cluster_id=c["cluster_id"]), limit=1)
                 last_gate[c["cluster_id"]] = page.rows[0].gate_id if page.rows else None
-            return marks, last_gate
+            keep = estate.options.keep_stranger_snapshots
+            return marks, last_gate, hub.store.snapshot_clusters() if keep else {}
 
-        marks, last_gate = await hub.db(read)
+        marks, last_gate, snapshots = await hub.db(read)
         now = dt_util.utcnow().timestamp()
         out = []
         for c in clusters:
@@ -431,9 +432,16 @@ async def ws_strangers(
                     "last_gate_id": gate_id,
                     "last_gate_name": _gate_name(hub, gate_id) if gate_id else None,
                     "ignored": await _ignored(hass, marks.get(cid), now),
+                    # When a face crop is kept (stranger snapshots on): the panel fetches
+                    # it from the admin-only snapshot view; never the image here.
+                    "snapshot_at": to_iso(snapshots[cid]) if cid in snapshots else None,
                 }
             )
-        return {"ready": True, "strangers": out}
+        return {
+            "ready": True,
+            "strangers": out,
+            "snapshots": estate.options.keep_stranger_snapshots,
+        }
 
     await _run(hass, connection, msg, work)
 

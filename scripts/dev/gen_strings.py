@@ -223,6 +223,7 @@ def build(m) -> dict:
             "error": {
                 "retention_out_of_range": m.CONFIG["retention_err"],
                 **{f"{k}_out_of_range": m.CONFIG[f"{k}_err"] for k in FACE_OPTIONS},
+                **m.OPTIONS_ERRORS,
                 "invalid_rule_parameter": m.RULES_SECTION["error"],
                 "invalid_choice": m.CONFIG["invalid_choice"],
             },

@@ -356,7 +356,13 @@ def write_config(cfg: Path, host: str, port: int) -> None:
             "entry_id": uuid.uuid4().hex,
             "minor_version": 2,
             # The demo runs the default engine (issue 14), written down as a new estate is.
-            "options": {"retention_days": 180, "face_engine": DEFAULT_ENGINE},
+            # Stranger snapshots on in the demo (the product default is off), so staff
+            # see what the option shows; a real estate says so in its notice first.
+            "options": {
+                "retention_days": 180,
+                "face_engine": DEFAULT_ENGINE,
+                "keep_stranger_snapshots": True,
+            },
             "pref_disable_new_entities": False,
             "pref_disable_polling": False,
             "source": "user",
@@ -557,7 +563,8 @@ def banner(host: str, port: int, token: str | None, *, reader: Path | None = Non
         " Remote open: press button.east_gate_open.",
         " Faces: set input_select.building_3_visitor to 'Wang Fang (resident)': the door",
         " camera shows her, she is recognised and the relay clicks; 'A stranger' is logged",
-        " as denied with a stranger cluster id (no photo or name kept).",
+        " as denied with a stranger cluster id (no name kept; the demo keeps a sealed snapshot of"
+        " the face for the panel's Strangers view, an option that is off by default).",
         " Emergency open-all: switch.demo_estate_emergency_open_all.",
         " Lockdown: switch.demo_estate_lockdown; then only 30001 (staff) opens.",
     ]

@@ -840,3 +840,46 @@ SERVICES.update(
         ),
     }
 )
+
+# ------------------------------------------------ stranger snapshots (issue 17, item 3)
+OPTIONS_DATA["keep_stranger_snapshots"] = "Keep a snapshot of each stranger"
+OPTIONS_DATA["stranger_snapshot_days"] = "Keep stranger snapshots for"
+OPTIONS_DESC["keep_stranger_snapshots"] = (
+    "Off (default): nothing of a stranger's face is kept but the encrypted numbers that recognise them again. On: the best small face crop of each unrecognised person is kept encrypted, shown only to administrators in the panel's Strangers view, and deleted with the stranger or after its retention. Say so in the notice at the gates."
+)
+OPTIONS_DESC["stranger_snapshot_days"] = (
+    "Each snapshot is deleted this long after it was taken (1 to 30 days), or earlier with its stranger."
+)
+OPTIONS_ERRORS = {"stranger_snapshot_days_out_of_range": "Choose between 1 and 30 days."}
+EXCEPTIONS["unknown_stranger_snapshot"] = (
+    'No snapshot is kept of stranger "{cluster_id}" (the option is off, it expired, or the camera has not had a good look yet).'
+)
+PANEL.update(
+    {
+        "snapshot": "Snapshot",
+        "snapshot_alt": "Face of this stranger",
+        "snapshot_taken": "Taken {time}",
+        "no_snapshot": "No snapshot yet",
+        "snapshots_note": "Snapshots are kept encrypted, only for administrators, and deleted with the stranger or after their retention.",
+    }
+)
+
+# ---------------------------------- the panel's face engine and look-alike bits (issue 14)
+PANEL.update(
+    {
+        "face_reenroll": "Needs a new face photo (face engine changed)",
+        "face_engine": "Engine: {engine}",
+        "engines": {
+            "ncnn_sface_2021dec": "ncnn (YuNet + SFace)",
+            "dlib_resnet_v1": "dlib (face_recognition)",
+        },
+        "reenroll_count": {
+            "one": "1 person needs a new face photo",
+            "other": "{count} people need a new face photo",
+        },
+        "duplicate_of": "This face is very close to the face of {name}: distance {distance}. Check the photo: one face, one person.",
+        "different_people": "They are different people (siblings, twins)",
+        "look_alike_checked": "You confirmed they are different people; enrolling records that in the audit log.",
+        "look_alike_audited": "Recorded in the audit log that they are different people.",
+    }
+)

@@ -778,3 +778,43 @@ SERVICES.update(
         ),
     }
 )
+
+# ------------------------------------------------ stranger snapshots (issue 17, item 3)
+OPTIONS_DATA["keep_stranger_snapshots"] = "保留陌生人快照"
+OPTIONS_DATA["stranger_snapshot_days"] = "陌生人快照保存期限"
+OPTIONS_DESC["keep_stranger_snapshots"] = (
+    "关闭（默认）：陌生人的脸除用于再次识别的加密数值外不保留任何内容。开启：为每位未识别的人加密保留一张最清晰的小幅人脸截图，仅管理员可在面板“陌生人”页查看，随该陌生人一并删除或到期删除。请在门口的告知中写明。"
+)
+OPTIONS_DESC["stranger_snapshot_days"] = (
+    "每张快照在拍摄后超过此期限即被删除（1 到 30 天），陌生人被删除时一并删除。"
+)
+OPTIONS_ERRORS = {"stranger_snapshot_days_out_of_range": "请选择 1 到 30 天。"}
+EXCEPTIONS["unknown_stranger_snapshot"] = (
+    "没有保留陌生人“{cluster_id}”的快照（该选项已关闭、快照已过期，或摄像头尚未拍到清晰的脸）。"
+)
+PANEL.update(
+    {
+        "snapshot": "快照",
+        "snapshot_alt": "该陌生人的脸",
+        "snapshot_taken": "拍摄于 {time}",
+        "no_snapshot": "暂无快照",
+        "snapshots_note": "快照加密保存，仅管理员可见，随陌生人一并删除或到期删除。",
+    }
+)
+
+# ---------------------------------- the panel's face engine and look-alike bits (issue 14)
+PANEL.update(
+    {
+        "face_reenroll": "需要重新录入人脸照片（人脸引擎已更换）",
+        "face_engine": "引擎：{engine}",
+        "engines": {
+            "ncnn_sface_2021dec": "ncnn 引擎（YuNet + SFace）",
+            "dlib_resnet_v1": "dlib 引擎（face_recognition）",
+        },
+        "reenroll_count": {"other": "{count} 人需要重新录入人脸照片"},
+        "duplicate_of": "这张脸与{name}的非常接近（距离 {distance}）。请检查照片：一张脸只属于一个人。",
+        "different_people": "他们是不同的人（兄弟姐妹、双胞胎）",
+        "look_alike_checked": "您已确认他们是不同的人；登记时将记入审计日志。",
+        "look_alike_audited": "已在审计日志中记录他们是不同的人。",
+    }
+)

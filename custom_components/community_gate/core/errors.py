@@ -146,6 +146,12 @@ class UnknownStrangerError(NotFoundError):
     code = "unknown_stranger"
 
 
+class UnknownSnapshotError(NotFoundError):
+    """No snapshot kept of that stranger (the option is off, it expired, or none yet)."""
+
+    code = "unknown_stranger_snapshot"
+
+
 class FaceUnavailableError(CoreError):
     """Face recognition is not running (models missing or still loading)."""
 

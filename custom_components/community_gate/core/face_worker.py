@@ -30,10 +30,21 @@ from typing import Any
 from .errors import FaceUnavailableError
 from .faces import DlibEngine, Face, FaceEngine, enrollment_face
 from .images import decode_image
+from .snapshots import snapshot
 
 
 def _analyse(engine: FaceEngine, image: bytes, upsample: int, max_faces: int) -> list[Face]:
     return engine.analyse(decode_image(image), upsample=upsample, max_faces=max_faces)
+
+
+def _analyse_crops(
+    engine: FaceEngine, image: bytes, upsample: int, max_faces: int
+) -> list[tuple[Face, tuple[bytes, float] | None]]:
+    """Each face with a small crop of it and the crop's quality (stranger snapshots):
+    the frame itself never leaves this process."""
+    rgb = decode_image(image)
+    faces = engine.analyse(rgb, upsample=upsample, max_faces=max_faces)
+    return [(face, snapshot(rgb, face)) for face in faces]
 
 
 def _enroll(engine: FaceEngine, image: bytes) -> Face:
@@ -46,6 +57,7 @@ def _ping(engine: FaceEngine) -> str:
 
 _HANDLERS: dict[str, Callable[..., Any]] = {
     "analyse": _analyse,
+    "analyse_crops": _analyse_crops,
     "enroll": _enroll,
     "ping": _ping,
 }
@@ -142,6 +154,15 @@ class FaceWorker:
 
     def analyse(self, image: bytes, *, upsample: int = 0, max_faces: int = 4) -> list[Face]:
         result: list[Face] = self.call("analyse", image, upsample, max_faces)
+        return result
+
+    def analyse_crops(
+        self, image: bytes, *, upsample: int = 0, max_faces: int = 4
+    ) -> list[tuple[Face, tuple[bytes, float] | None]]:
+        """``analyse``, each face with its JPEG crop and quality (``snapshots.py``)."""
+        result: list[tuple[Face, tuple[bytes, float] | None]] = self.call(
+            "analyse_crops", image, upsample, max_faces
+        )
         return result
 
     def enroll(self, image: bytes) -> Face:

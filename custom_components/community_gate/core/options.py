@@ -21,6 +21,10 @@ class EstateOptions:
     cluster_retention_days: int = 30  # unknown-face clusters: biometric, kept briefly
     photo_retention_days: int = 7  # enrollment photos, when kept at all
     keep_photos: bool = False
+    # Stranger snapshots: one sealed face crop per stranger cluster, for the admin panel
+    # only; off by default (nothing kept), and short-lived when on.
+    keep_stranger_snapshots: bool = False
+    stranger_snapshot_days: int = 7
     # Recognition: which engine (its encodings are not comparable with the other's), and
     # how rarely a stranger may be taken for someone who may pass (``engines.STRICTNESS``);
     # the threshold follows from the engine's calibration and the gate's scope.
@@ -47,6 +51,10 @@ class EstateOptions:
             cluster_retention_days=int(raw.get("cluster_retention_days", d.cluster_retention_days)),
             photo_retention_days=int(raw.get("photo_retention_days", d.photo_retention_days)),
             keep_photos=bool(raw.get("keep_photos", d.keep_photos)),
+            keep_stranger_snapshots=bool(
+                raw.get("keep_stranger_snapshots", d.keep_stranger_snapshots)
+            ),
+            stranger_snapshot_days=int(raw.get("stranger_snapshot_days", d.stranger_snapshot_days)),
             face_engine=str(raw.get("face_engine", d.face_engine)),
             face_strictness=str(raw.get("face_strictness", d.face_strictness)),
             capture_interval=float(raw.get("capture_interval", d.capture_interval)),

@@ -31,6 +31,7 @@ MAX_RETENTION_DAYS = 3650
 OUTCOME_OK = "ok"
 SYSTEM_USER = "system"  # automations and scripts: no HA user behind the call
 PHOTO_ENROLLMENT = "enrollment"
+PHOTO_STRANGER = "stranger"  # the best face crop of a stranger cluster (an option)
 
 
 class GuardianConsentRequiredError(errors.ConsentRequiredError):
@@ -296,6 +297,38 @@ class PhotoVault:
         pid = f"photo_{secrets.token_hex(8)}"
         sealed = self._sealer.seal(image, photo_aad(pid, person_id))
         return self.store.add_photo(StoredPhoto(pid, person_id, purpose, sealed, t, t + days * DAY))
+
+    def keep_snapshot(
+        self,
+        cluster_id: str,
+        crop: bytes,
+        quality: float,
+        *,
+        days: int,
+        now: float | None = None,
+    ) -> bool:
+        """Keep ``crop`` (a small JPEG) as the snapshot of a stranger cluster when it is
+        better than the one kept; sealed like every photo, expiring after ``days``.
+        Nothing is sealed when the kept crop is at least as good. Returns whether kept."""
+        check_id(cluster_id, "cluster_id")
+        kept = self.store.snapshot_quality(cluster_id)
+        if kept is not None and kept >= quality:
+            return False
+        t = now or _time.time()
+        pid = f"photo_{secrets.token_hex(8)}"
+        sealed = self._sealer.seal(crop, photo_aad(pid, None))
+        photo = StoredPhoto(pid, None, PHOTO_STRANGER, sealed, t, t + days * DAY)
+        return self.store.keep_snapshot(photo, cluster_id, quality)
+
+    def open_snapshot(self, cluster_id: str) -> bytes | None:
+        """The stranger's crop, unsealed; None when none is kept (or it is unreadable)."""
+        photo = self.store.get_snapshot(cluster_id)
+        if photo is None:
+            return None
+        try:
+            return self.open(photo)
+        except ValueError:
+            return None
 
     def open(self, photo: StoredPhoto) -> bytes:
         return self._sealer.open(photo.sealed, photo_aad(photo.id, photo.person_id))

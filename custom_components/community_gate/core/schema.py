@@ -199,8 +199,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE passages ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE passages ADD COLUMN last_seen REAL;
     """,
+    # 8: stranger snapshots (an option, off by default): the best face crop of a
+    # stranger cluster is a kept photo (``purpose`` 'stranger', no person), sealed and
+    # expiring like enrollment photos, tied to its cluster; one per cluster.
+    """
+    ALTER TABLE photos ADD COLUMN cluster_id TEXT;
+    ALTER TABLE photos ADD COLUMN quality REAL;
+    CREATE UNIQUE INDEX photos_cluster ON photos (cluster_id) WHERE cluster_id IS NOT NULL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+# The migration that added stranger snapshots (tests build the schema before it).
+STRANGER_SNAPSHOTS_VERSION = 8
 # Present in every migrated database; one missing means a damaged file.
 TABLES = frozenset(
     {

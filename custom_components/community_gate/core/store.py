@@ -682,8 +682,20 @@ class Store:
                     "UPDATE OR IGNORE stranger_ignores SET cluster_id=? WHERE cluster_id=?",
                     (kept, gone),
                 )
+            for kept, gone in relabel:
+                # One snapshot per stranger: the better of the two crops stays.
+                c.execute(
+                    "DELETE FROM photos WHERE cluster_id=? AND quality <"
+                    " (SELECT quality FROM photos WHERE cluster_id=?)",
+                    (kept, gone),
+                )
+                c.execute(
+                    "UPDATE OR IGNORE photos SET cluster_id=? WHERE cluster_id=?", (kept, gone)
+                )
             gone_ids = [(i,) for i in removed] + [(gone,) for _, gone in relabel]
             c.executemany("DELETE FROM stranger_ignores WHERE cluster_id=?", gone_ids)
+            # A snapshot goes with its cluster (the merged one's, unless it moved above).
+            c.executemany("DELETE FROM photos WHERE cluster_id=?", gone_ids)
             c.executemany("DELETE FROM stranger_clusters WHERE id=?", ((i,) for i in removed))
             c.executemany(
                 "INSERT INTO stranger_clusters VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
@@ -710,6 +722,8 @@ class Store:
         with self._tx() as c:
             # A known person now: the stranger's "do not alert" mark goes with the id.
             c.execute("DELETE FROM stranger_ignores WHERE cluster_id=?", (cluster_id,))
+            # ...and so does the stranger's snapshot: the person has a name now.
+            c.execute("DELETE FROM photos WHERE cluster_id=?", (cluster_id,))
             return c.execute(
                 "UPDATE passages SET person_id=?, unit_id=?, cluster_id=NULL WHERE cluster_id=?",
                 (person_id, unit_id, cluster_id),
@@ -730,6 +744,68 @@ class Store:
                 "DELETE FROM stranger_ignores WHERE cluster_id NOT IN"
                 " (SELECT id FROM stranger_clusters)"
             )
+            c.execute(
+                "DELETE FROM photos WHERE cluster_id IS NOT NULL AND cluster_id NOT IN"
+                " (SELECT id FROM stranger_clusters)"
+            )
+        return cur.rowcount
+
+    # ----------------------------------------------------------- stranger snapshots
+    # The best face crop of a stranger cluster (an option): a row of ``photos`` with
+    # purpose 'stranger', no person, its cluster id and its quality. Sealed, resealed
+    # and purged like every kept photo; deleted with its cluster (above).
+    def snapshot_quality(self, cluster_id: str) -> float | None:
+        """The quality of the crop kept for ``cluster_id``; None when there is none."""
+        row = self._conn.execute(
+            "SELECT quality FROM photos WHERE cluster_id=?", (cluster_id,)
+        ).fetchone()
+        return None if row is None else float(row[0])
+
+    def keep_snapshot(self, photo: StoredPhoto, cluster_id: str, quality: float) -> bool:
+        """Keep ``photo`` as the crop of ``cluster_id`` unless a crop at least as good
+        is kept already. Returns whether it was kept."""
+        check_id(photo.id, "photo_id")
+        with self._tx() as c:
+            row = c.execute(
+                "SELECT quality FROM photos WHERE cluster_id=?", (cluster_id,)
+            ).fetchone()
+            if row is not None and float(row[0]) >= quality:
+                return False
+            c.execute("DELETE FROM photos WHERE cluster_id=?", (cluster_id,))
+            c.execute(
+                f"INSERT INTO photos ({PHOTO_COLS}, cluster_id, quality) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    photo.id,
+                    None,
+                    photo.purpose,
+                    photo.sealed,
+                    photo.created_at,
+                    photo.expires_at,
+                    cluster_id,
+                    quality,
+                ),
+            )
+        return True
+
+    def get_snapshot(self, cluster_id: str) -> StoredPhoto | None:
+        row = self._conn.execute(
+            f"SELECT {PHOTO_COLS} FROM photos WHERE cluster_id=?", (cluster_id,)
+        ).fetchone()
+        return None if row is None else photo_from_row(row)
+
+    def snapshot_clusters(self) -> dict[str, float]:
+        """Each cluster with a kept crop, and when that crop was taken."""
+        return {
+            r[0]: float(r[1])
+            for r in self._conn.execute(
+                "SELECT cluster_id, created_at FROM photos WHERE cluster_id IS NOT NULL"
+            )
+        }
+
+    def remove_snapshots(self) -> int:
+        """Every stranger crop (the estate turned the option off)."""
+        with self._tx() as c:
+            cur = c.execute("DELETE FROM photos WHERE cluster_id IS NOT NULL")
         return cur.rowcount
 
     # ------------------------------------------------------------ ignored strangers

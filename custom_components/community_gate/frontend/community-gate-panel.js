@@ -78,6 +78,7 @@ video, .preview { max-width: 100%; max-height: 320px; border-radius: 8px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 12px; }
 .qr svg { width: 240px; height: 240px; }
 .muted { color: var(--secondary-text-color); font-size: 14px; }
+td.snap img { width: 96px; height: 96px; object-fit: cover; border-radius: 8px; display: block; }
 @media print { header, nav, .noprint { display: none !important; } .card { box-shadow: none; } }
 @media (max-width: 700px) { .hide-narrow { display: none; } }
 `;
@@ -353,6 +354,8 @@ class CommunityGatePanel extends HTMLElement {
         ${FLAGS.map((k) => `<label><input type="checkbox" name="${k}" ${p[k] ? "checked" : ""}>${esc(this.t(k))}</label>`).join("")}
         <button type="submit">${esc(this.t("save"))}</button></form>
       <div class="muted">${esc(this.t("last_seen"))}: ${esc(this._date(d.last_seen))} · ${esc(this.t("face_refs"))}: ${d.face_references.plain} + ${d.face_references.masked}</div>
+      ${d.face_reenroll ? `<div class="msg error" data-reenroll="1">${esc(this.t("face_reenroll"))}
+        <button class="flat" data-action="enroll-person">${esc(this.t("enroll"))}</button></div>` : ""}
       ${this._accessForm(p)}
       <h3>${esc(this.t("credentials"))}</h3>
       <table><tbody>${creds || `<tr><td>${esc(this.t("nothing"))}</td></tr>`}</tbody></table>
@@ -464,6 +467,7 @@ class CommunityGatePanel extends HTMLElement {
 
   async _setPhoto(blob) {
     this._photo = blob;
+    this._differentFrom = "";
     const img = this._main().querySelector("img.preview");
     img.src = URL.createObjectURL(blob);
     img.hidden = false;
@@ -471,12 +475,13 @@ class CommunityGatePanel extends HTMLElement {
     await this._upload(true);
   }
 
-  async _upload(dryRun) {
+  async _upload(dryRun, differentFrom = "") {
     const q = new URLSearchParams({
       person_id: this._enrollPerson(),
       variant: this._main().querySelector("select[name=variant]").value,
     });
     if (dryRun) q.set("dry_run", "1");
+    if (differentFrom) q.set("different_from", differentFrom);
     if (this.state.entry) q.set("config_entry_id", this.state.entry);
     const box = this._main().querySelector(".quality");
     box.innerHTML = `<div class="msg info">${esc(this.t("loading"))}</div>`;
@@ -485,11 +490,30 @@ class CommunityGatePanel extends HTMLElement {
     });
     const body = await resp.json().catch(() => ({}));
     if (!resp.ok) {
+      if (body.error === "face_duplicate") return this._duplicate(box, body.details || {}, dryRun);
       box.innerHTML = `<div class="msg error" data-error="${esc(body.error)}">${esc(this._errorText(body))}</div>`;
       return false;
     }
-    box.innerHTML = `<div class="msg info" data-ok="1">${esc(this.t(dryRun ? "quality_ok" : "enrolled", { px: body.face_px }))}</div>`;
+    this._differentFrom = differentFrom;
+    const ok = this.t(dryRun ? "quality_ok" : "enrolled", { px: body.face_px });
+    // Enrolled beside a look-alike staff vouched for: the judgement is in the audit log.
+    const alike = body.look_alike ? ` ${this.t(dryRun ? "look_alike_checked" : "look_alike_audited")}` : "";
+    box.innerHTML = `<div class="msg info" data-ok="1" ${body.look_alike ? 'data-look-alike="1"' : ""}>${esc(ok + alike)}</div>`;
     return true;
+  }
+
+  async _duplicate(box, details, dryRun) {
+    // The face is near someone else's: name them (this panel is admin-only) and let staff
+    // who checked say they are different people (siblings, twins); the retry names them.
+    const other = details.other_person_id || "";
+    let name = other;
+    try {
+      const d = await this.ws("person", { person_id: other });
+      name = d.person.display_name ? `${d.person.display_name} (${other})` : other;
+    } catch (err) { /* removed meanwhile: the id is all there is */ }
+    box.innerHTML = `<div class="msg error" data-error="face_duplicate">${esc(this.t("duplicate_of", { name, distance: details.distance ?? "" }))}
+      <div class="row" style="margin:8px 0 0"><button type="button" class="flat" data-action="different-people" data-other="${esc(other)}" data-dry="${dryRun ? 1 : 0}">${esc(this.t("different_people"))}</button></div></div>`;
+    return false;
   }
 
   async _startCamera() {
@@ -606,7 +630,11 @@ class CommunityGatePanel extends HTMLElement {
   async _view_gates() {
     const d = await this.ws("gates");
     this._emergency(d.emergency, d.lockdown);
-    const faces = d.faces.ready ? this.t("faces_ready", { count: d.faces.references }) : this.t("faces_off", { why: d.faces.error || this.t("loading") });
+    const faces = [
+      d.faces.ready ? this.t("faces_ready", { count: d.faces.references }) : this.t("faces_off", { why: d.faces.error || this.t("loading") }),
+      d.faces.engine ? this.t("face_engine", { engine: this.t(`engines.${d.faces.engine}`) }) : "",
+      d.faces.reenroll > 0 ? this.t("reenroll_count", { count: d.faces.reenroll }) : "",
+    ].filter(Boolean).join(" · ");
     const cards = d.gates.map((g) => `<div class="card" data-gate="${esc(g.gate_id)}">
         <h3 style="margin-top:0">${esc(g.name)} <span class="muted">${esc(g.gate_id)}</span></h3>
         <div><span class="${g.online ? "ok" : "bad"}">● ${esc(this.t(g.online ? "online" : "offline"))}</span>
@@ -635,7 +663,12 @@ class CommunityGatePanel extends HTMLElement {
   // --------------------------------------------------------------- strangers
   async _view_strangers() {
     const d = await this.ws("strangers", { limit: 100 });
-    const rows = d.strangers.map((s) => `<tr data-cluster="${esc(s.cluster_id)}"><td>${esc(s.cluster_id)}</td><td>${s.sightings}</td>
+    // Stranger snapshots (an estate option): the kept face crop, fetched with the admin's
+    // token from the snapshot view (never a public URL), shown from memory.
+    const pic = (s) => (!d.snapshots ? "" : `<td class="snap">${s.snapshot_at
+      ? `<img data-snapshot="${esc(s.cluster_id)}" alt="${esc(this.t("snapshot_alt"))}" title="${esc(this.t("snapshot_taken", { time: this._date(s.snapshot_at) }))}">`
+      : `<span class="muted">${esc(this.t("no_snapshot"))}</span>`}</td>`);
+    const rows = d.strangers.map((s) => `<tr data-cluster="${esc(s.cluster_id)}">${pic(s)}<td>${esc(s.cluster_id)}</td><td>${s.sightings}</td>
         <td>${s.days_seen}</td><td class="hide-narrow">${esc(this._date(s.first_seen))}</td><td>${esc(this._date(s.last_seen))}</td>
         <td class="last-gate">${esc(s.last_gate_name || s.last_gate_id || this.t("none"))}</td>
         <td><button class="flat" data-action="cluster-passages" data-cluster="${esc(s.cluster_id)}">${esc(this.t("show_passages"))}</button>
@@ -649,9 +682,25 @@ class CommunityGatePanel extends HTMLElement {
           <input name="note" required maxlength="200" placeholder="${esc(this.t("ignore_note"))}" style="width:180px">
           <input name="days" type="number" min="1" max="366" value="30" title="${esc(this.t("days"))}" style="width:80px">
           <button type="submit" class="flat">${esc(this.t("ignore"))}</button></form>`}</td></tr>`).join("");
-    this._view(`<div class="card"><table><thead><tr><th>ID</th><th>${esc(this.t("sightings"))}</th><th>${esc(this.t("days_seen"))}</th>
+    this._view(`<div class="card"><table><thead><tr>${d.snapshots ? `<th>${esc(this.t("snapshot"))}</th>` : ""}<th>ID</th><th>${esc(this.t("sightings"))}</th><th>${esc(this.t("days_seen"))}</th>
       <th class="hide-narrow">${esc(this.t("first_seen"))}</th><th>${esc(this.t("last_seen"))}</th><th>${esc(this.t("last_gate"))}</th><th></th></tr></thead>
-      <tbody>${rows || `<tr><td colspan="7">${esc(d.ready ? this.t("nothing") : this.t("faces_off", { why: this.t("loading") }))}</td></tr>`}</tbody></table></div>`);
+      <tbody>${rows || `<tr><td colspan="8">${esc(d.ready ? this.t("nothing") : this.t("faces_off", { why: this.t("loading") }))}</td></tr>`}</tbody></table>
+      ${d.snapshots ? `<div class="muted">${esc(this.t("snapshots_note"))}</div>` : ""}</div>`);
+    await this._loadSnapshots();
+  }
+
+  async _loadSnapshots() {
+    this._snapUrls?.forEach((u) => URL.revokeObjectURL(u));
+    this._snapUrls = [];
+    await Promise.all([...this._main().querySelectorAll("img[data-snapshot]")].map(async (img) => {
+      const q = new URLSearchParams({ cluster_id: img.dataset.snapshot });
+      if (this.state.entry) q.set("config_entry_id", this.state.entry);
+      const resp = await this._hass.fetchWithAuth(`/api/community_gate/stranger_snapshot?${q}`).catch(() => null);
+      if (!resp?.ok) { img.replaceWith(Object.assign(document.createElement("span"), { className: "muted", textContent: this.t("no_snapshot") })); return; }
+      const url = URL.createObjectURL(await resp.blob());
+      this._snapUrls.push(url);
+      img.src = url;
+    }));
   }
 
   // ------------------------------------------------------------------ alerts
@@ -711,8 +760,9 @@ class CommunityGatePanel extends HTMLElement {
       if (a === "enroll-person") { st.enrollFor = st.person; return this._show("enroll"); }
       if (a === "camera") return this._startCamera();
       if (a === "capture") return this._capture();
-      if (a === "check-photo") return this._upload(true);
-      if (a === "enroll") return this._upload(false);
+      if (a === "check-photo") return this._upload(true, this._differentFrom || "");
+      if (a === "enroll") return this._upload(false, this._differentFrom || "");
+      if (a === "different-people") return this._upload(el.dataset.dry === "1", el.dataset.other);
       if (a === "older") return this._view_passages(true);
       if (a === "emergency-on" || a === "emergency-off") {
         await this.svc("set_emergency", { active: a === "emergency-on", reason: "staff panel" });
