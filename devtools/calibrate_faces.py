@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 import json
 import math
@@ -218,6 +219,17 @@ def _stricter_round(value: float, metric: str, digits: int = 3) -> float:
     return math.floor(value * scale + 1e-9) / scale
 
 
+def _rounded_threshold(impostor: Floats, far: float, metric: str) -> float:
+    """The threshold (own units) at impostor accept rate ``far``, rounded to 3 decimals
+    on the stricter side: stepped once more if float rounding let one pair too many in."""
+    allowed = int(far * impostor.size)
+    own = _stricter_round(_own(threshold_at(impostor, far), metric), metric)
+    step = 0.001 if metric == engines.COSINE else -0.001
+    while int((impostor >= _signed(own, metric)).sum()) > allowed:
+        own = round(own + step, 3)
+    return own
+
+
 def _own(signed: float, metric: str) -> float:
     """A higher-is-closer threshold back in the engine's own units."""
     return signed if metric == engines.COSINE else -signed
@@ -238,7 +250,7 @@ def impostor_tail(
         allowed = int(target * impostor.size)
         if allowed < MIN_TAIL_ACCEPTS:
             break
-        own = _stricter_round(_own(threshold_at(impostor, target), metric), metric)
+        own = _rounded_threshold(impostor, target, metric)
         measured = rates(genuine, impostor, _signed(own, metric))
         out.append({"rate": target, "score": own, "allowed": allowed, **measured})
     return out
@@ -278,7 +290,7 @@ def masked_calibration(
     genuine, impostor = masked_pairs(
         cal.labels[drawn], cal.masked[drawn], cal.masked_ref[drawn], spec.metric
     )
-    own = _stricter_round(_own(threshold_at(impostor, MASKED_FAR), spec.metric), spec.metric)
+    own = _rounded_threshold(impostor, MASKED_FAR, spec.metric)
     return {
         "masks_drawn": int(drawn.sum()),
         "masked_no_face": int((drawn & ~_valid(cal.masked)).sum()),
@@ -324,7 +336,8 @@ def margin_sweep(cal: Encoded, spec: engines.EngineSpec) -> dict[str, Any]:
     for i in np.flatnonzero(ok_ref):
         first.setdefault(str(cal.labels[i]), int(i))
     ref_rows = np.array(sorted(first.values()))
-    probe_rows = np.array([i for i in range(len(cal)) if i not in set(ref_rows.tolist())])
+    taken = set(ref_rows.tolist())
+    probe_rows = np.array([i for i in range(len(cal)) if i not in taken])
     probe_ok = _valid(cal.plain[probe_rows])
     probe_rows = probe_rows[probe_ok]  # no-face probes are refused at any margin
     refs, ref_labels = cal.ref[ref_rows], cal.labels[ref_rows]
@@ -368,6 +381,33 @@ def margin_sweep(cal: Encoded, spec: engines.EngineSpec) -> dict[str, Any]:
     }
 
 
+def choose_margin(sweep: dict[str, Any]) -> dict[str, Any]:
+    """The largest margin whose cost in known presentations accepted as themselves, at
+    the loosest bar (the pair-FAR threshold), is at most ``MARGIN_COST``; and what it
+    refuses at each bar compared with no margin."""
+    rows = sweep["sweep"]
+    loosest = [r for r in rows if r["bar"] == "pair_far_0.001"]
+    base = loosest[0]["known_self"]
+    budget = MARGIN_COST * sweep["known_presentations"]
+    chosen = max(r["margin"] for r in loosest if base - r["known_self"] <= budget)
+    at = {r["bar"]: r for r in rows if r["margin"] == chosen}
+    none = {r["bar"]: r for r in rows if r["margin"] == 0.0}
+    return {
+        "margin": chosen,
+        "rule": f"known accepted drops by at most {MARGIN_COST:.1%} of known presentations",
+        **{
+            bar: {
+                "known_self_lost": none[bar]["known_self"] - at[bar]["known_self"],
+                "known_other_refused": none[bar]["known_other"] - at[bar]["known_other"],
+                "strangers_refused": none[bar]["strangers_accepted"]
+                - at[bar]["strangers_accepted"],
+                "strangers_still_accepted": at[bar]["strangers_accepted"],
+            }
+            for bar in at
+        },
+    }
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     spec = engines.spec(args.engine)
     cal = encode_set(args.engine, args.calibration, exact_enrollment=False, cache=args.cache)
@@ -390,7 +430,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tail = impostor_tail(genuine, impostor, spec.metric)
     report["impostor_tail"] = tail
     report["masked"] = masked_calibration(cal, spec, tail)
-    report["margin"] = margin_sweep(cal, spec)
+    # The margin is judged at the bars the new tail gives, not the ones in engines.py.
+    measured = replace(spec, impostor_tail=tuple((t["rate"], t["score"]) for t in tail))
+    report["margin"] = margin_sweep(cal, measured)
+    report["margin"]["chosen"] = choose_margin(report["margin"])
     if args.test is not None:
         test = encode_set(args.engine, args.test, exact_enrollment=True, cache=args.cache)
         tg, ti = pair_scores(test.labels, test.plain, spec.metric)

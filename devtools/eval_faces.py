@@ -45,6 +45,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+import functools
 import hashlib
 import json
 import math
@@ -80,6 +81,7 @@ MASK_UPSAMPLE = 1  # dlib finds the face to draw the mask on (a devtools step, n
 ROTATIONS = 6  # calibration people split in sixths: each is a stranger once
 SEED = 14
 CACHE_VERSION = "v2"
+CHUNK = 250  # images per cache file
 
 Vector = NDArray[np.float32]
 Floats = NDArray[np.float64]
@@ -158,12 +160,15 @@ def encode_set(
     cache: Path | None = None,
     limit: int | None = None,
     masks: str = "all",
+    available_only: bool = False,
 ) -> Encoded:
     """Every image of ``root`` through ``engine_name``: the camera path, enrollment, and
     the same two again with the synthetic mask drawn on the face (see the docstring).
     ``masks``: ``"all"`` images, ``"pairs"`` (the first two photos of each person with
     two or more: a masked reference and a masked probe; saves time on a slow engine), or
-    ``"none"``."""
+    ``"none"``. With ``cache``, work is kept in chunks of ``CHUNK`` images, so an
+    interrupted run resumes; ``available_only`` returns the cached chunks (a prefix of
+    the set, in order) without encoding anything more."""
     people = find_identities(root, limit)
     paths = [(ident, p) for ident, images in people.items() for p in images]
     if masks == "all":
@@ -185,14 +190,52 @@ def encode_set(
         f"{CACHE_VERSION}|{engine_name}|{exact_enrollment}|{mode}".encode()
         + "\n".join(str(p) for _i, p in paths).encode()
     ).hexdigest()[:16]
-    cached = cache / f"{root.name}-{engine_name}-{key}.npz" if cache else None
-    if cached is not None and cached.is_file():
-        data = np.load(cached)
-        log(f"{root.name}: {len(paths)} images from {cached}")
-        return Encoded(**{k: data[k] for k in Encoded.__slots__})  # type: ignore[arg-type]
-    engine = engines.make_engine(engine_name)
+    stem = f"{root.name}-{engine_name}-{key}"
+    whole = cache / f"{stem}.npz" if cache else None
+    if whole is not None and whole.is_file():
+        log(f"{root.name}: {len(paths)} images from {whole}")
+        return _load(whole)
+    parts: list[Encoded] = []
+    engines_: list[FaceEngine] = []
+    started = time.perf_counter()
+    for first in range(0, len(paths), CHUNK):
+        chunk = cache / f"{stem}-{first // CHUNK:03d}.npz" if cache else None
+        if chunk is not None and chunk.is_file():
+            parts.append(_load(chunk))
+            continue
+        if available_only:
+            log(f"{root.name}: only the first {first} of {len(paths)} images are encoded")
+            break
+        if not engines_:
+            engines_.append(engines.make_engine(engine_name))
+        rows = range(first, min(first + CHUNK, len(paths)))
+        part = _encode_rows(
+            engines_[0], [paths[i] for i in rows], [i in wanted for i in rows], exact_enrollment
+        )
+        parts.append(part)
+        if chunk is not None:
+            chunk.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(chunk, **{k: getattr(part, k) for k in Encoded.__slots__})
+        took = time.perf_counter() - started
+        log(f"{root.name} {engine_name}: {rows.stop}/{len(paths)} ({took:.0f} s)")
+    if not parts:
+        return _empty(engines.spec(engine_name).dims)
+    return Encoded(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in Encoded.__slots__})
+
+
+def _load(path: Path) -> Encoded:
+    data = np.load(path)
+    return Encoded(**{k: data[k] for k in Encoded.__slots__})
+
+
+def _encode_rows(
+    engine: FaceEngine,
+    paths: Sequence[tuple[str, Path]],
+    masked: Sequence[bool],
+    exact_enrollment: bool,
+) -> Encoded:
     # dlib's 68 points only place the synthetic mask; the ncnn gate never needs them.
-    marker = engine if isinstance(engine, DlibEngine) else DlibEngine()
+    marker = engine if isinstance(engine, DlibEngine) else _dlib()
     n = len(paths)
     dims = engine.dims
     out = Encoded(
@@ -204,7 +247,6 @@ def encode_set(
         masked_ref=np.full((n, dims), np.nan, np.float32),
         ms=np.full(n, np.nan),
     )
-    started = time.perf_counter()
     for i, (_ident, path) in enumerate(paths):
         try:
             rgb = load_image_file(path)
@@ -218,7 +260,7 @@ def encode_set(
         ref = _enroll_vector(engine, rgb, faces, exact_enrollment)
         if ref is not None:
             out.ref[i] = ref
-        points = _mask_points(marker, rgb) if i in wanted else None
+        points = _mask_points(marker, rgb) if masked[i] else None
         if points is not None:
             masked_rgb = apply_mask(rgb, points)
             out.drawn[i] = True
@@ -228,12 +270,12 @@ def encode_set(
             mref = _enroll_vector(engine, masked_rgb, mfaces, exact_enrollment)
             if mref is not None:
                 out.masked_ref[i] = mref
-        if (i + 1) % 250 == 0:
-            log(f"{root.name} {engine_name}: {i + 1}/{n} ({time.perf_counter() - started:.0f} s)")
-    if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cached, **{k: getattr(out, k) for k in Encoded.__slots__})
     return out
+
+
+@functools.cache
+def _dlib() -> DlibEngine:
+    return DlibEngine()
 
 
 # -------------------------------------------------------------------- statistics
