@@ -410,7 +410,14 @@ def choose_margin(sweep: dict[str, Any]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     spec = engines.spec(args.engine)
-    cal = encode_set(args.engine, args.calibration, exact_enrollment=False, cache=args.cache)
+    cal = encode_set(
+        args.engine,
+        args.calibration,
+        exact_enrollment=False,
+        cache=args.cache,
+        masks=args.masks,
+        available_only=args.available_only,
+    )
     report: dict[str, Any] = {
         "engine": spec.name,
         "metric": spec.metric,
@@ -418,6 +425,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "python": platform.python_version(),
         "tuned_on": str(args.calibration),
+        "calibration_masks": args.masks,
+        "cached_prefix_only": args.available_only,
         "images": len(cal),
         "people": len(set(cal.labels.tolist())),
         "no_face": int((~_valid(cal.plain)).sum()),
@@ -452,6 +461,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test", type=Path, default=None, help="report the gate's pairs here")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument(
+        "--masks",
+        default="all",
+        choices=("all", "pairs", "none"),
+        help="calibration photos to mask: all, or each person's first two (a slow engine)",
+    )
+    parser.add_argument(
+        "--available-only",
+        action="store_true",
+        help="use the calibration encodings already cached (a prefix of the set)",
+    )
     parser.add_argument("--frame", type=Path, default=None, help="photo for the 640x480 frame")
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--scores", type=int, default=0, help="detector scores, every Nth image")

@@ -1,9 +1,9 @@
 """The gate's face accuracy, measured the way the gate decides (issue 14, item 2).
 
-    python -m devtools.eval_faces --engine ncnn_sface_2021dec \\
-        --calibration ../shared/faces-calibration --test ../shared/faces \\
-        --cache .cache-eval [--galleries 200 2000] [--json]
-    python -m devtools.eval_faces --test DIR --pairs pairs.txt   # LFW pairs file
+    python -m devtools.eval_faces ../shared/faces --engine ncnn_sface_2021dec \\
+        --calibration ../shared/faces-calibration --cache .cache-eval \\
+        [--galleries 200 2000] [--strictness standard] [--masks pairs] [--json]
+    python -m devtools.eval_faces DIR --pairs pairs.txt   # an LFW pairs file over DIR
 
 **Same path as the gate.** The engine comes from ``engines.make_engine`` (what the hub's
 face worker builds). A probe is the camera path's ``analyse`` at upsample 0 (dlib: HOG
@@ -16,9 +16,9 @@ same ``check_enrollment`` on the upsample-0 faces. Decisions are
 
 **Which photos do what.** ``--calibration`` (thresholds were set there by
 ``devtools.calibrate_faces``) supplies gallery distractors: G people (``--galleries``)
-with real embeddings, one reference each. ``--test`` supplies residents: its people are
-split in two halves; each half in turn is enrolled beside the G distractors while the
-other half walks up as strangers. Figures, scope = everyone enrolled (the worst case):
+with real embeddings, one reference each. ``DIR`` (the test set) supplies residents:
+its people are split in two halves; each half in turn is enrolled beside the G
+distractors while the other half walks up as strangers. Figures, scope = everyone enrolled (the worst case):
 
 * known residents (test photos other than the reference): accepted as themselves,
   accepted as someone else, refused (no face included);
@@ -29,8 +29,16 @@ other half walks up as strangers. Figures, scope = everyone enrolled (the worst 
 * masked: every enrolled person also has a masked reference (their reference photo
   with the synthetic mask of ``devtools.masks``, drawn from dlib's 68 points), and masked
   photos walk up through the Recogniser's masked-reference path;
-* pairs: every genuine and impostor pair of ``--test`` (or an LFW ``--pairs`` file) at
-  the engine's gate threshold, which was set at pair FAR 0.1 % on the calibration set.
+* pairs: every genuine and impostor pair of ``DIR`` (or of an LFW ``--pairs`` file; none
+  is available offline), each decided by a Recogniser holding the pair's first photo as
+  its one person: the bar for one person is the pair threshold set at pair FAR 0.1 % on
+  the calibration set, so this is TAR / FAR at FAR 0.1 %; masked pairs likewise with a
+  masked probe against a masked (or a plain) reference.
+
+``--masks pairs`` masks only each calibration person's first two photos, after every
+plain encoding is made (dlib is several times slower than ncnn); ``--available-only``
+uses the calibration chunks already cached, a prefix of the set in name order, and the
+report says so.
 
 Every rate has a one-sided 95 % Clopper-Pearson bound (lower for accept rates of known
 people, upper for false accepts). Presentations from one photo set share people, so the
@@ -166,7 +174,8 @@ def encode_set(
     the same two again with the synthetic mask drawn on the face (see the docstring).
     ``masks``: ``"all"`` images, ``"pairs"`` (the first two photos of each person with
     two or more: a masked reference and a masked probe; saves time on a slow engine), or
-    ``"none"``. With ``cache``, work is kept in chunks of ``CHUNK`` images, so an
+    ``"none"``; with ``"pairs"`` every plain encoding is made before the first masked
+    one. With ``cache``, work is kept in chunks of ``CHUNK`` images, so an
     interrupted run resumes; ``available_only`` returns the cached chunks (a prefix of
     the set, in order) without encoding anything more."""
     people = find_identities(root, limit)
@@ -185,15 +194,50 @@ def encode_set(
         wanted = set()
     else:
         raise ValueError(f"masks must be all, pairs or none, not {masks!r}")
-    mode = "" if masks == "all" else f"masks={masks}|"
-    key = hashlib.sha256(
-        f"{CACHE_VERSION}|{engine_name}|{exact_enrollment}|{mode}".encode()
-        + "\n".join(str(p) for _i, p in paths).encode()
-    ).hexdigest()[:16]
-    stem = f"{root.name}-{engine_name}-{key}"
+
+    def series(mode: str, masked: set[int], plain: bool) -> Encoded:
+        key = hashlib.sha256(
+            f"{CACHE_VERSION}|{engine_name}|{exact_enrollment}|{mode}".encode()
+            + "\n".join(str(p) for _i, p in paths).encode()
+        ).hexdigest()[:16]
+        return _series(
+            engine_name,
+            paths,
+            masked,
+            plain=plain,
+            exact_enrollment=exact_enrollment,
+            stem=f"{root.name}-{engine_name}-{key}",
+            cache=cache,
+            available_only=available_only,
+        )
+
+    if masks == "all":
+        return series("", wanted, plain=True)
+    # Plain first, masks after: the plain encodings are what most figures need.
+    out = series("masks=none|", set(), plain=True)
+    if masks == "none":
+        return out
+    extra = series(f"masks={masks}-only|", wanted, plain=False)
+    n = min(len(out), len(extra))
+    for name in ("drawn", "masked", "masked_ref"):
+        getattr(out, name)[:n] = getattr(extra, name)[:n]
+    return out
+
+
+def _series(
+    engine_name: str,
+    paths: Sequence[tuple[str, Path]],
+    masked: set[int],
+    *,
+    plain: bool,
+    exact_enrollment: bool,
+    stem: str,
+    cache: Path | None,
+    available_only: bool,
+) -> Encoded:
     whole = cache / f"{stem}.npz" if cache else None
     if whole is not None and whole.is_file():
-        log(f"{root.name}: {len(paths)} images from {whole}")
+        log(f"{len(paths)} images from {whole}")
         return _load(whole)
     parts: list[Encoded] = []
     engines_: list[FaceEngine] = []
@@ -204,20 +248,24 @@ def encode_set(
             parts.append(_load(chunk))
             continue
         if available_only:
-            log(f"{root.name}: only the first {first} of {len(paths)} images are encoded")
+            log(f"{stem}: only the first {first} of {len(paths)} images are encoded")
             break
         if not engines_:
             engines_.append(engines.make_engine(engine_name))
         rows = range(first, min(first + CHUNK, len(paths)))
         part = _encode_rows(
-            engines_[0], [paths[i] for i in rows], [i in wanted for i in rows], exact_enrollment
+            engines_[0],
+            [paths[i] for i in rows],
+            [i in masked for i in rows],
+            exact_enrollment,
+            plain=plain,
         )
         parts.append(part)
         if chunk is not None:
             chunk.parent.mkdir(parents=True, exist_ok=True)
             np.savez(chunk, **{k: getattr(part, k) for k in Encoded.__slots__})
         took = time.perf_counter() - started
-        log(f"{root.name} {engine_name}: {rows.stop}/{len(paths)} ({took:.0f} s)")
+        log(f"{stem}: {rows.stop}/{len(paths)} ({took:.0f} s)")
     if not parts:
         return _empty(engines.spec(engine_name).dims)
     return Encoded(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in Encoded.__slots__})
@@ -233,6 +281,8 @@ def _encode_rows(
     paths: Sequence[tuple[str, Path]],
     masked: Sequence[bool],
     exact_enrollment: bool,
+    *,
+    plain: bool = True,
 ) -> Encoded:
     # dlib's 68 points only place the synthetic mask; the ncnn gate never needs them.
     marker = engine if isinstance(engine, DlibEngine) else _dlib()
@@ -252,14 +302,15 @@ def _encode_rows(
             rgb = load_image_file(path)
         except ImageError:
             continue  # unreadable: no face, a rejection
-        t0 = time.perf_counter()
-        faces = engine.analyse(rgb, upsample=CAMERA_UPSAMPLE, max_faces=2)
-        out.ms[i] = (time.perf_counter() - t0) * 1000
-        if faces:
-            out.plain[i] = faces[0].encoding
-        ref = _enroll_vector(engine, rgb, faces, exact_enrollment)
-        if ref is not None:
-            out.ref[i] = ref
+        if plain:
+            t0 = time.perf_counter()
+            faces = engine.analyse(rgb, upsample=CAMERA_UPSAMPLE, max_faces=2)
+            out.ms[i] = (time.perf_counter() - t0) * 1000
+            if faces:
+                out.plain[i] = faces[0].encoding
+            ref = _enroll_vector(engine, rgb, faces, exact_enrollment)
+            if ref is not None:
+                out.ref[i] = ref
         points = _mask_points(marker, rgb) if masked[i] else None
         if points is not None:
             masked_rgb = apply_mask(rgb, points)
@@ -606,7 +657,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     spec = engines.spec(args.engine)
     test = encode_set(args.engine, args.test, exact_enrollment=True, cache=args.cache)
     cal = (
-        encode_set(args.engine, args.calibration, exact_enrollment=False, cache=args.cache)
+        encode_set(
+            args.engine,
+            args.calibration,
+            exact_enrollment=False,
+            cache=args.cache,
+            masks=args.masks,
+            available_only=args.available_only,
+        )
         if args.calibration is not None
         else None
     )
@@ -618,6 +676,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "python": platform.python_version(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "thresholds_set_on": "calibration set (devtools.calibrate_faces); see core/engines.py",
+        "calibration_masks": args.masks,
+        "cached_prefix_only": args.available_only,
         "gate_threshold": spec.threshold,
         "masked_threshold": spec.masked_threshold,
         "margin": spec.margin,
@@ -715,6 +775,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--pairs", type=Path, default=None, help="LFW pairs file over the test set")
     parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument(
+        "--masks",
+        default="all",
+        choices=("all", "pairs", "none"),
+        help="calibration photos to mask: all, or each person's first two (a slow engine)",
+    )
+    parser.add_argument(
+        "--available-only",
+        action="store_true",
+        help="use the calibration encodings already cached (a prefix of the set)",
+    )
     parser.add_argument("--json", action="store_true")
     return parser
 
