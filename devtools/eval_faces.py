@@ -18,7 +18,8 @@ same ``check_enrollment`` on the upsample-0 faces. Decisions are
 ``devtools.calibrate_faces``) supplies gallery distractors: G people (``--galleries``)
 with real embeddings, one reference each. ``DIR`` (the test set) supplies residents:
 its people are split in two halves; each half in turn is enrolled beside the G
-distractors while the other half walks up as strangers. Figures, scope = everyone enrolled (the worst case):
+distractors while the other half walks up as strangers. Figures, with the scope set
+to everyone enrolled (the worst case):
 
 * known residents (test photos other than the reference): accepted as themselves,
   accepted as someone else, refused (no face included);
