@@ -25,8 +25,9 @@ to everyone enrolled (the worst case):
   accepted as someone else, refused (no face included);
 * strangers: test-set people not enrolled (held-out, nothing tuned on them) and, apart,
   calibration people not in the gallery (every calibration image is a stranger once: the
-  people are split in six and each sixth walks up against a gallery drawn from the rest;
-  these photos set the thresholds, so that figure is optimistic by construction);
+  people are split in six, or more parts when G needs it, and each part walks up
+  against a gallery drawn from the rest; these photos set the thresholds, so that
+  figure is optimistic by construction);
 * masked: every enrolled person also has a masked reference (their reference photo
   with the synthetic mask of ``devtools.masks``, drawn from dlib's 68 points), and masked
   photos walk up through the Recogniser's masked-reference path;
@@ -87,7 +88,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"})
 CONFIDENCE = 0.95
 CAMERA_UPSAMPLE = 0  # face.py: worker.analyse(image) with the default upsample
 MASK_UPSAMPLE = 1  # dlib finds the face to draw the mask on (a devtools step, not the gate)
-ROTATIONS = 6  # calibration people split in sixths: each is a stranger once
+ROTATIONS = 6  # calibration people split in sixths (or more): each a stranger once
+MAX_ROTATIONS = 40
 SEED = 14
 CACHE_VERSION = "v2"
 CHUNK = 250  # images per cache file
@@ -515,6 +517,11 @@ def open_set(
         cal, rotations = _empty(test.plain.shape[1]), 2
     cal_refs, test_refs = first_references(cal), first_references(test)
     cal_people = sorted(set(cal.labels.tolist()))
+    # Enough rotations that the people left out of each still leave G to enroll.
+    if gallery > 0 and cal_refs:
+        spare = len(cal_refs) - gallery
+        needed = math.ceil(1.15 * len(cal_refs) / spare) if spare > 0 else MAX_ROTATIONS
+        rotations = min(max(rotations, needed), MAX_ROTATIONS)
     sixth = {
         p: int(g)
         for p, g in zip(cal_people, rng.permutation(len(cal_people)) % rotations, strict=True)
