@@ -10,12 +10,14 @@ import pytest
 from custom_components.community_gate.core import engines
 from devtools.calibrate_faces import (
     _stricter_round,
+    impostor_pair_ids,
     impostor_tail,
     masked_pairs,
     masked_rates,
     nearest_two,
     pair_scores,
     rates,
+    resolved_tail,
     threshold_at,
 )
 from devtools.convert_ncnn_models import _dequantise
@@ -72,19 +74,35 @@ def test_masked_probes_meet_other_photos_only() -> None:
     assert result["impostor_pairs"] == 4
 
 
-def test_the_impostor_tail_rounds_stricter_and_stops_where_pairs_run_out() -> None:
+def test_the_impostor_tail_rounds_stricter_and_marks_what_pairs_cannot_resolve() -> None:
     impostor = np.arange(100_000, dtype=np.float64) / 100_000  # scores 0 .. 0.99999
     genuine = np.array([0.5, 0.9999, 1.0])
-    tail = impostor_tail(genuine, impostor, engines.COSINE, targets=(1e-3, 1e-4, 3e-5, 1e-5))
-    # 1e-5 of 100,000 pairs is one false accept: fewer than the 3 that resolve a rate.
-    assert [t["rate"] for t in tail] == [1e-3, 1e-4, 3e-5]
+    labels = np.arange(100_000) % 7  # an identity-pair code per impostor pair
+    targets = (1e-3, 1e-4, 3e-5, 1e-5, 1e-6)
+    tail = impostor_tail(genuine, impostor, engines.COSINE, targets=targets, pair_ids=labels)
+    # 1e-6 of 100,000 pairs allows no false accept: left out. 3e-5 allows 3 and 1e-5
+    # one: measured, but fewer than the 10 that make a rate.
+    assert [t["rate"] for t in tail] == [1e-3, 1e-4, 3e-5, 1e-5]
+    assert [t["resolved"] for t in tail] == [True, True, False, False]
+    assert resolved_tail(tail) == ((1e-3, 0.999), (1e-4, 1.0))
     for t in tail:
         assert t["false_accepts"] <= t["allowed"]  # rounded stricter, never looser
-    assert tail[0]["score"] == 0.999
     assert tail[0]["false_accepts"] == 100
+    assert tail[0]["identity_pairs"] == 7
     # Euclidean: higher-is-closer inside, a distance (rounded down) outside.
     tail = impostor_tail(-genuine, -impostor, engines.EUCLIDEAN, targets=(1e-3,))
     assert tail[0]["score"] == 0.0
+    assert tail[0]["false_accepts"] <= 100
+
+
+def test_impostor_pair_ids_follow_pair_scores_order() -> None:
+    labels = np.array(["a", "b", "a", "c"])
+    ids = impostor_pair_ids(labels)
+    # Impostor pairs (i < j) in order: a-b, a-c, b-a, b-c, a-c.
+    assert ids.size == 5
+    assert ids[0] == ids[2]
+    assert ids[1] == ids[4]
+    assert np.unique(ids).size == 3
 
 
 def test_stricter_rounding() -> None:

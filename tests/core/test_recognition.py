@@ -149,3 +149,12 @@ def test_masked_references_only_after_plain_ones_refuse() -> None:
     assert rec.enrolled() == {"resident"}
     assert rec.remove_person("resident") == 2
     assert rec.people == 0
+
+
+def test_the_masked_bar_reads_its_own_tail() -> None:
+    standard = engines.STRICTNESS["standard"]
+    for people in (1, 200, 2000):
+        masked = SPEC.masked_threshold_for(people, standard)
+        assert masked >= SPEC.masked_threshold
+        assert masked >= SPEC.threshold_for(people, standard)  # cosine: never looser
+    assert SPEC.masked_threshold_for(2000, standard) > SPEC.masked_threshold_for(1, standard)
