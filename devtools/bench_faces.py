@@ -2,6 +2,12 @@
 
     python -m devtools.bench faces --json
     python -m devtools.bench faces --frames 10 --gallery 50 200
+    python -m devtools.bench faces --engine ncnn_sface_2021dec --detect-side 0
+
+``--engine`` picks the engine by name (``engines.make_engine``; dlib by default here, as
+this benchmark began; the hub's default is ncnn). Decisions on the largest gallery go
+through ``recognition.Recogniser.classify`` (the gate's bar for everyone enrolled and the
+engine's margin), as the hub decides.
 
 Registered in ``devtools.bench.COMMANDS``; the engine is imported only when this
 benchmark runs, so ``bench store`` never needs dlib .
@@ -45,7 +51,7 @@ after the largest gallery is filled; plus ``Gallery.memory_bytes()``.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 import io
 import json
@@ -65,7 +71,7 @@ from devtools.benchlib import REPO_ROOT, Command, machine_info, percentiles_ms, 
 
 if TYPE_CHECKING:
     from custom_components.community_gate.core.faces import DlibEngine, Face
-    from custom_components.community_gate.core.gallery import Gallery
+    from custom_components.community_gate.core.gallery import Gallery, Match
 
 SHARED_FACES = REPO_ROOT.parent / "shared" / "faces"
 CACHED_PHOTOS = REPO_ROOT / ".cache" / "test-photos"
@@ -74,6 +80,9 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 FRAME_W, FRAME_H = 640, 480
 JPEG_QUALITY = 90
 SYNTHETIC_SIGMA = 0.06
+# A normalised engine's synthetic people: noise of norm ~2.8 on a unit vector, then
+# normalised again: cosine ~0.33 to their base, under the gate's 0.36.
+SYNTHETIC_SIGMA_NORMALISED = 0.25
 PROBE_SIGMA = 0.02  # a terminal's embedding of an enrolled person: ≈ 0.23 from the reference
 UNKNOWN_SHARE = 0.2  # of terminal embeddings: faces nobody enrolled
 WARMUP = 3
@@ -189,15 +198,20 @@ def make_frames(photos: Sequence[tuple[str, Path]]) -> list[tuple[str, bytes]]:
 
 # ---------------------------------------------------------------------- galleries
 def synthetic(
-    bases: NDArray[np.float32], count: int, rng: np.random.Generator
+    bases: NDArray[np.float32], count: int, rng: np.random.Generator, normalised: bool = False
 ) -> Iterator[NDArray[np.float32]]:
-    """``count`` float32 vectors near the real ones, made CHUNK at a time."""
+    """``count`` float32 vectors near the real ones, made CHUNK at a time (unit length
+    for a normalised engine)."""
+    sigma = SYNTHETIC_SIGMA_NORMALISED if normalised else SYNTHETIC_SIGMA
     made = 0
     while made < count:
         n = min(CHUNK, count - made)
         picks = bases[(np.arange(made, made + n)) % len(bases)]
-        noise = rng.normal(0.0, SYNTHETIC_SIGMA, size=picks.shape).astype(np.float32)
-        yield from (picks + noise).astype(np.float32)
+        noise = rng.normal(0.0, sigma, size=picks.shape).astype(np.float32)
+        out = picks + noise
+        if normalised:
+            out /= np.linalg.norm(out, axis=1, keepdims=True)
+        yield from out.astype(np.float32)
         made += n
 
 
@@ -205,18 +219,22 @@ def build_gallery(
     size: int,
     real: Sequence[tuple[str, NDArray[np.float32]]],
     rng: np.random.Generator,
+    into: Gallery | None = None,
+    normalised: bool = False,
 ) -> Gallery:
-    """The real encodings under their people, then synthetic people up to ``size``."""
+    """The real encodings under their people, then synthetic people up to ``size``
+    (into ``into``, e.g. a Recogniser's plain gallery, or a new one)."""
     from custom_components.community_gate.core.gallery import Gallery
 
-    gallery = Gallery()
+    gallery = into if into is not None else Gallery()
     bases = np.stack([v for _p, v in real]).astype(np.float32)
     keep = real[:size]
     gallery.add_many((f"r{i}", person, vec) for i, (person, vec) in enumerate(keep))
     extra = size - len(keep)
     if extra > 0:
         gallery.add_many(
-            (f"s{i:07d}", f"s{i:07d}", vec) for i, vec in enumerate(synthetic(bases, extra, rng))
+            (f"s{i:07d}", f"s{i:07d}", vec)
+            for i, vec in enumerate(synthetic(bases, extra, rng, normalised))
         )
     return gallery
 
@@ -281,13 +299,16 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
 
     rss_start = rss_mb()
     load_start = _loadavg()
+    from custom_components.community_gate.core import engines
     from custom_components.community_gate.core.faces import DlibEngine
     from custom_components.community_gate.core.images import decode_image
+    from custom_components.community_gate.core.recognition import Recogniser
 
     rng = np.random.default_rng(args.seed)
-    log("loading the engine (dlib HOG, 68-point landmarks, ResNet encoder)")
+    spec = engines.spec(args.engine)
+    log(f"loading the engine ({spec.name})")
     started = time.perf_counter()
-    engine = DlibEngine()
+    engine = engines.make_engine(spec.name)
     load_s = time.perf_counter() - started
     rss_engine = rss_mb()
 
@@ -316,13 +337,17 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
             memory["rss_before_gallery_mb"] = rss_mb()
         log(f"filling a gallery of {size:,} embeddings")
         t = time.perf_counter()
-        galleries[size] = build_gallery(size, real, rng)
+        recogniser = Recogniser(spec) if size == sizes[-1] else None
+        into = recogniser.plain if recogniser is not None else None
+        galleries[size] = build_gallery(size, real, rng, into, spec.normalised)
         fill_s = time.perf_counter() - t
         if size == sizes[-1]:
             memory["rss_after_gallery_mb"] = rss_mb()
             memory["gallery_size"] = size
             memory["gallery_fill_s"] = round(fill_s, 2)
     largest = galleries[sizes[-1]]
+    assert recogniser is not None  # the largest size is the last one filled
+    classify = recogniser.classify
     memory["gallery_memory_bytes"] = largest.memory_bytes()
     memory["peak_rss_mb"] = peak_rss_mb()
     if memory["rss_before_gallery_mb"] is not None and memory["rss_after_gallery_mb"]:
@@ -341,7 +366,7 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
     from custom_components.community_gate.core.face_worker import FaceWorker
 
     log("starting the face process")
-    worker = FaceWorker()
+    worker = FaceWorker(engines.engine_factory(spec.name))
     t = time.perf_counter()
     worker.ping()
     worker_start_s = time.perf_counter() - t
@@ -408,7 +433,7 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
         faces = engine.analyse(decode_image(jpeg), upsample=args.upsample)
         if faces:
             face = max(faces, key=lambda f: f.box.area)
-            match = largest.match(face.encoding)
+            match = classify(face.encoding)
             decision = directory.decide(match.person_id if match.accepted else None)
             e2e.append(time.perf_counter() - t0)
             encoded.append(len(faces))
@@ -421,12 +446,12 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
         faces = worker.analyse(jpeg, upsample=args.upsample)
         if faces:
             face = max(faces, key=lambda f: f.box.area)
-            match = largest.match(face.encoding)
+            match = classify(face.encoding)
             directory.decide(match.person_id if match.accepted else None)
             e2e_worker.append(time.perf_counter() - t0)
 
         # 2b. the same with HOG on a downscaled copy (investigation, not the hub's path)
-        if args.detect_side:
+        if args.detect_side and isinstance(engine, DlibEngine):
             t0 = time.perf_counter()
             faces, detect_s = analyse_downscaled(
                 engine, decode_image(jpeg), args.detect_side, args.upsample
@@ -434,7 +459,7 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
             small_detect.append(detect_s)
             if faces:
                 face = max(faces, key=lambda f: f.box.area)
-                match = largest.match(face.encoding)
+                match = classify(face.encoding)
                 directory.decide(match.person_id if match.accepted else None)
                 small_e2e.append(time.perf_counter() - t0)
                 small_found += 1
@@ -442,7 +467,7 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
     cpu_frames = watch.result()
     worker.stop()
     downscaled: dict[str, Any] | None = None
-    if args.detect_side:
+    if args.detect_side and isinstance(engine, DlibEngine):
         downscaled = {
             "side": args.detect_side,
             "frames_with_face": small_found,
@@ -452,7 +477,9 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
 
     # 3. embedding -> decision
     log(f"embedding -> decision over {args.embeddings:,} terminal requests")
-    emb_samples, emb_granted = measure_embeddings(largest, directory, real, args.embeddings, rng)
+    emb_samples, emb_granted = measure_embeddings(
+        classify, directory, real, args.embeddings, rng, spec.dims
+    )
 
     # The targets are judged on the hub's real path: through the face process.
     frame = percentiles(e2e_worker)
@@ -471,6 +498,8 @@ def run_faces(args: argparse.Namespace) -> dict[str, Any]:
             "galleries": sizes,
             "embeddings": args.embeddings,
         },
+        "engine": spec.name,
+        "decision": "recognition.Recogniser.classify, scope = everyone enrolled",
         "engine_load_s": round(load_s, 2),
         "stages": {name: percentiles(v) for name, v in st.items()},
         "frames_with_face": sum(1 for n in faces_found if n),
@@ -576,11 +605,12 @@ def _le(value: float | None, limit: float) -> bool | None:
 
 
 def measure_embeddings(
-    gallery: Gallery,
+    classify: Callable[[NDArray[np.float32]], Match],
     directory: Directory,
     real: Sequence[tuple[str, NDArray[np.float32]]],
     count: int,
     rng: np.random.Generator,
+    dims: int = 128,
 ) -> tuple[list[float], int]:
     """Terminal requests: parse, validate, match, decide. 20 % are unknown faces."""
     payloads: list[bytes] = []
@@ -593,21 +623,26 @@ def measure_embeddings(
     samples: list[float] = []
     granted = 0
     for body in payloads[: min(WARMUP * 10, count)]:
-        _terminal_request(gallery, directory, body)
+        _terminal_request(classify, directory, body, dims)
     for body in payloads:
         t = time.perf_counter()
-        allowed = _terminal_request(gallery, directory, body)
+        allowed = _terminal_request(classify, directory, body, dims)
         samples.append(time.perf_counter() - t)
         granted += allowed
     return samples, granted
 
 
-def _terminal_request(gallery: Gallery, directory: Directory, body: bytes) -> bool:
+def _terminal_request(
+    classify: Callable[[NDArray[np.float32]], Match],
+    directory: Directory,
+    body: bytes,
+    dims: int,
+) -> bool:
     data = json.loads(body)
     vec = np.asarray(data["embedding"], dtype=np.float32)
-    if vec.shape != (128,) or not np.all(np.isfinite(vec)):
-        raise ValueError("embedding must be 128 finite numbers")
-    match = gallery.match(vec)
+    if vec.shape != (dims,) or not np.all(np.isfinite(vec)):
+        raise ValueError(f"embedding must be {dims} finite numbers")
+    match = classify(vec)
     return bool(directory.decide(match.person_id if match.accepted else None).allowed)
 
 
@@ -718,6 +753,12 @@ def _non_negative(text: str) -> int:
 
 def add_faces_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--photos", help=f"photo folder [{SHARED_FACES}, else {CACHED_PHOTOS}]")
+    p.add_argument(
+        "--engine",
+        default="dlib_resnet_v1",
+        choices=("dlib_resnet_v1", "ncnn_sface_2021dec"),
+        help="face engine [%(default)s]",
+    )
     p.add_argument("--frames", type=positive, default=200, help="frames measured [%(default)s]")
     p.add_argument(
         "--gallery",

@@ -1,58 +1,67 @@
-"""Face accuracy: genuine and impostor pairs, ROC, masked probes (issue 3, DESIGN §6).
+"""The gate's face accuracy, measured the way the gate decides (issue 14, item 2).
 
-    python -m devtools.eval_faces DIR [--json]
-    python -m devtools.eval_faces --pairs pairs.txt --root DIR
+    python -m devtools.eval_faces ../shared/faces --engine ncnn_sface_2021dec \\
+        --calibration ../shared/faces-calibration --cache .cache-eval \\
+        [--galleries 200 2000] [--strictness standard] [--masks pairs] [--json]
+    python -m devtools.eval_faces DIR --pairs pairs.txt   # an LFW pairs file over DIR
 
-**Folder mode.** ``DIR`` holds one folder per person (``DIR/<identity>/<images>``);
-folders whose names start with ``_`` (or ``.``) are not identities. Every image is decoded
-once with the hub's own decoder (``core.images``), faces are found with the hub's engine
-(``core.faces.DlibEngine``, HOG, ``--upsample`` 1 by default: photos are not gate
-frames), and the **largest** face is encoded. Images where no face is found are failures
-to detect: listed by their path relative to ``DIR`` and left out of the pairs. Then:
+**Same path as the gate.** The engine comes from ``engines.make_engine`` (what the hub's
+face worker builds). A probe is the camera path's ``analyse`` at upsample 0 (dlib: HOG
+plus its false-positive filter; ncnn: YuNet at its score floor), largest face; **no face
+is a rejection**, never dropped. A reference goes through enrollment's quality gate:
+on the test set exactly as the hub enrolls (``faces.enrollment_face``: upsample 1, one
+face, size, light, blur); on the calibration set, to save an analysis per photo, the
+same ``check_enrollment`` on the upsample-0 faces. Decisions are
+``recognition.Recogniser.classify``: the hub's code, thresholds and margin, not a copy.
 
-* genuine pairs: every two distinct images of the same identity; impostor pairs: every
-  two images of different identities; distance = Euclidean between the 128-d encodings
-  (as ``core.faces.face_distance``), a pair is accepted when ``distance <= threshold``;
-* TAR and FAR at the gate threshold (``DEFAULT_THRESHOLD`` unless ``--threshold``),
-  with 95 % Clopper-Pearson bounds (a perfect score on a few hundred pairs does not
-  prove 99 %);
-* ROC points: the best TAR at FAR ≤ 1 %, 0.1 %, 0.01 % and 0 %, each only where the
-  number of impostor pairs can resolve it (at least 1 / FAR pairs);
-* the equal error rate, and a recommended threshold: the largest with FAR ≤ 0.1 %,
-  stating how many impostor pairs — and false accepts — it rests on;
-* open-set identification with the hub's matcher (``core.gallery.Gallery``: best per
-  person, threshold and margin to the next person): each image against all the others
-  (its own person still enrolled), then against everyone but its own person (an unknown
-  face that must be refused);
-* masked faces (``--no-masks`` to skip): each image gets a synthetic mask drawn from its
-  landmarks (``devtools.masks``: deterministic, documented there), the masked image goes
-  through the whole pipeline again (detect, landmarks, encode), and for every identity with
-  at least 3 encoded images and every ordered triple (probe p, reference r, second
-  reference s) of distinct images: TAR of masked p against plain r only, and TAR when a
-  masked photo of s is enrolled as an extra reference (best of the person's references),
-  beside the plain p-against-r baseline; on the impostor side, masked probes against other
-  people's plain and masked references (masks look alike: the masked reference is where
-  false accepts come from).
+**Which photos do what.** ``--calibration`` (thresholds were set there by
+``devtools.calibrate_faces``) supplies gallery distractors: G people (``--galleries``)
+with real embeddings, one reference each. ``DIR`` (the test set) supplies residents:
+its people are split in two halves; each half in turn is enrolled beside the G
+distractors while the other half walks up as strangers. Figures, with the scope set
+to everyone enrolled (the worst case):
 
-**Pairs mode** (``--pairs FILE --root DIR``): an LFW-style list — lines ``name n1 n2``
-(genuine) and ``name1 n1 name2 n2`` (impostor), images at ``DIR/name/name_%04d.jpg``, an
-optional header line of counts. Each image is encoded once; the pair metrics as above.
+* known residents (test photos other than the reference): accepted as themselves,
+  accepted as someone else, refused (no face included);
+* strangers: test-set people not enrolled (held-out, nothing tuned on them) and, apart,
+  calibration people not in the gallery (every calibration image is a stranger once: the
+  people are split in six, or more parts when G needs it, and each part walks up
+  against a gallery drawn from the rest; these photos set the thresholds, so that
+  figure is optimistic by construction);
+* masked: every enrolled person also has a masked reference (their reference photo
+  with the synthetic mask of ``devtools.masks``, drawn from dlib's 68 points), and masked
+  photos walk up through the Recogniser's masked-reference path;
+* pairs: every genuine and impostor pair of ``DIR`` (or of an LFW ``--pairs`` file; none
+  is available offline), each decided by a Recogniser holding the pair's first photo as
+  its one person: the bar for one person is the pair threshold set at pair FAR 0.1 % on
+  the calibration set, so this is TAR / FAR at FAR 0.1 %; masked pairs likewise with a
+  masked probe against a masked (or a plain) reference.
 
-Only file names relative to ``DIR`` appear in the output: no identity list, no encodings.
-Progress goes to stderr; the result to stdout (``--json``: one JSON object).
+``--masks pairs`` masks only each calibration person's first two photos, after every
+plain encoding is made (dlib is several times slower than ncnn); ``--available-only``
+uses the calibration chunks already cached, a prefix of the set in name order, and the
+report says so.
+
+Every rate has a one-sided 95 % Clopper-Pearson bound (lower for accept rates of known
+people, upper for false accepts). Presentations from one photo set share people, so the
+bounds are a floor on the real uncertainty. ``--cache DIR`` keeps each set's encodings
+(``.npz``): a second report costs no inference. Only counts leave this tool: no names,
+no file names, no encodings.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-import itertools
+import functools
+import hashlib
 import json
 import math
+import os
 from pathlib import Path
+import platform
 import re
 import sys
 import time
@@ -61,18 +70,29 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from custom_components.community_gate.core.faces import DEFAULT_THRESHOLD, DlibEngine, FaceBox
-from custom_components.community_gate.core.gallery import Gallery
-from custom_components.community_gate.core.images import ImageError, load_image_file
+from custom_components.community_gate.core import engines
+from custom_components.community_gate.core.faces import (
+    DlibEngine,
+    Face,
+    FaceEngine,
+    FaceQualityError,
+    check_enrollment,
+    enrollment_face,
+)
+from custom_components.community_gate.core.images import ImageError, RGBImage, load_image_file
+from custom_components.community_gate.core.model import FaceVariant
+from custom_components.community_gate.core.recognition import Recogniser
 from devtools.masks import apply_mask
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"})
-ROC_FARS = (0.01, 0.001, 0.0001, 0.0)
-TARGET_TAR = 0.99  # DESIGN §6: genuine pairs accepted ≥ 99 % ...
-TARGET_FAR = 0.001  # ... impostor pairs accepted ≤ 0.1 %
 CONFIDENCE = 0.95
-DEFAULT_UPSAMPLE = 1
-MASK_MIN_IMAGES = 3  # probe, plain reference, masked reference: three distinct photos
+CAMERA_UPSAMPLE = 0  # face.py: worker.analyse(image) with the default upsample
+MASK_UPSAMPLE = 1  # dlib finds the face to draw the mask on (a devtools step, not the gate)
+ROTATIONS = 6  # calibration people split in sixths (or more): each a stranger once
+MAX_ROTATIONS = 40
+SEED = 14
+CACHE_VERSION = "v2"
+CHUNK = 250  # images per cache file
 
 Vector = NDArray[np.float32]
 Floats = NDArray[np.float64]
@@ -82,21 +102,7 @@ def log(msg: str) -> None:
     print(f"[eval_faces] {msg}", file=sys.stderr, flush=True)
 
 
-# ----------------------------------------------------------------------- encoding
-@dataclass(slots=True)
-class Sample:
-    """One image: where it is, whose it is, and what the engine made of it."""
-
-    rel: str  # path relative to the root, the only name that leaves this tool
-    identity: str
-    encoding: Vector | None = None
-    faces: int = 0
-    error: str | None = None  # "no_face" or "unreadable: <why>"
-    masked: Vector | None = None  # the masked image, face found again by the detector
-    masked_error: str | None = None  # the masked probe: "no_face" or None
-    masked_at_box: Vector | None = None  # the masked image, encoded at the plain face's box
-
-
+# ----------------------------------------------------------------------- photos
 def _natural(name: str) -> list[Any]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
@@ -120,84 +126,210 @@ def find_identities(root: Path, limit: int | None = None) -> dict[str, list[Path
     return out
 
 
-class Encoder:
-    """Decode, detect, keep the largest face, encode; optionally the masked probe too."""
+# --------------------------------------------------------------------- encoding
+@dataclass(slots=True)
+class Encoded:
+    """What one engine made of every image of a set, in ``find_identities`` order.
+    NaN rows: no face (probe) or refused by the quality gate (reference)."""
 
-    def __init__(self, *, upsample: int = DEFAULT_UPSAMPLE, masks: bool = True) -> None:
-        self.engine = DlibEngine()
-        self.upsample = upsample
-        self.masks = masks
+    labels: NDArray[np.str_]
+    plain: Vector  # camera path, largest face
+    ref: Vector  # enrollment of the same photo
+    drawn: NDArray[np.bool_]  # dlib found the face the mask is drawn on
+    masked: Vector  # the masked photo through the camera path
+    masked_ref: Vector  # the masked photo through enrollment
+    ms: Floats  # camera-path analyse wall time per image
 
-    def _largest(self, rgb: NDArray[np.uint8]) -> tuple[FaceBox | None, int]:
-        boxes = self.engine.detect(rgb, upsample=self.upsample)
-        if not boxes:
-            return None, 0
-        return max(boxes, key=lambda b: b.area), len(boxes)
+    def __len__(self) -> int:
+        return len(self.labels)
 
-    def sample(self, path: Path, rel: str, identity: str) -> Sample:
-        s = Sample(rel, identity)
+
+def _enroll_vector(
+    engine: FaceEngine, rgb: RGBImage, camera: list[Face], exact: bool
+) -> Vector | None:
+    try:
+        if exact:
+            return enrollment_face(engine, rgb).encoding
+        return check_enrollment(rgb, camera).encoding
+    except FaceQualityError:
+        return None
+
+
+def _mask_points(dlib: DlibEngine, rgb: RGBImage) -> tuple[tuple[int, int], ...] | None:
+    """dlib's 68 points of the largest face it finds at upsample 1: where the mask goes."""
+    boxes = dlib.detect(rgb, upsample=MASK_UPSAMPLE)
+    if not boxes:
+        return None
+    return dlib.landmarks(rgb, max(boxes, key=lambda b: b.area))
+
+
+def encode_set(
+    engine_name: str,
+    root: Path,
+    *,
+    exact_enrollment: bool,
+    cache: Path | None = None,
+    limit: int | None = None,
+    masks: str = "all",
+    available_only: bool = False,
+) -> Encoded:
+    """Every image of ``root`` through ``engine_name``: the camera path, enrollment, and
+    the same two again with the synthetic mask drawn on the face (see the docstring).
+    ``masks``: ``"all"`` images, ``"pairs"`` (the first two photos of each person with
+    two or more: a masked reference and a masked probe; saves time on a slow engine), or
+    ``"none"``; with ``"pairs"`` every plain encoding is made before the first masked
+    one. With ``cache``, work is kept in chunks of ``CHUNK`` images, so an
+    interrupted run resumes; ``available_only`` returns the cached chunks (a prefix of
+    the set, in order) without encoding anything more."""
+    people = find_identities(root, limit)
+    paths = [(ident, p) for ident, images in people.items() for p in images]
+    if masks == "all":
+        wanted = set(range(len(paths)))
+    elif masks == "pairs":
+        starts = np.cumsum([0] + [len(v) for v in people.values()])[:-1]
+        wanted = {
+            int(s) + k
+            for s, v in zip(starts, people.values(), strict=True)
+            if len(v) > 1
+            for k in (0, 1)
+        }
+    elif masks == "none":
+        wanted = set()
+    else:
+        raise ValueError(f"masks must be all, pairs or none, not {masks!r}")
+
+    def series(mode: str, masked: set[int], plain: bool) -> Encoded:
+        key = hashlib.sha256(
+            f"{CACHE_VERSION}|{engine_name}|{exact_enrollment}|{mode}".encode()
+            + "\n".join(str(p) for _i, p in paths).encode()
+        ).hexdigest()[:16]
+        return _series(
+            engine_name,
+            paths,
+            masked,
+            plain=plain,
+            exact_enrollment=exact_enrollment,
+            stem=f"{root.name}-{engine_name}-{key}",
+            cache=cache,
+            available_only=available_only,
+        )
+
+    if masks == "all":
+        return series("", wanted, plain=True)
+    # Plain first, masks after: the plain encodings are what most figures need.
+    out = series("masks=none|", set(), plain=True)
+    if masks == "none":
+        return out
+    extra = series(f"masks={masks}-only|", wanted, plain=False)
+    n = min(len(out), len(extra))
+    for name in ("drawn", "masked", "masked_ref"):
+        getattr(out, name)[:n] = getattr(extra, name)[:n]
+    return out
+
+
+def _series(
+    engine_name: str,
+    paths: Sequence[tuple[str, Path]],
+    masked: set[int],
+    *,
+    plain: bool,
+    exact_enrollment: bool,
+    stem: str,
+    cache: Path | None,
+    available_only: bool,
+) -> Encoded:
+    whole = cache / f"{stem}.npz" if cache else None
+    if whole is not None and whole.is_file():
+        log(f"{len(paths)} images from {whole}")
+        return _load(whole)
+    parts: list[Encoded] = []
+    engines_: list[FaceEngine] = []
+    started = time.perf_counter()
+    for first in range(0, len(paths), CHUNK):
+        chunk = cache / f"{stem}-{first // CHUNK:03d}.npz" if cache else None
+        if chunk is not None and chunk.is_file():
+            parts.append(_load(chunk))
+            continue
+        if available_only:
+            log(f"{stem}: only the first {first} of {len(paths)} images are encoded")
+            break
+        if not engines_:
+            engines_.append(engines.make_engine(engine_name))
+        rows = range(first, min(first + CHUNK, len(paths)))
+        part = _encode_rows(
+            engines_[0],
+            [paths[i] for i in rows],
+            [i in masked for i in rows],
+            exact_enrollment,
+            plain=plain,
+        )
+        parts.append(part)
+        if chunk is not None:
+            chunk.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(chunk, **{k: getattr(part, k) for k in Encoded.__slots__})
+        took = time.perf_counter() - started
+        log(f"{stem}: {rows.stop}/{len(paths)} ({took:.0f} s)")
+    if not parts:
+        return _empty(engines.spec(engine_name).dims)
+    return Encoded(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in Encoded.__slots__})
+
+
+def _load(path: Path) -> Encoded:
+    data = np.load(path)
+    return Encoded(**{k: data[k] for k in Encoded.__slots__})
+
+
+def _encode_rows(
+    engine: FaceEngine,
+    paths: Sequence[tuple[str, Path]],
+    masked: Sequence[bool],
+    exact_enrollment: bool,
+    *,
+    plain: bool = True,
+) -> Encoded:
+    # dlib's 68 points only place the synthetic mask; the ncnn gate never needs them.
+    marker = engine if isinstance(engine, DlibEngine) else _dlib()
+    n = len(paths)
+    dims = engine.dims
+    out = Encoded(
+        labels=np.array([ident for ident, _p in paths]),
+        plain=np.full((n, dims), np.nan, np.float32),
+        ref=np.full((n, dims), np.nan, np.float32),
+        drawn=np.zeros(n, bool),
+        masked=np.full((n, dims), np.nan, np.float32),
+        masked_ref=np.full((n, dims), np.nan, np.float32),
+        ms=np.full(n, np.nan),
+    )
+    for i, (_ident, path) in enumerate(paths):
         try:
             rgb = load_image_file(path)
-        except ImageError as err:
-            s.error = f"unreadable: {err.why}"
-            return s
-        box, s.faces = self._largest(rgb)
-        if box is None:
-            s.error = "no_face"
-            return s
-        s.encoding = np.asarray(self.engine.encode(rgb, box), dtype=np.float32)
-        if self.masks:
-            landmarks = self.engine.landmarks(rgb, box)
-            masked = apply_mask(rgb, landmarks)
-            s.masked_at_box = np.asarray(self.engine.encode(masked, box), dtype=np.float32)
-            mbox, _n = self._largest(masked)
-            if mbox is None:
-                s.masked_error = "no_face"
-            else:
-                s.masked = np.asarray(self.engine.encode(masked, mbox), dtype=np.float32)
-        return s
-
-
-_WORKER: Encoder | None = None
-
-
-def _init_worker(upsample: int, masks: bool) -> None:
-    global _WORKER  # noqa: PLW0603 - one engine per worker process
-    _WORKER = Encoder(upsample=upsample, masks=masks)
-
-
-def _work(job: tuple[Path, str, str]) -> Sample:
-    assert _WORKER is not None
-    return _WORKER.sample(*job)
-
-
-def encode_all(
-    jobs: Sequence[tuple[Path, str, str]], *, upsample: int, masks: bool, processes: int
-) -> list[Sample]:
-    """Encode every (path, rel, identity) once, in order. dlib holds the GIL, so more
-    than one worker means processes, each loading its own models."""
-    started = time.perf_counter()
-    out: list[Sample] = []
-
-    def progress(s: Sample) -> None:
-        out.append(s)
-        note = s.error or (f"{s.faces} faces, largest used" if s.faces > 1 else "ok")
-        if s.masked_error:
-            note += f"; masked probe: {s.masked_error}"
-        log(f"{len(out)}/{len(jobs)} {s.rel}: {note}")
-
-    if processes <= 1:
-        encoder = Encoder(upsample=upsample, masks=masks)
-        for job in jobs:
-            progress(encoder.sample(*job))
-    else:
-        with ProcessPoolExecutor(
-            processes, initializer=_init_worker, initargs=(upsample, masks)
-        ) as pool:
-            for s in pool.map(_work, jobs):
-                progress(s)
-    log(f"encoded {len(jobs)} images in {time.perf_counter() - started:.1f} s")
+        except ImageError:
+            continue  # unreadable: no face, a rejection
+        if plain:
+            t0 = time.perf_counter()
+            faces = engine.analyse(rgb, upsample=CAMERA_UPSAMPLE, max_faces=2)
+            out.ms[i] = (time.perf_counter() - t0) * 1000
+            if faces:
+                out.plain[i] = faces[0].encoding
+            ref = _enroll_vector(engine, rgb, faces, exact_enrollment)
+            if ref is not None:
+                out.ref[i] = ref
+        points = _mask_points(marker, rgb) if masked[i] else None
+        if points is not None:
+            masked_rgb = apply_mask(rgb, points)
+            out.drawn[i] = True
+            mfaces = engine.analyse(masked_rgb, upsample=CAMERA_UPSAMPLE, max_faces=2)
+            if mfaces:
+                out.masked[i] = mfaces[0].encoding
+            mref = _enroll_vector(engine, masked_rgb, mfaces, exact_enrollment)
+            if mref is not None:
+                out.masked_ref[i] = mref
     return out
+
+
+@functools.cache
+def _dlib() -> DlibEngine:
+    return DlibEngine()
 
 
 # -------------------------------------------------------------------- statistics
@@ -239,398 +371,202 @@ def rate_lower(k: int, n: int, confidence: float = CONFIDENCE) -> float | None:
     return None if upper is None else 1.0 - upper
 
 
-def _r(x: float | None, digits: int = 6) -> float | None:
-    return None if x is None else round(float(x), digits)
-
-
-def _summary(d: Floats) -> dict[str, float | None]:
-    if d.size == 0:
-        return {"min": None, "p5": None, "median": None, "p95": None, "max": None}
-    q = np.quantile(d, [0.05, 0.5, 0.95])
+def share(k: int, n: int, *, bound: str) -> dict[str, Any]:
+    """``k`` of ``n`` with its one-sided 95 % bound (``"lower"`` or ``"upper"``)."""
+    b = rate_lower(k, n) if bound == "lower" else rate_upper(k, n)
     return {
-        "min": _r(d.min(), 4),
-        "p5": _r(q[0], 4),
-        "median": _r(q[1], 4),
-        "p95": _r(q[2], 4),
-        "max": _r(d.max(), 4),
+        "count": k,
+        "of": n,
+        "rate": None if n == 0 else round(k / n, 6),
+        f"{bound}_95": None if b is None else round(b, 6),
     }
 
 
-def accepted(d: Floats, threshold: float) -> int:
-    """How many distances a gate at ``threshold`` accepts (``distance <= threshold``)."""
-    return int(np.count_nonzero(d <= threshold))
+# ------------------------------------------------------------------- open set
+@dataclass(slots=True)
+class Tally:
+    """Presentations to a Recogniser, counted as the gate decides them."""
+
+    known: int = 0  # the person is enrolled
+    known_self: int = 0  # ... and was accepted as themselves
+    known_other: int = 0  # ... and was accepted as someone else
+    known_no_face: int = 0  # ... and no face was found (refused)
+    strangers: int = 0  # not enrolled
+    strangers_accepted: int = 0  # ... and accepted as an enrolled person
+    strangers_no_face: int = 0
+
+    def add(self, other: Tally) -> None:
+        for name in Tally.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "known_accepted_as_themselves": share(self.known_self, self.known, bound="lower"),
+            "known_accepted_as_someone_else": share(self.known_other, self.known, bound="upper"),
+            "known_no_face": self.known_no_face,
+            "strangers_accepted": share(self.strangers_accepted, self.strangers, bound="upper"),
+            "strangers_no_face": self.strangers_no_face,
+        }
 
 
-def at_threshold(genuine: Floats, impostor: Floats, threshold: float) -> dict[str, Any]:
-    ng, ni = genuine.size, impostor.size
-    ga, ia = accepted(genuine, threshold), accepted(impostor, threshold)
-    return {
-        "threshold": threshold,
-        "tar": _r(ga / ng) if ng else None,
-        "tar_lower_95": _r(rate_lower(ga, ng)),
-        "far": _r(ia / ni) if ni else None,
-        "far_upper_95": _r(rate_upper(ia, ni)),
-        "false_rejects": ng - ga,
-        "false_accepts": ia,
-    }
+def present(
+    recogniser: Recogniser,
+    identities: Sequence[str],
+    vectors: Vector,
+    scope: frozenset[str] | None = None,
+) -> Tally:
+    """Each row of ``vectors`` (NaN: no face found) presented as ``identities[i]``: no
+    face is a refusal; otherwise ``Recogniser.classify`` decides, as at the gate."""
+    enrolled = recogniser.enrolled()
+    tally = Tally()
+    for identity, vector in zip(identities, vectors, strict=True):
+        known = identity in enrolled
+        no_face = bool(np.isnan(vector).any())
+        match = None if no_face else recogniser.classify(vector, scope)
+        person = None if match is None else match.matched_person
+        if known:
+            tally.known += 1
+            tally.known_no_face += no_face
+            tally.known_self += person == identity
+            tally.known_other += person is not None and person != identity
+        else:
+            tally.strangers += 1
+            tally.strangers_no_face += no_face
+            tally.strangers_accepted += person is not None
+    return tally
 
 
-def _below(limit: float) -> float:
-    """The largest 4-decimal threshold strictly below ``limit`` (accepts d <= t < limit)."""
-    t = math.floor(limit * 10_000) / 10_000
-    if t >= limit:
-        t = round(t - 0.0001, 4)
-    return t
+def enroll(
+    recogniser: Recogniser, person: str, vector: Vector, variant: FaceVariant, ref: str
+) -> bool:
+    """One reference, as the hub adds it after enrollment; False if the photo was
+    refused by the quality gate (NaN)."""
+    if np.isnan(vector).any():
+        return False
+    recogniser.gallery(variant).add(f"{ref}:{variant.value}", person, vector)
+    return True
 
 
-def threshold_for_far(impostor_sorted: Floats, far: float) -> tuple[float, int] | None:
-    """The largest (4-decimal) threshold whose FAR is at most ``far``, and how many
-    false accepts that allows; None without impostor pairs."""
-    n = impostor_sorted.size
-    if n == 0:
-        return None
-    allowed = math.floor(far * n + 1e-9)
-    if allowed >= n:
-        return _below(float(impostor_sorted[-1]) + 1.0), n
-    return _below(float(impostor_sorted[allowed])), allowed
-
-
-def roc_points(genuine: Floats, impostor: Floats) -> list[dict[str, Any]]:
-    imp = np.sort(impostor)
-    points = []
-    for far in ROC_FARS:
-        resolvable = far == 0.0 or far * imp.size >= 1.0
-        found = threshold_for_far(imp, far) if genuine.size and resolvable else None
-        if found is None:
-            points.append(
-                {
-                    "far_target": far,
-                    "resolvable": False,
-                    "tar": None,
-                    "threshold": None,
-                    "needs_impostor_pairs": math.ceil(1 / far) if far else 1,
-                }
-            )
-            continue
-        t, allowed = found
-        points.append(
-            {
-                "far_target": far,
-                "resolvable": True,
-                "threshold": t,
-                "tar": _r(accepted(genuine, t) / genuine.size),
-                "far": _r(accepted(impostor, t) / imp.size),
-                "false_accepts_allowed": allowed,
-            }
-        )
-    return points
-
-
-def equal_error_rate(genuine: Floats, impostor: Floats) -> dict[str, float | None]:
-    """EER: where FAR (impostors ≤ t) meets FRR (genuine > t), over every distance seen."""
-    if not genuine.size or not impostor.size:
-        return {"eer": None, "threshold": None}
-    g, i = np.sort(genuine), np.sort(impostor)
-    ts = np.unique(np.concatenate([g, i]))
-    far = np.searchsorted(i, ts, side="right") / i.size
-    frr = 1.0 - np.searchsorted(g, ts, side="right") / g.size
-    k = int(np.argmin(np.abs(far - frr)))
-    return {"eer": _r((far[k] + frr[k]) / 2), "threshold": _r(ts[k], 4)}
-
-
-def recommend(genuine: Floats, impostor: Floats, gate_threshold: float) -> dict[str, Any]:
-    """The largest threshold with FAR ≤ 0.1 %, with what it rests on."""
-    imp = np.sort(impostor)
-    found = threshold_for_far(imp, TARGET_FAR)
-    if found is None or not genuine.size:
-        return {"threshold": None, "caveat": "no impostor or no genuine pairs"}
-    t, allowed = found
-    ia = accepted(impostor, t)
-    up = rate_upper(ia, imp.size)
-    caveat = (
-        f"rests on {imp.size:,} impostor pairs: FAR ≤ {100 * TARGET_FAR:g} % allows at most"
-        f" {allowed} false accept(s) here (observed {ia}); with {ia} in {imp.size:,} the 95 %"
-        f" upper bound of the true FAR is {100 * (up or 0):.3f} %."
-        " The pairs share images and people, so they are not independent and the real"
-        " uncertainty is larger. A threshold set at the edge of the impostors seen is"
-        " optimistic by construction: measure on other photos before moving the gate's."
-    )
-    if imp.size < 1 / TARGET_FAR:
-        caveat += f" {imp.size:,} pairs cannot resolve 0.1 % (it needs 1,000 or more)."
-    if t > gate_threshold:
-        caveat += f" It is above the gate threshold {gate_threshold}."
-    return {
-        "threshold": t,
-        "far_target": TARGET_FAR,
-        "impostor_pairs": int(imp.size),
-        "false_accepts_allowed": allowed,
-        "false_accepts": ia,
-        "far": _r(ia / imp.size),
-        "far_upper_95": _r(up),
-        "tar": _r(accepted(genuine, t) / genuine.size),
-        "caveat": caveat,
-    }
-
-
-def verification(genuine: Floats, impostor: Floats, threshold: float) -> dict[str, Any]:
-    at = at_threshold(genuine, impostor, threshold)
-    met = (
-        at["tar"] is not None
-        and at["far"] is not None
-        and at["tar"] >= TARGET_TAR
-        and at["far"] <= TARGET_FAR
-    )
-    return {
-        "pairs": {"genuine": int(genuine.size), "impostor": int(impostor.size)},
-        "distances": {"genuine": _summary(genuine), "impostor": _summary(impostor)},
-        "at_threshold": at,
-        "roc": roc_points(genuine, impostor),
-        "eer": equal_error_rate(genuine, impostor),
-        "recommended": recommend(genuine, impostor, threshold),
-        "target": {"tar": TARGET_TAR, "far": TARGET_FAR, "met_at_threshold": met},
-    }
-
-
-# -------------------------------------------------------------------------- pairs
-def distance_matrix(a: NDArray[Any], b: NDArray[Any]) -> Floats:
-    """Euclidean distances between the rows of ``a`` and ``b`` (float64)."""
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    sq = (a64 * a64).sum(1)[:, None] + (b64 * b64).sum(1)[None, :] - 2.0 * a64 @ b64.T
-    out: Floats = np.sqrt(np.maximum(sq, 0.0))
+def first_references(data: Encoded) -> dict[str, int]:
+    """Each person's first photo that passed enrollment: their reference."""
+    out: dict[str, int] = {}
+    for i in np.flatnonzero(~np.isnan(data.ref).any(axis=1)):
+        out.setdefault(str(data.labels[i]), int(i))
     return out
 
 
-def folder_pairs(samples: Sequence[Sample]) -> tuple[Floats, Floats]:
-    """Distances of all genuine and all impostor pairs among the encoded samples."""
-    ok = [s for s in samples if s.encoding is not None]
-    if len(ok) < 2:
-        return np.zeros(0), np.zeros(0)
-    enc = np.stack([s.encoding for s in ok if s.encoding is not None])
-    ids = np.array([s.identity for s in ok])
-    d = distance_matrix(enc, enc)
-    upper = np.triu(np.ones(d.shape, dtype=bool), k=1)
-    same = ids[:, None] == ids[None, :]
-    return d[upper & same], d[upper & ~same]
+@dataclass(slots=True)
+class OpenSet:
+    """Tallies of one engine, gallery size and strictness."""
+
+    test_plain: Tally = field(default_factory=Tally)  # plain references only
+    test_plain_with_masked_refs: Tally = field(default_factory=Tally)
+    test_masked: Tally = field(default_factory=Tally)  # masked probes, masked references
+    calibration_plain: Tally = field(default_factory=Tally)
+    calibration_masked: Tally = field(default_factory=Tally)
+    gallery_people: list[int] = field(default_factory=list)
+    bars: list[float] = field(default_factory=list)
 
 
-def _dist(a: Vector, b: Vector) -> float:
-    return float(np.linalg.norm(a.astype(np.float64) - b.astype(np.float64)))
+def _empty(dims: int) -> Encoded:
+    none = np.zeros((0, dims), np.float32)
+    return Encoded(np.array([], dtype=str), none, none, np.zeros(0, bool), none, none, np.zeros(0))
 
 
-# ------------------------------------------------------------------ identification
-def identification(samples: Sequence[Sample], threshold: float) -> dict[str, Any]:
-    """Leave-one-out open-set identification with the hub's Gallery (threshold + margin).
-
-    known: each image of a person with ≥ 2 encoded images, against all other images
-    (its own person still enrolled with the rest): correct / wrong person / refused.
-    unknown: each image against everyone but its own person: must be refused.
-    """
-    ok = [(s.identity, s.encoding) for s in samples if s.encoding is not None]
-    gallery = Gallery(threshold=threshold)
-    gallery.add_many((f"e{i}", person, vec) for i, (person, vec) in enumerate(ok))
-    by_person: dict[str, list[int]] = {}
-    for i, (person, _vec) in enumerate(ok):
-        by_person.setdefault(person, []).append(i)
-    known = {"probes": 0, "correct": 0, "wrong_person": 0, "refused": 0}
-    refused_reasons: dict[str, int] = {}
-    unknown = {"probes": 0, "refused": 0, "accepted": 0}
-    for i, (person, vec) in enumerate(ok):
-        if len(by_person[person]) >= 2:
-            gallery.remove(f"e{i}")
-            m = gallery.match(vec)
-            gallery.add(f"e{i}", person, vec)
-            known["probes"] += 1
-            if not m.accepted:
-                known["refused"] += 1
-                refused_reasons[str(m.reason)] = refused_reasons.get(str(m.reason), 0) + 1
-            elif m.person_id == person:
-                known["correct"] += 1
-            else:
-                known["wrong_person"] += 1
-        gallery.remove_person(person)
-        m = gallery.match(vec)
-        unknown["probes"] += 1
-        unknown["accepted" if m.accepted else "refused"] += 1
-        gallery.add_many((f"e{j}", person, ok[j][1]) for j in by_person[person])
-    return {
-        "known": {
-            **known,
-            "rate": _r(known["correct"] / known["probes"]) if known["probes"] else None,
-            "refused_reasons": refused_reasons,
-        },
-        "unknown": {
-            **unknown,
-            "false_accept_rate": _r(unknown["accepted"] / unknown["probes"])
-            if unknown["probes"]
-            else None,
-        },
-    }
+def _recogniser(
+    spec: engines.EngineSpec,
+    strictness: str,
+    sets: Sequence[tuple[Encoded, dict[str, int], Sequence[str]]],
+    masked_refs: bool,
+) -> Recogniser:
+    rec = Recogniser(spec, strictness)
+    for data, refs, people in sets:
+        for person in people:
+            row = refs[person]
+            enroll(rec, person, data.ref[row], FaceVariant.PLAIN, f"{id(data)}-{row}")
+            if masked_refs and data.drawn[row]:
+                enroll(rec, person, data.masked_ref[row], FaceVariant.MASKED, f"{id(data)}-{row}")
+    return rec
 
 
-# --------------------------------------------------------------------------- masks
-def _tar(ds: Sequence[float], threshold: float) -> dict[str, Any]:
-    arr = np.asarray(ds, dtype=np.float64)
-    n, k = arr.size, accepted(arr, threshold)
-    return {
-        "trials": n,
-        "tar": _r(k / n) if n else None,
-        "tar_lower_95": _r(rate_lower(k, n)),
-        "distance": _summary(arr[np.isfinite(arr)]),
-    }
-
-
-def _far(arr: Floats, threshold: float) -> dict[str, Any]:
-    k = accepted(arr, threshold)
-    return {
-        "pairs": int(arr.size),
-        "far": _r(k / arr.size) if arr.size else None,
-        "far_upper_95": _r(rate_upper(k, int(arr.size))),
-        "false_accepts": k,
-        "distance": _summary(arr),
-    }
-
-
-def _masked_variant(
-    groups: Sequence[Sequence[Sample]],
-    probes: Sequence[Sample],
-    masked_of: Callable[[Sample], Vector | None],
-    threshold: float,
-) -> dict[str, Any]:
-    """Masked-probe TAR without/with a masked reference, and masked-probe FAR, where
-    ``masked_of`` gives a sample's masked encoding (None: the detector lost the face,
-    so the gate sees nobody — a reject — and that masked photo cannot be enrolled)."""
-    plain_only: list[float] = []  # d(masked p, plain r)
-    with_masked: list[float] = []  # min(d(masked p, plain r), d(masked p, masked s))
-    for people in groups:
-        for p, r, s in itertools.permutations(people, 3):
-            assert r.encoding is not None
-            mp, ms = masked_of(p), masked_of(s)
-            if mp is None:
-                plain_only.append(math.inf)
-                with_masked.append(math.inf)
-                continue
-            d_plain = _dist(mp, r.encoding)
-            plain_only.append(d_plain)
-            with_masked.append(min(d_plain, _dist(mp, ms) if ms is not None else math.inf))
-
-    # Impostors: masked probes against other people's plain and masked photos.
-    ok = [(s, v) for s in probes if (v := masked_of(s)) is not None and s.encoding is not None]
-    imp_plain: Floats = np.zeros(0)
-    imp_masked: Floats = np.zeros(0)
-    if len(ok) >= 2:
-        m = np.stack([v for _s, v in ok])
-        e = np.stack([s.encoding for s, _v in ok if s.encoding is not None])
-        ids = np.array([s.identity for s, _v in ok])
-        other = ids[:, None] != ids[None, :]
-        imp_plain = distance_matrix(m, e)[other]  # ordered: probe masked, reference plain
-        upper = np.triu(np.ones(other.shape, dtype=bool), k=1)
-        imp_masked = distance_matrix(m, m)[other & upper]
-    # What a separate, stricter threshold for masked faces would give: the largest with
-    # FAR ≤ 0.1 % among masked-vs-masked impostor pairs (masks look alike).
-    strict: dict[str, Any] = {"threshold": None}
-    found = threshold_for_far(np.sort(imp_masked), TARGET_FAR)
-    if found is not None and with_masked:
-        t, _allowed = found
-        strict = {
-            "threshold": t,
-            "impostor_pairs": int(imp_masked.size),
-            "far_masked_vs_masked": _r(accepted(imp_masked, t) / imp_masked.size),
-            "tar_masked_with_masked_reference": _r(
-                accepted(np.asarray(with_masked), t) / len(with_masked)
-            ),
-            "tar_masked_vs_plain_reference": _r(
-                accepted(np.asarray(plain_only), t) / len(plain_only)
-            ),
-        }
-    return {
-        "strict_threshold": strict,
-        "identification": _masked_identification(probes, masked_of, threshold),
-        "genuine": {
-            "masked_vs_plain_reference": _tar(plain_only, threshold),
-            "masked_with_masked_reference": _tar(with_masked, threshold),
-        },
-        "impostor": {
-            "masked_vs_plain": _far(imp_plain, threshold),
-            "masked_vs_masked": _far(imp_masked, threshold),
-        },
-    }
-
-
-def _masked_identification(
-    probes: Sequence[Sample], masked_of: Callable[[Sample], Vector | None], threshold: float
-) -> dict[str, Any]:
-    """1:N with the Gallery when everyone enrolled a plain and a masked reference of
-    each photo: each masked probe with its own photo's references left out (known),
-    then with its whole person left out (an unknown masked face, which must be refused)."""
-    gallery = Gallery(threshold=threshold)
-    refs: dict[str, list[tuple[str, Vector]]] = {}
-    for i, s in enumerate(probes):
-        assert s.encoding is not None
-        mine = refs.setdefault(s.identity, [])
-        mine.append((f"p{i}", s.encoding))
-        if (masked := masked_of(s)) is not None:
-            mine.append((f"m{i}", masked))
-    gallery.add_many((eid, person, vec) for person, rs in refs.items() for eid, vec in rs)
-    known = {"probes": 0, "correct": 0, "wrong_person": 0, "refused": 0}
-    unknown = {"probes": 0, "refused": 0, "accepted": 0}
-    for i, s in enumerate(probes):
-        probe = masked_of(s)
-        if probe is None:
-            continue
-        own = [(eid, vec) for eid, vec in refs[s.identity] if eid in (f"p{i}", f"m{i}")]
-        if len(refs[s.identity]) > len(own):
-            for eid, _vec in own:
-                gallery.remove(eid)
-            m = gallery.match(probe)
-            for eid, vec in own:
-                gallery.add(eid, s.identity, vec)
-            known["probes"] += 1
-            if not m.accepted:
-                known["refused"] += 1
-            elif m.person_id == s.identity:
-                known["correct"] += 1
-            else:
-                known["wrong_person"] += 1
-        gallery.remove_person(s.identity)
-        m = gallery.match(probe)
-        unknown["probes"] += 1
-        unknown["accepted" if m.accepted else "refused"] += 1
-        gallery.add_many((eid, s.identity, vec) for eid, vec in refs[s.identity])
-    return {"known": known, "unknown": unknown}
-
-
-def masked_metrics(samples: Sequence[Sample], threshold: float) -> dict[str, Any]:
-    """Masked probes, with and without a masked reference photo (see the module doc),
-    two ways: the masked image through the whole pipeline again (``redetected``: what a
-    gate running HOG sees), and encoded at the plain photo's face box (``known_box``:
-    the encoder alone, as if the detector always found the masked face)."""
-    by_person: dict[str, list[Sample]] = {}
-    for s in samples:
-        if s.encoding is not None:
-            by_person.setdefault(s.identity, []).append(s)
-    probes = [s for ss in by_person.values() for s in ss]
-    groups = [people for people in by_person.values() if len(people) >= MASK_MIN_IMAGES]
-    baseline = [
-        _dist(p.encoding, r.encoding)
-        for people in groups
-        for p, r, _s in itertools.permutations(people, 3)
-        if p.encoding is not None and r.encoding is not None
+def _probes(
+    data: Encoded, people: Sequence[str], skip_rows: set[int], masked: bool
+) -> tuple[list[str], Vector]:
+    wanted = set(people)
+    rows = [
+        i
+        for i, label in enumerate(data.labels.tolist())
+        if label in wanted and i not in skip_rows and (not masked or data.drawn[i])
     ]
-    return {
-        "method": "tools.masks: polygon jaw 2..14 + nose bridge 29, flat light blue, 3 pleats",
-        "threshold": threshold,
-        "probes": len(probes),
-        "identities_used": len(groups),
-        "masked_failures_to_detect": sorted(s.rel for s in probes if s.masked is None),
-        "unmasked_baseline": _tar(baseline, threshold),
-        "redetected": _masked_variant(groups, probes, lambda s: s.masked, threshold),
-        "known_box": _masked_variant(groups, probes, lambda s: s.masked_at_box, threshold),
+    vectors = (data.masked if masked else data.plain)[rows]
+    return [str(data.labels[i]) for i in rows], vectors
+
+
+def open_set(
+    spec: engines.EngineSpec,
+    strictness: str,
+    gallery: int,
+    cal: Encoded | None,
+    test: Encoded,
+    rotations: int = ROTATIONS,
+) -> OpenSet:
+    """The open-set runs of the module docstring for one gallery size and strictness
+    (without a calibration set: the test residents alone, two rotations)."""
+    rng = np.random.default_rng(SEED)
+    if cal is None:
+        cal, rotations = _empty(test.plain.shape[1]), 2
+    cal_refs, test_refs = first_references(cal), first_references(test)
+    cal_people = sorted(set(cal.labels.tolist()))
+    # Enough rotations that the people left out of each still leave G to enroll.
+    if gallery > 0 and cal_refs:
+        spare = len(cal_refs) - gallery
+        needed = math.ceil(1.15 * len(cal_refs) / spare) if spare > 0 else MAX_ROTATIONS
+        rotations = min(max(rotations, needed), MAX_ROTATIONS)
+    sixth = {
+        p: int(g)
+        for p, g in zip(cal_people, rng.permutation(len(cal_people)) % rotations, strict=True)
     }
+    test_people = sorted(test_refs)
+    halves = [test_people[0::2], test_people[1::2]]
+    # Test people without an enrollable photo can only ever be strangers.
+    test_never = sorted(set(test.labels.tolist()) - set(test_refs))
+    out = OpenSet()
+    for r in range(rotations):
+        pool = sorted(p for p in cal_refs if sixth[p] != r)
+        distractors = sorted(rng.choice(pool, size=min(gallery, len(pool)), replace=False))
+        h = r % 2
+        residents = halves[h]
+        sets = [(cal, cal_refs, distractors), (test, test_refs, residents)]
+        plain_only = _recogniser(spec, strictness, sets, masked_refs=False)
+        with_masked = _recogniser(spec, strictness, sets, masked_refs=True)
+        out.gallery_people.append(plain_only.people)
+        out.bars.append(plain_only.bars(None).plain)
+        strangers = [p for p in cal_people if sixth[p] == r]
+        for masked, tally, rec in (
+            (False, out.calibration_plain, plain_only),
+            (True, out.calibration_masked, with_masked),
+        ):
+            ids, vecs = _probes(cal, strangers, set(), masked)
+            tally.add(present(rec, ids, vecs))
+        if r < 2:  # each test half enrolled once, the other half strangers once
+            ref_rows = {test_refs[p] for p in residents}
+            walkers = residents + halves[1 - h] + (test_never if r == 0 else [])
+            for masked, tally, rec in (
+                (False, out.test_plain, plain_only),
+                (False, out.test_plain_with_masked_refs, with_masked),
+                (True, out.test_masked, with_masked),
+            ):
+                ids, vecs = _probes(test, walkers, ref_rows, masked)
+                tally.add(present(rec, ids, vecs))
+    return out
 
 
-# --------------------------------------------------------------------- LFW pairs
+# ------------------------------------------------------------------------ pairs
 @dataclass(frozen=True, slots=True)
 class PairLine:
+    """Two images as (person, n): the n-th image of the person, 1-based, natural order
+    (LFW's ``name_%04d.jpg`` numbering)."""
+
     a: tuple[str, int]
     b: tuple[str, int]
 
@@ -662,285 +598,212 @@ def parse_pairs(text: str) -> list[PairLine]:
     return out
 
 
-def lfw_path(name: str, number: int) -> str:
-    return f"{name}/{name}_{number:04d}.jpg"
-
-
-def run_pairs(args: argparse.Namespace) -> dict[str, Any]:
-    root = Path(args.root)
-    lines = parse_pairs(Path(args.pairs).read_text(encoding="utf-8"))
-    images = sorted({lfw_path(*x) for line in lines for x in (line.a, line.b)})
-    log(f"{len(lines):,} pairs over {len(images):,} images")
-    jobs = [(root / rel, rel, rel.split("/", 1)[0]) for rel in images]
-    missing = [rel for p, rel, _i in jobs if not p.is_file()]
-    present = [j for j in jobs if j[0].is_file()]
-    samples = {
-        s.rel: s
-        for s in encode_all(present, upsample=args.upsample, masks=False, processes=args.jobs)
-    }
-    genuine: list[float] = []
-    impostor: list[float] = []
-    skipped = 0
-    for line in lines:
-        sa, sb = samples.get(lfw_path(*line.a)), samples.get(lfw_path(*line.b))
-        if sa is None or sb is None or sa.encoding is None or sb.encoding is None:
-            skipped += 1
-            continue
-        (genuine if line.genuine else impostor).append(_dist(sa.encoding, sb.encoding))
-    result = _header(args, "pairs")
-    result["images"] = _images_block(list(samples.values()), missing=missing)
-    result["pairs_file"] = {
-        "lines": len(lines),
-        "genuine": sum(1 for x in lines if x.genuine),
-        "impostor": sum(1 for x in lines if not x.genuine),
-        "skipped_no_encoding": skipped,
-    }
-    result.update(
-        verification(
-            np.asarray(genuine, dtype=np.float64),
-            np.asarray(impostor, dtype=np.float64),
-            args.threshold,
-        )
-    )
-    return result
-
-
-# -------------------------------------------------------------------------- folder
-def _header(args: argparse.Namespace, mode: str) -> dict[str, Any]:
-    return {
-        "tool": "eval_faces",
-        "mode": mode,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "engine": {
-            "name": "dlib",
-            "detector": "hog",
-            "upsample": args.upsample,
-            "face_used": "largest",
-            "distance": "euclidean",
-            "accepts": "distance <= threshold",
-        },
-        "threshold": args.threshold,
-        "gate_threshold": DEFAULT_THRESHOLD,
-    }
-
-
-def _images_block(samples: Sequence[Sample], *, missing: Sequence[str] = ()) -> dict[str, Any]:
-    return {
-        "identities": len({s.identity for s in samples}),
-        "images": len(samples) + len(missing),
-        "encoded": sum(1 for s in samples if s.encoding is not None),
-        "failures_to_detect": sorted(s.rel for s in samples if s.error == "no_face"),
-        "unreadable": sorted(s.rel for s in samples if s.error and s.error != "no_face"),
-        "missing": sorted(missing),
-        "several_faces_largest_used": sorted(s.rel for s in samples if s.faces > 1),
-    }
-
-
-def run_folder(args: argparse.Namespace) -> dict[str, Any]:
-    root = Path(args.dir)
-    found = find_identities(root, args.limit_per_identity)
-    jobs = [
-        (p, p.relative_to(root).as_posix(), identity)
-        for identity, paths in found.items()
-        for p in paths
+def folder_pairs(labels: Sequence[str]) -> list[PairLine]:
+    """Every genuine and impostor pair of a folder set (no pairs file offline)."""
+    numbered: list[tuple[str, int]] = []
+    seen: dict[str, int] = {}
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        numbered.append((label, seen[label]))
+    return [
+        PairLine(numbered[i], numbered[j])
+        for i in range(len(numbered))
+        for j in range(i + 1, len(numbered))
     ]
-    log(f"{len(found)} identities, {len(jobs)} images under {root}")
-    samples = encode_all(jobs, upsample=args.upsample, masks=args.masks, processes=args.jobs)
-    genuine, impostor = folder_pairs(samples)
-    result = _header(args, "folder")
-    result["images"] = _images_block(samples)
-    result.update(verification(genuine, impostor, args.threshold))
-    result["identification"] = identification(samples, args.threshold)
-    result["masked"] = masked_metrics(samples, args.threshold) if args.masks else None
-    return result
 
 
-# -------------------------------------------------------------------------- report
-def _pct(x: float | None, digits: int = 2) -> str:
-    return "n/a" if x is None else f"{100 * x:.{digits}f} %"
+def pair_tally(
+    spec: engines.EngineSpec,
+    strictness: str,
+    data: Encoded,
+    lines: Sequence[PairLine],
+    *,
+    probe: str = "plain",
+    reference: str = "plain",
+) -> dict[str, Any]:
+    """Each pair decided by a Recogniser with one person enrolled (the pair's first
+    image, ``reference`` encoding; masked references go in the masked gallery) and the
+    second image presented (``probe`` encoding): with one person there is no margin to
+    keep and the bar is ``threshold_for(1)``, the pair-FAR threshold. No face, or a
+    reference the quality gate refused, is a rejection. Both orders of a masked pair
+    differ, so masked pairs are taken in both orders."""
+    index: dict[tuple[str, int], int] = {}
+    seen: dict[str, int] = {}
+    for i, label in enumerate(data.labels.tolist()):
+        seen[label] = seen.get(label, 0) + 1
+        index[(label, seen[label])] = i
+    refs: Vector = getattr(data, reference)
+    probes: Vector = getattr(data, probe)
+    variant = FaceVariant.MASKED if reference == "masked_ref" else FaceVariant.PLAIN
+    ordered = list(lines)
+    if probe != reference:
+        ordered += [PairLine(line.b, line.a) for line in lines]
+    counts = {"genuine": [0, 0], "impostor": [0, 0]}
+    missing = 0
+    for line in ordered:
+        if line.a not in index or line.b not in index:
+            missing += 1
+            continue
+        ra, rb = index[line.a], index[line.b]
+        if probe.startswith("masked") and not (data.drawn[ra] and data.drawn[rb]):
+            continue  # no mask could be drawn: not a masked pair
+        kind = counts["genuine" if line.genuine else "impostor"]
+        kind[1] += 1
+        rec = Recogniser(spec, strictness)
+        if not enroll(rec, "a", refs[ra], variant, "ref") or np.isnan(probes[rb]).any():
+            continue
+        kind[0] += rec.classify(probes[rb]).accepted
+    return {
+        "tar": share(*counts["genuine"], bound="lower"),
+        "far": share(*counts["impostor"], bound="upper"),
+        "missing_images": missing,
+    }
+
+
+# ------------------------------------------------------------------------ report
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    spec = engines.spec(args.engine)
+    test = encode_set(args.engine, args.test, exact_enrollment=True, cache=args.cache)
+    cal = (
+        encode_set(
+            args.engine,
+            args.calibration,
+            exact_enrollment=False,
+            cache=args.cache,
+            masks=args.masks,
+            available_only=args.available_only,
+        )
+        if args.calibration is not None
+        else None
+    )
+    report: dict[str, Any] = {
+        "tool": "eval_faces",
+        "engine": spec.name,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "python": platform.python_version(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "thresholds_set_on": "calibration set (devtools.calibrate_faces); see core/engines.py",
+        "calibration_masks": args.masks,
+        "cached_prefix_only": args.available_only,
+        "gate_threshold": spec.threshold,
+        "masked_threshold": spec.masked_threshold,
+        "margin": spec.margin,
+    }
+    for name, data in (("test", test), ("calibration", cal)):
+        if data is None:
+            continue
+        report[f"{name}_set"] = {
+            "images": len(data),
+            "people": len(set(data.labels.tolist())),
+            "no_face": int(np.isnan(data.plain).any(axis=1).sum()),
+            "refused_by_enrollment": int(np.isnan(data.ref).any(axis=1).sum()),
+            "masks_drawn": int(data.drawn.sum()),
+            "masked_no_face": int((data.drawn & np.isnan(data.masked).any(axis=1)).sum()),
+            "analyse_ms_p50": round(float(np.nanmedian(data.ms)), 1),
+        }
+    if args.pairs is not None:
+        lines = parse_pairs(args.pairs.read_text(encoding="utf-8"))
+        source = "pairs file"
+    else:
+        lines = folder_pairs(test.labels.tolist())
+        source = "every pair of the test set (no LFW pairs file offline)"
+    strict = args.strictness
+    report["pairs"] = {
+        "source": source,
+        "plain": pair_tally(spec, "standard", test, lines),
+        "masked_probe_masked_reference": pair_tally(
+            spec, "standard", test, lines, probe="masked", reference="masked_ref"
+        ),
+        "masked_probe_plain_reference": pair_tally(spec, "standard", test, lines, probe="masked"),
+    }
+    report["open_set"] = []
+    for gallery in args.galleries if cal is not None else [0]:
+        for level in strict:
+            result = open_set(spec, level, gallery, cal, test)
+            report["open_set"].append(
+                {
+                    "gallery": gallery,
+                    "strictness": level,
+                    "enrolled_people": sorted(set(result.gallery_people)),
+                    "gallery_bar": round(max(result.bars), 4),
+                    **{
+                        name: getattr(result, name).summary()
+                        for name in (
+                            "test_plain",
+                            "test_plain_with_masked_refs",
+                            "test_masked",
+                            "calibration_plain",
+                            "calibration_masked",
+                        )
+                        if getattr(result, name).known or getattr(result, name).strangers
+                    },
+                }
+            )
+            log(f"{spec.name}: gallery {gallery}, {level} done")
+    return report
+
+
+def _pct(entry: dict[str, Any]) -> str:
+    if entry["of"] == 0:
+        return "n/a"
+    bound = next(k for k in entry if k.endswith("_95"))
+    return (
+        f"{100 * entry['rate']:.2f} % ({entry['count']}/{entry['of']},"
+        f" {bound.split('_')[0]} {100 * entry[bound]:.2f} %)"
+    )
 
 
 def format_report(r: dict[str, Any]) -> str:
-    img, pairs, at = r["images"], r["pairs"], r["at_threshold"]
-    lines = [
-        f"face accuracy ({r['mode']} mode), {r['date']}",
-        f"engine    dlib HOG upsample {r['engine']['upsample']}, largest face,"
-        f" accepts distance <= threshold",
-        f"images    {img['images']} of {img['identities']} identities, {img['encoded']} encoded;"
-        f" failures to detect: {len(img['failures_to_detect'])}"
-        + (f" ({', '.join(img['failures_to_detect'])})" if img["failures_to_detect"] else ""),
-    ]
-    for key, label in (("unreadable", "unreadable"), ("missing", "missing")):
-        if img[key]:
-            lines.append(f"          {label}: {', '.join(img[key])}")
-    if img["several_faces_largest_used"]:
-        several = ", ".join(img["several_faces_largest_used"])
-        lines.append(f"          several faces (largest used): {several}")
-    if "pairs_file" in r:
-        pf = r["pairs_file"]
-        lines.append(
-            f"pairs file {pf['lines']} lines ({pf['genuine']} genuine, {pf['impostor']} impostor),"
-            f" {pf['skipped_no_encoding']} skipped for want of an encoding"
-        )
-    dg, di = r["distances"]["genuine"], r["distances"]["impostor"]
-    lines += [
-        f"pairs     {pairs['genuine']:,} genuine, {pairs['impostor']:,} impostor",
-        f"distance  genuine median {dg['median']} max {dg['max']};"
-        f" impostor min {di['min']} median {di['median']}",
-        "",
-        f"at threshold {at['threshold']}"
-        + (" (the gate's)" if at["threshold"] == r["gate_threshold"] else "")
-        + f": TAR {_pct(at['tar'])} ({at['false_rejects']} false rejects; 95 % lower bound"
-        f" {_pct(at['tar_lower_95'])}), FAR {_pct(at['far'], 3)} ({at['false_accepts']}"
-        f" false accepts; 95 % upper bound {_pct(at['far_upper_95'], 3)})",
-        "target TAR ≥ 99 % at FAR ≤ 0.1 %: "
-        + ("met" if r["target"]["met_at_threshold"] else "MISSED")
-        + " on these pairs",
-        "",
-        "ROC       FAR ≤      threshold   TAR",
-    ]
-    for p in r["roc"]:
-        far = f"{100 * p['far_target']:g} %"
-        if p["resolvable"]:
-            lines.append(f"          {far:<10} {p['threshold']:<11} {_pct(p['tar'])}")
-        else:
-            lines.append(
-                f"          {far:<10} n/a (needs ≥ {p['needs_impostor_pairs']:,} impostor pairs)"
-            )
-    eer, rec = r["eer"], r["recommended"]
-    lines += [
-        f"EER       {_pct(eer['eer'])} at {eer['threshold']}",
-        f"recommended threshold {rec['threshold']} (largest with FAR ≤ 0.1 %):"
-        f" TAR {_pct(rec.get('tar'))}, FAR {_pct(rec.get('far'), 3)}",
-        f"          {rec['caveat']}",
-    ]
-    ident = r.get("identification")
-    if ident:
-        k, u = ident["known"], ident["unknown"]
-        lines += [
-            "",
-            "identification (Gallery: best per person, threshold + margin), leave one out:",
-            f"          known   {k['correct']}/{k['probes']} correct, {k['wrong_person']} wrong"
-            f" person, {k['refused']} refused"
-            + (f" {k['refused_reasons']}" if k["refused_reasons"] else ""),
-            f"          unknown {u['refused']}/{u['probes']} refused, {u['accepted']} accepted",
-        ]
-    masked = r.get("masked")
-    if masked:
-        base = masked["unmasked_baseline"]
-        ftd = masked["masked_failures_to_detect"]
-        lines += [
-            "",
-            f"masked probes ({masked['method']}),"
-            f" {masked['identities_used']} identities with ≥ 3 photos,"
-            f" {base['trials']:,} (probe, reference, masked reference) trials:",
-            f"          HOG finds no face in {len(ftd)} of {masked['probes']} masked probes"
-            + (f" ({', '.join(ftd)})" if ftd else ""),
-            f"          {'unmasked probe vs plain reference':<46} TAR {_pct(base['tar'])}"
-            f" (median distance {base['distance']['median']})",
-        ]
-        for variant, title in (
-            ("redetected", "face found again by HOG (the gate)"),
-            ("known_box", "encoded at the plain photo's box (encoder only)"),
-        ):
-            g, imp = masked[variant]["genuine"], masked[variant]["impostor"]
-            lines.append(f"          {title}:")
-            for key, label in (
-                ("masked_vs_plain_reference", "masked probe vs plain reference only"),
-                ("masked_with_masked_reference", "masked probe, masked reference enrolled too"),
-            ):
-                x = g[key]
+    lines = [f"{r['engine']} ({r['date']}, load {r['load_average']})"]
+    for kind, block in r["pairs"].items():
+        if isinstance(block, dict):
+            lines.append(f"pairs {kind}: TAR {_pct(block['tar'])}, FAR {_pct(block['far'])}")
+    for o in r["open_set"]:
+        lines.append(f"open set: gallery {o['gallery']} + residents, {o['strictness']}:")
+        for name in ("test_plain", "test_masked", "calibration_plain", "calibration_masked"):
+            if name in o:
+                s = o[name]
                 lines.append(
-                    f"            {label:<44} TAR {_pct(x['tar'])}"
-                    f" (median distance {x['distance']['median']})"
-                )
-            sx = masked[variant]["strict_threshold"]
-            if sx["threshold"] is not None:
-                lines.append(
-                    f"            {'stricter threshold for masked faces:':<44}"
-                    f" {sx['threshold']} ("
-                    + (
-                        "masked-vs-masked FAR ≤ 0.1 %"
-                        if sx["impostor_pairs"] >= 1 / TARGET_FAR
-                        else "no masked-vs-masked false accept"
-                    )
-                    + f" among {sx['impostor_pairs']:,} pairs): TAR"
-                    f" {_pct(sx['tar_masked_with_masked_reference'])} with a masked reference,"
-                    f" {_pct(sx['tar_masked_vs_plain_reference'])} with the plain one only"
-                )
-            mi = masked[variant]["identification"]
-            k, u = mi["known"], mi["unknown"]
-            lines.append(
-                f"            {'1:N, everyone enrolled plain + masked:':<44}"
-                f" known {k['correct']}/{k['probes']} correct ({k['wrong_person']} wrong"
-                f" person), unknown {u['accepted']}/{u['probes']} accepted"
-            )
-            for key, label in (
-                ("masked_vs_plain", "impostors: masked probe vs plain photo"),
-                ("masked_vs_masked", "impostors: masked probe vs masked photo"),
-            ):
-                x = imp[key]
-                lines.append(
-                    f"            {label:<44} FAR {_pct(x['far'], 3)} ({x['false_accepts']}/"
-                    f"{x['pairs']:,}; min distance {x['distance']['min']})"
+                    f"  {name}: known self {_pct(s['known_accepted_as_themselves'])},"
+                    f" other {_pct(s['known_accepted_as_someone_else'])},"
+                    f" strangers {_pct(s['strangers_accepted'])}"
                 )
     return "\n".join(lines)
 
 
-# ----------------------------------------------------------------------------- cli
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m devtools.eval_faces",
-        description="Face accuracy on a folder of <identity>/<images> or an LFW pairs list",
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("test", type=Path, help="residents: DIR/<person>/<photos>")
+    parser.add_argument("--engine", default=engines.DEFAULT_ENGINE, choices=sorted(engines.SPECS))
+    parser.add_argument("--calibration", type=Path, default=None, help="gallery distractors")
+    parser.add_argument("--galleries", type=int, nargs="+", default=[200, 2000])
+    parser.add_argument(
+        "--strictness", nargs="+", default=list(engines.STRICTNESS), choices=engines.STRICTNESS
     )
-    p.add_argument("dir", nargs="?", help="folder of <identity>/<images>")
-    p.add_argument("--pairs", help="LFW-style pairs.txt (with --root)")
-    p.add_argument("--root", help="image root for --pairs: ROOT/name/name_0001.jpg")
-    p.add_argument(
-        "--threshold",
-        type=float,
-        default=DEFAULT_THRESHOLD,
-        help="accept distance <= this [the gate's: %(default)s]",
+    parser.add_argument("--pairs", type=Path, default=None, help="LFW pairs file over the test set")
+    parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument(
+        "--masks",
+        default="all",
+        choices=("all", "pairs", "none"),
+        help="calibration photos to mask: all, or each person's first two (a slow engine)",
     )
-    p.add_argument(
-        "--upsample", type=_non_negative, default=DEFAULT_UPSAMPLE, help="HOG [%(default)s]"
+    parser.add_argument(
+        "--available-only",
+        action="store_true",
+        help="use the calibration encodings already cached (a prefix of the set)",
     )
-    p.add_argument("--limit-per-identity", type=_positive, help="first N images per identity")
-    p.add_argument("--no-masks", dest="masks", action="store_false", help="skip masked probes")
-    p.add_argument("--jobs", type=_positive, default=1, help="worker processes [%(default)s]")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    return p
+    parser.add_argument("--json", action="store_true")
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.pairs:
-        if not args.root or args.dir:
-            parser.error("--pairs needs --root DIR (and no positional DIR)")
-        run: Callable[[argparse.Namespace], dict[str, Any]] = run_pairs
-    elif args.dir:
-        run = run_folder
-    else:
-        parser.error("give DIR, or --pairs FILE --root DIR")
-    result = run(args)
-    print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else format_report(result))
+    args = build_parser().parse_args(argv)
+    report = run(args)
+    print(json.dumps(report) if args.json else format_report(report))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

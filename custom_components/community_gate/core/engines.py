@@ -35,6 +35,46 @@ Metric = Literal["euclidean", "cosine"]
 # comparison: a stranger against N enrolled people has ~N chances (scoped 1:N, issue 14).
 NCNN_THRESHOLD: Final = 0.36
 
+# SFace per-comparison impostor tail, same set and encodings (camera path, no face a
+# rejection), all 9,346,027 impostor pairs (devtools.calibrate_faces, 2026-12-02): the
+# cosine at which that share of impostor pairs is accepted, rounded up (stricter). A
+# point is used only where >= 10 false accepts are allowed (a rarer "rate" is a handful
+# of photo pairs: at 1e-6, 9 pairs of 7 identity pairs, the top one the same news photo
+# under two names); beyond 3e-6 ``threshold_for`` keeps 0.50. False accepts per point:
+# 9,237 / 2,788 / 914 / 274 / 90 / 28 (from 23 identity pairs); genuine pairs accepted
+# 97.4 / 96.3 / 94.9 / 93.1 / 90.4 / 85.5 %.
+NCNN_TAIL: Final = (
+    (1e-3, 0.359),
+    (3e-4, 0.391),
+    (1e-4, 0.418),
+    (3e-5, 0.444),
+    (1e-5, 0.467),
+    (3e-6, 0.500),
+)
+# Masked probe (synthetic mask of devtools/masks.py, camera path) against other people's
+# masked references (enrollment path), same set (4,301 photos a mask could be drawn on):
+# pair FAR 0.1 % at 0.433 (rounded up); 15,563 false accepts of 15,622,705 pairs;
+# masked-vs-masked genuine pairs accepted 82.8 % (6,457 of 7,795). Masks make strangers
+# alike: at the plain tail's 0.50 masked impostors pass 1.1e-4 of the time, 37 times the
+# plain 3e-6, hence a masked tail of its own (same rule; 1e-6 rests on 15 pairs).
+NCNN_MASKED_THRESHOLD: Final = 0.433
+NCNN_MASKED_TAIL: Final = (
+    (1e-3, 0.433),
+    (3e-4, 0.471),
+    (1e-4, 0.504),
+    (3e-5, 0.538),
+    (1e-5, 0.563),
+    (3e-6, 0.599),
+    (1e-6, 0.642),
+)
+# Margin (euclidean gallery units) to the second-nearest person, same set: everyone
+# enrolled once (2,168 people), 1,871 other photos presented as themselves and, with
+# their person removed, 2,157 as strangers. At the bar for 200 people (standard) 0.05
+# costs 5 of 1,871 known accepts (0.27 %; 0.08 costs 16) and refuses 1 of 6 accepted
+# as someone else; at the pair threshold (the loosest bar) it refuses 1,447 of 1,691
+# stranger accepts and 58 of 68 wrong-person accepts for 68 known accepts (3.6 %).
+NCNN_MARGIN: Final = 0.05
+
 # How often, at most, a stranger at a gate may be accepted as one of the people who may
 # pass there (per decision), by the estate's "face strictness" option. The threshold that
 # gives it depends on how many people may pass (``EngineSpec.threshold_for``).
@@ -42,9 +82,37 @@ STRICTNESS: Final[dict[str, float]] = {"relaxed": 0.01, "standard": 0.001, "stri
 DEFAULT_STRICTNESS: Final = "standard"
 
 
-# dlib masked references: masked-vs-masked impostors passed 5.9 % of the time at 0.55 on
-# the developer photo set; 0.38 kept FAR <= 0.1 % there (TAR ~59 %).
-DLIB_MASKED_THRESHOLD: Final = 0.38
+# dlib, the same way on the same set (HOG upsample 0 and its false-positive filter; 31
+# photos without a face, rejected): euclidean distance, rounded down (stricter). False
+# accepts per point: 9,194 / 2,716 / 916 / 278 / 89 / 28 (from 27 identity pairs);
+# genuine pairs accepted 90.8 / 82.7 / 71.6 / 57.1 / 42.2 / 29.1 %: dlib's genuine and
+# impostor distances overlap far more than SFace's. 1e-6 (0.382) rests on 9 pairs.
+DLIB_TAIL: Final = (
+    (1e-3, 0.552),
+    (3e-4, 0.517),
+    (1e-4, 0.487),
+    (3e-5, 0.455),
+    (1e-5, 0.427),
+    (3e-6, 0.400),
+)
+# dlib masked references, same set, each person's first two photos masked (dlib is slow:
+# 1,691 masks drawn; HOG found no face in 633 of them, rejected): masked-vs-masked pair
+# FAR 0.1 % at 0.427 (rounded down; 1,612 false accepts of 1,680,558 pairs), genuine
+# accepted 45.4 % (450 of 992). The earlier 0.38 was set on the developer set. Masked
+# tail, same rule (1e-5 rests on 14 pairs).
+DLIB_MASKED_THRESHOLD: Final = 0.427
+DLIB_MASKED_TAIL: Final = (
+    (1e-3, 0.427),
+    (3e-4, 0.402),
+    (1e-4, 0.381),
+    (3e-5, 0.359),
+    (1e-5, 0.347),
+)
+# dlib margin by the ncnn rule (2,366 people enrolled, 1,867 known and 1,928 stranger
+# presentations): 0.05 costs 5 known accepts (0.27 %) at the 200-person bar and refuses
+# 6 of 12 strangers and 3 of 5 wrong-person accepts there; at 0.55 it refuses 888 of 996
+# strangers and 126 of 140 wrong-person accepts for 239 of 1,658 known accepts.
+DLIB_MARGIN: Final = 0.05
 
 
 class EngineMismatchError(InvalidValueError):
@@ -70,6 +138,8 @@ class EngineSpec:
     # (per-comparison impostor accept rate, score at that rate), measured on the
     # calibration set, loosest first: the tail ``threshold_for`` reads.
     impostor_tail: tuple[tuple[float, float], ...] = ()
+    # The same for masked probes against masked references (``masked_threshold_for``).
+    masked_tail: tuple[tuple[float, float], ...] = ()
 
     @property
     def gallery_threshold(self) -> float:
@@ -93,9 +163,20 @@ class EngineSpec:
         at ``target / people`` (the union bound), read off the calibrated impostor tail.
         Never looser than ``threshold``; past the tail's last measured rate the tail's
         strictest score is used (stated in docs/benchmarks.md)."""
+        return self._from_tail(self.impostor_tail, self.threshold, people, target)
+
+    def masked_threshold_for(self, people: int, target: float) -> float:
+        """:meth:`threshold_for` for masked references: read off the masked tail, never
+        looser than ``masked_threshold`` nor than the plain bar for ``people``."""
+        masked = self._from_tail(self.masked_tail, self.masked_threshold, people, target)
+        return self.stricter(masked, self.threshold_for(people, target))
+
+    def _from_tail(
+        self, tail: tuple[tuple[float, float], ...], floor: float, people: int, target: float
+    ) -> float:
         rate = target / max(people, 1)
-        chosen = self.threshold
-        for tail_rate, score in self.impostor_tail:
+        chosen = floor
+        for tail_rate, score in tail:
             chosen = self.stricter(chosen, score)
             if tail_rate <= rate:
                 break
@@ -125,7 +206,9 @@ SPECS: Final[dict[str, EngineSpec]] = {
         faces.DEFAULT_THRESHOLD,
         False,
         masked_threshold=DLIB_MASKED_THRESHOLD,
-        margin=0.05,
+        margin=DLIB_MARGIN,
+        impostor_tail=DLIB_TAIL,
+        masked_tail=DLIB_MASKED_TAIL,
     ),
     ncnn_engine.NAME: EngineSpec(
         ncnn_engine.NAME,
@@ -133,9 +216,10 @@ SPECS: Final[dict[str, EngineSpec]] = {
         COSINE,
         NCNN_THRESHOLD,
         True,
-        masked_threshold=NCNN_THRESHOLD,
-        margin=0.05,
-        impostor_tail=((0.001, NCNN_THRESHOLD),),
+        masked_threshold=NCNN_MASKED_THRESHOLD,
+        margin=NCNN_MARGIN,
+        impostor_tail=NCNN_TAIL,
+        masked_tail=NCNN_MASKED_TAIL,
     ),
 }
 DEFAULT_ENGINE: Final = ncnn_engine.NAME
