@@ -135,7 +135,9 @@ def test_faces_benchmark_json(photos: Path, capsys: pytest.CaptureFixture[str]) 
     # 300 float32 vectors of 128 at least, with the ids.
     assert mem["gallery_memory_bytes"] >= 300 * 128 * 4
     if mem["rss_start_mb"] is not None:  # /proc is there (Linux)
-        assert mem["rss_after_engine_mb"] > mem["rss_start_mb"]  # the models
+        # The models; ">=": in a test process that ran an engine before, freed memory
+        # can take a second engine's 19 MB without the RSS growing.
+        assert mem["rss_after_engine_mb"] >= mem["rss_start_mb"]
         assert mem["faces_total_mb"] > 0
     t = r["targets"]
     assert t["at_full_size"] is False

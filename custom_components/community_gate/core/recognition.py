@@ -65,7 +65,11 @@ class Recogniser:
 
     @property
     def people(self) -> int:
-        return len(self.plain.person_ids() | self.masked.person_ids())
+        return len(self.enrolled())
+
+    def enrolled(self) -> set[str]:
+        """Everyone with a reference (plain or masked)."""
+        return set(self.plain.person_ids() | self.masked.person_ids())
 
     def enrolled_in(self, scope: frozenset[str] | None) -> int:
         """How many of ``scope`` have a reference (None: everyone enrolled). Set
@@ -90,13 +94,16 @@ class Recogniser:
         spec = self.spec
         own = spec.threshold_for(people, self.target)
         sure = spec.threshold_for(people, self.target / CONFIDENT_FACTOR)
-        masked = spec.stricter(own, spec.masked_threshold)
+        # Masks make strangers alike: masked references have a tail of their own, read
+        # for the same number of people (never looser than the plain bar).
+        masked = spec.masked_threshold_for(people, self.target)
+        masked_sure = spec.masked_threshold_for(people, self.target / CONFIDENT_FACTOR)
         return Bars(
             people,
             spec.to_gallery(own),
             spec.to_gallery(masked),
             spec.to_gallery(sure),
-            spec.to_gallery(spec.stricter(sure, masked)),
+            spec.to_gallery(masked_sure),
         )
 
     def confident(self, match: Match, bars: Bars) -> bool:
