@@ -32,7 +32,7 @@ from .core.crypto import Hasher, KeyFileError, load_or_create_key
 from .core.device_auth import DeviceAuth
 from .core.devices import DeviceKeys, device_sealer
 from .core.engines import DLIB_ENGINE
-from .core.errors import StoreCorruptError, StoreError, StoreTooNewError
+from .core.errors import EstateClosedError, StoreCorruptError, StoreError, StoreTooNewError
 from .core.keys import load_sealing_root
 from .core.options import EstateOptions
 from .core.privacy import PhotoVault, photo_sealer
@@ -162,12 +162,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     def _midnight(_now: object) -> None:
         hub.async_new_day()
 
+    async def _sweep() -> None:
+        try:
+            await runtime.async_run_retention()
+        except EstateClosedError:
+            # Home Assistant stopped (or the estate reloaded) mid-sweep: the store is
+            # closed; what was not purged tonight is purged tomorrow night.
+            _LOGGER.debug("Retention sweep ended: the estate closed")
+
     @callback
     def _purge(_now: object) -> None:
         # Passages, unknown-face clusters (biometric data: merged where they drifted
         # together, then expired) and kept photos, each by its own retention option. An
         # entry background task: cancelled, not orphaned, when the entry unloads.
-        entry.async_create_background_task(hass, runtime.async_run_retention(), f"{DOMAIN} purge")
+        entry.async_create_background_task(hass, _sweep(), f"{DOMAIN} purge")
 
     entry.async_on_unload(async_track_time_change(hass, _midnight, hour=0, minute=0, second=0))
     entry.async_on_unload(async_track_time_change(hass, _purge, hour=3, minute=17, second=0))
