@@ -78,4 +78,6 @@ def test_a_loitering_stranger_is_one_row_with_a_count(
     assert title.startswith(f"被拒绝 {count} 次：首次 "), title
     _shot(p, "51-passage-episode-zh")
     p.evaluate("localStorage.setItem('selectedLanguage', JSON.stringify('en'))")
-    assert not errors, errors
+    # Home Assistant's own frontend skips a view transition on the reload: not ours.
+    ours = [e for e in errors if "ViewTransition" not in e]
+    assert ours == [], errors
