@@ -63,6 +63,16 @@ def _save_access(panel: Any, person_id: str, button: str = "Save access") -> str
     return text
 
 
+def _settled(p: Any, rows: Any, done: Any, timeout_s: float = 30) -> list[str]:
+    """The rows' texts once ``done(texts)`` holds (or the last texts at the timeout)."""
+    for _ in range(int(timeout_s * 4)):
+        texts: list[str] = rows.all_inner_texts()
+        if done(texts):
+            return texts
+        p.wait_for_timeout(250)
+    return texts
+
+
 def _open_person(panel: Any, person_id: str) -> Any:
     panel.locator('nav button[data-tab="people"]').click()
     panel.locator(f'tr[data-person="{person_id}"]').click()
@@ -165,7 +175,9 @@ def test_staff_edit_access_read_plurals_and_names(
     panel.get_by_role("button", name="Filter").click()
     rows = panel.locator("tbody.log tr")
     panel.get_by_text("Gate not allowed").first.wait_for(timeout=30_000)
-    texts = rows.all_inner_texts()
+    # The unfiltered log (Li Ming's refusals are in it too) may still be on screen for a
+    # moment after the click: wait for the filtered answer, not just for a match.
+    texts = _settled(p, rows, lambda ts: ts and all("Li Ming (3-1201)" in t for t in ts))
     assert len(texts) >= 4, texts
     assert all("Li Ming (3-1201)" in t for t in texts), texts
     assert not any("Wang Fang" in t for t in texts)
@@ -255,7 +267,11 @@ def test_staff_edit_access_read_plurals_and_names(
     search.fill("Li Ming")
     panel.get_by_role("button", name="筛选").click()
     panel.get_by_text("无权使用此门").first.wait_for(timeout=30_000)
-    texts = panel.locator("tbody.log tr").all_inner_texts()
+    texts = _settled(
+        p,
+        panel.locator("tbody.log tr"),
+        lambda ts: ts and all("Li Ming (3-1201)" in t for t in ts),
+    )
     assert all("Li Ming (3-1201)" in t for t in texts), texts
     _shot(p, "28-passages-by-name-zh")
 
