@@ -43,6 +43,7 @@ from devtools.benchlib import (
     machine_info,
     percentiles_ms,
     positive,
+    relay_turn_on_times,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +73,6 @@ def _frame(photo: Path) -> bytes:
 
 async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from homeassistant import loader
-    from homeassistant.core import Event, callback
     from pytest_homeassistant_custom_component.common import async_test_home_assistant
 
     from custom_components.community_gate.core.model import Person, Role
@@ -111,14 +111,7 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             scope = await face.async_scope("bench_gate")
             bars = face.recogniser.bars(scope)
 
-            relay_at: list[float] = []
-
-            @callback
-            def _relay_called(event: Event) -> None:
-                if event.data.get("domain") == "switch" and event.data.get("service") == "turn_on":
-                    relay_at.append(time.perf_counter())
-
-            hass.bus.async_listen("call_service", _relay_called)
+            relay_at = relay_turn_on_times(hass)
             latencies: list[float] = []
             waited = refused = 0
             for i in range(args.warmup + args.frames):

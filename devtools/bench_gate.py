@@ -33,6 +33,7 @@ from devtools.benchlib import (
     machine_info,
     percentiles_ms,
     positive,
+    relay_turn_on_times,
 )
 
 CARD = "0012345678"
@@ -45,7 +46,6 @@ def add_gate_args(p: argparse.ArgumentParser) -> None:
 
 async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from homeassistant import loader
-    from homeassistant.core import Event, callback
     from pytest_homeassistant_custom_component.common import async_test_home_assistant
 
     from custom_components.community_gate.core.model import CredentialKind
@@ -62,14 +62,7 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             )
             hub = entry.runtime_data.hub
 
-            relay_at: list[float] = []
-
-            @callback
-            def _relay_called(event: Event) -> None:
-                if event.data.get("domain") == "switch" and event.data.get("service") == "turn_on":
-                    relay_at.append(time.perf_counter())
-
-            hass.bus.async_listen("call_service", _relay_called)
+            relay_at = relay_turn_on_times(hass)
             latencies: list[float] = []
             for i in range(args.warmup + args.reads):
                 relay_at.clear()

@@ -127,6 +127,24 @@ async def async_template_relay(hass: HomeAssistant) -> str:
     return "switch.relay"
 
 
+def relay_turn_on_times(hass: HomeAssistant) -> list[float]:
+    """A list that gets ``perf_counter()`` each time a ``switch.turn_on`` is called: when
+    the hub asked Home Assistant to move the relay (clear it before each presentation)."""
+    import time
+
+    from homeassistant.core import Event, callback
+
+    times: list[float] = []
+
+    @callback
+    def _called(event: Event) -> None:
+        if event.data.get("domain") == "switch" and event.data.get("service") == "turn_on":
+            times.append(time.perf_counter())
+
+    hass.bus.async_listen("call_service", _called)
+    return times
+
+
 async def async_bench_estate(
     hass: HomeAssistant,
     workdir: Path,
