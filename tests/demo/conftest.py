@@ -195,7 +195,12 @@ def running_demo(tmp_path: Path, *, mqtt: bool) -> Iterator[Demo]:
             assert proc.poll() is None, log_path.read_text()[-3000:]
             try:
                 client.login("demo", "demo-estate")
-                if client.state("binary_sensor.east_gate_online")["state"] == "on":
+                # The template lock renders after Home Assistant has started, which
+                # can come a moment after the estate reports its gate online.
+                if (
+                    client.state("binary_sensor.east_gate_online")["state"] == "on"
+                    and client.state("lock.east_gate_lock")["state"] == "locked"
+                ):
                     break
             except urllib.error.URLError, ConnectionError, AssertionError, KeyError:
                 pass
