@@ -30,6 +30,7 @@ from typing import Any
 from .errors import FaceUnavailableError
 from .faces import DlibEngine, Face, FaceEngine, enrollment_face
 from .images import decode_image
+from .liveness import Sample, five_points, patch
 from .snapshots import snapshot
 
 
@@ -47,6 +48,24 @@ def _analyse_crops(
     return [(face, snapshot(rgb, face)) for face in faces]
 
 
+def _analyse_live(
+    engine: FaceEngine, image: bytes, upsample: int, max_faces: int, crops: bool
+) -> list[tuple[Face, tuple[bytes, float] | None, Sample]]:
+    """Each face with its liveness sample (5 points, a small aligned grey chip: what
+    ``liveness.py`` judges a track on) and, with ``crops``, its snapshot crop."""
+    rgb = decode_image(image)
+    with_points = getattr(engine, "analyse_points", None)
+    if with_points is not None:  # ncnn: YuNet's points, unrounded
+        pairs = with_points(rgb, upsample=upsample, max_faces=max_faces)
+    else:  # dlib: its 68 points, reduced to 5
+        faces = engine.analyse(rgb, upsample=upsample, max_faces=max_faces)
+        pairs = [(f, five_points(f.landmarks)) for f in faces]
+    return [
+        (face, snapshot(rgb, face) if crops else None, Sample(points, patch(rgb, points)))
+        for face, points in pairs
+    ]
+
+
 def _enroll(engine: FaceEngine, image: bytes) -> Face:
     return enrollment_face(engine, decode_image(image))
 
@@ -58,6 +77,7 @@ def _ping(engine: FaceEngine) -> str:
 _HANDLERS: dict[str, Callable[..., Any]] = {
     "analyse": _analyse,
     "analyse_crops": _analyse_crops,
+    "analyse_live": _analyse_live,
     "enroll": _enroll,
     "ping": _ping,
 }
@@ -162,6 +182,15 @@ class FaceWorker:
         """``analyse``, each face with its JPEG crop and quality (``snapshots.py``)."""
         result: list[tuple[Face, tuple[bytes, float] | None]] = self.call(
             "analyse_crops", image, upsample, max_faces
+        )
+        return result
+
+    def analyse_live(
+        self, image: bytes, *, crops: bool, upsample: int = 0, max_faces: int = 4
+    ) -> list[tuple[Face, tuple[bytes, float] | None, Sample]]:
+        """``analyse``, each face with its liveness sample (and its crop if ``crops``)."""
+        result: list[tuple[Face, tuple[bytes, float] | None, Sample]] = self.call(
+            "analyse_live", image, upsample, max_faces, crops
         )
         return result
 

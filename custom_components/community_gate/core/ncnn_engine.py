@@ -343,10 +343,17 @@ class NcnnEngine:
     def analyse(self, rgb: RGBImage, *, upsample: int = 0, max_faces: int = 4) -> list[Face]:
         """Detect and encode at most ``max_faces`` faces, largest first (at a gate, the
         largest face is the person at the reader)."""
+        return [f for f, _ in self.analyse_points(rgb, upsample=upsample, max_faces=max_faces)]
+
+    def analyse_points(
+        self, rgb: RGBImage, *, upsample: int = 0, max_faces: int = 4
+    ) -> list[tuple[Face, Points]]:
+        """``analyse``, each face with its 5 points unrounded (liveness measures motion
+        smaller than a pixel)."""
         img = _check_rgb(rgb)
         found = sorted(self.detections(img, upsample=upsample), key=lambda d: -d.box.area)
         return [
-            Face(d.box, _int_points(d.points), self.embed(img, d.points), d.score, NAME)
+            (Face(d.box, _int_points(d.points), self.embed(img, d.points), d.score, NAME), d.points)
             for d in found[:max_faces]
         ]
 

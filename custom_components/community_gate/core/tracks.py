@@ -14,15 +14,31 @@ A camera gate sees the same face in several consecutive frames. Each frame's mat
 
 Otherwise the answer is :data:`WAIT` and the next frame decides. Edge terminals send one
 embedding, already chosen by the terminal, and are decided as they come.
+
+With presentation-attack detection on (a gate's ``pad_level``: ``stream`` or
+``challenge``, ``liveness.py``) each track also gathers liveness evidence from its
+frames: an accepted face opens only once its track is LIVE (until then :data:`WAIT`),
+and a track judged an attack answers :data:`ATTACK` whoever it matched. An unrecognised
+face is decided as before: it opens nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
 from .faces import FaceBox
+from .liveness import (
+    LEVEL_CHALLENGE,
+    LEVEL_OFF,
+    Challenge,
+    Liveness,
+    Sample,
+    TrackLiveness,
+    new_challenge as _new_challenge,
+)
 
 NEED: Final = 2  # agreeing frames for a non-confident decision
 WINDOW_S: Final = 2.0  # a track ends when its face was not seen for this long
@@ -34,6 +50,7 @@ class Verdict(StrEnum):
     OPEN = "open"  # present the accepted person
     UNKNOWN = "unknown"  # present an unrecognised face (a stranger)
     WAIT = "wait"  # not yet: the next frame of this track decides
+    ATTACK = "attack"  # a presentation attack: refuse (presentation_attack)
 
 
 def iou(a: FaceBox, b: FaceBox) -> float:
@@ -49,31 +66,70 @@ class _Track:
     box: FaceBox
     last: float
     votes: list[str | None] = field(default_factory=list)  # person id, or None: unknown
+    live: TrackLiveness | None = None  # made on the track's first frame with PAD on
 
 
 class FrameFusion:
     """Tracks of faces per gate. Not thread-safe: the face thread owns it."""
 
-    def __init__(self, *, need: int = NEED, window_s: float = WINDOW_S) -> None:
+    def __init__(
+        self,
+        *,
+        need: int = NEED,
+        window_s: float = WINDOW_S,
+        challenge: Callable[[], Challenge] = _new_challenge,
+    ) -> None:
         if need < 1:
             raise ValueError("need must be >= 1")
         self.need = need
         self.window_s = window_s
+        self._challenge = challenge
         self._tracks: dict[str, list[_Track]] = {}
+        # The challenge the last ``vote`` asked for (a new track at a challenge gate):
+        # the caller shows it on the terminal once.
+        self.issued: Challenge | None = None
 
     def vote(
-        self, gate_id: str, box: FaceBox, ts: float, person_id: str | None, *, confident: bool
+        self,
+        gate_id: str,
+        box: FaceBox,
+        ts: float,
+        person_id: str | None,
+        *,
+        confident: bool,
+        sample: Sample | None = None,
+        pad: str = LEVEL_OFF,
     ) -> Verdict:
         """One frame's face at ``gate_id``: ``person_id`` if its match was accepted (None
-        if not), ``confident`` if accepted at the confident bar."""
+        if not), ``confident`` if accepted at the confident bar. With ``pad`` on,
+        ``sample`` is the frame's liveness evidence (None: this frame has none)."""
         track = self._track(gate_id, box, ts)
+        self.issued = None
+        live = Liveness.LIVE
+        if pad != LEVEL_OFF:
+            if track.live is None:
+                challenge = self._challenge() if pad == LEVEL_CHALLENGE else None
+                track.live = TrackLiveness(challenge=challenge)
+                self.issued = challenge
+            live = track.live.state if sample is None else track.live.add(sample)
+        if live is Liveness.ATTACK:
+            return Verdict.ATTACK
         track.votes.append(person_id)
         del track.votes[: -self.need]  # only the latest frames count
         if person_id is not None and confident:
-            return Verdict.OPEN
-        if len(track.votes) < self.need or any(v != person_id for v in track.votes):
+            verdict = Verdict.OPEN
+        elif len(track.votes) < self.need or any(v != person_id for v in track.votes):
             return Verdict.WAIT
-        return Verdict.UNKNOWN if person_id is None else Verdict.OPEN
+        else:
+            verdict = Verdict.UNKNOWN if person_id is None else Verdict.OPEN
+        if verdict is Verdict.OPEN and live is not Liveness.LIVE:
+            return Verdict.WAIT  # the right face, no life shown yet
+        return verdict
+
+    def liveness(self, gate_id: str, box: FaceBox) -> TrackLiveness | None:
+        """The liveness state of the track ``box`` belongs to now (None: PAD off)."""
+        best = max(self._tracks.get(gate_id, ()), key=lambda t: iou(t.box, box), default=None)
+        return best.live if best is not None and iou(best.box, box) >= MIN_IOU else None
 
     def _track(self, gate_id: str, box: FaceBox, ts: float) -> _Track:
         tracks = [t for t in self._tracks.get(gate_id, ()) if ts - t.last <= self.window_s]
