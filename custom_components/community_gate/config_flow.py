@@ -27,11 +27,13 @@ from .const import (
     CONF_DIRECTION,
     CONF_DOOR,
     CONF_ESTATE_NAME,
+    CONF_FACE_MODE,
     CONF_GATE_ID,
     CONF_GATE_KIND,
     CONF_METHODS,
     CONF_MQTT_DEVICE,
     CONF_OPENERS,
+    CONF_PAD_LEVEL,
     CONF_PRESENCE,
     CONF_PULSE_SECONDS,
     CONF_STREAM_URL,
@@ -64,7 +66,7 @@ from .core.errors import (
     StoreError,
 )
 from .core.ids import check_id
-from .core.model import Direction, GateKind
+from .core.model import Direction, FaceMode, GateKind, PadLevel
 from .core.options import DEFAULTS
 from .core.rules import PARAM_SPECS, RuleParams
 from .core.store import Store
@@ -443,6 +445,20 @@ def _gate_schema(
                     options=list(GATE_METHODS), multiple=True, translation_key=CONF_METHODS
                 )
             ),
+            vol.Required(
+                CONF_PAD_LEVEL, default=defaults.get(CONF_PAD_LEVEL, PadLevel.STREAM.value)
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=[v.value for v in PadLevel], translation_key=CONF_PAD_LEVEL
+                )
+            ),
+            vol.Required(
+                CONF_FACE_MODE, default=defaults.get(CONF_FACE_MODE, FaceMode.FACE_ALONE.value)
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=[v.value for v in FaceMode], translation_key=CONF_FACE_MODE
+                )
+            ),
             vol.Optional(
                 CONF_MQTT_DEVICE, description=opt(CONF_MQTT_DEVICE)
             ): selector.TextSelector(),
@@ -514,6 +530,15 @@ def _clean_gate_input(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[
     else:
         # A face-only gate is allowed but raises a repair issue (see privacy.py).
         data[CONF_METHODS] = [m for m in GATE_METHODS if m in methods]
+    if data.get(CONF_PAD_LEVEL, PadLevel.STREAM) not in set(PadLevel):
+        errors[CONF_PAD_LEVEL] = "pad_level_invalid"
+    if data.get(CONF_FACE_MODE, FaceMode.FACE_ALONE) not in set(FaceMode):
+        errors[CONF_FACE_MODE] = "face_mode_invalid"
+    elif data.get(CONF_FACE_MODE) == FaceMode.CARD_AND_FACE and not (
+        "face" in data.get(CONF_METHODS, ()) and len(data.get(CONF_METHODS, ())) > 1
+    ):
+        # Card + face needs the face and at least one other way the gate takes.
+        errors[CONF_FACE_MODE] = "face_mode_needs_methods"
     openers = data.get(CONF_OPENERS) or []
     if not isinstance(openers, list) or not all(isinstance(u, str) for u in openers):
         errors[CONF_OPENERS] = "openers_invalid"

@@ -31,6 +31,7 @@ class Rule(StrEnum):
     FORCED_OPEN = "forced_open"
     FEVER = "fever"
     BRUTE_FORCE = "brute_force"
+    SPOOF_ATTEMPT = "spoof_attempt"  # repeated photos, screens or replays at a face gate
 
 
 class SubjectKind(StrEnum):
