@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -382,6 +383,15 @@ async def _users(hass: HomeAssistant) -> dict[str, str]:
     return {u.id: u.name or u.id for u in users if u.is_active and not u.system_generated}
 
 
+def _choice(key: str, values: type[StrEnum], default: str) -> dict[Any, Any]:
+    """A required drop-down of an enum's values, labelled by the translation key."""
+    return {
+        vol.Required(key, default=str(default)): selector.SelectSelector(
+            selector.SelectSelectorConfig(options=[v.value for v in values], translation_key=key)
+        )
+    }
+
+
 def _gate_schema(
     defaults: dict[str, Any], *, with_id: bool, users: dict[str, str] | None = None
 ) -> vol.Schema:
@@ -398,20 +408,8 @@ def _gate_schema(
         fields[vol.Optional(CONF_GATE_ID, description=opt(CONF_GATE_ID))] = selector.TextSelector()
     fields.update(
         {
-            vol.Required(
-                CONF_GATE_KIND, default=defaults.get(CONF_GATE_KIND, GateKind.ESTATE_GATE.value)
-            ): selector.SelectSelector(
-                selector.SelectSelectorConfig(
-                    options=[k.value for k in GateKind], translation_key=CONF_GATE_KIND
-                )
-            ),
-            vol.Required(
-                CONF_DIRECTION, default=defaults.get(CONF_DIRECTION, Direction.BOTH.value)
-            ): selector.SelectSelector(
-                selector.SelectSelectorConfig(
-                    options=[d.value for d in Direction], translation_key=CONF_DIRECTION
-                )
-            ),
+            **_choice(CONF_GATE_KIND, GateKind, defaults.get(CONF_GATE_KIND, GateKind.ESTATE_GATE)),
+            **_choice(CONF_DIRECTION, Direction, defaults.get(CONF_DIRECTION, Direction.BOTH)),
             # Optional when the gate has an MQTT controller whose relay opens it.
             vol.Optional(CONF_ACTUATOR, description=opt(CONF_ACTUATOR)): selector.EntitySelector(
                 selector.EntitySelectorConfig(domain=list(ACTUATOR_DOMAINS))
@@ -445,20 +443,8 @@ def _gate_schema(
                     options=list(GATE_METHODS), multiple=True, translation_key=CONF_METHODS
                 )
             ),
-            vol.Required(
-                CONF_PAD_LEVEL, default=defaults.get(CONF_PAD_LEVEL, PadLevel.STREAM.value)
-            ): selector.SelectSelector(
-                selector.SelectSelectorConfig(
-                    options=[v.value for v in PadLevel], translation_key=CONF_PAD_LEVEL
-                )
-            ),
-            vol.Required(
-                CONF_FACE_MODE, default=defaults.get(CONF_FACE_MODE, FaceMode.FACE_ALONE.value)
-            ): selector.SelectSelector(
-                selector.SelectSelectorConfig(
-                    options=[v.value for v in FaceMode], translation_key=CONF_FACE_MODE
-                )
-            ),
+            **_choice(CONF_PAD_LEVEL, PadLevel, defaults.get(CONF_PAD_LEVEL, PadLevel.STREAM)),
+            **_choice(CONF_FACE_MODE, FaceMode, defaults.get(CONF_FACE_MODE, FaceMode.FACE_ALONE)),
             vol.Optional(
                 CONF_MQTT_DEVICE, description=opt(CONF_MQTT_DEVICE)
             ): selector.TextSelector(),
