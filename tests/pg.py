@@ -17,7 +17,6 @@ import glob
 import os
 from pathlib import Path
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from custom_components.community_gate.core.model import Direction, Gate, Method, Passage, Reason
-from custom_components.community_gate.core.replicator import CentralConfig
-from custom_components.community_gate.core.replicator import test_connection as check_connection
-
+from custom_components.community_gate.core.replicator import (
+    CentralConfig,
+    test_connection as check_connection,
+)
 from tests.central.hubkit import Hub, connect, drained, wait_until
 
 
@@ -32,4 +33,5 @@ async def test_one_passage_arrives(tmp_path: Path, postgres_dsn: str) -> None:
         gates = await conn.fetchval("SELECT count(*) FROM community_gate.gates")
     finally:
         await conn.close()
-    assert n == 1 and gates == 1
+    assert n == 1
+    assert gates == 1

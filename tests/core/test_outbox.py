@@ -101,7 +101,8 @@ def test_enable_backfills_directory_passages_and_alerts(estate: Store) -> None:
 def test_names_only_when_shared(estate: Store) -> None:
     enable_outbox(estate, SharePolicy(names=False))
     (alice,) = rows(estate, OutboxKind.PERSON)
-    assert "name" not in alice.payload and "Alice" not in json.dumps(alice.payload)
+    assert "name" not in alice.payload
+    assert "Alice" not in json.dumps(alice.payload)
     drain(estate)
     enable_outbox(estate, SharePolicy(names=True))
     (alice,) = rows(estate, OutboxKind.PERSON)
@@ -133,7 +134,8 @@ def test_directory_changes(on: Store) -> None:
     unit = rows(on, OutboxKind.UNIT)[1].payload
     assert unit["rent_arrears"] is True
     bob = rows(on, OutboxKind.PERSON)[1].payload
-    assert bob["blocked"] is True and bob["special_attention"] is True
+    assert bob["blocked"] is True
+    assert bob["special_attention"] is True
     assert "Bob" not in json.dumps([r.payload for r in rows(on)])
 
 
@@ -148,7 +150,8 @@ def test_a_failed_change_queues_nothing(on: Store) -> None:
 def test_passages_new_folded_and_flagged(on: Store) -> None:
     first = on.add_passage(refusal(T0), episode_window=60)
     folded = on.add_passage(refusal(T0 + 10), episode_window=60)
-    assert folded.id == first.id and folded.count == 2
+    assert folded.id == first.id
+    assert folded.count == 2
     on.set_passage_flags(first.id or 0, ["relay_failed"])
     on.add_passages_returning([refusal(T0 + 500, "k2")], episode_window=60)
     on.add_passages([Passage(T0 + 600, "main", Direction.IN, Method.CARD, True, Reason.GRANTED)])
@@ -157,7 +160,8 @@ def test_passages_new_folded_and_flagged(on: Store) -> None:
     assert [r.payload["count"] for r in got[:3]] == [1, 2, 2]
     assert got[1].payload["last_seen"] == T0 + 10
     assert got[2].payload["flags"] == ["relay_failed"]
-    assert len(got) == 5 and got[3].payload["cluster_id"] == "k2"
+    assert len(got) == 5
+    assert got[3].payload["cluster_id"] == "k2"
     assert got[4].payload["allowed"] is True
     # Never biometric or credential material: no distance, no note, no hash.
     for r in got:
@@ -172,7 +176,8 @@ def test_cluster_merge_and_assignment_requeue_the_passages(on: Store) -> None:
     cluster = StoredCluster("k1", b"sealed", 2, T0, T0 + 900, ())
     on.save_clusters([cluster], relabel=[("k1", "k2")])
     (moved,) = rows(on, OutboxKind.PASSAGE)
-    assert moved.key == str(b.id) and moved.payload["cluster_id"] == "k1"
+    assert moved.key == str(b.id)
+    assert moved.payload["cluster_id"] == "k1"
     drain(on)
     on.assign_cluster("k1", "alice", "a101")
     got = rows(on, OutboxKind.PASSAGE)
@@ -240,7 +245,8 @@ def test_erasure_scrubs_the_queue_and_tells_the_centre(estate: Store) -> None:
     alias, _counts = erase_person(estate, "alice")
     got = rows(estate)
     text = json.dumps([r.payload for r in got if r.kind is not OutboxKind.ERASE])
-    assert "alice" not in text and "Alice" not in text
+    assert "alice" not in text
+    assert "Alice" not in text
     assert alias in text
     assert got[-1].kind is OutboxKind.ERASE
     assert got[-1].payload == {"person_id": "alice", "alias": alias}
@@ -274,13 +280,15 @@ def test_read_ack_stats_disable(on: Store) -> None:
     for i in range(5):
         on.add_passage(Passage(T0 + i, "main", Direction.IN, Method.CARD, True, Reason.GRANTED))
     n, oldest = outbox_stats(on)
-    assert n == 5 and oldest is not None
+    assert n == 5
+    assert oldest is not None
     first = read_outbox(on, 0, 2)
     assert len(first) == 2
     assert [r.seq for r in read_outbox(on, first[-1].seq, 10)] == [r.seq for r in rows(on)[2:]]
     assert ack_outbox(on, first[-1].seq) == 2
     assert outbox_stats(on)[0] == 3
     disable_outbox(on)
-    assert outbox_stats(on) == (0, None) and not outbox_enabled(on)
+    assert outbox_stats(on) == (0, None)
+    assert not outbox_enabled(on)
     on.add_passage(Passage(T0 + 9, "main", Direction.IN, Method.CARD, True, Reason.GRANTED))
     assert rows(on) == []
