@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 import json
+import math
 import os
 from pathlib import Path
 import platform
@@ -68,21 +69,24 @@ def analyse(
 ) -> tuple[list[Track], list[float]]:
     """Every frame through the detector; returns the tracks and the liveness time per
     frame (making the chip: the part the hub adds to a frame's analysis)."""
-    cache = root / "samples.npz"
+    cache = root / "samples-v2.npz"  # v2: with the registration windows
     tracks: list[Track] = []
     timings: list[float] = []
     if cache.is_file():
         data = np.load(cache, allow_pickle=False)
         points, patches, found = data["points"], data["patches"], data["found"]
+        crops, origins = data["crops"], data["origins"]
         i = 0
         for e in entries:
             samples: list[lv.Sample | None] = []
             for _ in e.frames:
-                samples.append(lv.Sample(points[i], patches[i]) if found[i] else None)
+                origin = (int(origins[i][0]), int(origins[i][1]))
+                sample = lv.Sample(points[i], patches[i], crops[i], origin)
+                samples.append(sample if found[i] else None)
                 i += 1
             tracks.append(Track(e.kind, e.identity, e.prompt, tuple(samples)))
         return tracks, [float(x) for x in data["timings"]]
-    all_points, all_patches, all_found = [], [], []
+    all_points, all_patches, all_found, all_crops, all_origins = [], [], [], [], []
     for n, e in enumerate(entries):
         samples = []
         for name in e.frames:
@@ -92,6 +96,8 @@ def analyse(
                 samples.append(None)
                 all_points.append(np.zeros((5, 2)))
                 all_patches.append(np.zeros((lv.PATCH, lv.PATCH), np.uint8))
+                all_crops.append(np.zeros((lv.CROP, lv.CROP), np.uint8))
+                all_origins.append((0, 0))
                 all_found.append(False)
                 continue
             best = max(dets, key=lambda d: d.box.area)
@@ -103,6 +109,8 @@ def analyse(
             all_patches.append(
                 s.patch if s.patch is not None else np.zeros((lv.PATCH, lv.PATCH), np.uint8)
             )
+            all_crops.append(s.crop if s.crop is not None else np.zeros((lv.CROP, lv.CROP)))
+            all_origins.append(s.origin)
             all_found.append(True)
         tracks.append(Track(e.kind, e.identity, e.prompt, tuple(samples)))
         if n % 50 == 0:
@@ -112,6 +120,8 @@ def analyse(
         points=np.array(all_points),
         patches=np.array(all_patches),
         found=np.array(all_found),
+        crops=np.array(all_crops, dtype=np.uint8),
+        origins=np.array(all_origins),
         timings=np.array(timings),
     )
     return tracks, timings
@@ -162,23 +172,100 @@ def rates(
     return out
 
 
+def features(samples: Sequence[lv.Sample]) -> list[float]:
+    """The cues ``liveness.score`` weighs, in its order."""
+    return lv.cues(samples)
+
+
+STATIC_ATTACKS = ("print_still", "still_photo")  # the issue's APCER <= 1 % target
+
+
+def fit(tracks: Sequence[Track], apcer: float = 0.01) -> dict[str, Any]:
+    """Logistic regression of bona fide against the planar attacks (prints, still
+    photos) on the full window's cues, then the score threshold at which the gate's own
+    sequential rule (``judge``) keeps static attacks at most ``apcer``. Run it on the
+    calibration corpus only; paste the result into ``core/liveness.py``."""
+    rows, labels, weights = [], [], []
+    for t in tracks:
+        present = [s for s in t.samples if s is not None]
+        if len(present) < 3 or t.kind in ("screen", "replay"):
+            continue
+        rows.append(features(present))
+        labels.append(1.0 if t.kind == pc.BONA_FIDE else 0.0)
+        weights.append(0.5 if t.kind == "print_hand" else 1.0)
+    x, y, sw = np.array(rows), np.array(labels), np.array(weights)
+    mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = (x - mu) / sd
+    w, b = np.zeros(z.shape[1]), 0.0
+    for _ in range(5000):  # plain gradient descent: five cues, a few hundred rows
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        g = (p - y) * sw
+        w -= 0.1 * (z.T @ g / len(y) + 1e-3 * w)
+        b -= 0.1 * float(g.mean())
+    weights_raw = w / sd
+    bias = b - float((mu / sd) @ w)
+    # The bar: the lowest at which the gate's own sequential rule keeps static attacks
+    # at most ``apcer`` (each track run once with no bar: its best score on the way).
+    never = replace(lv.DEFAULT, live=math.inf)
+    best: dict[str, list[float]] = {}
+    with _weights(weights_raw, bias):
+        for t in tracks:
+            if t.kind not in (*STATIC_ATTACKS, pc.BONA_FIDE):
+                continue
+            state = lv.TrackLiveness(never)
+            for s in t.samples:
+                if s is not None and state.add(s) is not lv.Liveness.PENDING:
+                    break
+            best.setdefault("bona" if t.kind == pc.BONA_FIDE else "static", []).append(state.best)
+    static, bona = np.array(best["static"]), np.array(best["bona"])
+    allowed = math.floor(apcer * len(static))
+    ranked = np.sort(static[np.isfinite(static)])[::-1]
+    bar = float(ranked[allowed]) + 1e-6 if allowed < len(ranked) else -math.inf
+    live = math.ceil(bar * 100) / 100
+    return {
+        "weights": [round(float(v), 4) for v in weights_raw],
+        "bias": round(bias, 4),
+        "live": live,
+        "static_apcer": round(float((static >= live).mean()), 4),
+        "bpcer": round(float((bona < live).mean()), 4),
+    }
+
+
+class _weights:
+    """Temporarily score with other weights (fitting only)."""
+
+    def __init__(self, weights: Any, bias: float) -> None:
+        self.new = (tuple(float(v) for v in weights), bias)
+
+    def __enter__(self) -> None:
+        self.old = (lv.WEIGHTS, lv.BIAS)
+        lv.WEIGHTS, lv.BIAS = self.new  # type: ignore[misc]
+
+    def __exit__(self, *exc: object) -> None:
+        lv.WEIGHTS, lv.BIAS = self.old  # type: ignore[misc]
+
+
 def cues(tracks: Sequence[Track]) -> dict[str, Any]:
     """Each cue's distribution per kind (for setting thresholds on calibration data)."""
     out: dict[str, Any] = {}
+    names = (
+        "log_parallax",
+        "log_parallax_jitter",
+        "log_sway",
+        "log_sway_jitter",
+        "blink",
+        "log_drift",
+        "log_drift_jitter",
+    )
     for kind in pc.KINDS:
         rows = [[s for s in t.samples if s is not None] for t in tracks if t.kind == kind]
-        rows = [r for r in rows if len(r) >= 3]
-        if not rows:
+        feats = np.array([[*features(r), lv.score(r)] for r in rows if len(r) >= 3])
+        if not len(feats):
             continue
-        par = np.array([lv.parallax(r) for r in rows])
-        bl = np.array([lv.blink(r) for r in rows])
-        mo = np.array([min(lv.motion(r[: i + 1]) for i in range(1, len(r))) for r in rows])
         q = [0, 1, 5, 50, 95, 99, 100]
-        out[kind] = {
-            "n": len(rows),
-            "parallax": np.percentile(par, q).round(4).tolist(),
-            "blink": np.percentile(bl, q).round(4).tolist(),
-            "motion_min": np.percentile(mo, q).round(4).tolist(),
+        out[kind] = {"n": len(feats)} | {
+            name: np.percentile(feats[:, i], q).round(3).tolist()
+            for i, name in enumerate((*names, "score"))
         }
     return out
 
@@ -246,6 +333,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "levels": rates(tracks, prompted),
         "latency": latency(timings, tracks),
         "cues": cues(tracks) if args.cues else None,
+        "fit": fit(tracks) if args.fit else None,
     }
 
 
@@ -263,6 +351,8 @@ def format_report(r: dict[str, Any]) -> str:
     lines.append(f"  latency: {r['latency']}")
     if r.get("cues"):
         lines.append(json.dumps(r["cues"], indent=1))
+    if r.get("fit"):
+        lines.append(f"  fit: {r['fit']}")
     return "\n".join(lines)
 
 
@@ -275,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=1, help="bona-fide sequences per photo")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cues", action="store_true", help="print the cue distributions")
+    p.add_argument("--fit", action="store_true", help="fit the score (calibration only)")
     p.add_argument("--json", action="store_true")
     return p
 

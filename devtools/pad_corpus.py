@@ -291,24 +291,26 @@ def _background(photo: Photo, rng: Rng) -> Float:
 
 
 def _close_eyes(frame: Float, points: Points, amount: float, iod: float) -> None:
-    """Draw the upper lids down over both eyes (``amount`` 1: shut), in place: the skin
-    just above each eye slides down over it, with a dark lash line at the lid's edge."""
-    half_w, half_h = 0.24 * iod, 0.13 * iod
+    """Draw the upper lids down over both eyes (``amount`` 1: shut), in place: the eye
+    opening is covered with the skin of the upper lid (sampled just above it), feathered
+    at its edge, with a thin dark lash line where the lid ends."""
+    half_w, half_h = 0.26 * iod, 0.12 * iod
     for eye in points[:2]:
-        x0, x1 = int(eye[0] - half_w), int(eye[0] + half_w) + 1
-        y0, y1 = int(eye[1] - 3 * half_h), int(eye[1] + half_h) + 1
+        x0, x1 = int(eye[0] - half_w - 2), int(eye[0] + half_w) + 3
+        y0, y1 = int(eye[1] - 2.2 * half_h), int(eye[1] + half_h) + 3
         if x0 < 0 or y0 < 0 or x1 > frame.shape[1] or y1 > frame.shape[0]:
             continue
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         u, v = (xs - eye[0]) / half_w, (ys - eye[1]) / half_h
-        in_eye = u**2 + v**2 <= 1
-        lid = -1 + 2 * amount  # lid edge, in v units
-        covered = in_eye & (v <= lid)
-        skin = frame[y0 : y0 + max(1, int(half_h)), x0:x1].mean(axis=0)  # above the eye
+        r = np.sqrt(u**2 + v**2)
+        lid = -1 + 2 * amount  # the lid's edge, in v units (1: at the lower rim)
+        alpha = np.clip((1.15 - r) / 0.3, 0, 1) * np.clip((lid - v) / 0.25 + 0.5, 0, 1)
+        band = frame[int(eye[1] - 2.1 * half_h) : int(eye[1] - 1.3 * half_h) + 1, x0:x1]
+        skin = band.mean(axis=0)[None]  # the upper lid's skin, per column
         patch = frame[y0:y1, x0:x1]
-        patch[covered] = (0.85 * skin[None].repeat(y1 - y0, 0) + 0.15 * patch)[covered]
-        edge = in_eye & (np.abs(v - lid) < 0.2)
-        patch[edge] *= 0.65  # lashes
+        patch[:] = patch * (1 - alpha[..., None]) + skin * alpha[..., None]
+        lash = np.clip(1 - np.abs(v - lid) / 0.18, 0, 1) * (r < 1.0) * amount
+        patch[:] = patch * (1 - 0.45 * lash[..., None])
 
 
 # ---------------------------------------------------------------- planar artefacts
@@ -632,7 +634,7 @@ def build(
         "frames": frames,
         "prompts": prompts,
         "seed": seed,
-        "version": 1,
+        "version": 2,
     }
     index = out / "index.json"
     if index.is_file():

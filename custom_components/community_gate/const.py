@@ -68,6 +68,9 @@ SIGNAL_FIELD: Final = "community_gate_field_{}"
 
 # Alerts (rules.py in core, alerts.py here)
 EVENT_ALERT: Final = "community_gate_alert"
+# A gate at PAD level ``challenge`` asks a new face to turn or blink (issue 15): for the
+# terminal's screen and speaker (texts per language; no name, no picture).
+EVENT_CHALLENGE: Final = "community_gate_challenge"
 SIGNAL_ALERT: Final = "community_gate_alert_{}"
 CONF_DOOR: Final = "door_contact"  # optional binary_sensor of a gate: on = open
 OPT_RULES: Final = "rules"  # options section holding the rule parameters

@@ -23,19 +23,21 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import numpy as np
 
-from .const import DOMAIN
+from .const import DOMAIN, EVENT_CHALLENGE
 from .core import errors
 from .core.clusters import Cluster, StrangerClusters
+from .core.display import LANGUAGES, challenge_prompt
 from .core.engines import engine_factory, spec
 from .core.face_worker import FaceWorker
 from .core.faces import Face, FaceBox
 from .core.gallery import Match
-from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant, Method, Person
+from .core.liveness import Challenge, Sample
+from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant, Method, PadLevel, Person
 from .core.options import EstateOptions
 from .core.privacy import PhotoVault, check_face_consent, record_face_consent
 from .core.recognition import Recogniser
@@ -432,12 +434,17 @@ class FaceService:
         scope: frozenset[str] | None,
         cluster: bool = True,
         track: tuple[str, FaceBox] | None = None,
-    ) -> tuple[Match, str | None, Verdict]:
-        """The match, the stranger cluster (unknown faces), and for a camera frame's face
-        (``track``: gate and box) whether its track has decided yet (``tracks.py``)."""
+        sample: Sample | None = None,
+        pad: PadLevel = PadLevel.OFF,
+    ) -> tuple[Match, str | None, Verdict, Challenge | None]:
+        """The match, the stranger cluster (unknown faces, and attacks nobody matched),
+        for a camera frame's face (``track``: gate and box) whether its track has decided
+        yet (``tracks.py``; with ``pad`` on, its liveness from ``sample``), and the
+        challenge a new track at a challenge gate was asked."""
         bars = self.recogniser.bars(scope)
         match = self.recogniser.classify_with(vector, bars)
         verdict = Verdict.OPEN if match.accepted else Verdict.UNKNOWN
+        issued = None
         if track is not None:
             verdict = self.fusion.vote(
                 track[0],
@@ -445,10 +452,14 @@ class FaceService:
                 time.monotonic(),
                 match.person_id if match.accepted else None,
                 confident=self.recogniser.confident(match, bars),
+                sample=sample,
+                pad=pad.value,
             )
-        if verdict is not Verdict.UNKNOWN or not cluster:
-            return match, None, verdict
-        return match, self.clusters.assign(vector, time.time()).cluster_id, verdict
+            issued = self.fusion.issued
+        stranger = verdict is Verdict.UNKNOWN or (verdict is Verdict.ATTACK and not match.accepted)
+        if not stranger or not cluster:
+            return match, None, verdict, issued
+        return match, self.clusters.assign(vector, time.time()).cluster_id, verdict, issued
 
     async def async_scope(self, gate_id: str) -> frozenset[str]:
         """Who may pass ``gate_id`` now (cached per minute and roster generation)."""
@@ -520,6 +531,7 @@ class FaceService:
         caller: str | None = None,
         box: FaceBox | None = None,
         crop: tuple[bytes, float] | None = None,
+        sample: Sample | None = None,
     ) -> PassageOutcome | None:
         """An embedding (from a camera frame or an edge terminal) at a gate. Returns
         None when debounced (the same person or stranger moments ago) or, for a camera
@@ -529,7 +541,12 @@ class FaceService:
         and quality, kept sealed for the stranger cluster when better than the kept one.
 
         ``caller`` is the terminal that sent it (``device:<id>``): its unknown faces
-        are held to ``UNKNOWN_FACE_BUDGET``."""
+        are held to ``UNKNOWN_FACE_BUDGET``.
+
+        ``sample`` (a camera frame's face): its liveness evidence. At a gate with PAD on
+        (``pad_level``) the track opens only once it is live, and a track judged a
+        presentation attack is refused ``presentation_attack`` (debounced like any
+        face). An edge terminal's embedding has no track: its own PAD answers for it."""
         self._require_engine()
         rt = self.hub.gate_runtime(gate_id)
         vec = np.asarray(vector, dtype=np.float32)
@@ -557,15 +574,22 @@ class FaceService:
         within = key is None or self.unknown_budget.admit(key, time.time())
         unknown = False
         scope = await self.async_scope(gate_id)
+        track = (gate_id, box) if box is not None else None
+        pad = rt.pad_level if track is not None else PadLevel.OFF
         try:
-            track = (gate_id, box) if box is not None else None
-            match, cluster_id, verdict = await self._run(self._classify, vec, scope, within, track)
+            match, cluster_id, verdict, issued = await self._run(
+                self._classify, vec, scope, within, track, sample, pad
+            )
             unknown = not match.accepted
         finally:
             if key is not None and within:
                 self._spend(key, unknown)
+        if issued is not None:
+            self._ask(gate_id, issued, context)
         if verdict is Verdict.WAIT:
             return None
+        if verdict is Verdict.ATTACK:
+            return await self._refuse_attack(gate_id, match, cluster_id, direction, context)
         if cluster_id is not None and crop is not None and self.options.keep_stranger_snapshots:
             # Before the debounce: a better look a moment later replaces the first one.
             await self.async_keep_snapshot(cluster_id, *crop)
@@ -589,22 +613,77 @@ class FaceService:
             await self.async_save_clusters()
         return outcome
 
+    @callback
+    def _ask(self, gate_id: str, challenge: Challenge, context: Context | None) -> None:
+        """A new face at a challenge gate: the terminal shows and says the prompt (an
+        event with the texts in every language; ids only)."""
+        texts = {lang: challenge_prompt(challenge.value, lang) for lang in LANGUAGES}
+        self.hass.bus.async_fire(
+            EVENT_CHALLENGE,
+            {
+                "entry_id": self.hub.entry.entry_id,
+                "gate_id": gate_id,
+                "challenge": challenge.value,
+                "display": {lang: p.text for lang, p in texts.items()},
+                "voice": {lang: p.voice for lang, p in texts.items()},
+            },
+            context=context,
+        )
+
+    async def _refuse_attack(
+        self,
+        gate_id: str,
+        match: Match,
+        cluster_id: str | None,
+        direction: Direction | None,
+        context: Context | None,
+    ) -> PassageOutcome | None:
+        """A track judged a presentation attack: logged (never silent), once per
+        debounce window per subject, naming whom the picture matched or the stranger."""
+        person_id = match.person_id if match.accepted else None
+        subject = person_id or cluster_id
+        if subject is not None and self._debounced(gate_id, f"attack:{subject}"):
+            return None
+        outcome = await self.hub.async_present_face(
+            gate_id,
+            person_id=person_id,
+            template_id=None,
+            distance=match.distance if np.isfinite(match.distance) else None,
+            cluster_id=cluster_id,
+            direction=direction,
+            context=context,
+            attack=True,
+        )
+        if cluster_id is not None:
+            await self.async_save_clusters()
+        return outcome
+
     async def async_present_frame(
         self, gate_id: str, image: bytes, *, context: Context | None = None
     ) -> list[PassageOutcome]:
         """A camera frame: every face in it, largest first, each decided with the
-        frames of its track before it (``tracks.py``), debounced per subject."""
+        frames of its track before it (``tracks.py``), debounced per subject. At a gate
+        with PAD on each face also brings its liveness sample (``liveness.py``)."""
         self._require_engine()
-        found: list[tuple[Face, tuple[bytes, float] | None]]
-        if self.options.keep_stranger_snapshots:
-            found = await self._run(self.worker.analyse_crops, image)
+        keep = self.options.keep_stranger_snapshots
+        found: list[tuple[Face, tuple[bytes, float] | None, Sample | None]]
+        if self.hub.gate_runtime(gate_id).pad_level is not PadLevel.OFF:
+            found = list(await self._run(partial(self.worker.analyse_live, image, crops=keep)))
+        elif keep:
+            found = [(f, c, None) for f, c in await self._run(self.worker.analyse_crops, image)]
         else:  # nothing is cropped, so nothing can be kept
-            found = [(f, None) for f in await self._run(self.worker.analyse, image)]
+            found = [(f, None, None) for f in await self._run(self.worker.analyse, image)]
         found.sort(key=lambda fc: fc[0].box.area, reverse=True)
         out = []
-        for face, crop in found:
+        for face, crop, sample in found:
             outcome = await self.async_present_embedding(
-                gate_id, face.encoding, context=context, debounce=True, box=face.box, crop=crop
+                gate_id,
+                face.encoding,
+                context=context,
+                debounce=True,
+                box=face.box,
+                crop=crop,
+                sample=sample,
             )
             if outcome is not None:
                 out.append(outcome)

@@ -362,14 +362,31 @@ class EstateHub:
         extra_flags: tuple[str, ...] = (),
         direction: Direction | None = None,
         context: Context | None = None,
+        attack: bool = False,
     ) -> PassageOutcome:
-        """A face was matched (or not) by the face service: the same path as a card."""
+        """A face was matched (or not) by the face service: the same path as a card.
+        ``attack``: its track was judged a presentation attack (``core/liveness.py``):
+        refused ``presentation_attack``, naming the person the picture matched (or the
+        stranger cluster) for the ``spoof_attempt`` rule, whatever the policy says."""
         rt = self.gate_runtime(gate_id)
         now = dt_util.now()
         if self.refuses(rt, Method.FACE.value):
             decision = Decision(False, Reason.METHOD_NOT_ACCEPTED)
             return await self._complete(
                 rt, decision, Method.FACE, direction, context, None, cluster_id=cluster_id
+            )
+        if attack:
+            decision = Decision(False, Reason.PRESENTATION_ATTACK, person_id=person_id)
+            return await self._complete(
+                rt,
+                decision,
+                Method.FACE,
+                direction,
+                context,
+                None,
+                distance=distance,
+                cluster_id=cluster_id,
+                extra_flags=extra_flags,
             )
         decision = await self.db(
             lambda: self.access.evaluate_face(

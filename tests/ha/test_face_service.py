@@ -326,7 +326,12 @@ async def test_capture_loop_recognises_a_camera_frame(
         title="Cam estate",
         data={"name": "Cam estate", "db_path": str(db_path)},
         unique_id=str(db_path),
-        subentries_data=[gate_subentry("east_gate", "switch.east_relay", camera="camera.gate_cam")],
+        # A still photo on the camera: recognition is tested here, PAD in test_pad_ha.py.
+        subentries_data=[
+            gate_subentry(
+                "east_gate", "switch.east_relay", camera="camera.gate_cam", pad_level="off"
+            )
+        ],
     )
     entry.add_to_hass(hass)
     hass.config.allowlist_external_dirs.add(str(PHOTOS.resolve()))  # .cache may be a symlink
@@ -387,7 +392,8 @@ async def _camera_estate(
         title="Cam estate",
         data={"name": "Cam estate", "db_path": str(db_path)},
         unique_id=str(db_path),
-        subentries_data=[gate_subentry("east_gate", "switch.east_relay", **gate)],
+        # Still photos: recognition is tested here, PAD in test_pad_ha.py.
+        subentries_data=[gate_subentry("east_gate", "switch.east_relay", pad_level="off", **gate)],
     )
     entry.add_to_hass(hass)
     hass.config.allowlist_external_dirs.add(str(PHOTOS))

@@ -75,7 +75,10 @@ def photo_rows(entry: MockConfigEntry) -> list[tuple[Any, ...]]:
 async def estate_with_resident(
     hass: HomeAssistant, db_path: Path, **options: Any
 ) -> tuple[MockConfigEntry, Any]:
-    entry = await add_estate(hass, db_path, gate_subentry("east_gate", "switch.east_relay"))
+    # The same still photos again and again: PAD (test_pad_ha.py) would call them attacks.
+    entry = await add_estate(
+        hass, db_path, gate_subentry("east_gate", "switch.east_relay", pad_level="off")
+    )
     hass.config.allowlist_external_dirs.add(str(PHOTOS.resolve()))
     face = await (set_options(hass, entry, **options) if options else ready(hass, entry))
     await call(hass, "add_unit", {"unit_id": "u", "building": "3", "number": "1"})
@@ -301,7 +304,10 @@ async def test_camera_crop_never_in_states_events_logs_or_diagnostics(
 async def test_options_flow_offers_snapshots_off_by_default(
     hass: HomeAssistant, db_path: Path, relay_calls: list
 ) -> None:
-    entry = await add_estate(hass, db_path, gate_subentry("east_gate", "switch.east_relay"))
+    # The same still photos again and again: PAD (test_pad_ha.py) would call them attacks.
+    entry = await add_estate(
+        hass, db_path, gate_subentry("east_gate", "switch.east_relay", pad_level="off")
+    )
     result = await hass.config_entries.options.async_init(entry.entry_id)
     defaults = result["data_schema"]({})
     assert defaults["keep_stranger_snapshots"] is False

@@ -153,6 +153,31 @@ _SECOND_AFTER_FACE: Final[dict[str, Prompt]] = {
 }
 
 
+# The active challenge of a gate at PAD level ``challenge`` (core/liveness.py): asked
+# before any decision, keyed by ``liveness.Challenge`` values. Left and right are the
+# person's own.
+_CHALLENGES: Final[dict[str, dict[str, Prompt]]] = {
+    "turn_left": {
+        "en": Prompt("Turn your head left", "Please turn your head slowly to your left."),
+        "zh-Hans": Prompt("请向左转头", "请慢慢向左转头。"),
+    },
+    "turn_right": {
+        "en": Prompt("Turn your head right", "Please turn your head slowly to your right."),
+        "zh-Hans": Prompt("请向右转头", "请慢慢向右转头。"),
+    },
+    "blink": {
+        "en": Prompt("Please blink", "Please look at the camera and blink."),
+        "zh-Hans": Prompt("请眨眨眼", "请看向摄像头，眨一眨眼。"),
+    },
+}
+
+
+def challenge_prompt(challenge: str, language: str = DEFAULT_LANGUAGE) -> Prompt:
+    """What the terminal shows and says to ask for a liveness challenge."""
+    texts = _CHALLENGES[challenge]
+    return texts.get(language) or texts[DEFAULT_LANGUAGE]
+
+
 def pick_language(accept_language: str | None) -> str:
     """``zh-Hans`` for any Chinese preference (``zh``, ``zh-CN``, ``zh-Hans``), else
     English. Only the first preference counts: terminals send one language."""

