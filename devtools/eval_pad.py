@@ -109,7 +109,9 @@ def analyse(
             all_patches.append(
                 s.patch if s.patch is not None else np.zeros((lv.PATCH, lv.PATCH), np.uint8)
             )
-            all_crops.append(s.crop if s.crop is not None else np.zeros((lv.CROP, lv.CROP)))
+            all_crops.append(
+                s.crop if s.crop is not None else np.zeros((lv.CROP, lv.CROP), np.uint8)
+            )
             all_origins.append(s.origin)
             all_found.append(True)
         tracks.append(Track(e.kind, e.identity, e.prompt, tuple(samples)))
@@ -156,6 +158,8 @@ def rates(
         row: dict[str, Any] = {}
         bona = prompted if level == lv.LEVEL_CHALLENGE else tracks
         bona = [t for t in bona if t.kind == pc.BONA_FIDE]
+        if level == lv.LEVEL_CHALLENGE:  # the prompts the gate draws (no blink)
+            bona = [t for t in bona if t.prompt in {c.value for c in lv.DRAWN}]
         if bona:
             refused = sum(1 for t in bona if not judge(t, level, th)[0])
             row["bpcer"] = share(refused, len(bona), bound="upper")
@@ -319,8 +323,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     tracks, timings = analyse(args.out, entries, engine)
     prompted, _ = analyse(args.out / "prompted", pentries, engine)
+    # Each attack is asked what the gate would draw for it (seeded, not known to it).
     tracks = [
-        replace(t, prompt=pc.PROMPTS[e.seed % len(pc.PROMPTS)])
+        replace(t, prompt=lv.DRAWN[e.seed % len(lv.DRAWN)].value)
         for t, e in zip(tracks, entries, strict=True)
     ]
     return {

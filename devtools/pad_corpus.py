@@ -202,7 +202,7 @@ class LiveModel:
             start = int(rng.integers(1, 3))
             ramp = np.clip((np.arange(frames) - start) / 2.0, 0, 1)
             self.yaw = self.yaw * 0.5 + sign * turn * ramp
-        if prompt == "blink" or (prompt is None and rng.random() < 0.7):
+        if frames >= 3 and (prompt == "blink" or (prompt is None and rng.random() < 0.7)):
             at = int(rng.integers(1, frames - 1))
             self.blink[at] = 1.0
             if at + 1 < frames and rng.random() < 0.5:

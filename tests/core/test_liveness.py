@@ -1,7 +1,9 @@
 """Liveness from a track's landmarks (issue 15): the geometry the verdicts rest on, on a
 3D face model whose points are projected exactly (no detector noise), and the track's
-verdicts in FrameFusion. Real frames through the real detector: test_pad_corpus.py and
-tests/ha/test_pad_ha.py."""
+verdicts in FrameFusion. The fitted score needs real pixels (its cues include the face's
+pixel drift): it is checked on real frames through the real detector in
+test_pad_corpus.py and tests/ha/test_pad_ha.py; here, where a verdict only needs *some*
+evidence, the stream bar is lifted (``NO_BAR``)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ HEAD = np.array(
     [[-32.0, -35, 0], [32, -35, 0], [0, 0, 28], [-25, 30, 3], [25, 30, 3]], dtype=np.float64
 )
 BOX = FaceBox(100, 400, 400, 200)
+NO_BAR = lv.Thresholds(live=-math.inf)  # any distinct frames count as life
 
 
 def project(points3d: np.ndarray, *, yaw: float = 0.0, pitch: float = 0.0) -> np.ndarray:
@@ -73,24 +76,37 @@ def test_a_byte_identical_face_is_refused_as_static() -> None:
     assert state.add(samples([20.0])[0]) is lv.Liveness.ATTACK
 
 
-def test_a_head_that_turns_is_live_and_a_flat_one_is_not() -> None:
-    turning = [8 * math.sin(t / 2.5) for t in range(8)]
-    live = lv.TrackLiveness()
-    assert lv.Liveness.LIVE in [live.add(s) for s in samples(turning)]
-    # The same face on a sheet swayed and tilted by homographies: planar, no life.
+def test_a_flat_face_has_no_parallax_a_turning_head_has() -> None:
+    turning = samples([8 * math.sin(t / 2.5) for t in range(8)])
     rng = np.random.default_rng(3)
-    flat = lv.TrackLiveness()
     face = project(HEAD)
-    verdicts = []
+    flat = []
     for t in range(8):
         h = np.eye(3)
         h[0, 2], h[1, 2] = 4 * math.sin(t), 3 * math.cos(t)
         h[2, :2] = rng.normal(0, 2e-4, 2)
-        noisy = homography_of(face, h) + rng.normal(0, 0.2, (5, 2))
-        verdicts.append(flat.add(lv.Sample(noisy)))
-    assert lv.Liveness.LIVE not in verdicts
+        flat.append(lv.Sample(homography_of(face, h)))
+    assert lv.parallax(flat)[0] < 1e-6  # swayed and tilted: the planar nose stays put
+    assert lv.parallax(turning)[0] > 0.05
+    assert lv.sway(flat)[0] > 0.01  # ... though the face itself moved
+
+
+def test_a_track_without_life_ends_as_an_attack() -> None:
+    state = lv.TrackLiveness(lv.Thresholds(live=math.inf))
+    verdicts = [state.add(s) for s in samples([float(t) for t in range(8)])]
+    assert verdicts[:-1] == [lv.Liveness.PENDING] * 7
     assert verdicts[-1] is lv.Liveness.ATTACK
-    assert flat.why == "no_life"
+    assert state.why == "no_life"
+
+
+def test_a_live_track_that_freezes_is_refused() -> None:
+    """A photo put where the live face stood (the same track) does not inherit its life."""
+    state = lv.TrackLiveness(NO_BAR)
+    assert lv.Liveness.LIVE in [state.add(s) for s in samples([float(t) for t in range(8)])]
+    frozen = samples([7.0])[0]
+    verdicts = [state.add(frozen) for _ in range(5)]
+    assert verdicts[-1] is lv.Liveness.ATTACK
+    assert state.why == "static"
 
 
 @pytest.mark.parametrize(
@@ -105,8 +121,8 @@ def test_a_head_that_turns_is_live_and_a_flat_one_is_not() -> None:
 def test_the_challenge_counts_only_what_was_asked(
     challenge: lv.Challenge, yaw: float, live: bool
 ) -> None:
-    state = lv.TrackLiveness(challenge=challenge)
-    ramp = [0, 0, yaw / 3, 2 * yaw / 3, yaw, yaw, yaw, yaw, yaw, yaw]
+    state = lv.TrackLiveness(NO_BAR, challenge)
+    ramp = [0, 0.1, yaw / 3, 2 * yaw / 3, yaw, yaw + 0.1, yaw, yaw + 0.2]
     verdicts = [state.add(s) for s in samples(ramp)]
     assert (lv.Liveness.LIVE in verdicts) is live
     if not live:
@@ -114,7 +130,7 @@ def test_the_challenge_counts_only_what_was_asked(
 
 
 def test_fusion_waits_for_life_and_refuses_an_attack() -> None:
-    fusion = FrameFusion()
+    fusion = FrameFusion(liveness=NO_BAR)
     turning = samples([8 * math.sin(t / 2.5) for t in range(8)])
     verdicts = [
         fusion.vote("g", BOX, t * 0.3, "p1", confident=True, sample=s, pad="stream")
@@ -138,11 +154,13 @@ def test_fusion_waits_for_life_and_refuses_an_attack() -> None:
 
 
 def test_a_challenge_gate_issues_one_prompt_per_track() -> None:
-    fusion = FrameFusion(challenge=lambda: lv.Challenge.BLINK)
+    fusion = FrameFusion(challenge=lambda: lv.Challenge.TURN_LEFT)
     fusion.vote("g", BOX, 0.0, None, confident=False, sample=samples([0])[0], pad="challenge")
-    assert fusion.issued is lv.Challenge.BLINK
+    assert fusion.issued is lv.Challenge.TURN_LEFT
     fusion.vote("g", BOX, 0.3, None, confident=False, sample=samples([1])[0], pad="challenge")
     assert fusion.issued is None  # the same track: asked once
+    # The gate draws only head turns (a blink was too faint to check: liveness.DRAWN).
+    assert {lv.new_challenge() for _ in range(64)} == set(lv.DRAWN)
 
 
 def test_the_chip_is_aligned_and_small() -> None:

@@ -31,11 +31,13 @@ from typing import Final
 
 from .faces import FaceBox
 from .liveness import (
+    DEFAULT,
     LEVEL_CHALLENGE,
     LEVEL_OFF,
     Challenge,
     Liveness,
     Sample,
+    Thresholds,
     TrackLiveness,
     new_challenge as _new_challenge,
 )
@@ -78,12 +80,14 @@ class FrameFusion:
         need: int = NEED,
         window_s: float = WINDOW_S,
         challenge: Callable[[], Challenge] = _new_challenge,
+        liveness: Thresholds = DEFAULT,
     ) -> None:
         if need < 1:
             raise ValueError("need must be >= 1")
         self.need = need
         self.window_s = window_s
         self._challenge = challenge
+        self._liveness = liveness
         self._tracks: dict[str, list[_Track]] = {}
         # The challenge the last ``vote`` asked for (a new track at a challenge gate):
         # the caller shows it on the terminal once.
@@ -109,7 +113,7 @@ class FrameFusion:
         if pad != LEVEL_OFF:
             if track.live is None:
                 challenge = self._challenge() if pad == LEVEL_CHALLENGE else None
-                track.live = TrackLiveness(challenge=challenge)
+                track.live = TrackLiveness(self._liveness, challenge)
                 self.issued = challenge
             live = track.live.state if sample is None else track.live.add(sample)
         if live is Liveness.ATTACK:
