@@ -51,8 +51,10 @@ def test_demo_estate_opens_the_gate(demo_hass: tuple[Client, str]) -> None:
         assert time.monotonic() < deadline, "the demo lock never relocked"
         time.sleep(0.5)
 
-    # Faces: the Building 3 door camera shows the enrolled resident (another photo of
-    # her than the enrolled one); she is recognised and let in. Then a stranger.
+    # Faces: the Building 3 door camera shows the enrolled resident (a synthetic live
+    # sequence made from another photo of her than the enrolled one, cycled by an
+    # automation); she shows life, is recognised and let in. Then a stranger, then a
+    # photo of her held still: refused as a presentation attack, and an alert.
     assert "Faces:" in banner
     visitor = {"entity_id": "input_select.building_3_visitor"}
     client.call(
@@ -79,6 +81,40 @@ def test_demo_estate_opens_the_gate(demo_hass: tuple[Client, str]) -> None:
     event = client.state("event.building_3_door_passage")["attributes"]
     assert (event["method"], event["reason"]) == ("face", "unknown_credential")
     client.call("POST", "/api/services/input_select/select_option", visitor | {"option": "Nobody"})
+    time.sleep(3)  # the stranger's face track ends (2 s unseen)
+
+    spoof = "A photo of Wang Fang (held still)"
+    client.call("POST", "/api/services/input_select/select_option", visitor | {"option": spoof})
+    # Refused and logged (every user reads the entity: a refusal that names someone's
+    # standing reads "not_permitted" there; staff see the reason and get the alert).
+    _wait_for_passage(
+        client,
+        "building_3_door",
+        lambda a: a["event_type"] == "denied" and a["reason"] == "not_permitted",
+        60,
+    )
+    # Tried again and again (each refusal logged, debounced 10 s): the spoof alert,
+    # naming her id and counting the tries, never a picture.
+    deadline = time.monotonic() + 90
+    while not (alerts := _alerts(client, "spoof_attempt")):
+        assert time.monotonic() < deadline, "no spoof_attempt alert"
+        time.sleep(1)
+    [alert] = alerts
+    assert (alert["subject_kind"], alert["subject_id"]) == ("person", "p-wang")
+    assert alert["gate_id"] == "building_3_door"
+    assert alert["evidence"]["count"] >= 3
+    assert set(alert["evidence"]) <= {"count", "minutes", "passage_ids", "person_id"}
+    assert client.state("input_boolean.building_3_door_coil")["state"] == "off"
+    client.call("POST", "/api/services/input_select/select_option", visitor | {"option": "Nobody"})
+
+
+def _alerts(client: Client, rule: str) -> list[dict[str, Any]]:
+    """The estate's open alerts of ``rule`` (the staff's view: ``list_alerts``)."""
+    answer = client.call(
+        "POST", "/api/services/community_gate/list_alerts?return_response", {"rule": rule}
+    )
+    alerts: list[dict[str, Any]] = answer["service_response"]["alerts"]
+    return alerts
 
 
 def _wait_for_passage(client: Client, gate: str, match: Any, timeout: float) -> None:
