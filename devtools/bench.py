@@ -3,6 +3,7 @@
     python -m devtools.bench store --json
     python -m devtools.bench store --people 1000 --passages 10000
     python -m devtools.bench faces|privacy|mqtt|rules|gate --json
+    python -m devtools.bench pad ../shared/faces --out .cache-pad/test --repeats 3
 
 Run from the repository root. This module only dispatches: every benchmark lives in its
 own module (``bench_store``, ``bench_faces``, ``bench_privacy``, ``bench_mqtt``,
@@ -27,6 +28,7 @@ from devtools.bench_rules import RULES_COMMAND
 from devtools.bench_scope import SCOPE_COMMAND
 from devtools.bench_store import STORE_COMMAND
 from devtools.benchlib import Command
+from devtools.eval_pad import PAD_COMMAND
 
 COMMANDS: dict[str, Command] = {
     "store": STORE_COMMAND,
@@ -37,6 +39,7 @@ COMMANDS: dict[str, Command] = {
     "gate": GATE_COMMAND,
     "facegate": FACEGATE_COMMAND,
     "scope": SCOPE_COMMAND,
+    "pad": PAD_COMMAND,
 }
 
 

@@ -43,6 +43,7 @@ import numpy as np
 from custom_components.community_gate.core import liveness as lv
 from custom_components.community_gate.core.images import decode_image
 from devtools import pad_corpus as pc
+from devtools.benchlib import Command
 from devtools.eval_faces import share
 
 LEVELS = lv.LEVELS
@@ -361,8 +362,7 @@ def format_report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m devtools.eval_pad", description=__doc__)
+def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", type=Path, help="identity folders (../shared/faces)")
     p.add_argument("--out", type=Path, required=True, help="corpus directory (a cache)")
     p.add_argument("--people", type=int, default=None)
@@ -371,6 +371,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cues", action="store_true", help="print the cue distributions")
     p.add_argument("--fit", action="store_true", help="fit the score (calibration only)")
+
+
+# ``python -m devtools.bench pad ...``: the same measurement among the benchmarks.
+PAD_COMMAND: Command = (
+    "presentation-attack detection: APCER per attack, BPCER per level, latency",
+    add_args,
+    run,
+    format_report,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m devtools.eval_pad", description=__doc__)
+    add_args(p)
     p.add_argument("--json", action="store_true")
     return p
 
