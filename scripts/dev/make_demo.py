@@ -265,7 +265,8 @@ def write_camera_frames(cam_dir: Path) -> bool:
         locate = pc.ncnn_locator()
         live = pc.load_photo(PHOTOS / LIVE_PHOTO, locate)
         spoof = pc.load_photo(PHOTOS / SPOOF_PHOTO, locate)
-        assert live is not None and spoof is not None, "no face in a demo photo"
+        if live is None or spoof is None:
+            raise RuntimeError("no face in a demo photo")
         for t, frame in enumerate(pc.sequence("bona_fide", live, LIVE_SEED, frames=LIVE_FRAMES)):
             (cam_dir / f"resident-{t}.jpg").write_bytes(pc.to_jpeg(frame))
         still = pc.sequence("still_photo", spoof, SPOOF_SEED, frames=1)[0]
