@@ -45,11 +45,12 @@ def central_config(settings: CentralSettings) -> CentralConfig:
 
 
 async def async_reconcile_outbox(hub: EstateHub, settings: CentralSettings) -> None:
-    """The outbox on exactly while replication is: turned on, it starts collecting
-    (the replicator backfills from it); turned off, nothing more is queued."""
+    """The outbox on exactly while replication is: turned on (or its sharing policy
+    changed) it queues what the centre needs to start from; turned off, the queue goes."""
+    share = SharePolicy(names=settings.share_names)
     on = await hub.db(outbox_enabled, hub.store)
-    if settings.enabled and not on:
-        queued = await hub.db(enable_outbox, hub.store, SharePolicy(names=settings.share_names))
+    if settings.enabled and (not on or hub.store.outbox_share != share):
+        queued = await hub.db(enable_outbox, hub.store, share)
         _LOGGER.info("Central store on: %d rows queued for the centre", queued)
     elif not settings.enabled and on:
         await hub.db(disable_outbox, hub.store)

@@ -157,7 +157,7 @@ def test_generator_is_in_step_with_the_files() -> None:
     def dump(doc: dict[str, Any]) -> str:
         return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
-    en_doc, zh_doc = gen.build(en), gen.build(zh)
+    en_doc, zh_doc = gen.build_all(en), gen.build_all(zh)
     assert en_doc == STRINGS
     assert zh_doc == ZH
     assert dump(en_doc) == (COMP / "strings.json").read_text(encoding="utf-8")
