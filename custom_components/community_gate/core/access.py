@@ -24,6 +24,7 @@ from .model import (
     Reason,
     Role,
 )
+from .outbox import card_token, set_card_token
 from .policy import decide
 from .store import Store
 
@@ -47,9 +48,13 @@ class VisitorPass:
 class AccessControl:
     """Credential book-keeping and the decision path, on one store."""
 
-    def __init__(self, store: Store, hasher: Hasher) -> None:
+    def __init__(self, store: Store, hasher: Hasher, *, card_key: bytes | None = None) -> None:
         self.store = store
         self._hasher = hasher
+        # The operator's key shared by all its estates (core/outbox.py card_token): an
+        # ID card registered here gets a token the command centre can match across
+        # estates. None: no tokens (no centre, or cross-estate card rules off).
+        self.card_key = card_key
 
     # ----------------------------------------------------------------- credentials
     def secret_hash(self, kind: CredentialKind, value: object) -> str:
@@ -91,7 +96,11 @@ class AccessControl:
             valid_until=valid_until,
             max_uses=max_uses,
         )
-        return self.store.add_credential(cred), generated
+        saved = self.store.add_credential(cred)
+        if kind is CredentialKind.ID_CARD and self.card_key is not None:
+            token = card_token(self.card_key, credentials.normalise(kind, value))
+            set_card_token(self.store, saved.id, token)
+        return saved, generated
 
     def issue_visitor_pass(
         self,

@@ -13,7 +13,7 @@ import json
 import sqlite3
 from typing import Any, Final
 
-from . import errors
+from . import errors, outbox as ob
 from .store import Store
 
 
@@ -116,6 +116,12 @@ class AlertLog:
         # single thread.
         self._conn: sqlite3.Connection = store.conn
         self._tx = store.transaction
+        self._store = store
+
+    def _emit(self, c: sqlite3.Connection, alert_id: int) -> None:
+        """Each step of the lifecycle reaches the centre, in the step's transaction."""
+        if self._store.outbox_share is not None:
+            ob.emit(c, ob.OutboxKind.ALERT, str(alert_id), ob.alert_payload(c, alert_id))
 
     def add(
         self,
@@ -132,6 +138,8 @@ class AlertLog:
                 " VALUES (?,?,?,?,?,?,'new')",
                 (ts, rule.value, subject_kind.value, subject_id, gate_id, json.dumps(evidence)),
             )
+            assert cur.lastrowid is not None
+            self._emit(c, cur.lastrowid)
         assert cur.lastrowid is not None
         return Alert(cur.lastrowid, ts, rule, subject_kind, subject_id, gate_id, evidence)
 
@@ -153,6 +161,7 @@ class AlertLog:
                 " WHERE id=?",
                 (ts, by, alert_id),
             )
+            self._emit(c, alert_id)
         return self.get(alert_id)
 
     def resolve(self, alert_id: int, by: str, ts: float) -> Alert:
@@ -164,6 +173,7 @@ class AlertLog:
                 "UPDATE alerts SET state='resolved', resolved_at=?, resolved_by=? WHERE id=?",
                 (ts, by, alert_id),
             )
+            self._emit(c, alert_id)
         return self.get(alert_id)
 
     def list(

@@ -18,6 +18,7 @@ from .crypto import Sealer, derive_key
 from .ids import check_id
 from .model import CONSENT_FACE, AuditEntry, Consent, Person, StoredPhoto
 from .options import DEFAULTS, EstateOptions
+from .outbox import note_retention
 from .person_fields import PERSON_FIELDS, FieldKind, as_is
 from .store import Store
 
@@ -256,6 +257,8 @@ def purge(store: Store, retention: Retention, now: float | None = None) -> dict[
     """Delete what is past its retention. Stranger clusters held in memory by the face
     service are expired there too (see ``FaceService.async_expire_clusters``)."""
     t = now or _time.time()
+    # The command centre keeps the estate's passages as long as the estate does.
+    note_retention(store, retention.passages)
     store.purge_stranger_ignores(t)  # ended "do not alert" marks and their notes
     return {
         "passages": store.purge_passages(t - retention.passages * DAY),

@@ -28,6 +28,7 @@ from . import errors
 from .alerts import Alert, AlertLog, AlertState, Rule, SubjectKind
 from .episodes import FAILED_TRY_REASONS, MAX_WINDOW_S
 from .model import RESIDENT_ROLES, Direction, Method, Passage, Reason, Role, StrangerIgnore
+from .outbox import record_device
 from .store import Store
 from .throttle import FACE_FLOOD
 
@@ -146,6 +147,8 @@ class _Device:
     down_since: float | None = None
     # A device that reports a state (online until told otherwise) rather than beats.
     steady: bool = False
+    # The state last told to the command centre (core/outbox.py); None: not yet.
+    told: bool | None = None
 
     def offline_since(self) -> float | None:
         if self.down_since is not None:
@@ -408,11 +411,18 @@ class RuleEngine:
         """A device says it is alive (MQTT heartbeat); silent for N minutes = offline."""
         dev = self._devices.get(device_id)
         if dev is None:
-            self._devices[device_id] = _Device(ts, gate_id)
+            dev = self._devices[device_id] = _Device(ts, gate_id)
         else:
             dev.last_ok, dev.down_since, dev.steady = ts, None, False
             dev.gate_id = gate_id or dev.gate_id
+        self._tell(device_id, dev, True, ts)
         self._auto_resolve(Rule.DEVICE_OFFLINE, device_id, ts)
+
+    def _tell(self, device_id: str, dev: _Device, online: bool, ts: float) -> None:
+        """The command centre hears each change of a device's state (not every beat)."""
+        if dev.told is not online:
+            dev.told = online
+            record_device(self.store, device_id, dev.gate_id, online, ts)
 
     def device_state(
         self, device_id: str, online: bool, ts: float, *, gate_id: str | None = None
@@ -420,6 +430,7 @@ class RuleEngine:
         """A device with a known state (an HA entity's availability, an MQTT LWT)."""
         dev = self._devices.setdefault(device_id, _Device(ts, gate_id, steady=True))
         dev.gate_id = gate_id or dev.gate_id
+        self._tell(device_id, dev, online, ts)
         if online:
             dev.last_ok, dev.down_since, dev.steady = ts, None, True
             self._auto_resolve(Rule.DEVICE_OFFLINE, device_id, ts)
@@ -522,6 +533,7 @@ class RuleEngine:
         for device_id, dev in self._devices.items():
             since = dev.offline_since()
             if since is not None and now - since >= limit:
+                self._tell(device_id, dev, False, since)
                 out.append(
                     self._raise(
                         now,

@@ -207,6 +207,21 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE photos ADD COLUMN quality REAL;
     CREATE UNIQUE INDEX photos_cluster ON photos (cluster_id) WHERE cluster_id IS NOT NULL;
     """,
+    # 9: the outbox to the command centre (core/outbox.py): every change the centre
+    # needs, queued in the transaction that makes it, shipped in ``seq`` order and
+    # deleted once the centre has committed it. ``card_token``: an ID card's hash under
+    # the operator's shared key (never the number), so the centre can match one visitor
+    # card across estates whose own credential hashes use different keys.
+    """
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        ts REAL NOT NULL
+    );
+    ALTER TABLE credentials ADD COLUMN card_token TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # The migration that added stranger snapshots (tests build the schema before it).
@@ -228,5 +243,6 @@ TABLES = frozenset(
         "mqtt_devices",
         "alerts",
         "stranger_ignores",
+        "outbox",
     }
 )

@@ -18,7 +18,7 @@ import sqlite3
 import time as _time
 from typing import Any
 
-from . import errors
+from . import errors, outbox as ob
 from .episodes import fold_target
 from .ids import check_id
 from .model import (
@@ -95,6 +95,8 @@ class Store:
         # Bumped by every change to people, units or gates: caches of "who may pass"
         # (``scope.py``) compare it instead of being told about each change.
         self.generation = 0
+        # What the command centre is told (core/outbox.py); None: no outbox rows.
+        self.outbox_share: ob.SharePolicy | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -131,6 +133,7 @@ class Store:
             conn.execute("PRAGMA secure_delete = ON")
             store = cls(conn, path)
             store._migrate()
+            store.outbox_share = ob.load_share(store)
         except errors.StoreError:
             conn.close()
             raise
@@ -229,6 +232,8 @@ class Store:
                         now,
                     ),
                 )
+                if self.outbox_share is not None:
+                    ob.emit(c, ob.OutboxKind.UNIT, unit.id, ob.unit_payload(unit))
         except sqlite3.IntegrityError as err:
             raise errors.DuplicateUnitError("unit exists", unit_id=unit.id) from err
         self.generation += 1
@@ -255,6 +260,8 @@ class Store:
                         unit_id,
                     ),
                 )
+                if self.outbox_share is not None:
+                    ob.emit(c, ob.OutboxKind.UNIT, unit_id, ob.unit_payload(new))
         except sqlite3.IntegrityError as err:
             raise errors.DuplicateUnitError("unit number taken", unit_id=unit_id) from err
         self.generation += 1
@@ -292,6 +299,8 @@ class Store:
             raise errors.UnitInUseError("unit still has people", unit_id=unit_id, count=str(n))
         with self._tx() as c:
             c.execute("DELETE FROM units WHERE id=?", (unit_id,))
+            if self.outbox_share is not None:
+                ob.emit(c, ob.OutboxKind.UNIT, unit_id, {"id": unit_id, "removed": True})
         self.generation += 1
 
     def count_units(self) -> int:
@@ -310,6 +319,7 @@ class Store:
                     INSERT_PERSON,
                     (*person_to_row(person), now, now),
                 )
+                self._emit_person(c, person)
         except sqlite3.IntegrityError as err:
             raise errors.DuplicatePersonError("person exists", person_id=person.id) from err
         self.generation += 1
@@ -318,13 +328,24 @@ class Store:
     def add_people(self, people: Iterable[Person]) -> int:
         """Bulk insert for imports and benchmarks (one transaction)."""
         now = _time.time()
+        share = self.outbox_share
+        if share is not None:
+            people = list(people)
         with self._tx() as c:
             cur = c.executemany(
                 INSERT_PERSON,
                 ((*person_to_row(p), now, now) for p in people),
             )
+            if share is not None:
+                for p in people:
+                    ob.emit(c, ob.OutboxKind.PERSON, p.id, ob.person_payload(p, share))
         self.generation += 1
         return cur.rowcount
+
+    def _emit_person(self, c: sqlite3.Connection, person: Person) -> None:
+        share = self.outbox_share
+        if share is not None:
+            ob.emit(c, ob.OutboxKind.PERSON, person.id, ob.person_payload(person, share))
 
     def update_person(self, person_id: str, **fields: Any) -> Person:
         person = self.get_person(person_id)
@@ -340,6 +361,7 @@ class Store:
             c.execute(
                 UPDATE_PERSON, (*person_to_row(new, EDITABLE_FIELDS), _time.time(), person_id)
             )
+            self._emit_person(c, new)
         self.generation += 1
         return new
 
@@ -388,6 +410,8 @@ class Store:
         self.get_person(person_id)
         with self._tx() as c:
             c.execute("DELETE FROM people WHERE id=?", (person_id,))
+            if self.outbox_share is not None:
+                ob.emit(c, ob.OutboxKind.PERSON, person_id, {"id": person_id, "removed": True})
         self.generation += 1
 
     def count_people(self) -> int:
@@ -404,7 +428,7 @@ class Store:
         try:
             with self._tx() as c:
                 c.execute(
-                    "INSERT INTO credentials VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
                         cred.id,
                         cred.person_id,
@@ -432,7 +456,7 @@ class Store:
         now = _time.time()
         with self._tx() as c:
             cur = c.executemany(
-                "INSERT INTO credentials VALUES (?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     (
                         x.id,
@@ -521,6 +545,8 @@ class Store:
                     _time.time(),
                 ),
             )
+            if self.outbox_share is not None:
+                ob.emit(c, ob.OutboxKind.GATE, gate.id, ob.gate_payload(gate))
         self.generation += 1
         return gate
 
@@ -541,6 +567,8 @@ class Store:
     def remove_gate(self, gate_id: str) -> None:
         with self._tx() as c:
             c.execute("DELETE FROM gates WHERE id=?", (gate_id,))
+            if self.outbox_share is not None:
+                ob.emit(c, ob.OutboxKind.GATE, gate_id, {"id": gate_id, "removed": True})
         self.generation += 1
 
     # ------------------------------------------------------------------- consents
@@ -672,9 +700,17 @@ class Store:
         relabelled = 0
         with self._tx() as c:
             for kept, gone in relabel:
+                moved: list[int] = []
+                if self.outbox_share is not None:
+                    moved = [
+                        r[0]
+                        for r in c.execute("SELECT id FROM passages WHERE cluster_id=?", (gone,))
+                    ]
                 relabelled += c.execute(
                     "UPDATE passages SET cluster_id=? WHERE cluster_id=?", (kept, gone)
                 ).rowcount
+                if self.outbox_share is not None:
+                    ob.emit_passages(c, moved)
             for kept, gone in relabel:
                 # One person after all: a mark on either stranger holds for the kept one
                 # (the kept cluster's own mark wins when both have one).
@@ -724,10 +760,16 @@ class Store:
             c.execute("DELETE FROM stranger_ignores WHERE cluster_id=?", (cluster_id,))
             # ...and so does the stranger's snapshot: the person has a name now.
             c.execute("DELETE FROM photos WHERE cluster_id=?", (cluster_id,))
-            return c.execute(
+            ids = [
+                r[0] for r in c.execute("SELECT id FROM passages WHERE cluster_id=?", (cluster_id,))
+            ]
+            n = c.execute(
                 "UPDATE passages SET person_id=?, unit_id=?, cluster_id=NULL WHERE cluster_id=?",
                 (person_id, unit_id, cluster_id),
             ).rowcount
+            if self.outbox_share is not None:
+                ob.emit_passages(c, ids)
+            return n
 
     def iter_clusters(self) -> Iterator[StoredCluster]:
         for r in self._conn.execute(
@@ -895,6 +937,8 @@ class Store:
     def remove_device(self, device_id: str) -> bool:
         with self._tx() as c:
             cur = c.execute("DELETE FROM mqtt_devices WHERE id=?", (device_id,))
+            if cur.rowcount and self.outbox_share is not None:
+                ob.emit(c, ob.OutboxKind.DEVICE, device_id, {"id": device_id, "removed": True})
         return cur.rowcount == 1
 
     def claim_device_counter(self, device_id: str, ctr: int) -> bool:
@@ -944,29 +988,38 @@ class Store:
             raise errors.StoreError(str(err), path=str(self.path), error=str(err)) from err
         return out
 
-    @staticmethod
-    def _write_passage(c: sqlite3.Connection, p: Passage, window: float) -> Passage:
+    def _write_passage(self, c: sqlite3.Connection, p: Passage, window: float) -> Passage:
         """Insert ``p``, or fold it into its open episode: inside the caller's
-        transaction, so an episode update is exactly as durable as an insert."""
+        transaction, so an episode update is exactly as durable as an insert (and so is
+        its outbox row)."""
         episode = fold_target(c, p, window)
         if episode is None:
             cur = c.execute(INSERT_PASSAGE, passage_to_row(p))
-            return replace(p, id=cur.lastrowid)
-        folded = replace(episode, count=episode.count + p.count, last_seen=p.seen)
-        c.execute(
-            "UPDATE passages SET count=?, last_seen=? WHERE id=?",
-            (folded.count, folded.last_seen, folded.id),
-        )
-        return folded
+            saved = replace(p, id=cur.lastrowid)
+        else:
+            saved = replace(episode, count=episode.count + p.count, last_seen=p.seen)
+            c.execute(
+                "UPDATE passages SET count=?, last_seen=? WHERE id=?",
+                (saved.count, saved.last_seen, saved.id),
+            )
+        if self.outbox_share is not None:
+            ob.emit(c, ob.OutboxKind.PASSAGE, str(saved.id), ob.passage_payload(c, saved))
+        return saved
 
     def set_passage_flags(self, passage_id: int, flags: Sequence[str]) -> None:
         """Replace a logged passage's flags (the actuation outcome, recorded after the
         row was written as the intent)."""
         with self._tx() as c:
             c.execute("UPDATE passages SET flags=? WHERE id=?", (",".join(flags), passage_id))
+            if self.outbox_share is not None:
+                ob.emit_passages(c, (passage_id,))
 
     def add_passages(self, passages: Iterable[Passage]) -> int:
         """Bulk insert in one transaction (imports, simulator, benchmark set-up)."""
+        if self.outbox_share is not None:
+            # Row by row: each outbox row needs its passage's id.
+            with self._tx() as c:
+                return sum(1 for p in passages if self._write_passage(c, p, 0.0))
         with self._tx() as c:
             cur = c.executemany(
                 INSERT_PASSAGE,
@@ -1152,6 +1205,11 @@ class Store:
             cur = c.execute("UPDATE audit_log SET subject=? WHERE subject=?", (alias, person_id))
             counts["audit_pseudonymised"] = cur.rowcount
             c.execute("DELETE FROM people WHERE id=?", (person_id,))
+            # The queue forgets the person too, and the centre is told to pseudonymise
+            # its copy (it keeps no link from the alias back to the id).
+            ob.scrub_erased(c, person_id, alias)
+            if self.outbox_share is not None:
+                ob.emit(c, ob.OutboxKind.ERASE, person_id, {"person_id": person_id, "alias": alias})
         # Old page images in the WAL would still hold the erased rows: fold them back.
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return counts
