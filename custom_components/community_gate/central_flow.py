@@ -128,6 +128,8 @@ async def async_check_central(
         await test_connection(central_config(settings))
     except CentralError as err:
         return current, f"central_{err.reason}"
+    except ValueError:
+        return current, "central_invalid_dsn"
     return settings, None
 
 

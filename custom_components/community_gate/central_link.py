@@ -8,7 +8,7 @@ and acks on the estate's database thread (``hub.db``): nothing here blocks the l
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 import logging
 import time
@@ -23,7 +23,8 @@ from .const import DOMAIN, SIGNAL_CENTRAL
 from .core.central_settings import CentralSettings
 from .core.errors import EstateClosedError
 from .core.outbox import SharePolicy, disable_outbox, enable_outbox, outbox_enabled
-from .core.replicator import CentralConfig, ReplicationStatus, Replicator
+from .core.replicator import CentralConfig, ReplicationStatus, Replicator, RunDb
+from .core.store import Store
 from .hub import EstateHub
 
 _LOGGER = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ _LOGGER = logging.getLogger(__name__)
 # itself ships as soon as it is woken; this is only the watch.
 CHECK_INTERVAL = timedelta(seconds=30)
 ISSUE_PREFIX = "central_down"
+# The longest wait between two reconnection tries once the link is down.
+RETRY_MAX_S = 60.0
 
 
 def central_config(settings: CentralSettings) -> CentralConfig:
@@ -57,6 +60,15 @@ async def async_reconcile_outbox(hub: EstateHub, settings: CentralSettings) -> N
         _LOGGER.info("Central store off: nothing more is queued for the centre")
 
 
+def _runner(hub: EstateHub) -> RunDb:
+    """The replicator's reads and acks on the estate's own database thread."""
+
+    def run[T](fn: Callable[[Store], T], /) -> Awaitable[T]:
+        return hub.db(fn, hub.store)
+
+    return run
+
+
 def issue_id(entry_id: str) -> str:
     return f"{ISSUE_PREFIX}_{entry_id}"
 
@@ -76,7 +88,9 @@ class CentralLink:
         self.hub = hub
         self.settings = settings
         self._clock = clock
-        self.replicator = Replicator(central_config(settings), hub.db)
+        self.replicator = Replicator(
+            central_config(settings), _runner(hub), retry_max=RETRY_MAX_S
+        )
         # When this side first saw the link down (its own clock: the repair threshold
         # is Home Assistant's to judge), None while it is up.
         self.down_since: float | None = None

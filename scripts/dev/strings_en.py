@@ -895,7 +895,7 @@ _CENTRAL_REASONS = {
     "central_schema_missing": "The central store has no Community Gate tables yet: connect an estate to it first.",
     "central_invalid_dsn": "Use an address like postgresql://user@host:5432/database.",
     "central_ca_file": "That CA file does not exist on the hub.",
-    "central_estate_code": "Give the estate's code at the centre: 1 to 64 letters, digits, _ . or -, starting with a letter or digit.",
+    "central_estate_code": "Give the estate's code at the centre: 1 to 32 lower-case letters, digits or -, not starting with -.",
     "central_repair_minutes": "Choose between 1 and 10080 minutes.",
 }
 _LINK_DATA = {

@@ -829,7 +829,7 @@ _CENTRAL_REASONS = {
     "central_schema_missing": "中心库中还没有 Community Gate 的表：请先让一个小区连接到它。",
     "central_invalid_dsn": "请使用 postgresql://用户@主机:5432/数据库 这样的地址。",
     "central_ca_file": "中枢上没有这个 CA 文件。",
-    "central_estate_code": "请填写本小区在中心的代码：1 到 64 个字母、数字、_ . 或 -，以字母或数字开头。",
+    "central_estate_code": "请填写本小区在中心的代码：1 到 32 个小写字母、数字或 -，不以 - 开头。",
     "central_repair_minutes": "请选择 1 到 10080 分钟。",
 }
 _LINK_DATA = {

@@ -9,8 +9,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from .errors import InvalidIdError
-from .ids import check_id
+from .replicator import valid_estate_code
 
 TLS_MODES: Final = ("disable", "prefer", "require", "verify-full")
 DEFAULT_TLS: Final = "prefer"
@@ -64,13 +63,11 @@ def dsn_summary(dsn: str) -> dict[str, str]:
 
 
 def check_estate_code(value: object) -> str:
-    """The estate's code at the centre: an id (letters, digits, ``_ . -``)."""
-    if not isinstance(value, str):
+    """The estate's code at the centre (``replicator.valid_estate_code``); lower-cased,
+    as codes are compared at the centre."""
+    if not isinstance(value, str) or not valid_estate_code(value.strip().lower()):
         raise ValueError("estate code")
-    try:
-        return check_id(value.strip(), "estate_code")
-    except InvalidIdError as err:
-        raise ValueError("estate code") from err
+    return value.strip().lower()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
