@@ -274,8 +274,8 @@ def enable_outbox(store: Store, share: SharePolicy) -> int:
             emit(c, OutboxKind.PERSON, p.id, person_payload(p, share))
         # Oldest first, so the centre fills in the order it would have seen them.
         for r in c.execute(f"SELECT {PASSAGE_COLS} FROM passages ORDER BY id").fetchall():
-            p = passage_from_row(r)
-            emit(c, OutboxKind.PASSAGE, str(p.id), passage_payload(c, p))
+            row = passage_from_row(r)
+            emit(c, OutboxKind.PASSAGE, str(row.id), passage_payload(c, row))
         for (aid,) in c.execute("SELECT id FROM alerts ORDER BY id").fetchall():
             emit(c, OutboxKind.ALERT, str(aid), alert_payload(c, int(aid)))
     store.outbox_share = share

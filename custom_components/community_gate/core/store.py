@@ -1019,7 +1019,11 @@ class Store:
         if self.outbox_share is not None:
             # Row by row: each outbox row needs its passage's id.
             with self._tx() as c:
-                return sum(1 for p in passages if self._write_passage(c, p, 0.0))
+                n = 0
+                for p in passages:
+                    self._write_passage(c, p, 0.0)
+                    n += 1
+                return n
         with self._tx() as c:
             cur = c.executemany(
                 INSERT_PASSAGE,
