@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 import logging
 from pathlib import Path
-from collections.abc import Awaitable
-from contextlib import suppress
 from typing import TYPE_CHECKING, cast
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
@@ -21,11 +21,11 @@ from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.typing import ConfigType
 
 from .alerts import AlertService
+from .capture import CaptureLoop
 from .central_link import CentralLink, async_reconcile_outbox, issue_id as central_issue_id
 from .centre import async_close_centre, async_setup_centre
 from .centre_entities import centre_device
 from .centre_ws import async_register_centre_commands
-from .capture import CaptureLoop
 from .const import (
     CONF_DB_PATH,
     DEFAULT_DB_FILE,

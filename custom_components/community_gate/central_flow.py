@@ -21,10 +21,22 @@ from .core.central_settings import (
     check_estate_code,
     split_password,
 )
-from .core.replicator import CentralError, test_connection
+from .core.replicator import REASONS, CentralError, test_connection
 from .schema import vol
 
 SECTION = "central"
+# Every error key these forms answer with (a connection test's reason is
+# ``central_<CentralError.reason>``; the centre adds schema_missing).
+FORM_ERRORS: frozenset[str] = frozenset(
+    {
+        *(f"central_{reason}" for reason in REASONS),
+        "central_schema_missing",
+        "central_ca_file",
+        "central_estate_code",
+        "central_repair_minutes",
+        "invalid_choice",
+    }
+)
 _PASSWORD = selector.TextSelector(
     selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD, autocomplete="off")
 )

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 import logging
-import time
 from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, SIGNAL_CENTRAL
 from .core.central_settings import CentralSettings
@@ -82,15 +82,13 @@ class CentralLink:
         hub: EstateHub,
         settings: CentralSettings,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = lambda: dt_util.utcnow().timestamp(),
     ) -> None:
         self.hass = hass
         self.hub = hub
         self.settings = settings
         self._clock = clock
-        self.replicator = Replicator(
-            central_config(settings), _runner(hub), retry_max=RETRY_MAX_S
-        )
+        self.replicator = Replicator(central_config(settings), _runner(hub), retry_max=RETRY_MAX_S)
         # When this side first saw the link down (its own clock: the repair threshold
         # is Home Assistant's to judge), None while it is up.
         self.down_since: float | None = None

@@ -3,8 +3,9 @@ polled every 30 s. It gives per-estate figures (sensors), the cross-estate alert
 (an event entity and a ``community_gate_central_alert`` bus event per new alert, ids
 and codes only) and the panel's centre view.
 
-The alerts cursor (the last central alert id seen) is kept in HA's storage, so a
-restart neither replays old alerts nor misses those raised meanwhile.
+The alerts cursor (the central feed's last ``feed_id`` seen: it grows with every raise
+and change of any alert) is kept in HA's storage, so a restart neither replays old
+alerts nor misses those raised meanwhile.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, EVENT_CENTRAL_ALERT, SIGNAL_CENTRE
-from .core.alerts import PUBLIC_SUBJECTS, SubjectKind
+from .core.alerts import PUBLIC_SUBJECTS, AlertState, SubjectKind
 from .core.central_settings import CentralSettings
 from .core.centre import CentralAlert, EstateOverview, alerts_feed, estates_overview
 
@@ -38,6 +39,8 @@ ALERT_PAGE: Final = 500
 MAX_ALERT_PAGES: Final = 10
 # The panel's feed: the newest alerts across estates.
 FEED_SIZE: Final = 200
+# How many announced alerts are remembered (so a later change is not a new alert).
+ANNOUNCED_MEMORY: Final = 10_000
 _STORAGE_VERSION: Final = 1
 
 
@@ -64,7 +67,9 @@ def _ssl_context(settings: CentralSettings) -> ssl.SSLContext | str | bool:
 def classify(err: BaseException) -> str:
     """The translation key of a connection failure (never its message: it may quote
     the user name or the host's answer)."""
-    if isinstance(err, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError):
+    if isinstance(
+        err, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
+    ):
         return "invalid_auth"
     if isinstance(err, asyncpg.InsufficientPrivilegeError):
         return "permission"
@@ -93,7 +98,13 @@ async def async_open_pool(hass: HomeAssistant, settings: CentralSettings) -> asy
                 server_settings={"default_transaction_read_only": "on"},
                 timeout=CONNECT_TIMEOUT_S,
             )
-    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as err:
+    except (
+        TimeoutError,
+        OSError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        ValueError,
+    ) as err:
         raise CentreConnectError(classify(err)) from err
     return pool
 
@@ -126,7 +137,9 @@ def alert_event_data(entry_id: str, alert: CentralAlert) -> dict[str, Any]:
         "estate": alert.estate,
         "alert_id": alert.id,
         "rule": alert.rule,
-        "subject_id": alert.subject,
+        "subject_kind": alert.subject_kind,
+        "subject_id": alert.subject_id,
+        "gate_id": alert.gate_id,
         "state": alert.state,
         "time": dt_util.utc_from_timestamp(alert.ts).isoformat(),
     }
@@ -134,11 +147,8 @@ def alert_event_data(entry_id: str, alert: CentralAlert) -> dict[str, Any]:
 
 def public_subject(alert: CentralAlert) -> str | None:
     """Entity states are read by every user: only a gate or device id is shown there."""
-    kind = getattr(alert, "subject_kind", None)
-    if kind is None:
-        return None
     try:
-        return alert.subject if SubjectKind(kind) in PUBLIC_SUBJECTS else None
+        return alert.subject_id if SubjectKind(alert.subject_kind) in PUBLIC_SUBJECTS else None
     except ValueError:
         return None
 
@@ -160,6 +170,8 @@ class CentreCoordinator(DataUpdateCoordinator[CentreData]):
         # The centre's device in the registry (estate devices hang off it).
         self.device_id: str | None = None
         self.cursor: int | None = None
+        # Alerts already announced (estate, id), oldest first: bounded.
+        self._announced: dict[tuple[str, int], None] = {}
         self._store: Store[dict[str, int]] = Store(
             hass, _STORAGE_VERSION, f"{DOMAIN}.centre_{entry.entry_id}"
         )
@@ -177,7 +189,8 @@ class CentreCoordinator(DataUpdateCoordinator[CentreData]):
         now = dt_util.utcnow().timestamp()
         try:
             async with self.pool.acquire() as conn:
-                estates = await estates_overview(conn, now)
+                # "Today" is the centre's local day.
+                estates = await estates_overview(conn, now, tz=dt_util.get_default_time_zone())
                 fresh = await self._new_alerts(conn)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as err:
             raise UpdateFailed(
@@ -185,14 +198,28 @@ class CentreCoordinator(DataUpdateCoordinator[CentreData]):
                 translation_key="centre_unreachable",
                 translation_placeholders={"reason": classify(err)},
             ) from err
-        for alert in fresh:
+        for alert in self._raised(fresh):
             self.hass.bus.async_fire(
                 EVENT_CENTRAL_ALERT, alert_event_data(self.config_entry.entry_id, alert)
             )
             self.async_dispatch(alert)
         if fresh:
             self._store.async_delay_save(lambda: {"cursor": self.cursor or 0}, 1.0)
-        return CentreData(estates={e.estate: e for e in estates})
+        return CentreData(estates={e.code: e for e in estates})
+
+    def _raised(self, changes: list[CentralAlert]) -> list[CentralAlert]:
+        """Of the feed's changes, the alerts raised since the last poll: an alert is
+        announced once (its later acknowledgement or resolution is not a new alert)."""
+        out = []
+        for alert in changes:
+            key = (alert.estate, alert.id)
+            if alert.state != AlertState.NEW.value or key in self._announced:
+                continue
+            self._announced[key] = None
+            out.append(alert)
+        while len(self._announced) > ANNOUNCED_MEMORY:
+            del self._announced[next(iter(self._announced))]
+        return out
 
     def async_dispatch(self, alert: CentralAlert) -> None:
         async_dispatcher_send(self.hass, self.alert_signal, alert)
@@ -201,10 +228,8 @@ class CentreCoordinator(DataUpdateCoordinator[CentreData]):
         """Alerts after the cursor. The first run ever starts at the newest alert:
         history is the panel's, not a burst of events."""
         if self.cursor is None:
-            last = 0
-            while page := await alerts_feed(conn, last, ALERT_PAGE):
-                last = page[-1].id
-            self.cursor = last
+            newest = await alerts_feed(conn, None, 1)
+            self.cursor = newest[0].feed_id if newest else 0
             self._store.async_delay_save(lambda: {"cursor": self.cursor or 0}, 1.0)
             return []
         fresh: list[CentralAlert] = []
@@ -213,7 +238,7 @@ class CentreCoordinator(DataUpdateCoordinator[CentreData]):
             if not page:
                 break
             fresh.extend(page)
-            self.cursor = page[-1].id
+            self.cursor = page[-1].feed_id
             if len(page) < ALERT_PAGE:
                 break
         return fresh
@@ -221,9 +246,7 @@ class CentreCoordinator(DataUpdateCoordinator[CentreData]):
     async def async_feed(self) -> list[CentralAlert]:
         """The newest alerts across estates, newest first (the panel's centre view)."""
         async with self.pool.acquire() as conn:
-            start = max(0, (self.cursor or 0) - FEED_SIZE)
-            rows = await alerts_feed(conn, start, FEED_SIZE * 2)
-        return sorted(rows, key=lambda a: a.id, reverse=True)[:FEED_SIZE]
+            return await alerts_feed(conn, None, FEED_SIZE)
 
 
 @dataclass(slots=True)

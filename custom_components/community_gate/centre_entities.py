@@ -184,6 +184,7 @@ class CentreAlertEvent(EventEntity):
             {
                 "estate": alert.estate,
                 "alert_id": alert.id,
+                "subject_kind": alert.subject_kind,
                 "subject_id": public_subject(alert),
                 "state": alert.state,
             },

@@ -18,7 +18,7 @@ from homeassistant.core import HomeAssistant
 
 from .centre import CentreRuntime, classify
 from .const import DOMAIN
-from .core.centre import passages_page
+from .core.centre import CentralPassage, passages_page
 from .entry_kind import is_centre
 from .schema import ENTRY_ID, vol
 from .times import to_iso
@@ -67,7 +67,7 @@ async def ws_centre(hass: HomeAssistant, connection: ActiveConnection, msg: dict
             "updated": coordinator.last_update_success,
             "estates": [
                 {
-                    "estate": e.estate,
+                    "estate": e.code,
                     "passages_today": e.passages_today,
                     "open_alerts": e.open_alerts,
                     "offline_devices": e.offline_devices,
@@ -75,14 +75,16 @@ async def ws_centre(hass: HomeAssistant, connection: ActiveConnection, msg: dict
                     "lag_s": e.lag_s,
                     "last_seen": to_iso(e.last_seen),
                 }
-                for e in sorted(estates.values(), key=lambda e: e.estate)
+                for e in sorted(estates.values(), key=lambda e: e.code)
             ],
             "alerts": [
                 {
                     "alert_id": a.id,
                     "estate": a.estate,
                     "rule": a.rule,
-                    "subject_id": a.subject,
+                    "subject_kind": a.subject_kind,
+                    "subject_id": a.subject_id,
+                    "gate_id": a.gate_id,
                     "state": a.state,
                     "time": to_iso(a.ts),
                 }
@@ -121,7 +123,19 @@ async def ws_centre_passages(
     connection.send_result(msg["id"], {"passages": [_passage(p) for p in rows]})
 
 
-def _passage(p: Any) -> dict[str, Any]:
-    """A central passage row as the panel shows it (whatever fields the centre keeps)."""
-    out = dict(p._asdict()) if hasattr(p, "_asdict") else dict(vars(p)) if hasattr(p, "__dict__") else dict(p)
-    return {k: (to_iso(v) if k in ("ts", "seen") and isinstance(v, float) else v) for k, v in out.items()}
+def _passage(p: CentralPassage) -> dict[str, Any]:
+    """A passage as the centre keeps it: ids and codes (a name never crosses)."""
+    return {
+        "passage_id": p.id,
+        "time": to_iso(p.last_seen if p.last_seen is not None else p.ts),
+        "ts": p.ts,
+        "gate_id": p.gate_id,
+        "direction": p.direction,
+        "method": p.method,
+        "allowed": p.allowed,
+        "reason": p.reason,
+        "person_id": p.person_id,
+        "unit_id": p.unit_id,
+        "cluster_id": p.cluster_id,
+        "count": p.count,
+    }

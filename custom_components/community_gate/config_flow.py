@@ -144,9 +144,7 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="user", menu_options=[ENTRY_KIND_ESTATE, ENTRY_KIND_CENTRE]
         )
 
-    async def async_step_centre(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
+    async def async_step_centre(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """The command centre: a read-only DSN of the central store, tested."""
         errors: dict[str, str] = {}
         current = CentralSettings()
@@ -167,9 +165,7 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="centre", data_schema=centre_schema(current), errors=errors
         )
 
-    async def async_step_estate(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
+    async def async_step_estate(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
             path, error = await _validate_db(self.hass, user_input[CONF_DB_PATH])
@@ -293,7 +289,9 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
 
 def _centre_data(settings: CentralSettings) -> dict[str, Any]:
     """What the centre entry keeps: its link (estate code and sharing are the estates')."""
-    return {k: v for k, v in settings.as_dict().items() if k in ("dsn", "password", "tls", "ca_file")}
+    return {
+        k: v for k, v in settings.as_dict().items() if k in ("dsn", "password", "tls", "ca_file")
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,7 +443,6 @@ class CommunityGateOptionsFlow(OptionsFlow):
             errors=errors,
             description_placeholders=placeholders or None,
         )
-
 
     async def _async_switch_outbox(self, central: CentralSettings) -> None:
         """Turned on, the estate starts queueing for the centre now (on the store

@@ -13,9 +13,9 @@ from .centre_entities import async_setup_centre_events
 from .core.alerts import PUBLIC_SUBJECTS, STAFF_ONLY_RULES, Alert, Rule
 from .core.model import Passage, public_flags, public_reason
 from .entity import EstateEntity, GateEntity
+from .entry_kind import is_centre
 from .gates import GateRuntime
 from .hub import EstateHub
-from .entry_kind import is_centre
 from .runtime import CentreConfigEntry, CommunityGateConfigEntry
 
 PARALLEL_UPDATES = 0

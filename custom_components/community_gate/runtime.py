@@ -29,9 +29,9 @@ from .core.errors import EstateClosedError, StoreError
 from .core.keys import RotationReport, rotate_sealing_key
 from .core.options import EstateOptions
 from .core.privacy import Retention
+from .entry_kind import loaded_estates
 from .exceptions import ha_error
 from .face import FaceService
-from .entry_kind import loaded_estates
 from .hub import EstateHub
 from .privacy import PrivacyRuntime
 

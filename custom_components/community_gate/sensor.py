@@ -18,8 +18,8 @@ from .central_link import CentralLink
 from .centre_entities import async_setup_centre_sensors
 from .core.model import Method, Passage, public_reason
 from .entity import EstateEntity, GateEntity
-from .hub import EstateHub
 from .entry_kind import is_centre
+from .hub import EstateHub
 from .runtime import CentreConfigEntry, CommunityGateConfigEntry
 
 PARALLEL_UPDATES = 0

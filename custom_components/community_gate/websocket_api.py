@@ -47,9 +47,9 @@ from .core.queries import (
     people_page,
 )
 from .core.schedule import schedule_to_obj
+from .entry_kind import is_centre
 from .exceptions import translated
 from .hub import EstateHub, passage_event_data
-from .entry_kind import is_centre
 from .runtime import EstateRuntime, resolve_runtime
 from .schema import ENTRY_ID, MAX_ROW_ID, vol
 from .times import to_iso

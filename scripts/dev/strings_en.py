@@ -910,6 +910,8 @@ _LINK_DESC = {
     "tls": "How the connection is encrypted. Use verify-full on any network you do not own.",
     "ca_file": "Path on the hub of the certificate authority that signed the server's certificate (verify-full). Empty: the system's.",
 }
+# The estate code and the repair threshold are asked in the estate's options only.
+_OPTIONS_ONLY = ("central_estate_code", "central_repair_minutes")
 CENTRAL = {
     "config": {
         "step": {
@@ -934,8 +936,13 @@ CENTRAL = {
                 "data_description": _LINK_DESC,
             },
         },
-        "error": {**_CENTRAL_REASONS, "invalid_choice": "Choose one of the listed values."},
-        "abort": {"centre_already_configured": "A command centre already reads this central store."},
+        "error": {
+            **{k: v for k, v in _CENTRAL_REASONS.items() if k not in _OPTIONS_ONLY},
+            "invalid_choice": "Choose one of the listed values.",
+        },
+        "abort": {
+            "centre_already_configured": "A command centre already reads this central store."
+        },
     },
     "options": {
         "step": {
@@ -962,7 +969,7 @@ CENTRAL = {
                 }
             }
         },
-        "error": _CENTRAL_REASONS,
+        "error": {k: v for k, v in _CENTRAL_REASONS.items() if k != "central_schema_missing"},
     },
     "selector": {
         "tls": {
@@ -1000,6 +1007,7 @@ CENTRAL = {
                     "event_type": {"name": "Rule", "state": None},  # filled from RULES
                     "estate": {"name": "Estate"},
                     "alert_id": {"name": "Alert ID"},
+                    "subject_kind": {"name": "About"},
                     "subject_id": {"name": "Subject"},
                     "state": {"name": "State"},
                 },
@@ -1019,7 +1027,9 @@ CENTRAL = {
     },
 }
 CENTRAL["entity"]["event"]["centre_alerts"]["state_attributes"]["event_type"]["state"] = {
-    k: v for k, v in RULES.items() if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
+    k: v
+    for k, v in RULES.items()
+    if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
 }
 PANEL.update(
     {

@@ -835,7 +835,7 @@ _CENTRAL_REASONS = {
 _LINK_DATA = {
     "dsn": "中心库地址（DSN）",
     "password": "密码",
-    "tls": "TLS",
+    "tls": "TLS 加密",
     "ca_file": "CA 文件",
 }
 _LINK_DESC = {
@@ -844,6 +844,8 @@ _LINK_DESC = {
     "tls": "连接如何加密。在不属于您的网络上请使用 verify-full。",
     "ca_file": "中枢上签发服务器证书的证书颁发机构文件路径（verify-full）。留空：使用系统自带的。",
 }
+# The estate code and the repair threshold are asked in the estate's options only.
+_OPTIONS_ONLY = ("central_estate_code", "central_repair_minutes")
 CENTRAL = {
     "config": {
         "step": {
@@ -868,7 +870,10 @@ CENTRAL = {
                 "data_description": _LINK_DESC,
             },
         },
-        "error": {**_CENTRAL_REASONS, "invalid_choice": "请从列出的值中选择。"},
+        "error": {
+            **{k: v for k, v in _CENTRAL_REASONS.items() if k not in _OPTIONS_ONLY},
+            "invalid_choice": "请从列出的值中选择。",
+        },
         "abort": {"centre_already_configured": "已有指挥中心在读取这个中心库。"},
     },
     "options": {
@@ -896,7 +901,7 @@ CENTRAL = {
                 }
             }
         },
-        "error": _CENTRAL_REASONS,
+        "error": {k: v for k, v in _CENTRAL_REASONS.items() if k != "central_schema_missing"},
     },
     "selector": {
         "tls": {
@@ -925,6 +930,7 @@ CENTRAL = {
                     "event_type": {"name": "规则", "state": None},
                     "estate": {"name": "小区"},
                     "alert_id": {"name": "告警编号"},
+                    "subject_kind": {"name": "对象类型"},
                     "subject_id": {"name": "对象"},
                     "state": {"name": "状态"},
                 },
@@ -942,7 +948,9 @@ CENTRAL = {
     },
 }
 CENTRAL["entity"]["event"]["centre_alerts"]["state_attributes"]["event_type"]["state"] = {
-    k: v for k, v in RULES.items() if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
+    k: v
+    for k, v in RULES.items()
+    if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
 }
 PANEL.update(
     {

@@ -310,7 +310,13 @@ async def test_centre_blueprint_tells_the_duty_officer_of_special_attention(
 
     messages = [(c.data["title"], c.data["message"]) for c in calls]
     assert messages == [
-        ("Estate alert at the command centre", "maple-court: Special attention: not seen p7 (alert 1)"),
-        ("Estate alert at the command centre", "pine-gardens: Special attention: not seen p7 (alert 2)"),
+        (
+            "Estate alert at the command centre",
+            "maple-court: Special attention: not seen p7 (alert 1)",
+        ),
+        (
+            "Estate alert at the command centre",
+            "pine-gardens: Special attention: not seen p7 (alert 2)",
+        ),
         ("Forced", "maple-court: Door forced open p7 (alert 6)"),
     ]
