@@ -17,8 +17,8 @@ import glob
 import os
 from pathlib import Path
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 
@@ -43,9 +43,10 @@ def pg_bindir() -> Path | None:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free loopback port, found in a child process: the test plugins block sockets
+    in this one outside the tests that ask for them (``socket_enabled``)."""
+    code = "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"
+    return int(subprocess.check_output([sys.executable, "-c", code], text=True))
 
 
 class PgServer:
@@ -185,7 +186,7 @@ def postgres_server() -> Iterator[PgServer]:
 
 
 @pytest.fixture
-def postgres_dsn(postgres_server: PgServer) -> str:
+def postgres_dsn(postgres_server: PgServer, socket_enabled: None) -> str:
     """A DSN to a fresh, empty database of the session's server."""
     if not postgres_server.running:
         postgres_server.start()  # a test that cut the link and failed before restoring
