@@ -17,7 +17,6 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, SIGNAL_CENTRAL
 from .core.central_settings import CentralSettings
@@ -81,16 +80,12 @@ class CentralLink:
         hass: HomeAssistant,
         hub: EstateHub,
         settings: CentralSettings,
-        *,
-        clock: Callable[[], float] = lambda: dt_util.utcnow().timestamp(),
     ) -> None:
         self.hass = hass
         self.hub = hub
         self.settings = settings
-        self._clock = clock
         self.replicator = Replicator(central_config(settings), _runner(hub), retry_max=RETRY_MAX_S)
-        # When this side first saw the link down (its own clock: the repair threshold
-        # is Home Assistant's to judge), None while it is up.
+        # When the watch first saw the link down, None while it is up.
         self.down_since: float | None = None
         self.issue_raised = False
         self._unsubs: list[Callable[[], None]] = []
@@ -138,15 +133,15 @@ class CentralLink:
         return self.replicator.status()
 
     @callback
-    def _check(self, _now: datetime | None = None) -> None:
-        self.async_check()
+    def _check(self, now: datetime) -> None:
+        self.async_check(now.timestamp())
 
     @callback
-    def async_check(self) -> None:
+    def async_check(self, now: float) -> None:
         """Follow the link: the sensors, and the repair issue once it has been down
-        longer than the threshold (cleared as soon as it is back)."""
+        longer than the threshold (cleared as soon as it is back). ``now`` is the
+        watch's time (Home Assistant's clock judges the threshold)."""
         status = self.status()
-        now = self._clock()
         entry = self.hub.entry
         if status.connected:
             self.down_since = None

@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 import asyncpg
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
@@ -265,7 +264,6 @@ async def test_link_down_raises_a_repair_and_recovers(
     postgres_server: PgServer,
     postgres_dsn: str,
     relay_calls: list[tuple[str, str]],
-    freezer: FrozenDateTimeFactory,
 ) -> None:
     entry = await central_estate(hass, db_path, postgres_dsn, repair_minutes=10)
     link = link_of(entry)
@@ -278,13 +276,12 @@ async def test_link_down_raises_a_repair_and_recovers(
         await add_tenant(hass, settle=True)
         await present(hass, "east_gate")  # queued; shipping it finds the link down
         await until(lambda: not link.status().connected, "the link seen down")
-        freezer.tick(timedelta(minutes=5))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done()
+        # The watch at its times: seen down now, then 5 minutes later, then 11.
+        start = time.time()
+        link.async_check(start)
+        link.async_check(start + 5 * 60)
         assert issues.async_get_issue(*issue) is None  # not yet past the threshold
-        freezer.tick(timedelta(minutes=6))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done()
+        link.async_check(start + 11 * 60)
         raised = issues.async_get_issue(*issue)
         assert raised is not None
         assert raised.translation_key == "central_down"
@@ -295,9 +292,7 @@ async def test_link_down_raises_a_repair_and_recovers(
         postgres_server.start()
 
     await until(lambda: link.status().connected and link.status().backlog == 0, "recovery")
-    freezer.tick(timedelta(seconds=31))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    link.async_check(start + 12 * 60)
     assert issues.async_get_issue(*issue) is None
     # The passage written while the link was down arrived, once.
     n = await scalar(
