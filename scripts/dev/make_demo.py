@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from typing import Any
+from urllib.parse import urlsplit
 import uuid
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -467,10 +468,13 @@ def add_central(cfg: Path, dsn: str) -> None:
     estate = next(
         e for e in entries if e["domain"] == "community_gate" and e["data"].get("kind") != "centre"
     )
+    # A PostgreSQL on this machine speaks plain TCP unless set up otherwise.
+    host = (urlsplit(link).hostname or "").lower()
+    tls = "disable" if host in ("127.0.0.1", "localhost", "::1") else "prefer"
     estate["options"]["central"] = CentralSettings(
-        enabled=True, dsn=link, password=password, estate_code=CENTRAL_CODE, tls="prefer"
+        enabled=True, dsn=link, password=password, estate_code=CENTRAL_CODE, tls=tls
     ).as_dict()
-    centre_data = {"kind": "centre", "dsn": link, "password": password, "tls": "prefer"}
+    centre_data = {"kind": "centre", "dsn": link, "password": password, "tls": tls}
     centre_data["ca_file"] = ""
     centre = next(
         (

@@ -222,10 +222,12 @@ async def test_passages_replicate_from_home_assistant(
     relay_calls: list[tuple[str, str]],
 ) -> None:
     entry = await central_estate(hass, db_path, postgres_dsn)
+    link = link_of(entry)
+    # Connected means the centre's schema exists (the hub's first connection makes it).
+    await until(lambda: link.status().connected, "the first connection")
     await add_tenant(hass, settle=True)
     await present(hass, "east_gate")
     await present(hass, "east_gate", "999999")  # an unknown card: refused, logged
-    link = link_of(entry)
 
     async def arrived() -> bool:
         n = await scalar(
