@@ -192,6 +192,11 @@ class CentreCoordinator(DataUpdateCoordinator[CentreData]):
                 # "Today" is the centre's local day.
                 estates = await estates_overview(conn, now, tz=dt_util.get_default_time_zone())
                 fresh = await self._new_alerts(conn)
+        except asyncpg.UndefinedTableError:
+            # No estate has connected yet (the first one creates the schema): nothing to
+            # show, not a failure; the cursor starts once there is a feed.
+            _LOGGER.debug("The central store has no Community Gate tables yet")
+            return CentreData()
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,

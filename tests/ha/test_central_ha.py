@@ -356,6 +356,7 @@ async def test_centre_entry_sensors_and_events_from_two_estates(
     tmp_path: Path,
     postgres_server: PgServer,
     postgres_dsn: str,
+    hass_client: ClientSessionGenerator,
 ) -> None:
     hubs = [Hub(tmp_path / f"{c}.db", c, postgres_dsn) for c in ("east-park", "west-lake")]
     for hub in hubs:
@@ -431,6 +432,14 @@ async def test_centre_entry_sensors_and_events_from_two_estates(
         await centre.runtime_data.coordinator.async_refresh()
         await hass.async_block_till_done()
         assert events == []
+
+        # The centre's diagnostics: host and database, never the password or the DSN.
+        diag = await get_diagnostics_for_config_entry(hass, hass_client, centre)
+        text = json.dumps(diag)
+        assert "reader-pw" not in text
+        assert "centre_reader" not in text
+        assert diag["entry"]["data"]["database"] == postgres_dsn.rsplit("/", 1)[1]
+        assert sorted(e["code"] for e in diag["estates"]) == ["east-park", "west-lake"]
 
         assert await hass.config_entries.async_unload(centre.entry_id)
     finally:
