@@ -445,3 +445,89 @@ async def test_centre_entry_sensors_and_events_from_two_estates(
     finally:
         for hub in hubs:
             await hub.close()
+
+
+async def test_other_options_save_without_the_centre(
+    hass: HomeAssistant,
+    estate: MockConfigEntry,
+    postgres_server: PgServer,
+    postgres_dsn: str,
+) -> None:
+    """The link is tested when it changes, not each time staff change a retention: a
+    centre that is down never blocks the estate's own settings."""
+    assert (await central_options(hass, estate, dsn=postgres_dsn))["type"] is (
+        FlowResultType.CREATE_ENTRY
+    )
+    await hass.async_block_till_done()
+    postgres_server.stop()
+    try:
+        result = await hass.config_entries.options.async_init(estate.entry_id)
+        # What the form sends back untouched: the DSN shown, the password left empty.
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {
+                "retention_days": 90,
+                "central": {
+                    "enabled": True,
+                    "dsn": without_password(postgres_dsn),
+                    "estate_code": CODE,
+                    "tls": "disable",
+                },
+            },
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        assert estate.options["retention_days"] == 90
+        assert estate.options["central"]["password"] == PASSWORD  # kept
+        # A changed link is tested, and refused while the centre is down.
+        result = await hass.config_entries.options.async_init(estate.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {"central": {"enabled": True, "dsn": postgres_dsn, "estate_code": "other-code"}},
+        )
+        assert result["errors"] == {"base": "central_cannot_connect"}
+        assert estate.options["central"]["estate_code"] == CODE
+    finally:
+        postgres_server.start()
+
+
+async def test_centre_reconfigure_takes_a_new_password(
+    hass: HomeAssistant, tmp_path: Path, postgres_dsn: str
+) -> None:
+    # An estate made the schema; the centre then reads it.
+    hub = Hub(tmp_path / "maker.db", "maker", postgres_dsn)
+    await hub.start()
+    try:
+        await until(lambda: drained(hub), "the schema at the centre")
+    finally:
+        await hub.close()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        minor_version=2,
+        title="Command centre",
+        data={
+            "kind": "centre",
+            "dsn": without_password(postgres_dsn),
+            "password": "stale-password",
+            "tls": "disable",
+            "ca_file": "",
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY  # the old password is refused
+
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure_centre"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"dsn": without_password(postgres_dsn), "password": PASSWORD, "tls": "disable"},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.data["password"] == PASSWORD
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("sensor.maker_open_alerts").state == "0"
+    assert await hass.config_entries.async_unload(entry.entry_id)
