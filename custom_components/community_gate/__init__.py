@@ -91,7 +91,9 @@ def resolve_db_path(hass: HomeAssistant, raw: str | None) -> Path:
     return path if path.is_absolute() else Path(hass.config.path(str(path)))
 
 
-def _open(db_path: Path) -> tuple[Store, AccessControl, bytes, bytes]:
+def _open(
+    db_path: Path, card_key: bytes | None = None
+) -> tuple[Store, AccessControl, bytes, bytes]:
     # The database first: a path that cannot hold it must be reported as such, not as
     # a key problem, and no key may be created beside a file that is not ours.
     store = Store.open(db_path)
@@ -109,7 +111,9 @@ def _open(db_path: Path) -> tuple[Store, AccessControl, bytes, bytes]:
     except BaseException:
         store.close()
         raise
-    return store, AccessControl(store, Hasher(key)), key, seal_root
+    # With the operator's card key (central store), a registered visitor ID card also
+    # gets the token the centre matches across estates.
+    return store, AccessControl(store, Hasher(key), card_key=card_key), key, seal_root
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> bool:
@@ -119,8 +123,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     issue_id = f"database_{entry.entry_id}"
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{DOMAIN}_db")
     try:
+        card_key = CentralSettings.from_mapping(entry.options.get(OPT_CENTRAL)).card_key
         store, access, hash_key, seal_root = await hass.loop.run_in_executor(
-            executor, _open, db_path
+            executor, _open, db_path, card_key
         )
     except (StoreError, KeyFileError, OSError) as err:
         executor.shutdown(wait=False)

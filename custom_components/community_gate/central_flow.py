@@ -68,6 +68,7 @@ def central_section(current: CentralSettings) -> section:
         selector.TextSelector()
     )
     fields[vol.Required("share_names", default=current.share_names)] = selector.BooleanSelector()
+    fields[vol.Optional("card_secret")] = _PASSWORD
     fields[vol.Required("repair_minutes", default=current.repair_minutes)] = (
         selector.NumberSelector(
             selector.NumberSelectorConfig(
@@ -132,6 +133,8 @@ async def async_check_central(
         estate_code=code,
         share_names=bool(raw.get("share_names", False)),
         repair_minutes=int(minutes),
+        # Like the password: never shown back, kept when left empty.
+        card_secret=str(raw.get("card_secret") or "") or current.card_secret,
         **link,
     )
     if current.enabled and settings.same_link(current):

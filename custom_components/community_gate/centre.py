@@ -29,7 +29,14 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN, EVENT_CENTRAL_ALERT, SIGNAL_CENTRE
 from .core.alerts import PUBLIC_SUBJECTS, AlertState, SubjectKind
 from .core.central_settings import CentralSettings
-from .core.centre import CentralAlert, EstateOverview, alerts_feed, estates_overview
+from .core.centre import (
+    CentralAlert,
+    EstateOverview,
+    RepeatCard,
+    alerts_feed,
+    estates_overview,
+    repeat_visitor_cards,
+)
 
 _LOGGER = logging.getLogger(__name__)
 UPDATE_INTERVAL: Final = timedelta(seconds=30)
@@ -128,6 +135,15 @@ async def async_test_centre(hass: HomeAssistant, settings: CentralSettings) -> s
 @dataclass(slots=True)
 class CentreData:
     estates: dict[str, EstateOverview] = field(default_factory=dict)
+    # The cross-estate rule: one visitor ID card (its operator-wide token) at several
+    # estates within a week (core/centre.py repeat_visitor_cards).
+    repeat_cards: list[RepeatCard] = field(default_factory=list)
+
+
+# The central rule's event type (beside the estates' rules).
+REPEAT_CARD_RULE: Final = "repeat_visitor_card"
+# A token is shortened in events: enough to tell cards apart, nothing to look up.
+TOKEN_SHOWN: Final = 12
 
 
 def alert_event_data(entry_id: str, alert: CentralAlert) -> dict[str, Any]:
@@ -142,6 +158,22 @@ def alert_event_data(entry_id: str, alert: CentralAlert) -> dict[str, Any]:
         "gate_id": alert.gate_id,
         "state": alert.state,
         "time": dt_util.utc_from_timestamp(alert.ts).isoformat(),
+    }
+
+
+def card_event_data(entry_id: str, card: RepeatCard) -> dict[str, Any]:
+    """The central rule's event: the estates and a short token, never the number."""
+    return {
+        "centre_entry_id": entry_id,
+        "estate": None,
+        "estates": list(card.estates),
+        "alert_id": None,
+        "rule": REPEAT_CARD_RULE,
+        "subject_kind": "card",
+        "subject_id": card.card[:TOKEN_SHOWN],
+        "passages": card.passages,
+        "state": AlertState.NEW.value,
+        "time": dt_util.utc_from_timestamp(card.last).isoformat(),
     }
 
 
@@ -170,8 +202,11 @@ class CentreCoordinator(DataUpdateCoordinator[CentreData]):
         # The centre's device in the registry (estate devices hang off it).
         self.device_id: str | None = None
         self.cursor: int | None = None
-        # Alerts already announced (estate, id), oldest first: bounded.
+        # Alerts already announced (estate, id), oldest first: bounded. A card seen at
+        # several estates is announced once, when it gets there (not those found at start).
         self._announced: dict[tuple[str, int], None] = {}
+        self._cards_announced: dict[str, None] = {}
+        self._cards_primed = False
         self._store: Store[dict[str, int]] = Store(
             hass, _STORAGE_VERSION, f"{DOMAIN}.centre_{entry.entry_id}"
         )
@@ -179,6 +214,10 @@ class CentreCoordinator(DataUpdateCoordinator[CentreData]):
     @property
     def alert_signal(self) -> str:
         return SIGNAL_CENTRE.format(self.config_entry.entry_id)
+
+    @property
+    def card_signal(self) -> str:
+        return SIGNAL_CENTRE.format(f"{self.config_entry.entry_id}_cards")
 
     async def _async_setup(self) -> None:
         stored = await self._store.async_load()
@@ -192,6 +231,7 @@ class CentreCoordinator(DataUpdateCoordinator[CentreData]):
                 # "Today" is the centre's local day.
                 estates = await estates_overview(conn, now, tz=dt_util.get_default_time_zone())
                 fresh = await self._new_alerts(conn)
+                cards = await repeat_visitor_cards(conn, now)
         except asyncpg.UndefinedTableError:
             # No estate has connected yet (the first one creates the schema): nothing to
             # show, not a failure; the cursor starts once there is a feed.
@@ -208,9 +248,21 @@ class CentreCoordinator(DataUpdateCoordinator[CentreData]):
                 EVENT_CENTRAL_ALERT, alert_event_data(self.config_entry.entry_id, alert)
             )
             self.async_dispatch(alert)
+        for card in cards:
+            if card.card not in self._cards_announced:
+                self._cards_announced[card.card] = None
+                if not self._cards_primed:
+                    continue  # found at start: the panel shows them, no burst of events
+                self.hass.bus.async_fire(
+                    EVENT_CENTRAL_ALERT, card_event_data(self.config_entry.entry_id, card)
+                )
+                async_dispatcher_send(self.hass, self.card_signal, card)
+        self._cards_primed = True
+        while len(self._cards_announced) > ANNOUNCED_MEMORY:
+            del self._cards_announced[next(iter(self._cards_announced))]
         if fresh:
             self._store.async_delay_save(lambda: {"cursor": self.cursor or 0}, 1.0)
-        return CentreData(estates={e.code: e for e in estates})
+        return CentreData(estates={e.code: e for e in estates}, repeat_cards=cards)
 
     def _raised(self, changes: list[CentralAlert]) -> list[CentralAlert]:
         """Of the feed's changes, the alerts raised since the last poll: an alert is

@@ -21,10 +21,10 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .centre import CentreCoordinator, public_subject
+from .centre import REPEAT_CARD_RULE, CentreCoordinator, public_subject
 from .const import DOMAIN
 from .core.alerts import STAFF_ONLY_RULES, Rule
-from .core.centre import CentralAlert, EstateOverview
+from .core.centre import CentralAlert, EstateOverview, RepeatCard
 from .entity import child_device
 from .runtime import CentreConfigEntry
 
@@ -75,7 +75,7 @@ CENTRE_SENSORS: tuple[CentreSensorDescription, ...] = (
 CENTRE_ALERT_EVENT = EventEntityDescription(
     key="centre_alerts",
     translation_key="centre_alerts",
-    event_types=[r.value for r in Rule if r not in STAFF_ONLY_RULES],
+    event_types=[*(r.value for r in Rule if r not in STAFF_ONLY_RULES), REPEAT_CARD_RULE],
 )
 
 
@@ -117,8 +117,28 @@ async def async_setup_centre_sensors(
             for description in CENTRE_SENSORS
         )
 
+    async_add_entities([RepeatCardsSensor(coordinator, entry.title)])
     _add_new()
     entry.async_on_unload(coordinator.async_add_listener(_add_new))
+
+
+class RepeatCardsSensor(CoordinatorEntity[CentreCoordinator], SensorEntity):
+    """How many visitor ID cards were presented at several estates this week."""
+
+    _attr_has_entity_name = True
+    _attr_translation_key = "centre_repeat_cards"
+    _attr_state_class = SensorStateClass.MEASUREMENT
+
+    def __init__(self, coordinator: CentreCoordinator, title: str) -> None:
+        super().__init__(coordinator)
+        entry_id = coordinator.config_entry.entry_id
+        self._attr_unique_id = f"{entry_id}-centre_repeat_cards"
+        self._attr_device_info = centre_device(entry_id, title)
+
+    @property
+    def native_value(self) -> int | None:
+        data = self.coordinator.data
+        return len(data.repeat_cards) if data else None
 
 
 async def async_setup_centre_events(
@@ -174,6 +194,17 @@ class CentreAlertEvent(EventEntity):
         self.async_on_remove(
             async_dispatcher_connect(self.hass, self.coordinator.alert_signal, self._on_alert)
         )
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, self.coordinator.card_signal, self._on_card)
+        )
+
+    @callback
+    def _on_card(self, card: RepeatCard) -> None:
+        self._trigger_event(
+            REPEAT_CARD_RULE,
+            {"estates": list(card.estates), "subject_kind": "card", "state": "new"},
+        )
+        self.async_write_ha_state()
 
     @callback
     def _on_alert(self, alert: CentralAlert) -> None:

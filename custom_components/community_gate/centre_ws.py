@@ -16,7 +16,7 @@ from homeassistant.components.websocket_api.decorators import (
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
-from .centre import CentreRuntime, classify
+from .centre import TOKEN_SHOWN, CentreRuntime, classify
 from .const import DOMAIN
 from .core.centre import CentralPassage, passages_page
 from .entry_kind import is_centre
@@ -76,6 +76,16 @@ async def ws_centre(hass: HomeAssistant, connection: ActiveConnection, msg: dict
                     "last_seen": to_iso(e.last_seen),
                 }
                 for e in sorted(estates.values(), key=lambda e: e.code)
+            ],
+            "repeat_cards": [
+                {
+                    "card": c.card[:TOKEN_SHOWN],
+                    "estates": list(c.estates),
+                    "passages": c.passages,
+                    "first": to_iso(c.first),
+                    "last": to_iso(c.last),
+                }
+                for c in (coordinator.data.repeat_cards if coordinator.data else [])
             ],
             "alerts": [
                 {

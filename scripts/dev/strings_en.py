@@ -957,6 +957,7 @@ CENTRAL = {
                             "estate_code": "Estate code",
                             "share_names": "Share person names",
                             "repair_minutes": "Warn when the link is down for",
+                            "card_secret": "Operator card secret",
                         },
                         "data_description": {
                             "enabled": "Off: nothing leaves the hub. Turning it on tests the connection first.",
@@ -964,6 +965,7 @@ CENTRAL = {
                             "estate_code": "This estate's code at the centre, e.g. maple-court. Its role may write only this estate's rows.",
                             "share_names": "Off (recommended): the centre sees ids, units, roles and flags only. On: people's display names cross too; say so in the notice to residents, and the centre must protect them as this hub does.",
                             "repair_minutes": "A repair issue is raised when the centre has not been reached for this long.",
+                            "card_secret": "Optional, the same at every estate of the operator: visitor ID cards registered from now on get a token the centre can match across estates (the same visitor card at many estates). The number never leaves the hub. Never shown; left empty, the stored one is kept.",
                         },
                     }
                 }
@@ -999,6 +1001,10 @@ CENTRAL = {
             },
             "centre_backlog": {"name": "Hub backlog", "unit_of_measurement": "rows"},
             "centre_lag": {"name": "Hub lag"},
+            "centre_repeat_cards": {
+                "name": "Visitor cards at several estates",
+                "unit_of_measurement": "cards",
+            },
         },
         "event": {
             "centre_alerts": {
@@ -1006,6 +1012,7 @@ CENTRAL = {
                 "state_attributes": {
                     "event_type": {"name": "Rule", "state": None},  # filled from RULES
                     "estate": {"name": "Estate"},
+                    "estates": {"name": "Estates"},
                     "alert_id": {"name": "Alert ID"},
                     "subject_kind": {"name": "About"},
                     "subject_id": {"name": "Subject"},
@@ -1027,9 +1034,12 @@ CENTRAL = {
     },
 }
 CENTRAL["entity"]["event"]["centre_alerts"]["state_attributes"]["event_type"]["state"] = {
-    k: v
-    for k, v in RULES.items()
-    if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
+    **{
+        k: v
+        for k, v in RULES.items()
+        if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
+    },
+    "repeat_visitor_card": "Same visitor ID card at several estates",
 }
 PANEL.update(
     {
@@ -1046,5 +1056,8 @@ PANEL.update(
         "centre_passages": "Passages of {estate} at the centre",
         "seconds": "{count} s",
         "no_estates_yet": "No estate has replicated to the central store yet.",
+        "repeat_cards": "Visitor ID cards at several estates (7 days)",
+        "card_token": "Card (token)",
+        "estates_col": "Estates",
     }
 )

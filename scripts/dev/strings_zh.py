@@ -889,6 +889,7 @@ CENTRAL = {
                             "estate_code": "小区代码",
                             "share_names": "共享人员姓名",
                             "repair_minutes": "链路中断多久后提醒",
+                            "card_secret": "运营方证件密钥",
                         },
                         "data_description": {
                             "enabled": "关闭：任何数据都不离开中枢。开启时会先测试连接。",
@@ -896,6 +897,7 @@ CENTRAL = {
                             "estate_code": "本小区在中心的代码，例如 maple-court。其角色只能写本小区的数据。",
                             "share_names": "关闭（推荐）：中心只看到编号、房屋、角色和标记。开启：人员的显示名也会传出；请在告住户书中说明，且中心须像本中枢一样保护这些数据。",
                             "repair_minutes": "超过这么久未能连上中心时，生成一条修复提示。",
+                            "card_secret": "可选，运营方每个小区填同一个：此后登记的访客身份证会得到一个中心可跨小区比对的令牌（同一张访客证出现在多个小区）。号码从不离开中枢。从不显示；留空则保留已存的。",
                         },
                     }
                 }
@@ -922,6 +924,7 @@ CENTRAL = {
             "centre_offline_devices": {"name": "离线设备", "unit_of_measurement": "台"},
             "centre_backlog": {"name": "中枢待传", "unit_of_measurement": "行"},
             "centre_lag": {"name": "中枢延迟"},
+            "centre_repeat_cards": {"name": "多个小区出现的访客证", "unit_of_measurement": "张"},
         },
         "event": {
             "centre_alerts": {
@@ -929,6 +932,7 @@ CENTRAL = {
                 "state_attributes": {
                     "event_type": {"name": "规则", "state": None},
                     "estate": {"name": "小区"},
+                    "estates": {"name": "小区列表"},
                     "alert_id": {"name": "告警编号"},
                     "subject_kind": {"name": "对象类型"},
                     "subject_id": {"name": "对象"},
@@ -948,9 +952,12 @@ CENTRAL = {
     },
 }
 CENTRAL["entity"]["event"]["centre_alerts"]["state_attributes"]["event_type"]["state"] = {
-    k: v
-    for k, v in RULES.items()
-    if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
+    **{
+        k: v
+        for k, v in RULES.items()
+        if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
+    },
+    "repeat_visitor_card": "同一访客证出现在多个小区",
 }
 PANEL.update(
     {
@@ -967,5 +974,8 @@ PANEL.update(
         "centre_passages": "中心记录的 {estate} 通行",
         "seconds": "{count} 秒",
         "no_estates_yet": "还没有小区复制到中心库。",
+        "repeat_cards": "出现在多个小区的访客身份证（7 天内）",
+        "card_token": "证件（令牌）",
+        "estates_col": "小区",
     }
 )

@@ -29,11 +29,34 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.community_gate import central_link
 from custom_components.community_gate.const import DOMAIN, EVENT_CENTRAL_ALERT
+from custom_components.community_gate.core.access import AccessControl
 from custom_components.community_gate.core.alerts import AlertLog, Rule, SubjectKind
-from custom_components.community_gate.core.model import Gate
+from custom_components.community_gate.core.central_settings import CentralSettings
+from custom_components.community_gate.core.crypto import Hasher
+from custom_components.community_gate.core.model import (
+    CredentialKind,
+    Direction,
+    Gate,
+    Method,
+    Passage,
+    Person,
+    Reason,
+    Role,
+)
+from custom_components.community_gate.core.outbox import card_token
 from custom_components.community_gate.core.store import Store
 from tests.central.hubkit import Hub, drained
-from tests.ha.helpers import NAME, add_estate, add_tenant, gate_subentry, hub_of, present
+from tests.ha.helpers import (
+    NAME,
+    add_estate,
+    add_tenant,
+    call,
+    gate_subentry,
+    hub_of,
+    present,
+    present_credential,
+    private,
+)
 from tests.pg import PASSWORD, PgServer, free_port
 
 CODE = "maple-court"
@@ -531,3 +554,129 @@ async def test_centre_reconfigure_takes_a_new_password(
     assert entry.state is ConfigEntryState.LOADED
     assert hass.states.get("sensor.maker_open_alerts").state == "0"
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+# ------------------------------------------------ the cross-estate visitor-card rule
+ID_NUMBER = "11010519491231002X"
+SECRET = "operator-wide secret"
+
+
+async def test_card_secret_gives_visitor_cards_a_token_at_the_centre(
+    hass: HomeAssistant,
+    db_path: Path,
+    postgres_dsn: str,
+    relay_calls: list[tuple[str, str]],
+) -> None:
+    entry = await central_estate(hass, db_path, postgres_dsn, card_secret=SECRET)
+    link = link_of(entry)
+    await until(lambda: link.status().connected, "the first connection")
+    await call(hass, "add_person", {"person_id": "v1", "role": "visitor"}, settle=True)
+    await private(
+        hass, "add_credential", {"person_id": "v1", "kind": "id_card", "value": ID_NUMBER}
+    )
+    await present_credential(
+        hass, {"gate_id": "east_gate", "kind": "id_card", "value": ID_NUMBER}, settle=True
+    )
+
+    async def arrived() -> bool:
+        return bool(
+            await scalar(
+                postgres_dsn,
+                "SELECT count(*) FROM community_gate.passages WHERE estate=$1 AND card IS NOT NULL",
+                CODE,
+            )
+        )
+
+    await until(arrived, "the ID card's passage with its token")
+    token = await scalar(postgres_dsn, "SELECT card FROM community_gate.passages LIMIT 1")
+    assert ID_NUMBER not in token
+    # The same secret gives the same token at any estate of the operator.
+    assert token == card_token(
+        CentralSettings(enabled=True, card_secret=SECRET).card_key, ID_NUMBER
+    )
+    diag = json.dumps(entry.runtime_data.central.diagnostics())
+    assert SECRET not in diag
+
+
+async def test_centre_finds_a_visitor_card_at_three_estates(
+    hass: HomeAssistant, tmp_path: Path, postgres_dsn: str
+) -> None:
+    key = CentralSettings(enabled=True, card_secret=SECRET).card_key
+    now = time.time()
+    codes = ("e1", "e2", "e3")
+    hubs = [Hub(tmp_path / f"{c}.db", c, postgres_dsn) for c in codes]
+
+    def visit(k: int) -> Callable[[Store], None]:
+        def run(s: Store) -> None:
+            s.upsert_gate(Gate("main", "Main"))
+            access = AccessControl(s, Hasher(bytes([k + 1]) * 32), card_key=key)
+            s.add_person(Person("v", Role.VISITOR))
+            card, _ = access.add_credential("v", CredentialKind.ID_CARD, ID_NUMBER)
+            s.add_passage(
+                Passage(
+                    now - 600 * (k + 1),
+                    "main",
+                    Direction.IN,
+                    Method.ID_CARD,
+                    True,
+                    Reason.GRANTED,
+                    person_id="v",
+                    credential_id=card.id,
+                )
+            )
+
+        return run
+
+    # Two estates have seen the card; the centre starts; then a third estate sees it.
+    for k, hub in enumerate(hubs):
+        if k < 2:
+            await hub.call(visit(k))
+        await hub.start()
+    try:
+        for hub in hubs:
+            await until(lambda hub=hub: drained(hub), "the estates at the centre")
+        events: list[Event] = []
+
+        @callback
+        def _on(event: Event) -> None:
+            events.append(event)
+
+        hass.bus.async_listen(EVENT_CENTRAL_ALERT, _on)
+        centre = MockConfigEntry(
+            domain=DOMAIN,
+            minor_version=2,
+            title="Command centre",
+            data={
+                "kind": "centre",
+                "dsn": without_password(postgres_dsn),
+                "password": PASSWORD,
+                "tls": "disable",
+                "ca_file": "",
+            },
+        )
+        centre.add_to_hass(hass)
+        assert await async_setup_component(hass, DOMAIN, {})
+        await hass.async_block_till_done()
+        cards = "sensor.command_centre_visitor_cards_at_several_estates"
+        assert hass.states.get(cards).state == "0"
+
+        await hubs[2].call(visit(2))
+        hubs[2].replicator.wake()
+        await until(lambda: drained(hubs[2]), "the third estate's visit")
+        await centre.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
+        assert hass.states.get(cards).state == "1"
+        (event,) = events
+        assert event.data["rule"] == "repeat_visitor_card"
+        assert event.data["estates"] == ["e1", "e2", "e3"]
+        assert ID_NUMBER not in json.dumps(event.data)
+        state = hass.states.get("event.command_centre_estate_alerts")
+        assert state.attributes["event_type"] == "repeat_visitor_card"
+        # Announced once, not at every poll.
+        await centre.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
+        assert len(events) == 1
+        assert await hass.config_entries.async_unload(centre.entry_id)
+    finally:
+        for hub in hubs:
+            await hub.close()

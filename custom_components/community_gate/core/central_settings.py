@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
+import hashlib
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -16,6 +17,7 @@ DEFAULT_TLS: Final = "prefer"
 DEFAULT_REPAIR_MINUTES: Final = 30
 MAX_REPAIR_MINUTES: Final = 7 * 24 * 60
 _SCHEMES: Final = ("postgresql", "postgres")
+_CARD_KEY_CONTEXT: Final = b"community_gate operator card key v1\x00"
 
 
 class DsnError(ValueError):
@@ -85,6 +87,9 @@ class CentralSettings:
     share_names: bool = False
     # The link down longer than this raises a repair issue.
     repair_minutes: int = DEFAULT_REPAIR_MINUTES
+    # The operator's secret, the same at every estate: visitor ID cards get a token the
+    # centre can match across estates (outbox.card_token). Empty: no tokens.
+    card_secret: str = ""
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any] | None) -> CentralSettings:
@@ -101,10 +106,19 @@ class CentralSettings:
             ca_file=str(raw.get("ca_file", d.ca_file) or ""),
             share_names=bool(raw.get("share_names", d.share_names)),
             repair_minutes=int(raw.get("repair_minutes", d.repair_minutes)),
+            card_secret=str(raw.get("card_secret", d.card_secret) or ""),
         )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def card_key(self) -> bytes | None:
+        """The key of the ID-card tokens, from the operator's secret (same secret, same
+        key at every estate); None without one or while replication is off."""
+        if not (self.enabled and self.card_secret):
+            return None
+        return hashlib.sha256(_CARD_KEY_CONTEXT + self.card_secret.encode()).digest()
 
     @property
     def full_dsn(self) -> str:
@@ -120,6 +134,7 @@ class CentralSettings:
         out = self.as_dict()
         out.pop("password")
         out.pop("dsn")
+        out["card_secret"] = bool(out["card_secret"])  # whether one is set, never its value
         return out | dsn_summary(self.dsn)
 
     def disabled(self) -> CentralSettings:

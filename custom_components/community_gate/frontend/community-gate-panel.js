@@ -766,6 +766,11 @@ class CommunityGatePanel extends HTMLElement {
         <th class="hide-narrow">${esc(this.t("last_seen"))}</th></tr></thead>
         <tbody>${estates || `<tr><td colspan="7">${esc(this.t("no_estates_yet"))}</td></tr>`}</tbody></table></div>
       <div class="centre-passages"></div>
+      ${d.repeat_cards.length ? `<div class="card"><h2>${esc(this.t("repeat_cards"))}</h2>
+      <table><thead><tr><th>${esc(this.t("card_token"))}</th><th>${esc(this.t("estates_col"))}</th>
+        <th>${esc(this.t("passages"))}</th><th>${esc(this.t("last_seen"))}</th></tr></thead>
+        <tbody>${d.repeat_cards.map((c) => `<tr><td>${esc(c.card)}</td><td>${esc(c.estates.join(", "))}</td>
+          <td>${esc(c.passages)}</td><td>${esc(this._date(c.last))}</td></tr>`).join("")}</tbody></table></div>` : ""}
       <div class="card"><h2>${esc(this.t("centre_alerts"))}</h2>
       <table><thead><tr><th>${esc(this.t("time"))}</th><th>${esc(this.t("estate"))}</th><th>${esc(this.t("rule"))}</th>
         <th>${esc(this.t("subject"))}</th><th>${esc(this.t("state"))}</th></tr></thead>
