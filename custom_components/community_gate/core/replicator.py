@@ -167,8 +167,13 @@ async def _connect(config: CentralConfig, connect_timeout: float = 10.0) -> Any:
     try:
         ssl_arg = await asyncio.get_running_loop().run_in_executor(None, _ssl, config)
         conn = await asyncpg.connect(config.dsn, ssl=ssl_arg, timeout=connect_timeout)
-        await cs.ensure_schema(conn)
     except Exception as err:  # every failure becomes a reason the UI can show
+        raise _classify(config, err) from None
+    try:
+        await cs.ensure_schema(conn)
+    except Exception as err:
+        # Connected but unusable (a newer schema, no rights): leave nothing open.
+        conn.terminate()
         raise _classify(config, err) from None
     return conn
 
