@@ -419,3 +419,28 @@ async def test_centre_queries_and_the_cross_estate_card_rule(
     finally:
         for hub in hubs:
             await hub.close()
+
+
+async def test_history_is_backfilled_by_the_replicator(tmp_path: Path, postgres_dsn: str) -> None:
+    """An estate with a passage log joins the centre: the replicator queues its history
+    a chunk per store job after the live rows, and all of it arrives."""
+    path = tmp_path / "old.db"
+    store = Store.open(path, durable=False)
+    store.upsert_gate(Gate("main", "Main"))
+    t0 = time.time() - 40 * DAY
+    store.add_passages(_granted(i, t0 + i * 60) for i in range(5000))
+    store.close()
+    hub = Hub(path, "old", postgres_dsn, backfill_now=False)
+    await hub.start()
+    try:
+        await hub.call(lambda s: s.add_passage(_granted(0, time.time())))
+        hub.replicator.wake()
+        await wait_until(lambda: drained(hub), "the history to arrive")
+        conn = await connect(postgres_dsn)
+        try:
+            n = await conn.fetchval(f"SELECT count(*) FROM {S}.passages WHERE estate='old'")
+        finally:
+            await conn.close()
+        assert n == 5001
+    finally:
+        await hub.close()

@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from .outbox_rows import (
+    BACKFILL_SETTING,
     DEFAULT_RETENTION_DAYS,
     ESTATE_KEY,
     RETENTION_SETTING,
@@ -39,6 +40,8 @@ __all__ = [
     "OutboxRow",
     "SharePolicy",
     "ack_outbox",
+    "backfill_pending",
+    "backfill_step",
     "card_token",
     "disable_outbox",
     "enable_outbox",
@@ -65,15 +68,19 @@ def _estate_payload(days: int) -> dict[str, Any]:
 
 
 def note_retention(store: Store, days: int) -> bool:
-    """Tell the centre the estate's passage retention when it changed (it purges its
-    copy on the same policy). Returns whether a row was queued."""
-    if store.outbox_share is None or store.get_setting(RETENTION_SETTING) == str(days):
+    """Record the estate's passage retention and, when it changed and the outbox is
+    on, tell the centre (it purges its copy on the same policy). Recorded even while
+    the outbox is off, so enabling it later starts the centre from the right policy.
+    Returns whether a row was queued."""
+    if store.get_setting(RETENTION_SETTING) == str(days):
         return False
     with store.transaction() as c:
         c.execute(
             "INSERT INTO settings VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (RETENTION_SETTING, str(days)),
         )
+        if store.outbox_share is None:
+            return False
         emit(c, OutboxKind.ESTATE, ESTATE_KEY, _estate_payload(days))
     return True
 
@@ -102,19 +109,29 @@ def record_device_removed(store: Store, device_id: str) -> None:
 
 
 # ------------------------------------------------------------ turning it on/off
-def enable_outbox(store: Store, share: SharePolicy) -> int:
+def enable_outbox(store: Store, share: SharePolicy, *, backfill_now: bool = True) -> int:
     """Turn writing on and queue what the centre needs to start from: the estate's
-    retention, the directory, every passage still kept and every alert. Returns the
-    rows queued. Enabling again (a changed policy) re-queues the directory, so names
-    appear at (or, with upserts, vanish from) the centre as the policy now says."""
+    retention, the directory, every alert and every passage still kept. Returns the
+    rows queued.
+
+    The passage log can hold millions of rows: with ``backfill_now=False`` only a
+    cursor is recorded and ``backfill_step`` queues the passages a chunk per call
+    (the replicator does it, one store job each, so gate decisions interleave). A
+    backfilled row is the passage as it is when its chunk is queued, so a passage
+    changed meanwhile is never sent older than it is.
+
+    Enabling again (a changed policy) re-queues the directory only, so names appear
+    at (or, with upserts, vanish from) the centre as the policy now says."""
     before = outbox_stats(store)[0]
+    first_time = store.outbox_share is None
     with store.transaction() as c:
         c.execute(
             "INSERT INTO settings VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (SETTING, json.dumps({"names": share.names})),
         )
-        days = int(store.get_setting(RETENTION_SETTING) or DEFAULT_RETENTION_DAYS)
-        emit(c, OutboxKind.ESTATE, ESTATE_KEY, _estate_payload(days))
+        if first_time:
+            days = int(store.get_setting(RETENTION_SETTING) or DEFAULT_RETENTION_DAYS)
+            emit(c, OutboxKind.ESTATE, ESTATE_KEY, _estate_payload(days))
         for g in store.list_gates():
             emit(c, OutboxKind.GATE, g.id, gate_payload(g))
         for u in store.list_units():
@@ -122,20 +139,58 @@ def enable_outbox(store: Store, share: SharePolicy) -> int:
         for r in c.execute(f"SELECT {PERSON_COLS} FROM people ORDER BY id").fetchall():
             p = person_from_row(r)
             emit(c, OutboxKind.PERSON, p.id, person_payload(p, share))
-        # Oldest first, so the centre fills in the order it would have seen them.
-        for r in c.execute(f"SELECT {PASSAGE_COLS} FROM passages ORDER BY id").fetchall():
+        if first_time:
+            for (aid,) in c.execute("SELECT id FROM alerts ORDER BY id").fetchall():
+                emit(c, OutboxKind.ALERT, str(aid), alert_payload(c, int(aid)))
+            top = c.execute("SELECT max(id) FROM passages").fetchone()[0]
+            if top is not None:
+                cursor = json.dumps({"after": 0, "upto": int(top)})
+                c.execute(
+                    "INSERT INTO settings VALUES (?,?)"
+                    " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (BACKFILL_SETTING, cursor),
+                )
+    store.outbox_share = share
+    if backfill_now:
+        while backfill_step(store):
+            pass
+    return outbox_stats(store)[0] - before
+
+
+def backfill_step(store: Store, limit: int = 20_000) -> int:
+    """Queue the next ``limit`` passages of the backfill, oldest first, in one
+    transaction. Returns how many were queued; 0 once it is done (or none is due)."""
+    raw = store.get_setting(BACKFILL_SETTING)
+    if raw is None or store.outbox_share is None:
+        return 0
+    cursor = json.loads(raw)
+    after, upto = int(cursor["after"]), int(cursor["upto"])
+    with store.transaction() as c:
+        rows = c.execute(
+            f"SELECT {PASSAGE_COLS} FROM passages WHERE id>? AND id<=? ORDER BY id LIMIT ?",
+            (after, upto, limit),
+        ).fetchall()
+        for r in rows:
             row = passage_from_row(r)
             emit(c, OutboxKind.PASSAGE, str(row.id), passage_payload(c, row))
-        for (aid,) in c.execute("SELECT id FROM alerts ORDER BY id").fetchall():
-            emit(c, OutboxKind.ALERT, str(aid), alert_payload(c, int(aid)))
-    store.outbox_share = share
-    return outbox_stats(store)[0] - before
+        if len(rows) < limit:
+            c.execute("DELETE FROM settings WHERE key=?", (BACKFILL_SETTING,))
+        else:
+            c.execute(
+                "UPDATE settings SET value=? WHERE key=?",
+                (json.dumps({"after": int(rows[-1][0]), "upto": upto}), BACKFILL_SETTING),
+            )
+    return len(rows)
+
+
+def backfill_pending(store: Store) -> bool:
+    return store.get_setting(BACKFILL_SETTING) is not None
 
 
 def disable_outbox(store: Store) -> None:
     """Stop writing and drop the queue (the centre is no longer fed)."""
     with store.transaction() as c:
-        c.execute("DELETE FROM settings WHERE key IN (?, ?)", (SETTING, RETENTION_SETTING))
+        c.execute("DELETE FROM settings WHERE key IN (?, ?)", (SETTING, BACKFILL_SETTING))
         c.execute("DELETE FROM outbox")
     store.outbox_share = None
 

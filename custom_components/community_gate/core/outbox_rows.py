@@ -38,6 +38,8 @@ from .rows import PASSAGE_COLS, passage_from_row
 # retention the estate last told the centre (an ``estate`` row is queued on change).
 SETTING: Final = "outbox"
 RETENTION_SETTING: Final = "outbox_retention_days"
+# The passages still to queue after enabling (outbox.backfill_step): {"after", "upto"}.
+BACKFILL_SETTING: Final = "outbox_backfill"
 DEFAULT_RETENTION_DAYS: Final = 365
 ESTATE_KEY: Final = "estate"
 

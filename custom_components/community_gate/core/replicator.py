@@ -39,6 +39,8 @@ from .outbox import (
     OutboxRow,
     SharePolicy,
     ack_outbox,
+    backfill_pending,
+    backfill_step,
     last_seq,
     outbox_stats,
     read_outbox,
@@ -549,6 +551,7 @@ class Replicator:
         self._last_error = None
         _LOGGER.info("Estate %s replicating to the command centre", code)
         last_beat = 0.0
+        backfilling = await self._run_db(backfill_pending)
         while True:
             rows, (backlog, oldest) = await self._run_db(
                 partial(_next_batch, centre_seq, self._batch)
@@ -559,6 +562,12 @@ class Replicator:
                 centre_seq = await self._ship(conn, applier, rows, backlog)
                 last_beat = now
                 continue
+            if backfilling:
+                # The queue is empty: the next chunk of the history (one store job, so
+                # the gate's own work interleaves with it).
+                backfilling = bool(await self._run_db(backfill_step))
+                if backfilling:
+                    continue
             if now - last_beat >= self._heartbeat:
                 await conn.execute(
                     f"UPDATE {S}.estates SET last_seen=now(), lag_s=0, backlog=0 WHERE code=$1",
