@@ -3,8 +3,8 @@ commit, durable) while the replicator ships them.
 
     python -m tests.central.hub_proc DB DSN CODE --write N
 
-Prints ``written <n>`` after each committed group, then ``drained`` once the outbox is
-empty at the centre, and exits.
+Prints ``written <n>`` after each committed group, then ``drained <rows applied>`` once
+the outbox is empty at the centre, and exits.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ async def main(args: argparse.Namespace) -> None:
         if replicator.status().connected and (await run_db(outbox_stats))[0] == 0:
             break
         await asyncio.sleep(0.05)
-    print("drained", flush=True)
+    print(f"drained {replicator.status().shipped_total}", flush=True)
     await replicator.stop()
     executor.submit(store.close).result()
     executor.shutdown()

@@ -200,13 +200,15 @@ async def test_link_cut_during_traffic(tmp_path: Path, own_server: PgServer) -> 
         await write(300)
         await asyncio.to_thread(own_server.stop)  # the line goes down mid-traffic
         await write(600)
-        await wait_until(
-            lambda: asyncio.sleep(0, not hub.replicator.status().connected), "the cut to show"
-        )
+
+        def cut_seen() -> bool:
+            st = hub.replicator.status()
+            return not st.connected and st.backlog > 0
+
+        await wait_until(lambda: asyncio.sleep(0, cut_seen()), "the cut to show")
         st = hub.replicator.status()
         assert st.down_since is not None
         assert st.last_error == "cannot_connect"
-        assert st.backlog > 0
         await write(300)
         await asyncio.to_thread(own_server.start)  # restored
         await write(300)
