@@ -446,3 +446,27 @@ async def test_history_is_backfilled_by_the_replicator(tmp_path: Path, postgres_
         assert n == 5001
     finally:
         await hub.close()
+
+
+async def test_the_alert_feed_never_skips_a_change_committed_late(postgres_dsn: str) -> None:
+    """Two hubs' batches: the first takes the lower feed id but commits after the
+    second. A poll in between must not move the cursor past the first one's alert."""
+    slow, fast, reader = [await connect(postgres_dsn) for _ in range(3)]
+    insert = (
+        f"INSERT INTO {S}.alerts (estate, id, ts, rule, subject_kind, subject_id, state)"
+        " VALUES ($1, 1, now(), 'tailgating', 'cluster', 'k1', 'new')"
+    )
+    try:
+        await cs.ensure_schema(reader)
+        tx = slow.transaction()
+        await tx.start()
+        await slow.execute(insert, "slow")  # takes the lower feed id, not committed yet
+        await fast.execute(insert, "fast")  # a higher one, committed at once
+        assert await centre.alerts_feed(reader, 0) == []
+        await tx.commit()
+        feed = await centre.alerts_feed(reader, 0)
+        assert [a.estate for a in feed] == ["slow", "fast"]
+        assert feed[0].feed_id < feed[1].feed_id
+    finally:
+        for c in (slow, fast, reader):
+            await c.close()

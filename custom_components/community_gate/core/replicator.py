@@ -221,7 +221,7 @@ VALUES ($1, $2, to_timestamp($3), $4, $5, $6, $7, $8::jsonb, $9, to_timestamp($1
 ON CONFLICT (estate, id) DO UPDATE SET subject_id=excluded.subject_id,
     evidence=excluded.evidence, state=excluded.state,
     acknowledged_at=excluded.acknowledged_at, resolved_at=excluded.resolved_at,
-    rev=nextval('{S}.alert_rev')
+    rev=nextval('{S}.alert_rev'), xid=pg_current_xact_id()
 """
 _UPSERT_PERSON: Final = f"""
 INSERT INTO {S}.people (estate, id, unit_id, role, special_attention, lives_alone, blocked,
