@@ -494,6 +494,8 @@ class Replicator:
                 raise
             except Exception as err:
                 reason = _classify(self.config, err)
+                if self._connected:
+                    delay = self._retry_min  # a fresh outage starts from a short wait
                 if self._last_error != reason.reason or self._connected:
                     _LOGGER.warning(
                         "Command centre unreachable for estate %s (%s): %s",
@@ -509,8 +511,6 @@ class Replicator:
                 await self._refresh_stats()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry_max)
-            else:  # pragma: no cover - _session only returns by raising
-                delay = self._retry_min
 
     async def _refresh_stats(self) -> None:
         with contextlib.suppress(Exception):
@@ -553,6 +553,9 @@ class Replicator:
         last_beat = 0.0
         backfilling = await self._run_db(backfill_pending)
         while True:
+            # Cleared before reading: a wake arriving during the read or the shipping
+            # is kept for the wait below, not lost.
+            self._wake.clear()
             rows, (backlog, oldest) = await self._run_db(
                 partial(_next_batch, centre_seq, self._batch)
             )
@@ -574,7 +577,6 @@ class Replicator:
                     code,
                 )
                 last_beat = now
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)
 
