@@ -44,7 +44,16 @@ def free_port() -> int:
 
 
 class PgServer:
-    def __init__(self, bindir: Path, *, fsync: bool = False, max_connections: int = 200) -> None:
+    def __init__(
+        self,
+        bindir: Path,
+        *,
+        fsync: bool = False,
+        max_connections: int = 200,
+        tls: tuple[bytes, bytes] | None = None,
+    ) -> None:
+        """``fsync``: durable as in production (the benchmark), else fast (tests).
+        ``tls``: a PEM certificate and key; the server then also speaks TLS."""
         self.bindir = bindir
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="community_gate_pg_"))
@@ -75,6 +84,16 @@ class PgServer:
             "--no-instructions",
         )
         pwfile.unlink()
+        self._tls = ""
+        if tls is not None:
+            cert, key = self.root / "server.crt", self.root / "server.key"
+            cert.write_bytes(tls[0])
+            key.write_bytes(tls[1])
+            key.chmod(0o600)  # the server refuses a key others can read
+            if self._as:
+                for f in (cert, key):
+                    shutil.chown(f, "postgres", "postgres")
+            self._tls = f" -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
         self.running = False
 
     def _run(self, *args: str) -> None:
@@ -87,7 +106,8 @@ class PgServer:
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root}"
             f" -c max_connections={self._max_connections} -c fsync={'on' if self._fsync else 'off'}"
             f" -c synchronous_commit={'on' if self._fsync else 'off'}"
-            " -c full_page_writes=off -c shared_buffers=64MB"
+            f" -c full_page_writes={'on' if self._fsync else 'off'} -c shared_buffers=64MB"
+            + self._tls
         )
         self._run(
             str(self.bindir / "pg_ctl"),
