@@ -227,6 +227,7 @@ class Builder:
         self._doors(buildings)
         self._fever(residents)
         self._guessing(gates)
+        self._spoofing(residents, missing, gone_from)
         estate.events = sorted(self.events)
         estate.planted = self.planted
         return estate
@@ -504,6 +505,38 @@ class Builder:
         for i in range(self.params.brute_force_count):
             self.passage(start + 2 * i, WEST, Direction.IN, Method.PIN, allowed=False)
         self.planted[Rule.BRUTE_FORCE].add(WEST)
+
+    def _spoofing(self, residents: list[Resident], missing: Resident, gone_day: int) -> None:
+        """Now and then a resident's face shows no life in time and is refused once (no
+        alert: they open on the next try); while the elderly resident is away, someone
+        holds her photo to the east camera three times (spoof_attempt, and her absence
+        must still be noticed: a picture of her is no sign of her)."""
+        rng = self.rng
+        for day in range(self.days):
+            for r in rng.sample(residents, k=min(len(residents), rng.randint(0, 2))):
+                if r is missing:
+                    continue
+                self.passage(
+                    self.day_ts(day, rng.uniform(7, 21)),
+                    EAST,
+                    Direction.IN,
+                    Method.FACE,
+                    person=r.person,
+                    allowed=False,
+                    reason=Reason.PRESENTATION_ATTACK,
+                )
+        start = self.day_ts(gone_day + 1, rng.uniform(10, 16))
+        for i in range(self.params.spoof_attempt_count):
+            self.passage(
+                start + 40 * i,
+                EAST,
+                Direction.IN,
+                Method.FACE,
+                person=missing.person,
+                allowed=False,
+                reason=Reason.PRESENTATION_ATTACK,
+            )
+        self.planted[Rule.SPOOF_ATTEMPT].add(missing.person.id)
 
 
 def replay(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 import logging
 from typing import Any
 
@@ -52,7 +53,9 @@ async def async_reconcile_outbox(hub: EstateHub, settings: CentralSettings) -> N
     share = SharePolicy(names=settings.share_names)
     on = await hub.db(outbox_enabled, hub.store)
     if settings.enabled and (not on or hub.store.outbox_share != share):
-        queued = await hub.db(enable_outbox, hub.store, share)
+        # The passage history is queued by the replicator a chunk at a time (a long log
+        # would hold the store thread for a minute).
+        queued = await hub.db(partial(enable_outbox, backfill_now=False), hub.store, share)
         _LOGGER.info("Central store on: %d rows queued for the centre", queued)
     elif not settings.enabled and on:
         await hub.db(disable_outbox, hub.store)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,11 +39,13 @@ from .const import (
     CONF_DOOR,
     CONF_ENTRY_KIND,
     CONF_ESTATE_NAME,
+    CONF_FACE_MODE,
     CONF_GATE_ID,
     CONF_GATE_KIND,
     CONF_METHODS,
     CONF_MQTT_DEVICE,
     CONF_OPENERS,
+    CONF_PAD_LEVEL,
     CONF_PRESENCE,
     CONF_PULSE_SECONDS,
     CONF_STREAM_URL,
@@ -80,7 +83,7 @@ from .core.errors import (
     StoreError,
 )
 from .core.ids import check_id
-from .core.model import Direction, GateKind
+from .core.model import Direction, FaceMode, GateKind, PadLevel
 from .core.options import DEFAULTS
 from .core.rules import PARAM_SPECS, RuleParams
 from .core.store import Store
@@ -484,6 +487,15 @@ async def _users(hass: HomeAssistant) -> dict[str, str]:
     return {u.id: u.name or u.id for u in users if u.is_active and not u.system_generated}
 
 
+def _choice(key: str, values: type[StrEnum], default: str) -> dict[Any, Any]:
+    """A required drop-down of an enum's values, labelled by the translation key."""
+    return {
+        vol.Required(key, default=str(default)): selector.SelectSelector(
+            selector.SelectSelectorConfig(options=[v.value for v in values], translation_key=key)
+        )
+    }
+
+
 def _gate_schema(
     defaults: dict[str, Any], *, with_id: bool, users: dict[str, str] | None = None
 ) -> vol.Schema:
@@ -500,20 +512,8 @@ def _gate_schema(
         fields[vol.Optional(CONF_GATE_ID, description=opt(CONF_GATE_ID))] = selector.TextSelector()
     fields.update(
         {
-            vol.Required(
-                CONF_GATE_KIND, default=defaults.get(CONF_GATE_KIND, GateKind.ESTATE_GATE.value)
-            ): selector.SelectSelector(
-                selector.SelectSelectorConfig(
-                    options=[k.value for k in GateKind], translation_key=CONF_GATE_KIND
-                )
-            ),
-            vol.Required(
-                CONF_DIRECTION, default=defaults.get(CONF_DIRECTION, Direction.BOTH.value)
-            ): selector.SelectSelector(
-                selector.SelectSelectorConfig(
-                    options=[d.value for d in Direction], translation_key=CONF_DIRECTION
-                )
-            ),
+            **_choice(CONF_GATE_KIND, GateKind, defaults.get(CONF_GATE_KIND, GateKind.ESTATE_GATE)),
+            **_choice(CONF_DIRECTION, Direction, defaults.get(CONF_DIRECTION, Direction.BOTH)),
             # Optional when the gate has an MQTT controller whose relay opens it.
             vol.Optional(CONF_ACTUATOR, description=opt(CONF_ACTUATOR)): selector.EntitySelector(
                 selector.EntitySelectorConfig(domain=list(ACTUATOR_DOMAINS))
@@ -547,6 +547,8 @@ def _gate_schema(
                     options=list(GATE_METHODS), multiple=True, translation_key=CONF_METHODS
                 )
             ),
+            **_choice(CONF_PAD_LEVEL, PadLevel, defaults.get(CONF_PAD_LEVEL, PadLevel.STREAM)),
+            **_choice(CONF_FACE_MODE, FaceMode, defaults.get(CONF_FACE_MODE, FaceMode.FACE_ALONE)),
             vol.Optional(
                 CONF_MQTT_DEVICE, description=opt(CONF_MQTT_DEVICE)
             ): selector.TextSelector(),
@@ -618,6 +620,15 @@ def _clean_gate_input(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[
     else:
         # A face-only gate is allowed but raises a repair issue (see privacy.py).
         data[CONF_METHODS] = [m for m in GATE_METHODS if m in methods]
+    if data.get(CONF_PAD_LEVEL, PadLevel.STREAM) not in set(PadLevel):
+        errors[CONF_PAD_LEVEL] = "pad_level_invalid"
+    if data.get(CONF_FACE_MODE, FaceMode.FACE_ALONE) not in set(FaceMode):
+        errors[CONF_FACE_MODE] = "face_mode_invalid"
+    elif data.get(CONF_FACE_MODE) == FaceMode.CARD_AND_FACE and not (
+        "face" in data.get(CONF_METHODS, ()) and len(data.get(CONF_METHODS, ())) > 1
+    ):
+        # Card + face needs the face and at least one other way the gate takes.
+        errors[CONF_FACE_MODE] = "face_mode_needs_methods"
     openers = data.get(CONF_OPENERS) or []
     if not isinstance(openers, list) or not all(isinstance(u, str) for u in openers):
         errors[CONF_OPENERS] = "openers_invalid"

@@ -48,6 +48,8 @@ OPT_EPISODE_WINDOW: Final = "episode_window"
 CONF_METHODS: Final = "methods"
 # Gate subentry: HA user ids who may open the gate remotely besides admins (default: none)
 CONF_OPENERS: Final = "openers"
+CONF_PAD_LEVEL: Final = "pad_level"
+CONF_FACE_MODE: Final = "face_mode"
 
 EVENT_PASSAGE: Final = "community_gate_passage"
 EVENT_EMERGENCY: Final = "community_gate_emergency"

@@ -56,13 +56,22 @@ from .core.model import (
     CredentialKind,
     Decision,
     Direction,
+    FaceMode,
     Method,
     Passage,
     Reason,
 )
 from .core.store import Store
 from .core.throttle import FAILED_GUESSES, Throttle, ThrottleKey
-from .gates import GateRuntime, gate_from_subentry, gate_methods, gate_openers
+from .core.two_factor import FactorPairing
+from .gates import (
+    GateRuntime,
+    gate_face_mode,
+    gate_from_subentry,
+    gate_methods,
+    gate_openers,
+    gate_pad_level,
+)
 
 _LOGGER = logging.getLogger(__name__)
 SETTING_EMERGENCY = "emergency"
@@ -152,6 +161,8 @@ class EstateHub:
         self.relays = RelayPort()
         # Failed presentations per (gate, caller): guessing is locked out (issue 13).
         self.throttle = Throttle()
+        # Half-presented card + face pairs (issue 15): the event loop owns it.
+        self.pairing = FactorPairing()
         # PINs shorter than this were enrolled before the minimum: flagged when used.
         self.min_pin_length = min_pin_length
 
@@ -191,6 +202,8 @@ class EstateHub:
                 stream_url=sub.data.get(CONF_STREAM_URL) or None,
                 methods=gate_methods(sub.data),
                 openers=gate_openers(sub.data),
+                pad_level=gate_pad_level(sub.data),
+                face_mode=gate_face_mode(sub.data),
             )
             await self.db(self.store.upsert_gate, gate)
         for rt in self.gates.values():
@@ -462,6 +475,8 @@ class EstateHub:
         cluster_id: str | None = None,
         extra_flags: tuple[str, ...] = (),
     ) -> PassageOutcome:
+        if rt.face_mode is FaceMode.CARD_AND_FACE:
+            decision = self.pairing.decide(rt.gate.id, decision, method, dt_util.now().timestamp())
         row = build_passage(
             decision,
             gate=rt.gate,

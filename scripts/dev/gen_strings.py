@@ -265,6 +265,8 @@ def build(m) -> dict:
             "rule": {"options": m.RULES},
             "face_engine": {"options": m.FACE_ENGINES},
             "face_strictness": {"options": m.FACE_STRICTNESS},
+            "pad_level": {"options": m.PAD_LEVELS},
+            "face_mode": {"options": m.FACE_MODES},
         },
         "entity": {
             "button": {"open": {"name": m.ENTITY["open"]}},

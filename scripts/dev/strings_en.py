@@ -1061,3 +1061,38 @@ PANEL.update(
         "estates_col": "Estates",
     }
 )
+
+# ------------------------------------------ presentation attacks, card + face (issue 15)
+REASONS["presentation_attack"] = "Photo, screen or replay refused"
+REASONS["second_factor_required"] = "Second credential needed"
+RULES["spoof_attempt"] = "Spoof attempts"
+RULE_PARAMS["spoof_attempt_count"] = (
+    "Spoof attempts: times",
+    "Alert when a photo, screen or replay is refused this many times (1 to 1000) for the same person or stranger at one gate ...",
+)
+RULE_PARAMS["spoof_attempt_minutes"] = (
+    "Spoof attempts: within minutes",
+    "... within this many minutes (1 to 1440).",
+)
+GATE_DATA["pad_level"] = "Photo and screen defence"
+GATE_DATA["face_mode"] = "Face alone or with a card"
+GATE_DESC["pad_level"] = (
+    "Off: any matching face opens (only for a terminal with its own defence). Live face (default): the face must move like a living person across the camera's frames; a photo or screen held still is refused. Live face + prompt: the terminal also asks for a random head turn or blink. A good video replay or mask can still pass: require a card as well where that matters."
+)
+GATE_DESC["face_mode"] = (
+    "Face alone, or card + face: the face and a card, ID card, QR code, PIN or fingerprint of the same person within 30 seconds, in either order."
+)
+GATE["errors"]["pad_level_invalid"] = "Choose one of the listed levels."
+GATE["errors"]["face_mode_invalid"] = "Choose one of the listed modes."
+GATE["errors"]["face_mode_needs_methods"] = (
+    "Card + face needs Face and at least one other accepted method."
+)
+PAD_LEVELS = {
+    "off": "Off",
+    "stream": "Live face",
+    "challenge": "Live face + prompt",
+}
+FACE_MODES = {
+    "face_alone": "Face alone",
+    "card_and_face": "Card + face",
+}

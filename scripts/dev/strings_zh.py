@@ -979,3 +979,36 @@ PANEL.update(
         "estates_col": "小区",
     }
 )
+
+# ------------------------------------------ presentation attacks, card + face (issue 15)
+REASONS["presentation_attack"] = "照片、屏幕或录像攻击被拒"
+REASONS["second_factor_required"] = "需要第二种凭证"
+RULES["spoof_attempt"] = "假体攻击"
+RULE_PARAMS["spoof_attempt_count"] = (
+    "假体攻击：次数",
+    "同一人员或陌生人在同一出入口被识别为照片、屏幕或录像达到此次数（1 至 1000）……",
+)
+RULE_PARAMS["spoof_attempt_minutes"] = (
+    "假体攻击：分钟内",
+    "……且在此分钟数内（1 至 1440）时告警。",
+)
+GATE_DATA["pad_level"] = "防照片与屏幕攻击"
+GATE_DATA["face_mode"] = "仅人脸或人脸加卡"
+GATE_DESC["pad_level"] = (
+    "关闭：人脸匹配即开门（仅用于自带防伪的终端）。活体（默认）：人脸须在摄像头连续画面中呈现活人的自然动作，静止的照片或屏幕会被拒绝。活体 + 提示：终端还会随机要求转头或眨眼。高质量录像回放或面具仍可能通过：重要出入口请同时要求刷卡。"
+)
+GATE_DESC["face_mode"] = (
+    "仅人脸；或人脸加卡：同一人在 30 秒内先后出示人脸和门禁卡、身份证、二维码、密码或指纹（顺序不限）。"
+)
+GATE["errors"]["pad_level_invalid"] = "请选择列表中的级别。"
+GATE["errors"]["face_mode_invalid"] = "请选择列表中的方式。"
+GATE["errors"]["face_mode_needs_methods"] = "人脸加卡需要同时接受人脸和至少一种其他通行方式。"
+PAD_LEVELS = {
+    "off": "关闭",
+    "stream": "活体",
+    "challenge": "活体 + 提示",
+}
+FACE_MODES = {
+    "face_alone": "仅人脸",
+    "card_and_face": "人脸加卡",
+}

@@ -61,6 +61,8 @@ NOT_FROM_DECIDE = {
     Reason.METHOD_NOT_ACCEPTED: "EstateHub, from the gate methods (tests/ha/test_privacy.py)",
     Reason.THROTTLED: "EstateHub, from core/throttle.py (tests/ha/test_brute_force.py)",
     Reason.LOCKDOWN: "access.apply_lockdown, after decide (tests/core/test_lockdown_policy.py)",
+    Reason.PRESENTATION_ATTACK: "the face pipeline's liveness check, before any match is decided",
+    Reason.SECOND_FACTOR_REQUIRED: "core/two_factor.py at card + face gates (test_two_factor.py)",
 }
 CASES: list[tuple[Reason, dict[str, Any]]] = [
     (Reason.GRANTED, {}),

@@ -45,6 +45,7 @@ from custom_components.community_gate.core.model import (
 )
 from custom_components.community_gate.core.outbox import card_token
 from custom_components.community_gate.core.store import Store
+from devtools.pgserver import free_port
 from tests.central.hubkit import Hub, drained
 from tests.ha.helpers import (
     NAME,
@@ -57,7 +58,7 @@ from tests.ha.helpers import (
     present_credential,
     private,
 )
-from tests.pg import PASSWORD, PgServer, free_port
+from tests.pg import PASSWORD, PgServer
 
 CODE = "maple-court"
 # The test server speaks no TLS: "disable" says so (asyncpg's "prefer" probe, cancelled

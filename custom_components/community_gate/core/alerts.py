@@ -13,7 +13,7 @@ import json
 import sqlite3
 from typing import Any, Final
 
-from . import errors, outbox as ob
+from . import errors, outbox_rows as ob
 from .store import Store
 
 
@@ -31,6 +31,7 @@ class Rule(StrEnum):
     FORCED_OPEN = "forced_open"
     FEVER = "fever"
     BRUTE_FORCE = "brute_force"
+    SPOOF_ATTEMPT = "spoof_attempt"  # repeated photos, screens or replays at a face gate
 
 
 class SubjectKind(StrEnum):

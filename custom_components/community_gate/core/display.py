@@ -111,6 +111,20 @@ _TEXTS: Final[dict[Reason, dict[str, Prompt]]] = {
         ),
         "zh-Hans": Prompt("封控中，仅限物业", "小区封控中，暂停通行，请联系物业。"),
     },
+    Reason.PRESENTATION_ATTACK: {
+        "en": Prompt(
+            "Use card, QR or PIN",
+            "Face not accepted. Please use your card, QR code or PIN, or ask the property office.",
+        ),
+        "zh-Hans": Prompt(
+            "请刷卡、扫码或输入密码", "人脸未通过验证，请刷卡、扫码或输入密码，或联系物业。"
+        ),
+    },
+    # A card + face gate had the card (or QR, PIN...): the face must follow.
+    Reason.SECOND_FACTOR_REQUIRED: {
+        "en": Prompt("Now look at the camera", "One more step: please look at the camera."),
+        "zh-Hans": Prompt("请看向摄像头", "还差一步：请看向摄像头。"),
+    },
     Reason.OUTSIDE_SCHEDULE: {
         "en": Prompt("Not at this time", "Access is not allowed at this time."),
         "zh-Hans": Prompt("当前时段不可通行", "当前时段不可通行。"),
@@ -132,6 +146,13 @@ _FACE_UNKNOWN: Final[dict[str, Prompt]] = {
 }
 
 
+# ... and had the face: the card must follow.
+_SECOND_AFTER_FACE: Final[dict[str, Prompt]] = {
+    "en": Prompt("Now your card or PIN", "One more step: please show your card, QR code or PIN."),
+    "zh-Hans": Prompt("请再刷卡或输入密码", "还差一步：请刷卡、扫码或输入密码。"),
+}
+
+
 def pick_language(accept_language: str | None) -> str:
     """``zh-Hans`` for any Chinese preference (``zh``, ``zh-CN``, ``zh-Hans``), else
     English. Only the first preference counts: terminals send one language."""
@@ -141,5 +162,10 @@ def pick_language(accept_language: str | None) -> str:
 
 def prompt(reason: Reason, language: str = DEFAULT_LANGUAGE, *, face: bool = False) -> Prompt:
     """What to show and say; ``face``: the decision was on a face (not a card)."""
-    texts = _FACE_UNKNOWN if face and reason is Reason.UNKNOWN_CREDENTIAL else _TEXTS[reason]
+    if face and reason is Reason.UNKNOWN_CREDENTIAL:
+        texts = _FACE_UNKNOWN
+    elif face and reason is Reason.SECOND_FACTOR_REQUIRED:
+        texts = _SECOND_AFTER_FACE
+    else:
+        texts = _TEXTS[reason]
     return texts.get(language) or texts[DEFAULT_LANGUAGE]

@@ -59,6 +59,21 @@ class Direction(StrEnum):
     BOTH = "both"
 
 
+class PadLevel(StrEnum):
+    """How hard a face gate checks that a live person, not a picture, stands there."""
+
+    OFF = "off"  # any face that matches opens (an edge terminal with its own PAD)
+    STREAM = "stream"  # the face must show life across the frames of its track
+    CHALLENGE = "challenge"  # ... and follow a random prompt (turn the head, blink)
+
+
+class FaceMode(StrEnum):
+    """Whether a face opens a gate alone or only together with another credential."""
+
+    FACE_ALONE = "face_alone"
+    CARD_AND_FACE = "card_and_face"  # a face and a card/ID/QR/PIN/fingerprint, same person
+
+
 class Reason(StrEnum):
     """Stable reason codes: logged, sent in events and used as translation keys."""
 
@@ -83,6 +98,11 @@ class Reason(StrEnum):
     THROTTLED = "throttled"
     # The estate is locked down: only staff pass (an emergency still opens everything).
     LOCKDOWN = "lockdown"
+    # The face shown was judged a photo, a screen or a replay, or showed no life in time
+    # (issue 15): the card, QR code or PIN still works.
+    PRESENTATION_ATTACK = "presentation_attack"
+    # A card + face gate got one of the two: the other must follow within the window.
+    SECOND_FACTOR_REQUIRED = "second_factor_required"
 
 
 ALLOWING_REASONS = frozenset({Reason.GRANTED, Reason.REMOTE_OPEN, Reason.EMERGENCY_OPEN})

@@ -74,6 +74,8 @@ PARAM_SPECS: dict[str, ParamSpec] = {
     "brute_force_count": ParamSpec(20, 5, 10_000, integer=True),
     "brute_force_seconds": ParamSpec(60, 10, 3600),
     "repeat_hours": ParamSpec(24, 1, 24 * 365),
+    "spoof_attempt_count": ParamSpec(3, 1, 1000, integer=True),
+    "spoof_attempt_minutes": ParamSpec(10, 1, 24 * 60),
 }
 
 
@@ -98,6 +100,10 @@ class RuleParams:
     brute_force_seconds: float = 60
     # One alert per rule and subject per window: no flood.
     repeat_hours: float = 24
+    # Photos, screens or replays refused for one subject at one gate (issue 15). One
+    # refusal can be a resident's unlucky frames; three in ten minutes is someone trying.
+    spoof_attempt_count: int = 3
+    spoof_attempt_minutes: float = 10
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -245,6 +251,10 @@ class RuleEngine:
     def on_passage(self, p: Passage) -> list[Alert]:
         """Rules that fire on a committed passage. Call it after the commit."""
         out: list[Alert | None] = []
+        if p.reason is Reason.PRESENTATION_ATTACK:
+            # A picture of someone is no sign of them: it neither resolves their
+            # absence nor makes a stranger row; it counts towards spoof_attempt only.
+            return [a for a in (self._spoof_attempt(p),) if a is not None]
         if p.person_id is not None:
             self._auto_resolve(Rule.SPECIAL_ATTENTION, p.person_id, p.ts)
         if p.unit_id is not None:
@@ -337,6 +347,35 @@ class RuleEngine:
                 "passage_ids": sorted(r[0] for r in rows)[-10:],
             },
         )
+
+    def _spoof_attempt(self, p: Passage) -> Alert | None:
+        """Presentation attacks for one subject (the person the picture shows, else the
+        stranger cluster, else the gate) at one gate: episode rows count every try."""
+        if p.person_id is not None:
+            kind, subject, column = SubjectKind.PERSON, p.person_id, "person_id"
+        elif p.cluster_id is not None:
+            kind, subject, column = SubjectKind.CLUSTER, p.cluster_id, "cluster_id"
+        else:
+            kind, subject, column = SubjectKind.GATE, p.gate_id, "gate_id"
+        if (Rule.SPOOF_ATTEMPT, subject) in self._open:
+            return None
+        since = p.ts - self.params.spoof_attempt_minutes * 60
+        rows = self._conn.execute(
+            "SELECT id, coalesce(count, 1) FROM passages WHERE gate_id=? AND reason=?"
+            f" AND {column}=? AND coalesce(last_seen, ts)>? AND ts<=?",
+            (p.gate_id, Reason.PRESENTATION_ATTACK.value, subject, since, p.ts),
+        ).fetchall()
+        tries = sum(int(r[1]) for r in rows)
+        if tries < self.params.spoof_attempt_count:
+            return None
+        # Ids and counts only: never the picture (a snapshot, if kept, is the panel's).
+        evidence: dict[str, Any] = {
+            "count": tries,
+            "minutes": self.params.spoof_attempt_minutes,
+            "passage_ids": sorted(r[0] for r in rows)[-10:],
+            column: subject,
+        }
+        return self._raise(p.ts, Rule.SPOOF_ATTEMPT, kind, subject, p.gate_id, evidence)
 
     def _face_flood(self, p: Passage) -> Alert | None:
         """A terminal presented more unknown faces than its budget (core/throttle.py):
@@ -559,7 +598,8 @@ class RuleEngine:
         hours = self.params.special_attention_hours
         for pid, created, last in self._conn.execute(
             "SELECT id, created_at, (SELECT coalesce(last_seen, ts) FROM passages"
-            " WHERE person_id=people.id ORDER BY ts DESC LIMIT 1)"
+            " WHERE person_id=people.id AND reason!='presentation_attack'"
+            " ORDER BY ts DESC LIMIT 1)"
             " FROM people WHERE special_attention=1 AND blocked=0"
             " AND (valid_until IS NULL OR valid_until>?)",
             (now,),
@@ -580,7 +620,8 @@ class RuleEngine:
         roles = sorted(RESIDENT_ROLES)
         for uid, created, last in self._conn.execute(
             "SELECT id, created_at, (SELECT coalesce(last_seen, ts) FROM passages"
-            " WHERE unit_id=units.id ORDER BY ts DESC LIMIT 1)"
+            " WHERE unit_id=units.id AND reason!='presentation_attack'"
+            " ORDER BY ts DESC LIMIT 1)"
             " FROM units WHERE EXISTS (SELECT 1 FROM people WHERE people.unit_id=units.id"
             f" AND role IN ({','.join('?' * len(roles))}))",
             roles,

@@ -1,0 +1,111 @@
+"""Issue 15, item 3: per gate, the PAD level and "face alone" vs "card + face", set in the
+gate's subentry form and applied by the hub. At a card + face gate neither the face nor
+the card opens alone; both of the same person do, in either order; each half is a
+logged refusal that tells the terminal what comes next."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.community_gate.const import SUBENTRY_GATE
+from custom_components.community_gate.core.display import prompt
+from custom_components.community_gate.core.model import FaceMode, PadLevel, Reason
+from tests.ha.helpers import add_tenant, hub_of, present
+
+
+async def _gate_form(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> Any:
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_GATE), context={"source": SOURCE_USER}
+    )
+    form = {
+        "name": "Tower Door",
+        "kind": "estate_gate",
+        "direction": "both",
+        "actuator": "switch.north_relay",
+        "pulse_seconds": 3,
+        **data,
+    }
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], form)
+    await hass.async_block_till_done()
+    return result
+
+
+async def test_form_defaults_and_checks(hass: HomeAssistant, estate: MockConfigEntry) -> None:
+    result = await hass.config_entries.subentries.async_init(
+        (estate.entry_id, SUBENTRY_GATE), context={"source": SOURCE_USER}
+    )
+    defaults = {str(k): k.default() for k in result["data_schema"].schema if callable(k.default)}
+    assert defaults["pad_level"] == "stream"  # a photo held still is refused by default
+    assert defaults["face_mode"] == "face_alone"
+    # Card + face at a gate that takes no second credential cannot work.
+    result = await _gate_form(hass, estate, methods=["face"], face_mode="card_and_face")
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"face_mode": "face_mode_needs_methods"}
+    # Gates configured before issue 15 load with the defaults.
+    hub = hub_of(estate)
+    assert {rt.pad_level for rt in hub.gates.values()} == {PadLevel.STREAM}
+    assert {rt.face_mode for rt in hub.gates.values()} == {FaceMode.FACE_ALONE}
+
+
+async def test_card_and_face_needs_both_of_the_same_person(
+    hass: HomeAssistant, estate: MockConfigEntry, relay_calls: list[tuple[str, str]]
+) -> None:
+    result = await _gate_form(
+        hass,
+        estate,
+        methods=["face", "card"],
+        face_mode="card_and_face",
+        pad_level="challenge",
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    hub = hub_of(estate)
+    rt = hub.gates["tower_door"]
+    assert (rt.face_mode, rt.pad_level) == (FaceMode.CARD_AND_FACE, PadLevel.CHALLENGE)
+    await add_tenant(hass, settle=True)
+    relay_calls.clear()
+
+    # The card alone: refused, logged with whose half it was, the terminal asks for a face.
+    card = await present(hass, "tower_door")
+    assert (card["allowed"], card["reason"], card["person_id"]) == (
+        False,
+        "second_factor_required",
+        "p1",
+    )
+    assert prompt(Reason.SECOND_FACTOR_REQUIRED).text == "Now look at the camera"
+    # Then her face (as the face service presents a match): the pair opens, once.
+    face = await hub.async_present_face(
+        "tower_door", person_id="p1", template_id=None, distance=0.3, cluster_id=None
+    )
+    assert face.decision.allowed
+    assert "card_and_face" in face.passage.flags, face
+    assert face.actuator_error is None, face.actuator_error
+    await hass.async_block_till_done()
+    assert relay_calls == [("switch.north_relay", "on")]
+    # The pulse ends (3 s) and the relay releases.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=4))
+    await hass.async_block_till_done()
+    assert relay_calls[-1] == ("switch.north_relay", "off")
+
+    # Face first this time, then a stranger's card is no second half; her card is.
+    relay_calls.clear()
+    face = await hub.async_present_face(
+        "tower_door", person_id="p1", template_id=None, distance=0.3, cluster_id=None
+    )
+    assert face.decision.reason is Reason.SECOND_FACTOR_REQUIRED
+    assert prompt(Reason.SECOND_FACTOR_REQUIRED, "zh-Hans", face=True).text == "请再刷卡或输入密码"
+    assert (await present(hass, "tower_door", "0000000"))["reason"] == "unknown_credential"
+    assert (await present(hass, "tower_door"))["allowed"] is True
+    await hass.async_block_till_done()
+    assert relay_calls == [("switch.north_relay", "on")]
+
+    # The other gates stay face-alone: her card opens the east gate by itself.
+    assert (await present(hass, "east_gate"))["allowed"] is True
+    reasons = [p.reason for p in await hub.db(lambda: hub.store.recent_passages(limit=10))]
+    assert reasons.count(Reason.SECOND_FACTOR_REQUIRED) == 2
