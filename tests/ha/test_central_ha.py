@@ -336,7 +336,7 @@ async def test_diagnostics_hold_no_secret(
 ) -> None:
     entry = await central_estate(hass, db_path, postgres_dsn)
     link = link_of(entry)
-    await until(lambda: link.status().connected, "the first connection")
+    await until(lambda: link.status().connected and link.status().backlog == 0, "caught up")
     diag = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = json.dumps(diag)
     assert PASSWORD not in text
