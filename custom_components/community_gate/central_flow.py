@@ -83,8 +83,10 @@ def central_section(current: CentralSettings) -> section:
     return section(vol.Schema(fields), {"collapsed": not current.enabled})
 
 
-def centre_schema(current: CentralSettings) -> vol.Schema:
-    return vol.Schema(_link_fields(current))
+def centre_schema(current: CentralSettings, purges: bool = False) -> vol.Schema:
+    fields = _link_fields(current)
+    fields[vol.Required("purge", default=purges)] = selector.BooleanSelector()
+    return vol.Schema(fields)
 
 
 async def _parse_link(

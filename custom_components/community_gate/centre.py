@@ -28,6 +28,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, EVENT_CENTRAL_ALERT, SIGNAL_CENTRE
 from .core.alerts import PUBLIC_SUBJECTS, AlertState, SubjectKind
+from .core.central_schema import purge
 from .core.central_settings import CentralSettings
 from .core.centre import (
     CentralAlert,
@@ -311,6 +312,24 @@ class CentreRuntime:
     settings: CentralSettings
     pool: asyncpg.Pool
     coordinator: CentreCoordinator
+    # The nightly retention purge (each estate's policy), when the entry's role may
+    # delete: the one write the centre makes.
+    purges: bool = False
+
+    async def async_purge(self) -> dict[str, int]:
+        """Delete what is past each estate's retention and drop months nobody keeps.
+        The session is read-only by default: this one transaction is read-write."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SET TRANSACTION READ WRITE")
+            counts = await purge(conn, dt_util.utcnow().timestamp())
+        if any(counts.values()):
+            _LOGGER.info(
+                "Central retention purge: %d passages, %d alerts, %d months removed",
+                counts["passages"],
+                counts["alerts"],
+                counts["partitions"],
+            )
+        return counts
 
 
 async def async_setup_centre(hass: HomeAssistant, entry: ConfigEntry[Any]) -> CentreRuntime:
@@ -329,7 +348,12 @@ async def async_setup_centre(hass: HomeAssistant, entry: ConfigEntry[Any]) -> Ce
     except BaseException:
         await pool.close()
         raise
-    return CentreRuntime(settings=settings, pool=pool, coordinator=coordinator)
+    return CentreRuntime(
+        settings=settings,
+        pool=pool,
+        coordinator=coordinator,
+        purges=bool(entry.data.get("purge", False)),
+    )
 
 
 async def async_close_centre(runtime: CentreRuntime) -> None:

@@ -161,11 +161,17 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
                     title="Command centre",
-                    data={CONF_ENTRY_KIND: ENTRY_KIND_CENTRE, **_centre_data(settings)},
+                    data={
+                        CONF_ENTRY_KIND: ENTRY_KIND_CENTRE,
+                        **_centre_data(settings),
+                        "purge": bool(user_input.get("purge", False)),
+                    },
                 )
             current = CentralSettings.from_mapping(user_input)
         return self.async_show_form(
-            step_id="centre", data_schema=centre_schema(current), errors=errors
+            step_id="centre",
+            data_schema=centre_schema(current, bool((user_input or {}).get("purge", False))),
+            errors=errors,
         )
 
     async def async_step_estate(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -264,9 +270,17 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
                     if entry.update_listeners
                     else self.async_update_reload_and_abort
                 )
-                return finish(entry, data_updates=_centre_data(settings))
+                return finish(
+                    entry,
+                    data_updates={
+                        **_centre_data(settings),
+                        "purge": bool(user_input.get("purge", False)),
+                    },
+                )
         return self.async_show_form(
-            step_id="reconfigure_centre", data_schema=centre_schema(current), errors=errors
+            step_id="reconfigure_centre",
+            data_schema=centre_schema(current, bool(entry.data.get("purge", False))),
+            errors=errors,
         )
 
     @staticmethod

@@ -912,6 +912,11 @@ _LINK_DESC = {
 }
 # The estate code and the repair threshold are asked in the estate's options only.
 _OPTIONS_ONLY = ("central_estate_code", "central_repair_minutes")
+_CENTRE_DATA = {**_LINK_DATA, "purge": "Run the nightly retention purge"}
+_CENTRE_DESC = {
+    **_LINK_DESC,
+    "purge": "Deletes, each night, what is past each estate's retention at the centre and drops months nobody keeps. The role then needs DELETE on the centre's tables and to own them (docs/central.md); off, the role can stay read-only and the purge runs elsewhere.",
+}
 CENTRAL = {
     "config": {
         "step": {
@@ -926,14 +931,14 @@ CENTRAL = {
             "centre": {
                 "title": "Command centre",
                 "description": "Connect to the central store with a read-only role. Every estate that replicates there shows up here with its figures and alerts.",
-                "data": _LINK_DATA,
-                "data_description": _LINK_DESC,
+                "data": _CENTRE_DATA,
+                "data_description": _CENTRE_DESC,
             },
             "reconfigure_centre": {
                 "title": "Change the command centre",
                 "description": "Point the centre at another address or give it a new password.",
-                "data": _LINK_DATA,
-                "data_description": _LINK_DESC,
+                "data": _CENTRE_DATA,
+                "data_description": _CENTRE_DESC,
             },
         },
         "error": {

@@ -846,6 +846,11 @@ _LINK_DESC = {
 }
 # The estate code and the repair threshold are asked in the estate's options only.
 _OPTIONS_ONLY = ("central_estate_code", "central_repair_minutes")
+_CENTRE_DATA = {**_LINK_DATA, "purge": "每晚执行保存期限清理"}
+_CENTRE_DESC = {
+    **_LINK_DESC,
+    "purge": "每晚删除中心里超过各小区保存期限的数据，并删除没有小区再保存的月份。此时该角色需要对中心的表有 DELETE 权限并拥有这些表（见 docs/central.zh-Hans.md）；关闭时角色可保持只读，清理在别处执行。",
+}
 CENTRAL = {
     "config": {
         "step": {
@@ -860,14 +865,14 @@ CENTRAL = {
             "centre": {
                 "title": "指挥中心",
                 "description": "使用只读角色连接中心库。复制到这里的每个小区都会显示其数据和告警。",
-                "data": _LINK_DATA,
-                "data_description": _LINK_DESC,
+                "data": _CENTRE_DATA,
+                "data_description": _CENTRE_DESC,
             },
             "reconfigure_centre": {
                 "title": "修改指挥中心",
                 "description": "让指挥中心连接另一个地址，或换一个新密码。",
-                "data": _LINK_DATA,
-                "data_description": _LINK_DESC,
+                "data": _CENTRE_DATA,
+                "data_description": _CENTRE_DESC,
             },
         },
         "error": {

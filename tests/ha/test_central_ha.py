@@ -681,3 +681,58 @@ async def test_centre_finds_a_visitor_card_at_three_estates(
     finally:
         for hub in hubs:
             await hub.close()
+
+
+async def test_centre_runs_the_nightly_retention_purge(
+    hass: HomeAssistant, tmp_path: Path, postgres_dsn: str
+) -> None:
+    """With the purge on, the centre deletes each night what is past an estate's
+    retention (365 days until the hub says otherwise) and keeps the rest."""
+    now = time.time()
+    hub = Hub(tmp_path / "old.db", "old-estate", postgres_dsn)
+
+    def history(s: Store) -> None:
+        s.upsert_gate(Gate("main", "Main"))
+        for age_days in (400, 1):
+            s.add_passage(
+                Passage(
+                    now - age_days * 86400,
+                    "main",
+                    Direction.IN,
+                    Method.CARD,
+                    True,
+                    Reason.GRANTED,
+                    person_id="p1",
+                )
+            )
+
+    await hub.call(history)
+    await hub.start()
+    try:
+        await until(lambda: drained(hub), "the history at the centre")
+    finally:
+        await hub.close()
+    count = "SELECT count(*) FROM community_gate.passages"
+    assert await scalar(postgres_dsn, count) == 2
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        minor_version=2,
+        title="Command centre",
+        data={
+            "kind": "centre",
+            "dsn": without_password(postgres_dsn),
+            "password": PASSWORD,
+            "tls": "disable",
+            "ca_file": "",
+            "purge": True,
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+
+    night = dt_util.now().replace(hour=3, minute=41, second=0, microsecond=0)
+    async_fire_time_changed(hass, night + timedelta(days=1))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await scalar(postgres_dsn, count) == 1
+    assert await hass.config_entries.async_unload(entry.entry_id)
