@@ -870,6 +870,7 @@ class CommunityGatePanel extends HTMLElement {
         return this._showCentre();
       }
       this.state.entry = e.target.value;
+      if (this.state.tab === "centre") this.state.tab = "people";
       this._subscribe();
       return this._show(this.state.tab);
     }
