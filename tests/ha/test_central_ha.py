@@ -175,8 +175,9 @@ async def test_options_good_dsn_turns_replication_on(
             "central_cannot_connect",
         ),
         (lambda dsn: "mysql://cg_test@127.0.0.1/x", "central_invalid_dsn"),
+        (lambda dsn: dsn, "central_tls"),  # TLS required of a server that has none
     ],
-    ids=["bad_password", "unreachable", "not_postgresql"],
+    ids=["bad_password", "unreachable", "not_postgresql", "tls_refused"],
 )
 async def test_options_refuse_a_link_that_does_not_work(
     hass: HomeAssistant,
@@ -185,7 +186,8 @@ async def test_options_refuse_a_link_that_does_not_work(
     make_dsn: Callable[[str], str],
     error: str,
 ) -> None:
-    result = await central_options(hass, estate, dsn=make_dsn(postgres_dsn))
+    tls = "require" if error == "central_tls" else "disable"
+    result = await central_options(hass, estate, dsn=make_dsn(postgres_dsn), tls=tls)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": error}
     assert "central" not in estate.options
@@ -554,6 +556,10 @@ async def test_centre_reconfigure_takes_a_new_password(
     assert entry.data["password"] == PASSWORD
     assert entry.state is ConfigEntryState.LOADED
     assert hass.states.get("sensor.maker_open_alerts").state == "0"
+    # Even a role that may write (this one owns the database) cannot through the centre.
+    async with entry.runtime_data.pool.acquire() as conn:
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await conn.execute("DELETE FROM community_gate.passages")
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
