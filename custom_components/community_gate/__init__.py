@@ -390,6 +390,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: CommunityGateConfigEnt
 async def async_remove_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> None:
     async_clear_face_only_issues(hass, entry)
     ir.async_delete_issue(hass, DOMAIN, f"{REENROLL_ISSUE}_{entry.entry_id}")
+    ir.async_delete_issue(hass, DOMAIN, central_issue_id(entry.entry_id))
 
 
 def _short(err: BaseException) -> str:

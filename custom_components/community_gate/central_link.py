@@ -101,6 +101,9 @@ class CentralLink:
 
     async def async_start(self) -> None:
         """In the background of set-up: turning the outbox on may queue a long history."""
+        # A fresh watch: an issue left by the previous run (a reload while the link was
+        # down) is raised again only if the link stays down past the threshold.
+        ir.async_delete_issue(self.hass, DOMAIN, issue_id(self.hub.entry.entry_id))
         try:
             await async_reconcile_outbox(self.hub, self.settings)
         except EstateClosedError:
