@@ -2,7 +2,7 @@
 
     python -m devtools.bench store --json
     python -m devtools.bench store --people 1000 --passages 10000
-    python -m devtools.bench faces|privacy|mqtt|rules|gate --json
+    python -m devtools.bench faces|privacy|mqtt|rules|gate|central --json
     python -m devtools.bench pad ../shared/faces --out .cache-pad/test --repeats 3
 
 Run from the repository root. This module only dispatches: every benchmark lives in its
@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import json
 import sys
 
+from devtools.bench_central import CENTRAL_COMMAND
 from devtools.bench_face_gate import FACEGATE_COMMAND
 from devtools.bench_faces import FACES_COMMAND
 from devtools.bench_gate import GATE_COMMAND
@@ -39,6 +40,7 @@ COMMANDS: dict[str, Command] = {
     "gate": GATE_COMMAND,
     "facegate": FACEGATE_COMMAND,
     "scope": SCOPE_COMMAND,
+    "central": CENTRAL_COMMAND,
     "pad": PAD_COMMAND,
 }
 

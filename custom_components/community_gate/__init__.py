@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+import asyncpg
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
@@ -20,14 +23,20 @@ from homeassistant.helpers.typing import ConfigType
 
 from .alerts import AlertService
 from .capture import CaptureLoop
+from .central_link import CentralLink, async_reconcile_outbox, issue_id as central_issue_id
+from .centre import async_close_centre, async_setup_centre
+from .centre_entities import centre_device
+from .centre_ws import async_register_centre_commands
 from .const import (
     CONF_DB_PATH,
     DEFAULT_DB_FILE,
     DOMAIN,
+    OPT_CENTRAL,
     OPT_FACE_ENGINE,
     OPT_FACE_THRESHOLD_OLD,
 )
 from .core.access import AccessControl
+from .core.central_settings import CentralSettings
 from .core.crypto import Hasher, KeyFileError, load_or_create_key
 from .core.device_auth import DeviceAuth
 from .core.devices import DeviceKeys, device_sealer
@@ -39,6 +48,7 @@ from .core.privacy import PhotoVault, photo_sealer
 from .core.store import Store
 from .core.templates import TemplateVault, template_sealer
 from .entity import estate_device
+from .entry_kind import is_centre, loaded_estates
 from .face import REENROLL_ISSUE, FaceService, stop_shared_worker, stop_unused_workers
 from .http import async_register_views
 from .hub import EstateHub
@@ -48,7 +58,7 @@ if TYPE_CHECKING:
 from .panel import async_register_panel
 from .panel_commands import async_register_private_commands
 from .privacy import PrivacyRuntime, async_check_face_only_gates, async_clear_face_only_issues
-from .runtime import CommunityGateConfigEntry, EstateRuntime
+from .runtime import CentreConfigEntry, CommunityGateConfigEntry, EstateRuntime
 from .services import async_setup_services
 from .websocket_api import async_register_commands
 
@@ -61,6 +71,8 @@ PLATFORMS: list[Platform] = [
     Platform.SENSOR,
     Platform.SWITCH,
 ]
+# The command centre's entry: per-estate figures and the cross-estate alerts feed.
+CENTRE_PLATFORMS: list[Platform] = [Platform.EVENT, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -70,6 +82,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_register_views(hass)
     async_register_commands(hass)
     async_register_private_commands(hass)
+    async_register_centre_commands(hass)
     await async_register_panel(hass)
     return True
 
@@ -79,7 +92,9 @@ def resolve_db_path(hass: HomeAssistant, raw: str | None) -> Path:
     return path if path.is_absolute() else Path(hass.config.path(str(path)))
 
 
-def _open(db_path: Path) -> tuple[Store, AccessControl, bytes, bytes]:
+def _open(
+    db_path: Path, card_key: bytes | None = None
+) -> tuple[Store, AccessControl, bytes, bytes]:
     # The database first: a path that cannot hold it must be reported as such, not as
     # a key problem, and no key may be created beside a file that is not ours.
     store = Store.open(db_path)
@@ -97,16 +112,21 @@ def _open(db_path: Path) -> tuple[Store, AccessControl, bytes, bytes]:
     except BaseException:
         store.close()
         raise
-    return store, AccessControl(store, Hasher(key)), key, seal_root
+    # With the operator's card key (central store), a registered visitor ID card also
+    # gets the token the centre matches across estates.
+    return store, AccessControl(store, Hasher(key), card_key=card_key), key, seal_root
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> bool:
+    if is_centre(entry):
+        return await _async_setup_centre_entry(hass, cast("CentreConfigEntry", entry))
     db_path = resolve_db_path(hass, entry.data.get(CONF_DB_PATH))
     issue_id = f"database_{entry.entry_id}"
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{DOMAIN}_db")
     try:
+        card_key = CentralSettings.from_mapping(entry.options.get(OPT_CENTRAL)).card_key
         store, access, hash_key, seal_root = await hass.loop.run_in_executor(
-            executor, _open, db_path
+            executor, _open, db_path, card_key
         )
     except (StoreError, KeyFileError, OSError) as err:
         executor.shutdown(wait=False)
@@ -186,7 +206,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry
     # After an engine switch the other engine's process has nobody left to serve.
     in_use = {
         e.runtime_data.face.spec.name
-        for e in hass.config_entries.async_loaded_entries(DOMAIN)
+        for e in loaded_estates(hass)
         if e is not entry and not e.runtime_data.closed
     } | {runtime.face.spec.name}
     await hass.async_add_executor_job(stop_unused_workers, in_use)
@@ -235,6 +255,7 @@ async def _async_build(
         _LOGGER.error("Key of field device %s cannot be opened; device refused", dev_id)
     auth.replace(loaded)
     return EstateRuntime(
+        central=_central_link(hass, hub),
         options=options,
         hub=hub,
         alerts=alerts,
@@ -257,7 +278,7 @@ def _close_on_stop(
     async def _async_stop(_event: Event | None = None) -> None:
         await runtime.async_close()
         # One face process serves every estate: the last estate to close ends it.
-        if all(e.runtime_data.closed for e in hass.config_entries.async_loaded_entries(DOMAIN)):
+        if all(e.runtime_data.closed for e in loaded_estates(hass)):
             await hass.async_add_executor_job(stop_shared_worker)
 
     # async_listen, not async_listen_once: a one-shot listener that has fired cannot
@@ -266,6 +287,24 @@ def _close_on_stop(
     if hass.is_stopping:
         # The stop event fired while this entry was setting up: it will not fire again.
         hass.async_create_task(_async_stop(), f"{DOMAIN} stop {entry.title}", eager_start=True)
+
+
+def _central_link(hass: HomeAssistant, hub: EstateHub) -> CentralLink | None:
+    """The replicator to the central store while the estate's option is on. Off, the
+    outbox is switched off too (the options flow may have been used while unloaded)."""
+    settings = CentralSettings.from_mapping(hub.entry.options.get(OPT_CENTRAL))
+    if not settings.enabled:
+        ir.async_delete_issue(hass, DOMAIN, central_issue_id(hub.entry.entry_id))
+        hub.entry.async_create_background_task(
+            hass, _quiet(async_reconcile_outbox(hub, settings)), f"{DOMAIN} outbox off"
+        )
+        return None
+    return CentralLink(hass, hub, settings)
+
+
+async def _quiet(work: Awaitable[None]) -> None:
+    with suppress(EstateClosedError):
+        await work
 
 
 def _mqtt_link(
@@ -287,7 +326,45 @@ async def _async_reload(hass: HomeAssistant, entry: CommunityGateConfigEntry) ->
     await hass.config_entries.async_reload(entry.entry_id)
 
 
+async def _async_setup_centre_entry(hass: HomeAssistant, entry: CentreConfigEntry) -> bool:
+    """The command centre: no estate database, only the central store, read-only."""
+    entry.runtime_data = runtime = await async_setup_centre(hass, entry)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **centre_device(entry.entry_id, entry.title)
+    )
+    runtime.coordinator.device_id = device.id
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    await hass.config_entries.async_forward_entry_setups(entry, CENTRE_PLATFORMS)
+
+    async def _async_stop(_event: Event) -> None:
+        await async_close_centre(entry.runtime_data)
+
+    async def _purge() -> None:
+        try:
+            await runtime.async_purge()
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as err:
+            # Reason only (a driver message may quote the role): docs/central.md says
+            # which grants the purge needs.
+            _LOGGER.warning("Central retention purge failed: %s", type(err).__name__)
+
+    @callback
+    def _nightly(_now: object) -> None:
+        entry.async_create_background_task(hass, _purge(), f"{DOMAIN} central purge")
+
+    if runtime.purges:
+        entry.async_on_unload(async_track_time_change(hass, _nightly, hour=3, minute=41, second=0))
+
+    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_stop))
+    return True
+
+
 async def async_unload_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> bool:
+    if is_centre(entry):
+        centre = cast("CentreConfigEntry", entry)
+        unloaded = await hass.config_entries.async_unload_platforms(entry, CENTRE_PLATFORMS)
+        if unloaded:
+            await async_close_centre(centre.runtime_data)
+        return unloaded
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.async_close()
@@ -313,6 +390,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: CommunityGateConfigEnt
 async def async_remove_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> None:
     async_clear_face_only_issues(hass, entry)
     ir.async_delete_issue(hass, DOMAIN, f"{REENROLL_ISSUE}_{entry.entry_id}")
+    ir.async_delete_issue(hass, DOMAIN, central_issue_id(entry.entry_id))
 
 
 def _short(err: BaseException) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -19,6 +22,13 @@ from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 from homeassistant.util import slugify
 
+from .central_flow import (
+    async_check_central,
+    async_check_centre,
+    central_section,
+    centre_schema,
+)
+from .central_link import async_reconcile_outbox
 from .const import (
     ACTUATOR_DOMAINS,
     CONF_ACTUATOR,
@@ -27,6 +37,7 @@ from .const import (
     CONF_DB_PATH,
     CONF_DIRECTION,
     CONF_DOOR,
+    CONF_ENTRY_KIND,
     CONF_ESTATE_NAME,
     CONF_FACE_MODE,
     CONF_GATE_ID,
@@ -41,7 +52,10 @@ from .const import (
     DEFAULT_DB_FILE,
     DEFAULT_PULSE_SECONDS,
     DOMAIN,
+    ENTRY_KIND_CENTRE,
+    ENTRY_KIND_ESTATE,
     OPT_CAPTURE_INTERVAL,
+    OPT_CENTRAL,
     OPT_CLUSTER_RETENTION_DAYS,
     OPT_EPISODE_WINDOW,
     OPT_FACE_DEBOUNCE,
@@ -56,11 +70,13 @@ from .const import (
     OPT_STRANGER_SNAPSHOT_DAYS,
     SUBENTRY_GATE,
 )
+from .core.central_settings import CentralSettings, dsn_summary
 from .core.contract import ContractError, check_device_id
 from .core.credentials import PIN_MAX_DIGITS, PIN_MIN_DIGITS
 from .core.engines import ENGINES, STRICTNESS
 from .core.episodes import MAX_WINDOW_S as MAX_EPISODE_WINDOW_S
 from .core.errors import (
+    EstateClosedError,
     InvalidIdError,
     InvalidRuleParameterError,
     InvalidValueError,
@@ -72,6 +88,7 @@ from .core.options import DEFAULTS
 from .core.rules import PARAM_SPECS, RuleParams
 from .core.store import Store
 from .core.stream import check_stream_url
+from .entry_kind import is_centre
 from .gates import GATE_METHODS
 from .schema import vol
 
@@ -125,6 +142,39 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
     MINOR_VERSION = 2
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """An estate (a hub at a gate) or the command centre (reads every estate)."""
+        return self.async_show_menu(
+            step_id="user", menu_options=[ENTRY_KIND_ESTATE, ENTRY_KIND_CENTRE]
+        )
+
+    async def async_step_centre(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The command centre: a read-only DSN of the central store, tested."""
+        errors: dict[str, str] = {}
+        current = CentralSettings()
+        if user_input is not None:
+            settings, error = await async_check_centre(self.hass, user_input, current)
+            if error:
+                errors["base"] = error
+            else:
+                where = dsn_summary(settings.dsn)
+                await self.async_set_unique_id(f"centre:{where['host']}/{where['database']}")
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title="Command centre",
+                    data={
+                        CONF_ENTRY_KIND: ENTRY_KIND_CENTRE,
+                        **_centre_data(settings),
+                        "purge": bool(user_input.get("purge", False)),
+                    },
+                )
+            current = CentralSettings.from_mapping(user_input)
+        return self.async_show_form(
+            step_id="centre",
+            data_schema=centre_schema(current, bool((user_input or {}).get("purge", False))),
+            errors=errors,
+        )
+
+    async def async_step_estate(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
             path, error = await _validate_db(self.hass, user_input[CONF_DB_PATH])
@@ -147,7 +197,7 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         defaults = user_input or {}
         return self.async_show_form(
-            step_id="user",
+            step_id="estate",
             data_schema=_estate_schema(
                 defaults.get(CONF_ESTATE_NAME, "Estate"),
                 defaults.get(CONF_DB_PATH, DEFAULT_DB_FILE),
@@ -159,6 +209,8 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         entry = self._get_reconfigure_entry()
+        if is_centre(entry):
+            return await self.async_step_reconfigure_centre(user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
             path, error = await _validate_db(self.hass, user_input[CONF_DB_PATH])
@@ -201,6 +253,36 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def async_step_reconfigure_centre(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Another DSN or password for the centre (a rotated read-only password)."""
+        entry = self._get_reconfigure_entry()
+        current = CentralSettings.from_mapping(entry.data)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings, error = await async_check_centre(self.hass, user_input, current)
+            if error:
+                errors["base"] = error
+            else:
+                finish = (
+                    self.async_update_and_abort
+                    if entry.update_listeners
+                    else self.async_update_reload_and_abort
+                )
+                return finish(
+                    entry,
+                    data_updates={
+                        **_centre_data(settings),
+                        "purge": bool(user_input.get("purge", False)),
+                    },
+                )
+        return self.async_show_form(
+            step_id="reconfigure_centre",
+            data_schema=centre_schema(current, bool(entry.data.get("purge", False))),
+            errors=errors,
+        )
+
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: CommunityGateConfigEntry) -> OptionsFlow:
@@ -208,10 +290,25 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @classmethod
     @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry[Any]) -> bool:
+        # The centre has no estate settings: its link is changed by reconfiguring it.
+        return not is_centre(config_entry)
+
+    @classmethod
+    @callback
     def async_get_supported_subentry_types(
         cls, config_entry: CommunityGateConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
+        if is_centre(config_entry):
+            return {}
         return {SUBENTRY_GATE: GateSubentryFlow}
+
+
+def _centre_data(settings: CentralSettings) -> dict[str, Any]:
+    """What the centre entry keeps: its link (estate code and sharing are the estates')."""
+    return {
+        k: v for k, v in settings.as_dict().items() if k in ("dsn", "password", "tls", "ca_file")
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +400,7 @@ class CommunityGateOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
+        stored_central = CentralSettings.from_mapping(self.config_entry.options.get(OPT_CENTRAL))
         if user_input is not None:
             clean, errors = _check_numbers(user_input, NUMBER_OPTIONS)
             clean[OPT_KEEP_PHOTOS] = bool(user_input.get(OPT_KEEP_PHOTOS, False))
@@ -319,10 +417,20 @@ class CommunityGateOptionsFlow(OptionsFlow):
             if bad is not None:
                 errors[OPT_RULES] = "invalid_rule_parameter"
                 placeholders = bad.placeholders
+            central: CentralSettings | None = None
+            if not errors:
+                central, error = await async_check_central(
+                    self.hass, user_input.get(OPT_CENTRAL), stored_central
+                )
+                if error:
+                    errors["base"] = error
             if not errors:
                 new = dict(self.config_entry.options) | clean
                 if rules is not None:
                     new[OPT_RULES] = rules
+                if central is not None and central != stored_central:
+                    new[OPT_CENTRAL] = central.as_dict()
+                    await self._async_switch_outbox(central)
                 return self.async_create_entry(data=new)
         current = dict(self.config_entry.options) | (user_input or {})
         fields: dict[Any, Any] = {
@@ -345,12 +453,22 @@ class CommunityGateOptionsFlow(OptionsFlow):
         fields[vol.Optional(OPT_RULES)] = section(
             _rules_schema(self.config_entry.options.get(OPT_RULES, {})), {"collapsed": True}
         )
+        fields[vol.Optional(OPT_CENTRAL)] = central_section(stored_central)
         return self.async_show_form(
             step_id="init",
             data_schema=vol.Schema(fields),
             errors=errors,
             description_placeholders=placeholders or None,
         )
+
+    async def _async_switch_outbox(self, central: CentralSettings) -> None:
+        """Turned on, the estate starts queueing for the centre now (on the store
+        thread); turned off, it stops. Not loaded, set-up does the same."""
+        entry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED:
+            return
+        with suppress(EstateClosedError):
+            await async_reconcile_outbox(entry.runtime_data.hub, central)
 
 
 def _rules_schema(current: dict[str, Any]) -> vol.Schema:

@@ -75,3 +75,13 @@ SIGNAL_ALERT: Final = "community_gate_alert_{}"
 CONF_DOOR: Final = "door_contact"  # optional binary_sensor of a gate: on = open
 OPT_RULES: Final = "rules"  # options section holding the rule parameters
 ACK_ACTION_PREFIX: Final = "CG_ACK_"  # notification action: CG_ACK_<entry_id>_<alert_id>
+
+# The central store (issue 16): the estate's options section, and the centre's entry.
+OPT_CENTRAL: Final = "central"
+# What kind of entry: an estate (the default, and every entry from before) or the centre.
+CONF_ENTRY_KIND: Final = "kind"
+ENTRY_KIND_ESTATE: Final = "estate"
+ENTRY_KIND_CENTRE: Final = "centre"
+EVENT_CENTRAL_ALERT: Final = "community_gate_central_alert"
+SIGNAL_CENTRAL: Final = "community_gate_central_{}"
+SIGNAL_CENTRE: Final = "community_gate_centre_{}"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from typing import Any, cast
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_DB_PATH
-from .runtime import CommunityGateConfigEntry
+from .const import CONF_DB_PATH, OPT_CENTRAL
+from .core.central_settings import CentralSettings
+from .entry_kind import is_centre
+from .runtime import CentreConfigEntry, CommunityGateConfigEntry
 
 TO_REDACT = {CONF_DB_PATH}
 
@@ -17,9 +20,15 @@ TO_REDACT = {CONF_DB_PATH}
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: CommunityGateConfigEntry
 ) -> dict[str, Any]:
+    if is_centre(entry):
+        return await _centre_diagnostics(cast("CentreConfigEntry", entry))
+    options = dict(entry.options)
+    if OPT_CENTRAL in options:
+        # The password never, and of the DSN only its host and database.
+        options[OPT_CENTRAL] = CentralSettings.from_mapping(options[OPT_CENTRAL]).redacted()
     config = {
         "data": async_redact_data(dict(entry.data), TO_REDACT),
-        "options": dict(entry.options),
+        "options": options,
     }
     if entry.state is not ConfigEntryState.LOADED:
         # No runtime (e.g. the database is damaged): the state and the error code are
@@ -72,4 +81,22 @@ async def async_get_config_entry_diagnostics(
         "passages_today": hub.stats.passages_today,
         "mqtt": runtime.mqtt.diagnostics() if runtime.mqtt is not None else None,
         "open_alerts": runtime.alerts.open_count,
+        "central": runtime.central.diagnostics() if runtime.central is not None else None,
+    }
+
+
+async def _centre_diagnostics(entry: CentreConfigEntry) -> dict[str, Any]:
+    """The centre entry: its redacted link, and the estates' figures (codes, counts)."""
+    out: dict[str, Any] = {
+        "entry": {"data": CentralSettings.from_mapping(entry.data).redacted()},
+        "state": entry.state.value,
+    }
+    if entry.state is not ConfigEntryState.LOADED:
+        return out | {"setup_error": entry.error_reason_translation_key}
+    coordinator = entry.runtime_data.coordinator
+    data = coordinator.data
+    return out | {
+        "last_update_success": coordinator.last_update_success,
+        "alert_cursor": coordinator.cursor,
+        "estates": [asdict(e) for e in data.estates.values()] if data else [],
     }

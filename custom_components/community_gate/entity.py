@@ -67,10 +67,16 @@ def gate_device(hub: EstateHub, rt: GateRuntime) -> DeviceInfo:
         "manufacturer": "community_gate",
         "model": rt.gate.kind.value.replace("_", " ").capitalize(),
     }
+    return child_device(fields, hub.entry.entry_id, hub.estate_device_id)
+
+
+def child_device(fields: dict[str, Any], parent: str, parent_id: str | None) -> DeviceInfo:
+    """A device under another of ours: ``parent`` its identifier, ``parent_id`` its
+    registry id (created before the platforms)."""
     if not _LINK_BY_ID:
-        fields["via_device"] = (DOMAIN, hub.entry.entry_id)
-    elif hub.estate_device_id is not None:
-        fields["via_device_id"] = hub.estate_device_id
+        fields["via_device"] = (DOMAIN, parent)
+    elif parent_id is not None:
+        fields["via_device_id"] = parent_id
     # Built from keys that only one side of HA 2026.10 knows: type-checked as a call.
     make: Callable[..., DeviceInfo] = DeviceInfo
     return make(**fields)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .centre_entities import async_setup_centre_events
 from .core.alerts import PUBLIC_SUBJECTS, STAFF_ONLY_RULES, Alert, Rule
 from .core.model import Passage, public_flags, public_reason
 from .entity import EstateEntity, GateEntity
+from .entry_kind import is_centre
 from .gates import GateRuntime
 from .hub import EstateHub
-from .runtime import CommunityGateConfigEntry
+from .runtime import CentreConfigEntry, CommunityGateConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -33,6 +37,9 @@ async def async_setup_entry(
     entry: CommunityGateConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
+    if is_centre(entry):
+        await async_setup_centre_events(cast("CentreConfigEntry", entry), async_add_entities)
+        return
     hub = entry.runtime_data.hub
     async_add_entities([AlertEvent(hub, ALERT_EVENT.key)])
     for rt in hub.gates.values():

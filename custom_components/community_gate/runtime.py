@@ -17,7 +17,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
 from .alerts import AlertService
@@ -29,12 +29,15 @@ from .core.errors import EstateClosedError, StoreError
 from .core.keys import RotationReport, rotate_sealing_key
 from .core.options import EstateOptions
 from .core.privacy import Retention
+from .entry_kind import loaded_estates
 from .exceptions import ha_error
 from .face import FaceService
 from .hub import EstateHub
 from .privacy import PrivacyRuntime
 
 if TYPE_CHECKING:
+    from .central_link import CentralLink
+    from .centre import CentreRuntime
     from .mqtt_link import MqttLink
 
 _LOGGER = logging.getLogger(__name__)
@@ -55,6 +58,8 @@ class EstateRuntime:
     devices: DeviceAuth
     # None only where Home Assistant's MQTT integration cannot be imported at all.
     mqtt: MqttLink | None
+    # The replicator to the central store, while the estate's option turns it on.
+    central: CentralLink | None = None
     _closing: asyncio.Task[None] | None = field(default=None, init=False)
 
     @property
@@ -72,6 +77,10 @@ class EstateRuntime:
             entry.async_create_background_task(hass, self.mqtt.async_start(), f"{DOMAIN} mqtt")
         for loop in self.capture_loops:
             loop.start()
+        if self.central is not None:
+            entry.async_create_background_task(
+                hass, self.central.async_start(), f"{DOMAIN} central store"
+            )
 
     async def async_close(self) -> None:
         """Stop what uses the hub, then the hub. Safe to call again (Home Assistant's
@@ -85,6 +94,9 @@ class EstateRuntime:
 
     async def _async_close(self) -> None:
         self.alerts.async_stop()
+        if self.central is not None:
+            # First: its last acknowledgement needs the database thread.
+            await self.central.async_stop()
         # All at once: each stream reader may wait out a read timeout.
         await asyncio.gather(*(loop.stop() for loop in self.capture_loops))
         with suppress(EstateClosedError, StoreError):
@@ -154,13 +166,13 @@ class EstateRuntime:
 
 
 type CommunityGateConfigEntry = ConfigEntry[EstateRuntime]
+# The command centre's entry (entry_kind.is_centre): another runtime entirely.
+type CentreConfigEntry = ConfigEntry[CentreRuntime]
 
 
 def resolve_runtime(hass: HomeAssistant, entry_id: str | None) -> EstateRuntime:
     """The loaded estate named by ``entry_id``, or the only one; a translated error else."""
-    entries: list[CommunityGateConfigEntry] = [
-        e for e in hass.config_entries.async_entries(DOMAIN) if e.state is ConfigEntryState.LOADED
-    ]
+    entries: list[CommunityGateConfigEntry] = loaded_estates(hass)
     if entry_id is not None:
         for e in entries:
             if e.entry_id == entry_id:

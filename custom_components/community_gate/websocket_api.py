@@ -47,6 +47,7 @@ from .core.queries import (
     people_page,
 )
 from .core.schedule import schedule_to_obj
+from .entry_kind import is_centre
 from .exceptions import translated
 from .hub import EstateHub, passage_event_data
 from .runtime import EstateRuntime, resolve_runtime
@@ -160,6 +161,8 @@ def ws_estates(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str,
         [
             {"entry_id": e.entry_id, "title": e.title, "loaded": e.state is ConfigEntryState.LOADED}
             for e in hass.config_entries.async_entries(DOMAIN)
+            # The command centre has its own command (community_gate/centre).
+            if not is_centre(e)
         ],
     )
 

@@ -180,7 +180,8 @@ def build(m) -> dict:
     return {
         "config": {
             "step": {
-                "user": {
+                # The first step is a menu (estate or command centre: CENTRAL).
+                "estate": {
                     "title": m.CONFIG["user_title"],
                     "description": m.CONFIG["user_desc"],
                     "data": m.CONFIG["estate_data"],
@@ -323,6 +324,21 @@ def build(m) -> dict:
     }
 
 
+def merge(base: dict, extra: dict) -> dict:
+    """``extra`` laid over ``base``, dict by dict (a later issue's strings beside the
+    earlier ones without rewriting them)."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def build_all(m) -> dict:
+    return merge(build(m), m.CENTRAL)
+
+
 def services_yaml(m) -> dict:
     out = {}
     for svc, (_n, _d, fields) in m.SERVICES.items():
@@ -398,7 +414,7 @@ def panel_strings(en, other, lang: str) -> dict:
 def main() -> None:
     en = importlib.import_module("strings_en")
     zh = importlib.import_module("strings_zh")
-    en_doc, zh_doc = build(en), build(zh)
+    en_doc, zh_doc = build_all(en), build_all(zh)
     dump = lambda d: json.dumps(d, ensure_ascii=False, indent=2) + "\n"  # noqa: E731
     PANEL_DIR.mkdir(exist_ok=True)
     (PANEL_DIR / "en.json").write_text(dump(panel_strings(en, en, "en")))

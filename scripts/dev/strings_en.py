@@ -884,6 +884,189 @@ PANEL.update(
     }
 )
 
+# ------------------------------------------------ the central store (issue 16)
+# Merged as is into strings.json / translations (gen_strings.py: CENTRAL).
+_CENTRAL_REASONS = {
+    "central_cannot_connect": "The central store does not answer at that address. Check the host, port and firewall.",
+    "central_invalid_auth": "The central store refused the user name or password.",
+    "central_tls": "The encrypted connection failed: check the TLS mode and the CA file.",
+    "central_permission": "The role may not do what it needs: an estate's role writes its own estate's rows, the centre's role reads (see docs/central.md).",
+    "central_schema_newer": "The central store was set up by a newer version of Community Gate. Update the integration.",
+    "central_schema_missing": "The central store has no Community Gate tables yet: connect an estate to it first.",
+    "central_invalid_dsn": "Use an address like postgresql://user@host:5432/database.",
+    "central_ca_file": "That CA file does not exist on the hub.",
+    "central_estate_code": "Give the estate's code at the centre: 1 to 32 lower-case letters, digits or -, not starting with -.",
+    "central_repair_minutes": "Choose between 1 and 10080 minutes.",
+}
+_LINK_DATA = {
+    "dsn": "Central store address (DSN)",
+    "password": "Password",
+    "tls": "TLS",
+    "ca_file": "CA file",
+}
+_LINK_DESC = {
+    "dsn": "postgresql://user@host:5432/database. A password typed here is moved to the password field and never shown again.",
+    "password": "Left empty, the stored password is kept. It is never shown, logged or put in diagnostics.",
+    "tls": "How the connection is encrypted. Use verify-full on any network you do not own.",
+    "ca_file": "Path on the hub of the certificate authority that signed the server's certificate (verify-full). Empty: the system's.",
+}
+# The estate code and the repair threshold are asked in the estate's options only.
+_OPTIONS_ONLY = ("central_estate_code", "central_repair_minutes")
+_CENTRE_DATA = {**_LINK_DATA, "purge": "Run the nightly retention purge"}
+_CENTRE_DESC = {
+    **_LINK_DESC,
+    "purge": "Deletes, each night, what is past each estate's retention at the centre and drops months nobody keeps. The role then needs DELETE on the centre's tables and to own them (docs/central.md); off, the role can stay read-only and the purge runs elsewhere.",
+}
+CENTRAL = {
+    "config": {
+        "step": {
+            "user": {
+                "title": "What is this hub?",
+                "description": "An estate runs its own gates and people. A command centre reads every estate's passages and alerts from the central store.",
+                "menu_options": {
+                    "estate": "An estate (this hub runs its gates)",
+                    "centre": "The command centre (reads every estate)",
+                },
+            },
+            "centre": {
+                "title": "Command centre",
+                "description": "Connect to the central store with a read-only role. Every estate that replicates there shows up here with its figures and alerts.",
+                "data": _CENTRE_DATA,
+                "data_description": _CENTRE_DESC,
+            },
+            "reconfigure_centre": {
+                "title": "Change the command centre",
+                "description": "Point the centre at another address or give it a new password.",
+                "data": _CENTRE_DATA,
+                "data_description": _CENTRE_DESC,
+            },
+        },
+        "error": {
+            **{k: v for k, v in _CENTRAL_REASONS.items() if k not in _OPTIONS_ONLY},
+            "invalid_choice": "Choose one of the listed values.",
+        },
+        "abort": {
+            "centre_already_configured": "A command centre already reads this central store."
+        },
+    },
+    "options": {
+        "step": {
+            "init": {
+                "sections": {
+                    "central": {
+                        "name": "Central store",
+                        "description": "Replicate this estate's passages, alerts, directory data and device status to the operator's central PostgreSQL. The estate keeps working on its own when the line is down and catches up afterwards. Face data and credentials never leave the hub.",
+                        "data": {
+                            "enabled": "Replicate to the central store",
+                            **_LINK_DATA,
+                            "estate_code": "Estate code",
+                            "share_names": "Share person names",
+                            "repair_minutes": "Warn when the link is down for",
+                            "card_secret": "Operator card secret",
+                        },
+                        "data_description": {
+                            "enabled": "Off: nothing leaves the hub. Turning it on tests the connection first.",
+                            **_LINK_DESC,
+                            "estate_code": "This estate's code at the centre, e.g. maple-court. Its role may write only this estate's rows.",
+                            "share_names": "Off (recommended): the centre sees ids, units, roles and flags only. On: people's display names cross too; say so in the notice to residents, and the centre must protect them as this hub does.",
+                            "repair_minutes": "A repair issue is raised when the centre has not been reached for this long.",
+                            "card_secret": "Optional, the same at every estate of the operator: visitor ID cards registered from now on get a token the centre can match across estates (the same visitor card at many estates). The number never leaves the hub. Never shown; left empty, the stored one is kept.",
+                        },
+                    }
+                }
+            }
+        },
+        "error": {k: v for k, v in _CENTRAL_REASONS.items() if k != "central_schema_missing"},
+    },
+    "selector": {
+        "tls": {
+            "options": {
+                "disable": "Off (a trusted local network only)",
+                "prefer": "Prefer TLS (not verified)",
+                "require": "Require TLS (not verified)",
+                "verify-full": "Require TLS and verify the server",
+            }
+        }
+    },
+    "entity": {
+        "sensor": {
+            "central_backlog": {
+                "name": "Central store backlog",
+                "unit_of_measurement": "rows",
+            },
+            "central_lag": {"name": "Central store lag"},
+            "centre_passages_today": {
+                "name": "Passages today",
+                "unit_of_measurement": "passages",
+            },
+            "centre_open_alerts": {"name": "Open alerts", "unit_of_measurement": "alerts"},
+            "centre_offline_devices": {
+                "name": "Offline devices",
+                "unit_of_measurement": "devices",
+            },
+            "centre_backlog": {"name": "Hub backlog", "unit_of_measurement": "rows"},
+            "centre_lag": {"name": "Hub lag"},
+            "centre_repeat_cards": {
+                "name": "Visitor cards at several estates",
+                "unit_of_measurement": "cards",
+            },
+        },
+        "event": {
+            "centre_alerts": {
+                "name": "Estate alerts",
+                "state_attributes": {
+                    "event_type": {"name": "Rule", "state": None},  # filled from RULES
+                    "estate": {"name": "Estate"},
+                    "estates": {"name": "Estates"},
+                    "alert_id": {"name": "Alert ID"},
+                    "subject_kind": {"name": "About"},
+                    "subject_id": {"name": "Subject"},
+                    "state": {"name": "State"},
+                },
+            }
+        },
+    },
+    "issues": {
+        "central_down": {
+            "title": "{estate} cannot reach the central store",
+            "description": "The estate {estate} has not reached the central store for more than {minutes} minutes; {backlog} rows wait on the hub and are sent, in order, once the link is back. The gates keep working. Check the network and the PostgreSQL server, then the estate's diagnostics (last error).",
+        }
+    },
+    "exceptions": {
+        "centre_unreachable": {
+            "message": "The command centre cannot read the central store ({reason}).",
+        }
+    },
+}
+CENTRAL["entity"]["event"]["centre_alerts"]["state_attributes"]["event_type"]["state"] = {
+    **{
+        k: v
+        for k, v in RULES.items()
+        if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
+    },
+    "repeat_visitor_card": "Same visitor ID card at several estates",
+}
+PANEL.update(
+    {
+        "centre": "Command centre",
+        "centre_view": "All estates",
+        "passages_today": "Passages today",
+        "estate": "Estate",
+        "open_alerts_col": "Open alerts",
+        "offline_devices": "Offline devices",
+        "backlog": "Backlog",
+        "lag": "Lag",
+        "centre_alerts": "Alerts across estates",
+        "centre_stale": "The central store did not answer at the last poll: these figures may be old.",
+        "centre_passages": "Passages of {estate} at the centre",
+        "seconds": "{count} s",
+        "no_estates_yet": "No estate has replicated to the central store yet.",
+        "repeat_cards": "Visitor ID cards at several estates (7 days)",
+        "card_token": "Card (token)",
+        "estates_col": "Estates",
+    }
+)
+
 # ------------------------------------------ presentation attacks, card + face (issue 15)
 REASONS["presentation_attack"] = "Photo, screen or replay refused"
 REASONS["second_factor_required"] = "Second credential needed"

@@ -819,6 +819,172 @@ PANEL.update(
     }
 )
 
+# ------------------------------------------------ 中心库（issue 16）
+_CENTRAL_REASONS = {
+    "central_cannot_connect": "该地址上的中心库没有应答。请检查主机、端口和防火墙。",
+    "central_invalid_auth": "中心库拒绝了用户名或密码。",
+    "central_tls": "加密连接失败：请检查 TLS 模式和 CA 文件。",
+    "central_permission": "该角色没有所需的权限：小区的角色只写本小区的数据，指挥中心的角色只读（见 docs/central.zh-Hans.md）。",
+    "central_schema_newer": "中心库由更新版本的 Community Gate 建立。请更新集成。",
+    "central_schema_missing": "中心库中还没有 Community Gate 的表：请先让一个小区连接到它。",
+    "central_invalid_dsn": "请使用 postgresql://用户@主机:5432/数据库 这样的地址。",
+    "central_ca_file": "中枢上没有这个 CA 文件。",
+    "central_estate_code": "请填写本小区在中心的代码：1 到 32 个小写字母、数字或 -，不以 - 开头。",
+    "central_repair_minutes": "请选择 1 到 10080 分钟。",
+}
+_LINK_DATA = {
+    "dsn": "中心库地址（DSN）",
+    "password": "密码",
+    "tls": "TLS 加密",
+    "ca_file": "CA 文件",
+}
+_LINK_DESC = {
+    "dsn": "postgresql://用户@主机:5432/数据库。在此输入的密码会移到密码栏，之后不再显示。",
+    "password": "留空则保留已存的密码。密码从不显示、不写入日志、不进入诊断信息。",
+    "tls": "连接如何加密。在不属于您的网络上请使用 verify-full。",
+    "ca_file": "中枢上签发服务器证书的证书颁发机构文件路径（verify-full）。留空：使用系统自带的。",
+}
+# The estate code and the repair threshold are asked in the estate's options only.
+_OPTIONS_ONLY = ("central_estate_code", "central_repair_minutes")
+_CENTRE_DATA = {**_LINK_DATA, "purge": "每晚执行保存期限清理"}
+_CENTRE_DESC = {
+    **_LINK_DESC,
+    "purge": "每晚删除中心里超过各小区保存期限的数据，并删除没有小区再保存的月份。此时该角色需要对中心的表有 DELETE 权限并拥有这些表（见 docs/central.zh-Hans.md）；关闭时角色可保持只读，清理在别处执行。",
+}
+CENTRAL = {
+    "config": {
+        "step": {
+            "user": {
+                "title": "这个中枢是做什么的？",
+                "description": "小区中枢管理自己的门禁和人员。指挥中心从中心库读取每个小区的通行记录和告警。",
+                "menu_options": {
+                    "estate": "小区（本中枢管理门禁）",
+                    "centre": "指挥中心（读取所有小区）",
+                },
+            },
+            "centre": {
+                "title": "指挥中心",
+                "description": "使用只读角色连接中心库。复制到这里的每个小区都会显示其数据和告警。",
+                "data": _CENTRE_DATA,
+                "data_description": _CENTRE_DESC,
+            },
+            "reconfigure_centre": {
+                "title": "修改指挥中心",
+                "description": "让指挥中心连接另一个地址，或换一个新密码。",
+                "data": _CENTRE_DATA,
+                "data_description": _CENTRE_DESC,
+            },
+        },
+        "error": {
+            **{k: v for k, v in _CENTRAL_REASONS.items() if k not in _OPTIONS_ONLY},
+            "invalid_choice": "请从列出的值中选择。",
+        },
+        "abort": {"centre_already_configured": "已有指挥中心在读取这个中心库。"},
+    },
+    "options": {
+        "step": {
+            "init": {
+                "sections": {
+                    "central": {
+                        "name": "中心库",
+                        "description": "把本小区的通行记录、告警、名册数据和设备状态复制到运营方的中心 PostgreSQL。线路中断时小区照常工作，恢复后自动补传。人脸数据和凭证从不离开中枢。",
+                        "data": {
+                            "enabled": "复制到中心库",
+                            **_LINK_DATA,
+                            "estate_code": "小区代码",
+                            "share_names": "共享人员姓名",
+                            "repair_minutes": "链路中断多久后提醒",
+                            "card_secret": "运营方证件密钥",
+                        },
+                        "data_description": {
+                            "enabled": "关闭：任何数据都不离开中枢。开启时会先测试连接。",
+                            **_LINK_DESC,
+                            "estate_code": "本小区在中心的代码，例如 maple-court。其角色只能写本小区的数据。",
+                            "share_names": "关闭（推荐）：中心只看到编号、房屋、角色和标记。开启：人员的显示名也会传出；请在告住户书中说明，且中心须像本中枢一样保护这些数据。",
+                            "repair_minutes": "超过这么久未能连上中心时，生成一条修复提示。",
+                            "card_secret": "可选，运营方每个小区填同一个：此后登记的访客身份证会得到一个中心可跨小区比对的令牌（同一张访客证出现在多个小区）。号码从不离开中枢。从不显示；留空则保留已存的。",
+                        },
+                    }
+                }
+            }
+        },
+        "error": {k: v for k, v in _CENTRAL_REASONS.items() if k != "central_schema_missing"},
+    },
+    "selector": {
+        "tls": {
+            "options": {
+                "disable": "关闭（仅限可信的本地网络）",
+                "prefer": "优先 TLS（不验证）",
+                "require": "必须 TLS（不验证）",
+                "verify-full": "必须 TLS 并验证服务器",
+            }
+        }
+    },
+    "entity": {
+        "sensor": {
+            "central_backlog": {"name": "中心库待传", "unit_of_measurement": "行"},
+            "central_lag": {"name": "中心库延迟"},
+            "centre_passages_today": {"name": "今日通行", "unit_of_measurement": "次"},
+            "centre_open_alerts": {"name": "未关闭告警", "unit_of_measurement": "条"},
+            "centre_offline_devices": {"name": "离线设备", "unit_of_measurement": "台"},
+            "centre_backlog": {"name": "中枢待传", "unit_of_measurement": "行"},
+            "centre_lag": {"name": "中枢延迟"},
+            "centre_repeat_cards": {"name": "多个小区出现的访客证", "unit_of_measurement": "张"},
+        },
+        "event": {
+            "centre_alerts": {
+                "name": "小区告警",
+                "state_attributes": {
+                    "event_type": {"name": "规则", "state": None},
+                    "estate": {"name": "小区"},
+                    "estates": {"name": "小区列表"},
+                    "alert_id": {"name": "告警编号"},
+                    "subject_kind": {"name": "对象类型"},
+                    "subject_id": {"name": "对象"},
+                    "state": {"name": "状态"},
+                },
+            }
+        },
+    },
+    "issues": {
+        "central_down": {
+            "title": "{estate} 无法连接中心库",
+            "description": "小区 {estate} 已超过 {minutes} 分钟未能连接中心库；{backlog} 行数据在中枢上等待，链路恢复后按顺序补传。门禁照常工作。请检查网络和 PostgreSQL 服务器，再查看小区的诊断信息（最近错误）。",
+        }
+    },
+    "exceptions": {
+        "centre_unreachable": {"message": "指挥中心无法读取中心库（{reason}）。"},
+    },
+}
+CENTRAL["entity"]["event"]["centre_alerts"]["state_attributes"]["event_type"]["state"] = {
+    **{
+        k: v
+        for k, v in RULES.items()
+        if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
+    },
+    "repeat_visitor_card": "同一访客证出现在多个小区",
+}
+PANEL.update(
+    {
+        "centre": "指挥中心",
+        "centre_view": "所有小区",
+        "passages_today": "今日通行",
+        "estate": "小区",
+        "open_alerts_col": "未关闭告警",
+        "offline_devices": "离线设备",
+        "backlog": "待传",
+        "lag": "延迟",
+        "centre_alerts": "各小区告警",
+        "centre_stale": "上次轮询时中心库没有应答：这些数据可能已过时。",
+        "centre_passages": "中心记录的 {estate} 通行",
+        "seconds": "{count} 秒",
+        "no_estates_yet": "还没有小区复制到中心库。",
+        "repeat_cards": "出现在多个小区的访客身份证（7 天内）",
+        "card_token": "证件（令牌）",
+        "estates_col": "小区",
+    }
+)
+
 # ------------------------------------------ presentation attacks, card + face (issue 15)
 REASONS["presentation_attack"] = "照片、屏幕或录像攻击被拒"
 REASONS["second_factor_required"] = "需要第二种凭证"

@@ -11,7 +11,11 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from custom_components.community_gate.core.outbox import SharePolicy, enable_outbox
+from custom_components.community_gate.core.outbox import (
+    SharePolicy,
+    backfill_pending,
+    enable_outbox,
+)
 from custom_components.community_gate.core.replicator import (
     CentralConfig,
     Replicator,
@@ -27,13 +31,22 @@ DEADLINE_S = 120.0
 
 class Hub:
     def __init__(
-        self, path: Path, code: str, dsn: str, share: SharePolicy | None = None, **kw: Any
+        self,
+        path: Path,
+        code: str,
+        dsn: str,
+        share: SharePolicy | None = None,
+        *,
+        backfill_now: bool = True,
+        **kw: Any,
     ) -> None:
         self.code = code
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"store-{code}")
         self.store = self._executor.submit(Store.open, path, durable=False).result()
         self.share = share or SharePolicy()
-        self._executor.submit(enable_outbox, self.store, self.share).result()
+        self._executor.submit(
+            lambda: enable_outbox(self.store, self.share, backfill_now=backfill_now)
+        ).result()
         self.run_db = executor_runner(self.store, self._executor)
         opts = {"poll": 0.05, "retry_min": 0.05, "retry_max": 0.5, "heartbeat": 0.5} | kw
         self.replicator = Replicator(
@@ -67,7 +80,9 @@ async def drained(hub: Hub) -> bool:
 
 
 def _backlog(store: Store) -> int:
-    return int(store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+    """Rows queued, plus one while history is still to be queued."""
+    queued = int(store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+    return queued + int(backfill_pending(store))
 
 
 async def connect(dsn: str) -> Any:

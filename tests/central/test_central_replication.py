@@ -200,13 +200,15 @@ async def test_link_cut_during_traffic(tmp_path: Path, own_server: PgServer) -> 
         await write(300)
         await asyncio.to_thread(own_server.stop)  # the line goes down mid-traffic
         await write(600)
-        await wait_until(
-            lambda: asyncio.sleep(0, not hub.replicator.status().connected), "the cut to show"
-        )
+
+        def cut_seen() -> bool:
+            st = hub.replicator.status()
+            return not st.connected and st.backlog > 0
+
+        await wait_until(lambda: asyncio.sleep(0, cut_seen()), "the cut to show")
         st = hub.replicator.status()
         assert st.down_since is not None
         assert st.last_error == "cannot_connect"
-        assert st.backlog > 0
         await write(300)
         await asyncio.to_thread(own_server.start)  # restored
         await write(300)
@@ -419,3 +421,52 @@ async def test_centre_queries_and_the_cross_estate_card_rule(
     finally:
         for hub in hubs:
             await hub.close()
+
+
+async def test_history_is_backfilled_by_the_replicator(tmp_path: Path, postgres_dsn: str) -> None:
+    """An estate with a passage log joins the centre: the replicator queues its history
+    a chunk per store job after the live rows, and all of it arrives."""
+    path = tmp_path / "old.db"
+    store = Store.open(path, durable=False)
+    store.upsert_gate(Gate("main", "Main"))
+    t0 = time.time() - 40 * DAY
+    store.add_passages(_granted(i, t0 + i * 60) for i in range(5000))
+    store.close()
+    hub = Hub(path, "old", postgres_dsn, backfill_now=False)
+    await hub.start()
+    try:
+        await hub.call(lambda s: s.add_passage(_granted(0, time.time())))
+        hub.replicator.wake()
+        await wait_until(lambda: drained(hub), "the history to arrive")
+        conn = await connect(postgres_dsn)
+        try:
+            n = await conn.fetchval(f"SELECT count(*) FROM {S}.passages WHERE estate='old'")
+        finally:
+            await conn.close()
+        assert n == 5001
+    finally:
+        await hub.close()
+
+
+async def test_the_alert_feed_never_skips_a_change_committed_late(postgres_dsn: str) -> None:
+    """Two hubs' batches: the first takes the lower feed id but commits after the
+    second. A poll in between must not move the cursor past the first one's alert."""
+    slow, fast, reader = [await connect(postgres_dsn) for _ in range(3)]
+    insert = (
+        f"INSERT INTO {S}.alerts (estate, id, ts, rule, subject_kind, subject_id, state)"
+        " VALUES ($1, 1, now(), 'tailgating', 'cluster', 'k1', 'new')"
+    )
+    try:
+        await cs.ensure_schema(reader)
+        tx = slow.transaction()
+        await tx.start()
+        await slow.execute(insert, "slow")  # takes the lower feed id, not committed yet
+        await fast.execute(insert, "fast")  # a higher one, committed at once
+        assert await centre.alerts_feed(reader, 0) == []
+        await tx.commit()
+        feed = await centre.alerts_feed(reader, 0)
+        assert [a.estate for a in feed] == ["slow", "fast"]
+        assert feed[0].feed_id < feed[1].feed_id
+    finally:
+        for c in (slow, fast, reader):
+            await c.close()

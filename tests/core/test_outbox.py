@@ -31,6 +31,8 @@ from custom_components.community_gate.core.outbox import (
     OutboxRow,
     SharePolicy,
     ack_outbox,
+    backfill_pending,
+    backfill_step,
     card_token,
     disable_outbox,
     enable_outbox,
@@ -87,7 +89,7 @@ def test_enable_backfills_directory_passages_and_alerts(estate: Store) -> None:
     assert {r.key for r in got if r.kind is OutboxKind.GATE} == {"main", "door-a", "exit"}
     assert {r.key for r in got if r.kind is OutboxKind.UNIT} == {"a101", "b201"}
     assert [r.key for r in got if r.kind is OutboxKind.PERSON] == ["alice"]
-    assert [r.kind for r in got[-2:]] == [OutboxKind.PASSAGE, OutboxKind.ALERT]
+    assert [r.kind for r in got[-2:]] == [OutboxKind.ALERT, OutboxKind.PASSAGE]
     assert outbox_enabled(estate)
     # The policy survives a restart (it is read back on open).
     estate.close()
@@ -228,10 +230,13 @@ def test_retention_policy_is_sent_when_it_changes(on: Store) -> None:
     purge(on, Retention(passages=30), now=T0 + 2 * 86400)
     got = rows(on, OutboxKind.ESTATE)
     assert [r.payload["retention_days"] for r in got] == [90, 30]
-    # Re-enabling starts the centre from the policy last told.
-    drain(on)
+    # Turned off and on again, the centre starts from the estate's policy, including a
+    # change made while it was off.
+    disable_outbox(on)
+    purge(on, Retention(passages=45), now=T0 + 3 * 86400)
+    assert rows(on) == []
     enable_outbox(on, SharePolicy())
-    assert rows(on, OutboxKind.ESTATE)[0].payload == {"retention_days": 30}
+    assert rows(on, OutboxKind.ESTATE)[0].payload == {"retention_days": 45}
 
 
 def test_erasure_scrubs_the_queue_and_tells_the_centre(estate: Store) -> None:
@@ -292,3 +297,36 @@ def test_read_ack_stats_disable(on: Store) -> None:
     assert not outbox_enabled(on)
     on.add_passage(Passage(T0 + 9, "main", Direction.IN, Method.CARD, True, Reason.GRANTED))
     assert rows(on) == []
+
+
+def test_backfill_in_chunks_never_sends_a_passage_older_than_it_is(estate: Store) -> None:
+    for i in range(25):
+        estate.add_passage(refusal(T0 + i * 1000, f"k{i}"))
+    estate.add_passage(refusal(T0 + 24 * 1000 + 5, "k24"), episode_window=60)  # folds
+    queued = enable_outbox(estate, SharePolicy(), backfill_now=False)
+    assert backfill_pending(estate)
+    assert rows(estate, OutboxKind.PASSAGE) == []
+    assert queued == len(rows(estate))
+    assert backfill_step(estate, limit=10) == 10
+    # Between two chunks the last passage's episode grows: the live row is queued now,
+    # and the backfill, reaching it later, sends it as it is then (never older).
+    estate.add_passage(refusal(T0 + 24 * 1000 + 9, "k24"), episode_window=60)
+    assert backfill_step(estate, limit=10) == 10
+    assert backfill_step(estate, limit=10) == 5
+    assert not backfill_pending(estate)
+    assert backfill_step(estate, limit=10) == 0
+    got = rows(estate, OutboxKind.PASSAGE)
+    assert len({r.key for r in got}) == 25
+    last = [r.payload["count"] for r in got if r.payload["cluster_id"] == "k24"]
+    assert last == [3, 3]
+    # A passage written during the backfill is live, not part of it.
+    estate.add_passage(refusal(T0 + 99_000, "new"))
+    assert rows(estate, OutboxKind.PASSAGE)[-1].payload["cluster_id"] == "new"
+
+
+def test_enabling_again_requeues_only_the_directory(on: Store) -> None:
+    on.add_passage(refusal(T0))
+    drain(on)
+    enable_outbox(on, SharePolicy(names=True))
+    kinds = {r.kind for r in rows(on)}
+    assert kinds == {OutboxKind.GATE, OutboxKind.UNIT, OutboxKind.PERSON}

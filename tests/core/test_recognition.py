@@ -120,6 +120,24 @@ def test_scope_of_one_accepts_what_the_whole_estate_refuses() -> None:
     assert (refused.accepted, refused.person_id, refused.reason) == (False, "resident", NO_MATCH)
 
 
+def test_card_and_face_verifies_one_to_one_whatever_the_scope() -> None:
+    """At a card + face gate the card names the person: the face is held to the bar of
+    one candidate, not of everyone who may pass (a masked or tired face gets through
+    with its card where the 1:N bar of a large estate refuses it)."""
+    rec = with_distractors(Recogniser(SPEC), 1999)
+    resident = unit_vectors(1, seed=3)[0]
+    rec.plain.add("r", "resident", resident)
+    verify, everyone = rec.bars(None, verify=True), rec.bars(None)
+    assert (verify.people, everyone.people) == (1, 2000)
+    assert verify == rec.bars(frozenset({"resident"}))
+    one = SPEC.threshold_for(1, engines.STRICTNESS["standard"])
+    everyone_cos = SPEC.threshold_for(2000, engines.STRICTNESS["standard"])
+    probe = at_cosine(resident, (one + everyone_cos) / 2)
+    assert rec.classify_with(probe, verify).person_id == "resident"
+    assert rec.classify_with(probe, verify).accepted
+    assert not rec.classify_with(probe, everyone).accepted
+
+
 def test_a_look_alike_within_the_margin_is_ambiguous() -> None:
     rec = Recogniser(SPEC)
     a = unit_vectors(1, seed=4)[0]

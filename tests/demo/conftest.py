@@ -150,12 +150,14 @@ class Demo:
 
 
 @contextmanager
-def running_demo(tmp_path: Path, *, mqtt: bool) -> Iterator[Demo]:
+def running_demo(tmp_path: Path, *, mqtt: bool, central: str | None = None) -> Iterator[Demo]:
     cfg = tmp_path / "demo"
     cfg.mkdir()
     (cfg / "custom_components").symlink_to(ROOT / "custom_components")
     port = _free_port()
     extra = ["--mqtt-port", str(_free_port())] if mqtt else []
+    if central is not None:
+        extra += ["--central", central]
     made = subprocess.run(
         [
             HASS_PYTHON,

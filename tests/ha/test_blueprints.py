@@ -32,6 +32,7 @@ def test_there_are_blueprints() -> None:
         "notify_alert.yaml",
         "alert_action.yaml",
         "lockdown_action.yaml",
+        "notify_centre_alert.yaml",
     }
 
 
@@ -56,6 +57,10 @@ def test_blueprint_schema(path: Path) -> None:
     rules = bp.inputs["rules"]
     values = [o["value"] for o in rules["selector"]["select"]["options"]]
     assert values == [r.value for r in Rule]
+    if path.name == "notify_centre_alert.yaml":
+        # The command centre's duty officer: special attention unless chosen otherwise.
+        assert rules["default"] == ["special_attention"]
+        return
     assert rules["default"] == values
 
 
@@ -258,3 +263,60 @@ async def test_lockdown_blueprint_acts_on_start_and_end(
     await call(hass, "set_lockdown", {"active": False})
     await settle(hass)
     assert hass.states.get("input_boolean.siren").state == "off"
+
+
+@pytest.mark.usefixtures("blueprints_ready")
+async def test_centre_blueprint_tells_the_duty_officer_of_special_attention(
+    hass: HomeAssistant, phone: tuple[str, list[ServiceCall]]
+) -> None:
+    """The command centre's blueprint on the centre's bus event: special attention from
+    any estate (or only the chosen estates) reaches the duty officer's phone."""
+    device_id, calls = phone
+    await automations(
+        hass,
+        {"path": "notify_centre_alert.yaml", "input": {"notify_devices": [device_id]}},
+        {
+            "path": "notify_centre_alert.yaml",
+            "input": {
+                "notify_devices": [device_id],
+                "rules": ["forced_open"],
+                "estates": ["maple-court"],
+                "title": "Forced",
+            },
+        },
+    )
+
+    def alert(estate: str, rule: str, alert_id: int, state: str = "new") -> None:
+        hass.bus.async_fire(
+            "community_gate_central_alert",
+            {
+                "estate": estate,
+                "alert_id": alert_id,
+                "rule": rule,
+                "subject_id": "p7",
+                "state": state,
+                "centre_entry_id": "x",
+                "time": "2026-12-02T08:00:00+00:00",
+            },
+        )
+
+    alert("maple-court", "special_attention", 1)
+    alert("pine-gardens", "special_attention", 2)
+    alert("pine-gardens", "device_offline", 3)  # not chosen
+    alert("pine-gardens", "special_attention", 4, state="resolved")  # already closed
+    alert("pine-gardens", "forced_open", 5)  # forced_open only for maple-court
+    alert("maple-court", "forced_open", 6)
+    await hass.async_block_till_done()
+
+    messages = [(c.data["title"], c.data["message"]) for c in calls]
+    assert messages == [
+        (
+            "Estate alert at the command centre",
+            "maple-court: Special attention: not seen p7 (alert 1)",
+        ),
+        (
+            "Estate alert at the command centre",
+            "pine-gardens: Special attention: not seen p7 (alert 2)",
+        ),
+        ("Forced", "maple-court: Door forced open p7 (alert 6)"),
+    ]

@@ -69,9 +69,15 @@ def _make_too_new(path: Path) -> None:
 
 
 async def _start_user(hass: HomeAssistant) -> dict[str, Any]:
+    """The first step asks estate or command centre; an estate's form follows."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["estate", "centre"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "estate"}
+    )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "estate"
     return result
 
 
@@ -182,7 +188,7 @@ async def test_user_step_bad_database_shows_error(
     result = await _user_flow(hass, "Maple Court", raw)
 
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "estate"
     assert result["errors"] == {CONF_DB_PATH: error}
     # The form keeps what was typed so it can be corrected.
     assert result["data_schema"]({})[CONF_DB_PATH] == raw

@@ -157,7 +157,7 @@ def test_generator_is_in_step_with_the_files() -> None:
     def dump(doc: dict[str, Any]) -> str:
         return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
-    en_doc, zh_doc = gen.build(en), gen.build(zh)
+    en_doc, zh_doc = gen.build_all(en), gen.build_all(zh)
     assert en_doc == STRINGS
     assert zh_doc == ZH
     assert dump(en_doc) == (COMP / "strings.json").read_text(encoding="utf-8")
@@ -342,6 +342,7 @@ def test_setup_failures_and_repairs_are_translated() -> None:
     issue_codes = {errors.StoreCorruptError.code, errors.StoreTooNewError.code, "key_file_error"}
     init = _source("__init__.py")
     assert '"key_file_error"' in init
+    from custom_components.community_gate.central_link import ISSUE_PREFIX as CENTRAL_ISSUE
     from custom_components.community_gate.face import REENROLL_ISSUE
     from custom_components.community_gate.privacy import FACE_ONLY_ISSUE
 
@@ -356,7 +357,17 @@ def test_setup_failures_and_repairs_are_translated() -> None:
                 "path"
             }, (lang, code)
         # Every issue in the file is one the code can raise.
-        assert set(tree["issues"]) == issue_codes | {FACE_ONLY_ISSUE, REENROLL_ISSUE}, lang
+        assert set(tree["issues"]) == issue_codes | {
+            FACE_ONLY_ISSUE,
+            REENROLL_ISSUE,
+            CENTRAL_ISSUE,
+        }, lang
+        central = tree["issues"][CENTRAL_ISSUE]
+        assert _placeholders(central["title"]) | _placeholders(central["description"]) == {
+            "estate",
+            "minutes",
+            "backlog",
+        }, lang
         reenroll = tree["issues"][REENROLL_ISSUE]
         assert _placeholders(reenroll["title"]) | _placeholders(reenroll["description"]) == {
             "count",
@@ -419,6 +430,12 @@ def test_every_form_error_is_translated() -> None:
     assert {"gate_id_taken", "building_required", "actuator_domain"} <= used["gate"]
     # _validate_db passes any StoreError code through to the form.
     used["config"] |= {c.code for c in _store_error_subclasses()}
+    # The central store's forms (central_flow.py) answer from one table, in both flows;
+    # the options' estate code and repair threshold are the options' own.
+    from custom_components.community_gate.central_flow import FORM_ERRORS
+
+    used["config"] |= FORM_ERRORS - {"central_estate_code", "central_repair_minutes"}
+    used["options"] |= FORM_ERRORS - {"central_schema_missing"}
     for lang, tree in LANGS.items():
         sections = {
             "config": tree["config"]["error"],
@@ -452,7 +469,7 @@ def test_flow_steps_describe_every_field() -> None:
     gate_fields = {str(k) for k in _gate_schema({}, with_id=True).schema}
     gate_fields_reconf = {str(k) for k in _gate_schema({}, with_id=False).schema}
     for lang, tree in LANGS.items():
-        for step in ("user", "reconfigure"):
+        for step in ("estate", "reconfigure"):
             s = tree["config"]["step"][step]
             assert set(s["data"]) == estate_fields, (lang, step)
             assert set(s["data_description"]) == estate_fields, (lang, step)

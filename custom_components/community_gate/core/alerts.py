@@ -13,7 +13,7 @@ import json
 import sqlite3
 from typing import Any, Final
 
-from . import errors, outbox as ob
+from . import errors, outbox_rows as ob
 from .store import Store
 
 

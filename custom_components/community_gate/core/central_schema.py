@@ -65,6 +65,9 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.alerts (
     estate text NOT NULL,
     id bigint NOT NULL,
     rev bigint NOT NULL DEFAULT nextval('{SCHEMA}.alert_rev'),
+    -- The transaction that last wrote the row: the feed shows a change only once every
+    -- transaction that could have taken a lower rev has ended (see centre.alerts_feed).
+    xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
     ts timestamptz NOT NULL,
     rule text NOT NULL,
     subject_kind text NOT NULL,
@@ -252,8 +255,8 @@ async def pseudonymise(conn: Any, estate: str, person_id: str, alias: str) -> No
         alias,
     )
     await conn.execute(
-        f"UPDATE {SCHEMA}.alerts SET subject_id=$3, rev=nextval('{SCHEMA}.alert_rev')"
-        " WHERE estate=$1 AND subject_id=$2",
+        f"UPDATE {SCHEMA}.alerts SET subject_id=$3, rev=nextval('{SCHEMA}.alert_rev'),"
+        " xid=pg_current_xact_id() WHERE estate=$1 AND subject_id=$2",
         estate,
         person_id,
         alias,
@@ -261,7 +264,8 @@ async def pseudonymise(conn: Any, estate: str, person_id: str, alias: str) -> No
     await conn.execute(
         f"UPDATE {SCHEMA}.alerts"
         " SET evidence=jsonb_set(evidence, '{person_id}', to_jsonb($3::text)),"
-        f" rev=nextval('{SCHEMA}.alert_rev') WHERE estate=$1 AND evidence->>'person_id'=$2",
+        f" rev=nextval('{SCHEMA}.alert_rev'), xid=pg_current_xact_id()"
+        " WHERE estate=$1 AND evidence->>'person_id'=$2",
         estate,
         person_id,
         alias,

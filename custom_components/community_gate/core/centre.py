@@ -145,8 +145,13 @@ async def alerts_feed(
     """Alerts of every estate (or one), each with its estate code. ``after_id`` None:
     the newest ``limit``, newest first (the panel's first page). Otherwise every
     alert raised or changed after that ``feed_id``, oldest change first (the
-    centre's poll: pass the last ``feed_id`` seen)."""
-    where: list[str] = []
+    centre's poll: pass the last ``feed_id`` seen).
+
+    ``feed_id``s are taken when a hub's batch writes, but batches commit in any
+    order: a change is shown only once no transaction that could still commit a
+    lower ``feed_id`` is running, so a cursor never skips one. (A transaction held
+    open elsewhere on the server holds the feed back until it ends.)"""
+    where: list[str] = ["xid < pg_snapshot_xmin(pg_current_snapshot())"]
     args: list[Any] = []
     if estate is not None:
         args.append(estate)
@@ -158,7 +163,7 @@ async def alerts_feed(
         where.append(f"rev > ${len(args)}")
         order = "rev"
     args.append(limit)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    clause = f" WHERE {' AND '.join(where)}"
     rows = await conn.fetch(
         f"SELECT {_ALERT_COLS} FROM {S}.alerts{clause} ORDER BY {order} LIMIT ${len(args)}",
         *args,

@@ -1,80 +1,59 @@
-"""The outbox to the command centre: what an estate tells the centre, queued locally.
+"""The outbox to the command centre: turning it on and off, reading and acknowledging
+rows, and the changes no store method makes (device states, the retention policy).
 
 Local-first: the estate's SQLite file stays the source of truth and the gate never
-waits for the line. Every change the centre needs (a passage, an alert's lifecycle,
-directory data, a device going down, an erasure, the retention policy) is written as
-an ``outbox`` row *in the same transaction* as the change itself, so a change and its
-row are committed together or not at all; ``core/replicator.py`` ships the rows in
-``seq`` order and deletes them only after the centre has committed them.
-
-What never goes in a row: biometrics (templates, distances, clusters' centroids),
-credential material (hashes, values; an ID card only as the operator-wide
-``card_token``), photos, notes, and names unless the operator shares them
-(``SharePolicy.names``).
+waits for the line. Every change the centre needs is written as an ``outbox`` row *in
+the same transaction* as the change itself (``outbox_rows.emit``, called by the store,
+the alert log and the functions here); ``core/replicator.py`` ships the rows in ``seq``
+order and deletes them only after the centre has committed them.
 
 Synchronous, on the store's own thread, like ``Store``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import StrEnum
-import hashlib
-import hmac
 import json
-import sqlite3
-import time as _time
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any
 
-from .model import Gate, Method, Passage, Person, Unit
+from .outbox_rows import (
+    BACKFILL_SETTING,
+    DEFAULT_RETENTION_DAYS,
+    ESTATE_KEY,
+    RETENTION_SETTING,
+    SETTING,
+    OutboxKind,
+    OutboxRow,
+    SharePolicy,
+    alert_payload,
+    card_token,
+    emit,
+    gate_payload,
+    passage_payload,
+    person_payload,
+    unit_payload,
+)
 from .rows import PASSAGE_COLS, PERSON_COLS, passage_from_row, person_from_row
+from .store import Store
 
-if TYPE_CHECKING:
-    from .store import Store
-
-# Settings keys (the ``settings`` table): writing on/off with its policy, and the
-# retention the estate last told the centre (an ``estate`` row is queued on change).
-SETTING: Final = "outbox"
-RETENTION_SETTING: Final = "outbox_retention_days"
-DEFAULT_RETENTION_DAYS: Final = 365
-ESTATE_KEY: Final = "estate"
-
-
-class OutboxKind(StrEnum):
-    PASSAGE = "passage"
-    ALERT = "alert"
-    PERSON = "person"
-    UNIT = "unit"
-    GATE = "gate"
-    DEVICE = "device"
-    ERASE = "erase"
-    ESTATE = "estate"
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    seq: int
-    kind: OutboxKind
-    key: str
-    payload: dict[str, Any]
-    ts: float
-
-
-@dataclass(frozen=True)
-class SharePolicy:
-    """What the operator lets cross the line beyond ids and codes."""
-
-    names: bool = False
-
-
-# ----------------------------------------------------------------- card tokens
-def card_token(key: bytes, normalised_id: str) -> str:
-    """An ID card's token under the operator's shared key: the same card gives the
-    same token at every estate of that operator; the number cannot be read back.
-    ``normalised_id`` is ``credentials.normalise(ID_CARD, value)``."""
-    msg = b"community_gate central id card v1\x00" + normalised_id.encode()
-    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+__all__ = [
+    "OutboxKind",
+    "OutboxRow",
+    "SharePolicy",
+    "ack_outbox",
+    "backfill_pending",
+    "backfill_step",
+    "card_token",
+    "disable_outbox",
+    "enable_outbox",
+    "last_seq",
+    "note_retention",
+    "outbox_enabled",
+    "outbox_stats",
+    "read_outbox",
+    "record_device",
+    "record_device_removed",
+    "set_card_token",
+]
 
 
 def set_card_token(store: Store, credential_id: str, token: str | None) -> None:
@@ -84,146 +63,24 @@ def set_card_token(store: Store, credential_id: str, token: str | None) -> None:
         c.execute("UPDATE credentials SET card_token=? WHERE id=?", (token, credential_id))
 
 
-# -------------------------------------------------------------------- payloads
-def passage_payload(c: sqlite3.Connection, p: Passage) -> dict[str, Any]:
-    card = None
-    if p.method is Method.ID_CARD and p.credential_id is not None:
-        row = c.execute(
-            "SELECT card_token FROM credentials WHERE id=?", (p.credential_id,)
-        ).fetchone()
-        card = row[0] if row else None
-    return {
-        "id": p.id,
-        "ts": p.ts,
-        "last_seen": p.last_seen,
-        "count": p.count,
-        "gate_id": p.gate_id,
-        "direction": p.direction.value,
-        "method": p.method.value,
-        "allowed": p.allowed,
-        "reason": p.reason.value,
-        "person_id": p.person_id,
-        "unit_id": p.unit_id,
-        # A stranger's cluster id: an opaque local label, no face data.
-        "cluster_id": p.cluster_id,
-        "flags": list(p.flags),
-        "card": card,
-    }
-
-
-def person_payload(p: Person, share: SharePolicy) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": p.id,
-        "unit_id": p.unit_id,
-        "role": p.role.value,
-        "special_attention": p.special_attention,
-        "lives_alone": p.lives_alone,
-        "blocked": p.blocked,
-        "valid_from": p.valid_from,
-        "valid_until": p.valid_until,
-        "allowed_gates": sorted(p.allowed_gates),
-    }
-    if share.names:
-        out["name"] = p.display_name
-    return out
-
-
-def unit_payload(u: Unit) -> dict[str, Any]:
-    return {
-        "id": u.id,
-        "building": u.building,
-        "number": u.number,
-        "rent_arrears": u.rent_arrears,
-        "lease_until": u.lease_until,
-    }
-
-
-def gate_payload(g: Gate) -> dict[str, Any]:
-    return {
-        "id": g.id,
-        "name": g.name,
-        "kind": g.kind.value,
-        "direction": g.direction.value,
-        "building": g.building,
-    }
-
-
-ALERT_COLS: Final = (
-    "id, ts, rule, subject_kind, subject_id, gate_id, evidence, state, acknowledged_at, resolved_at"
-)
-
-
-def alert_payload(c: sqlite3.Connection, alert_id: int) -> dict[str, Any]:
-    """The alert row as the centre keeps it (who acknowledged it stays local)."""
-    r = c.execute(f"SELECT {ALERT_COLS} FROM alerts WHERE id=?", (alert_id,)).fetchone()
-    return {
-        "id": r[0],
-        "ts": r[1],
-        "rule": r[2],
-        "subject_kind": r[3],
-        "subject_id": r[4],
-        "gate_id": r[5],
-        "evidence": json.loads(r[6]),
-        "state": r[7],
-        "acknowledged_at": r[8],
-        "resolved_at": r[9],
-    }
-
-
-# ----------------------------------------------------------------- writing rows
-def emit(c: sqlite3.Connection, kind: OutboxKind, key: str, payload: dict[str, Any]) -> None:
-    """Queue one row inside the caller's transaction."""
-    c.execute(
-        "INSERT INTO outbox (kind, key, payload, ts) VALUES (?,?,?,?)",
-        (kind.value, key, json.dumps(payload, separators=(",", ":")), _time.time()),
-    )
-
-
-def emit_passages(c: sqlite3.Connection, ids: Iterable[int]) -> None:
-    """Queue the current state of passages changed by a bulk update (a cluster merge
-    or assignment), read back inside the same transaction."""
-    for pid in ids:
-        row = c.execute(f"SELECT {PASSAGE_COLS} FROM passages WHERE id=?", (pid,)).fetchone()
-        if row is not None:
-            p = passage_from_row(row)
-            emit(c, OutboxKind.PASSAGE, str(p.id), passage_payload(c, p))
-
-
-def scrub_erased(c: sqlite3.Connection, person_id: str, alias: str) -> None:
-    """An erased person leaves the queue too: rows not shipped yet would otherwise
-    carry the id (and a shared name) to the centre after the erasure."""
-    c.execute("DELETE FROM outbox WHERE kind='person' AND key=?", (person_id,))
-    c.execute(
-        "UPDATE outbox SET payload=json_set(payload, '$.person_id', ?)"
-        " WHERE kind='passage' AND json_extract(payload, '$.person_id')=?",
-        (alias, person_id),
-    )
-    c.execute(
-        "UPDATE outbox SET payload=json_set(payload, '$.subject_id', ?)"
-        " WHERE kind='alert' AND json_extract(payload, '$.subject_id')=?",
-        (alias, person_id),
-    )
-    c.execute(
-        "UPDATE outbox SET payload=json_set(payload, '$.evidence.person_id', ?)"
-        " WHERE kind='alert' AND json_extract(payload, '$.evidence.person_id')=?",
-        (alias, person_id),
-    )
-
-
 def _estate_payload(days: int) -> dict[str, Any]:
     return {"retention_days": days}
 
 
 def note_retention(store: Store, days: int) -> bool:
-    """Tell the centre the estate's passage retention when it changed (it purges its
-    copy on the same policy). Returns whether a row was queued."""
-    if store.outbox_share is None or store.get_setting(RETENTION_SETTING) == str(days):
+    """Record the estate's passage retention and, when it changed and the outbox is
+    on, tell the centre (it purges its copy on the same policy). Recorded even while
+    the outbox is off, so enabling it later starts the centre from the right policy.
+    Returns whether a row was queued."""
+    if store.get_setting(RETENTION_SETTING) == str(days):
         return False
     with store.transaction() as c:
         c.execute(
             "INSERT INTO settings VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (RETENTION_SETTING, str(days)),
         )
+        if store.outbox_share is None:
+            return False
         emit(c, OutboxKind.ESTATE, ESTATE_KEY, _estate_payload(days))
     return True
 
@@ -252,19 +109,29 @@ def record_device_removed(store: Store, device_id: str) -> None:
 
 
 # ------------------------------------------------------------ turning it on/off
-def enable_outbox(store: Store, share: SharePolicy) -> int:
+def enable_outbox(store: Store, share: SharePolicy, *, backfill_now: bool = True) -> int:
     """Turn writing on and queue what the centre needs to start from: the estate's
-    retention, the directory, every passage still kept and every alert. Returns the
-    rows queued. Enabling again (a changed policy) re-queues the directory, so names
-    appear at (or, with upserts, vanish from) the centre as the policy now says."""
+    retention, the directory, every alert and every passage still kept. Returns the
+    rows queued.
+
+    The passage log can hold millions of rows: with ``backfill_now=False`` only a
+    cursor is recorded and ``backfill_step`` queues the passages a chunk per call
+    (the replicator does it, one store job each, so gate decisions interleave). A
+    backfilled row is the passage as it is when its chunk is queued, so a passage
+    changed meanwhile is never sent older than it is.
+
+    Enabling again (a changed policy) re-queues the directory only, so names appear
+    at (or, with upserts, vanish from) the centre as the policy now says."""
     before = outbox_stats(store)[0]
+    first_time = store.outbox_share is None
     with store.transaction() as c:
         c.execute(
             "INSERT INTO settings VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (SETTING, json.dumps({"names": share.names})),
         )
-        days = int(store.get_setting(RETENTION_SETTING) or DEFAULT_RETENTION_DAYS)
-        emit(c, OutboxKind.ESTATE, ESTATE_KEY, _estate_payload(days))
+        if first_time:
+            days = int(store.get_setting(RETENTION_SETTING) or DEFAULT_RETENTION_DAYS)
+            emit(c, OutboxKind.ESTATE, ESTATE_KEY, _estate_payload(days))
         for g in store.list_gates():
             emit(c, OutboxKind.GATE, g.id, gate_payload(g))
         for u in store.list_units():
@@ -272,34 +139,64 @@ def enable_outbox(store: Store, share: SharePolicy) -> int:
         for r in c.execute(f"SELECT {PERSON_COLS} FROM people ORDER BY id").fetchall():
             p = person_from_row(r)
             emit(c, OutboxKind.PERSON, p.id, person_payload(p, share))
-        # Oldest first, so the centre fills in the order it would have seen them.
-        for r in c.execute(f"SELECT {PASSAGE_COLS} FROM passages ORDER BY id").fetchall():
+        if first_time:
+            for (aid,) in c.execute("SELECT id FROM alerts ORDER BY id").fetchall():
+                emit(c, OutboxKind.ALERT, str(aid), alert_payload(c, int(aid)))
+            top = c.execute("SELECT max(id) FROM passages").fetchone()[0]
+            if top is not None:
+                cursor = json.dumps({"after": 0, "upto": int(top)})
+                c.execute(
+                    "INSERT INTO settings VALUES (?,?)"
+                    " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (BACKFILL_SETTING, cursor),
+                )
+    store.outbox_share = share
+    if backfill_now:
+        while backfill_step(store):
+            pass
+    return outbox_stats(store)[0] - before
+
+
+def backfill_step(store: Store, limit: int = 20_000) -> int:
+    """Queue the next ``limit`` passages of the backfill, oldest first, in one
+    transaction. Returns how many were queued; 0 once it is done (or none is due)."""
+    raw = store.get_setting(BACKFILL_SETTING)
+    if raw is None or store.outbox_share is None:
+        return 0
+    cursor = json.loads(raw)
+    after, upto = int(cursor["after"]), int(cursor["upto"])
+    with store.transaction() as c:
+        rows = c.execute(
+            f"SELECT {PASSAGE_COLS} FROM passages WHERE id>? AND id<=? ORDER BY id LIMIT ?",
+            (after, upto, limit),
+        ).fetchall()
+        for r in rows:
             row = passage_from_row(r)
             emit(c, OutboxKind.PASSAGE, str(row.id), passage_payload(c, row))
-        for (aid,) in c.execute("SELECT id FROM alerts ORDER BY id").fetchall():
-            emit(c, OutboxKind.ALERT, str(aid), alert_payload(c, int(aid)))
-    store.outbox_share = share
-    return outbox_stats(store)[0] - before
+        if len(rows) < limit:
+            c.execute("DELETE FROM settings WHERE key=?", (BACKFILL_SETTING,))
+        else:
+            c.execute(
+                "UPDATE settings SET value=? WHERE key=?",
+                (json.dumps({"after": int(rows[-1][0]), "upto": upto}), BACKFILL_SETTING),
+            )
+    return len(rows)
+
+
+def backfill_pending(store: Store) -> bool:
+    return store.get_setting(BACKFILL_SETTING) is not None
 
 
 def disable_outbox(store: Store) -> None:
     """Stop writing and drop the queue (the centre is no longer fed)."""
     with store.transaction() as c:
-        c.execute("DELETE FROM settings WHERE key IN (?, ?)", (SETTING, RETENTION_SETTING))
+        c.execute("DELETE FROM settings WHERE key IN (?, ?)", (SETTING, BACKFILL_SETTING))
         c.execute("DELETE FROM outbox")
     store.outbox_share = None
 
 
 def outbox_enabled(store: Store) -> bool:
     return store.outbox_share is not None
-
-
-def load_share(store: Store) -> SharePolicy | None:
-    """The policy stored by ``enable_outbox``; None when writing is off."""
-    raw = store.get_setting(SETTING)
-    if raw is None:
-        return None
-    return SharePolicy(names=bool(json.loads(raw).get("names", False)))
 
 
 # ------------------------------------------------------------------- shipping

@@ -89,8 +89,11 @@ class Recogniser:
         self._counts[id(scope)] = (scope, key, count)
         return count
 
-    def bars(self, scope: frozenset[str] | None) -> Bars:
-        people = self.enrolled_in(scope)
+    def bars(self, scope: frozenset[str] | None, *, verify: bool = False) -> Bars:
+        """The bars for a gate whose scope is ``scope``. ``verify``: a card + face gate,
+        where the card names the person and the face only has to be *that* person's:
+        the 1:1 bar (one candidate), the pair opening only for the card's holder."""
+        people = 1 if verify else self.enrolled_in(scope)
         spec = self.spec
         own = spec.threshold_for(people, self.target)
         sure = spec.threshold_for(people, self.target / CONFIDENT_FACTOR)

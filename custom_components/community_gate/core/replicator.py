@@ -39,6 +39,8 @@ from .outbox import (
     OutboxRow,
     SharePolicy,
     ack_outbox,
+    backfill_pending,
+    backfill_step,
     last_seq,
     outbox_stats,
     read_outbox,
@@ -167,8 +169,13 @@ async def _connect(config: CentralConfig, connect_timeout: float = 10.0) -> Any:
     try:
         ssl_arg = await asyncio.get_running_loop().run_in_executor(None, _ssl, config)
         conn = await asyncpg.connect(config.dsn, ssl=ssl_arg, timeout=connect_timeout)
-        await cs.ensure_schema(conn)
     except Exception as err:  # every failure becomes a reason the UI can show
+        raise _classify(config, err) from None
+    try:
+        await cs.ensure_schema(conn)
+    except Exception as err:
+        # Connected but unusable (a newer schema, no rights): leave nothing open.
+        conn.terminate()
         raise _classify(config, err) from None
     return conn
 
@@ -214,7 +221,7 @@ VALUES ($1, $2, to_timestamp($3), $4, $5, $6, $7, $8::jsonb, $9, to_timestamp($1
 ON CONFLICT (estate, id) DO UPDATE SET subject_id=excluded.subject_id,
     evidence=excluded.evidence, state=excluded.state,
     acknowledged_at=excluded.acknowledged_at, resolved_at=excluded.resolved_at,
-    rev=nextval('{S}.alert_rev')
+    rev=nextval('{S}.alert_rev'), xid=pg_current_xact_id()
 """
 _UPSERT_PERSON: Final = f"""
 INSERT INTO {S}.people (estate, id, unit_id, role, special_attention, lives_alone, blocked,
@@ -487,6 +494,8 @@ class Replicator:
                 raise
             except Exception as err:
                 reason = _classify(self.config, err)
+                if self._connected:
+                    delay = self._retry_min  # a fresh outage starts from a short wait
                 if self._last_error != reason.reason or self._connected:
                     _LOGGER.warning(
                         "Command centre unreachable for estate %s (%s): %s",
@@ -502,8 +511,6 @@ class Replicator:
                 await self._refresh_stats()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry_max)
-            else:  # pragma: no cover - _session only returns by raising
-                delay = self._retry_min
 
     async def _refresh_stats(self) -> None:
         with contextlib.suppress(Exception):
@@ -544,7 +551,11 @@ class Replicator:
         self._last_error = None
         _LOGGER.info("Estate %s replicating to the command centre", code)
         last_beat = 0.0
+        backfilling = await self._run_db(backfill_pending)
         while True:
+            # Cleared before reading: a wake arriving during the read or the shipping
+            # is kept for the wait below, not lost.
+            self._wake.clear()
             rows, (backlog, oldest) = await self._run_db(
                 partial(_next_batch, centre_seq, self._batch)
             )
@@ -554,13 +565,18 @@ class Replicator:
                 centre_seq = await self._ship(conn, applier, rows, backlog)
                 last_beat = now
                 continue
+            if backfilling:
+                # The queue is empty: the next chunk of the history (one store job, so
+                # the gate's own work interleaves with it).
+                backfilling = bool(await self._run_db(backfill_step))
+                if backfilling:
+                    continue
             if now - last_beat >= self._heartbeat:
                 await conn.execute(
                     f"UPDATE {S}.estates SET last_seen=now(), lag_s=0, backlog=0 WHERE code=$1",
                     code,
                 )
                 last_beat = now
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)
 

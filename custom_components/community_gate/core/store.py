@@ -18,7 +18,7 @@ import sqlite3
 import time as _time
 from typing import Any
 
-from . import errors, outbox as ob
+from . import errors, outbox_rows as ob
 from .episodes import fold_target
 from .ids import check_id
 from .model import (
@@ -133,7 +133,7 @@ class Store:
             conn.execute("PRAGMA secure_delete = ON")
             store = cls(conn, path)
             store._migrate()
-            store.outbox_share = ob.load_share(store)
+            store.outbox_share = ob.load_share(conn)
         except errors.StoreError:
             conn.close()
             raise

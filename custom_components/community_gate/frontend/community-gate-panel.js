@@ -1,4 +1,5 @@
-// Community Gate staff panel: people, enrollment, passage log, gates, strangers, alerts.
+// Community Gate staff panel: people, enrollment, passage log, gates, strangers, alerts,
+// and (with a command centre entry) every estate's figures and alerts from the centre.
 //
 // A dependency-free ES module (no bundler, no npm): what ships is what is in the
 // repository. Reads go through the integration's typed websocket commands
@@ -34,6 +35,8 @@ const KINDS = ["card", "id_card", "pin", "fingerprint"];
 const METHODS = ["face", "card", "id_card", "qr", "pin", "fingerprint", "remote", "emergency"];
 const TABS = ["people", "enroll", "passages", "gates", "strangers", "alerts"];
 const PAGE = 25;
+// The estate picker's value for the command centre's view (never an entry id: those are hex).
+const CENTRE = "__centre__";
 
 const esc = (v) =>
   String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -162,7 +165,7 @@ class CommunityGatePanel extends HTMLElement {
 
   ws(type, data = {}) {
     const msg = { type: `community_gate/${type}`, ...data };
-    if (this.state.entry && type !== "estates" && type !== "qr") msg.config_entry_id = this.state.entry;
+    if (this.state.entry && type !== "estates" && type !== "qr" && !type.startsWith("centre")) msg.config_entry_id = this.state.entry;
     return this._hass.callWS(msg);
   }
 
@@ -194,10 +197,13 @@ class CommunityGatePanel extends HTMLElement {
     } catch (err) {
       this.state.estates = [];
     }
+    // A command centre entry, if any: its view joins the estate picker.
+    this._centre = await this.ws("centre").then(() => true, () => false);
     const pick = root.querySelector("select.estate");
-    if (this.state.estates.length > 1) {
+    if (this.state.estates.length + (this._centre ? 1 : 0) > 1) {
       pick.hidden = false;
-      pick.innerHTML = this.state.estates.map((e) => `<option value="${esc(e.entry_id)}">${esc(e.title)}</option>`).join("");
+      pick.innerHTML = this.state.estates.map((e) => `<option value="${esc(e.entry_id)}">${esc(e.title)}</option>`).join("")
+        + (this._centre ? `<option value="${CENTRE}">${esc(this.t("centre"))}</option>` : "");
     }
     this.state.entry = this.state.estates[0]?.entry_id ?? null;
     await this._loadTranslations();
@@ -208,6 +214,7 @@ class CommunityGatePanel extends HTMLElement {
       this._alerts = err?.code !== "unknown_command";
     }
     this._renderNav();
+    if (!this.state.entry && this._centre) return this._showCentre();
     if (!this.state.entry) {
       root.querySelector("main").innerHTML = `<div class="card">${esc(this.t("no_estate"))}</div>`;
       return;
@@ -721,10 +728,80 @@ class CommunityGatePanel extends HTMLElement {
       <tbody>${rows || `<tr><td colspan="5">${esc(this.t("nothing"))}</td></tr>`}</tbody></table></div>`);
   }
 
+  // ------------------------------------------------------------------ centre
+  // Every estate as the command centre sees it (read from the central store): counts,
+  // the hubs' replication backlog and lag, and the newest alerts across estates.
+  async _showCentre() {
+    this._stopCamera();
+    this.state.tab = "centre";
+    this.shadowRoot.querySelector("nav").innerHTML =
+      `<button data-tab="centre" class="on">${esc(this.t("centre_view"))}</button>`;
+    this.shadowRoot.querySelector(".emergency").innerHTML = "";
+    this._main().innerHTML = `<div class="flash"></div><div class="view">${esc(this.t("loading"))}</div>`;
+    try {
+      await this._view_centre();
+    } catch (err) {
+      this._view(`<div class="msg error">${esc(this._errorText(err))}</div>`);
+    }
+  }
+
+  async _view_centre() {
+    const d = await this.ws("centre");
+    const rule = (r) => this._tr?.[`component.community_gate.entity.event.alerts.state_attributes.event_type.state.${r}`] || r;
+    const secs = (v) => (v === null || v === undefined ? "–" : this.t("seconds", { count: Math.round(v) }));
+    const estates = d.estates.map((e) => `<tr class="click" data-centre-estate="${esc(e.estate)}">
+        <td>${esc(e.estate)}</td><td>${esc(e.passages_today)}</td>
+        <td class="${e.open_alerts ? "bad" : ""}">${esc(e.open_alerts)}</td>
+        <td class="${e.offline_devices ? "bad" : ""}">${esc(e.offline_devices)}</td>
+        <td class="hide-narrow">${esc(e.backlog)}</td><td class="hide-narrow">${esc(secs(e.lag_s))}</td>
+        <td class="hide-narrow">${esc(this._date(e.last_seen))}</td></tr>`).join("");
+    const alerts = d.alerts.map((a) => `<tr data-centre-alert="${esc(a.alert_id)}">
+        <td>${esc(this._date(a.time))}</td><td>${esc(a.estate)}</td><td>${esc(rule(a.rule))}</td>
+        <td>${esc(a.subject_id ?? "")}</td><td class="${a.state === "new" ? "bad" : ""}">${esc(this.t(`st_${a.state}`))}</td></tr>`).join("");
+    this._view(`${d.updated ? "" : `<div class="msg error">${esc(this.t("centre_stale"))}</div>`}
+      <div class="card"><h2>${esc(d.title)}</h2>
+      <table><thead><tr><th>${esc(this.t("estate"))}</th><th>${esc(this.t("passages_today"))}</th>
+        <th>${esc(this.t("open_alerts_col"))}</th><th>${esc(this.t("offline_devices"))}</th>
+        <th class="hide-narrow">${esc(this.t("backlog"))}</th><th class="hide-narrow">${esc(this.t("lag"))}</th>
+        <th class="hide-narrow">${esc(this.t("last_seen"))}</th></tr></thead>
+        <tbody>${estates || `<tr><td colspan="7">${esc(this.t("no_estates_yet"))}</td></tr>`}</tbody></table></div>
+      <div class="centre-passages"></div>
+      ${d.repeat_cards.length ? `<div class="card"><h2>${esc(this.t("repeat_cards"))}</h2>
+      <table><thead><tr><th>${esc(this.t("card_token"))}</th><th>${esc(this.t("estates_col"))}</th>
+        <th>${esc(this.t("passages"))}</th><th>${esc(this.t("last_seen"))}</th></tr></thead>
+        <tbody>${d.repeat_cards.map((c) => `<tr><td>${esc(c.card)}</td><td>${esc(c.estates.join(", "))}</td>
+          <td>${esc(c.passages)}</td><td>${esc(this._date(c.last))}</td></tr>`).join("")}</tbody></table></div>` : ""}
+      <div class="card"><h2>${esc(this.t("centre_alerts"))}</h2>
+      <table><thead><tr><th>${esc(this.t("time"))}</th><th>${esc(this.t("estate"))}</th><th>${esc(this.t("rule"))}</th>
+        <th>${esc(this.t("subject"))}</th><th>${esc(this.t("state"))}</th></tr></thead>
+        <tbody>${alerts || `<tr><td colspan="5">${esc(this.t("nothing"))}</td></tr>`}</tbody></table></div>`);
+  }
+
+  async _centrePassages(estate) {
+    const box = this._main().querySelector(".centre-passages");
+    if (!box) return;
+    const d = await this.ws("centre/passages", { estate, limit: 50 });
+    const rows = d.passages.map((p) => `<tr><td>${esc(this._date(p.time))}</td><td>${esc(p.gate_id)}</td>
+        <td>${esc(this.t(p.method) || p.method)}</td><td class="${p.allowed ? "ok" : "bad"}">${esc(this.t(p.allowed ? "granted" : "denied"))}</td>
+        <td>${esc(p.person_id ?? "")}</td></tr>`).join("");
+    box.innerHTML = `<div class="card"><div class="row"><h2 style="flex:1;margin:0">${esc(this.t("centre_passages", { estate }))}</h2>
+      <button class="flat" data-action="close-centre-passages">${esc(this.t("close"))}</button></div>
+      <table><thead><tr><th>${esc(this.t("time"))}</th><th>${esc(this.t("gate"))}</th><th>${esc(this.t("method"))}</th>
+      <th>${esc(this.t("result"))}</th><th>${esc(this.t("person"))}</th></tr></thead>
+      <tbody>${rows || `<tr><td colspan="5">${esc(this.t("nothing"))}</td></tr>`}</tbody></table></div>`;
+  }
+
   // ------------------------------------------------------------------ events
   async _click(e) {
     const tab = e.target.closest("[data-tab]");
+    if (tab && tab.dataset.tab === "centre") return this._showCentre();
     if (tab) return this._show(tab.dataset.tab);
+    const centreEstate = e.target.closest("tr[data-centre-estate]");
+    if (centreEstate) return this._guard(() => this._centrePassages(centreEstate.dataset.centreEstate));
+    if (e.target.closest('[data-action="close-centre-passages"]')) {
+      this._main().querySelector(".centre-passages").innerHTML = "";
+      return undefined;
+    }
     const row = e.target.closest("tr[data-person]");
     if (row && !e.target.closest("button")) return this._guard(() => this._showPerson(row.dataset.person));
     const el = e.target.closest("[data-action]");
@@ -786,8 +863,14 @@ class CommunityGatePanel extends HTMLElement {
 
   async _change(e) {
     if (e.target.matches("select.estate")) {
-      this.state.entry = e.target.value;
       this._unsub?.then((u) => u());
+      this._unsub = null;
+      if (e.target.value === CENTRE) {
+        this.state.entry = null;
+        return this._showCentre();
+      }
+      this.state.entry = e.target.value;
+      if (this.state.tab === "centre") this.state.tab = "people";
       this._subscribe();
       return this._show(this.state.tab);
     }

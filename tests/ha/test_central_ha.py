@@ -1,0 +1,744 @@
+"""The central store in Home Assistant, against a real PostgreSQL (tests/pg.py): the
+estate options' section (a good DSN, a wrong password, nothing listening), replication
+from a Home Assistant estate, the link down → repair issue → recovery, the command
+centre's entry (sensors and events from two estates) and diagnostics redaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+import json
+from pathlib import Path
+import time
+from typing import Any
+
+import asyncpg
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.community_gate import central_link
+from custom_components.community_gate.const import DOMAIN, EVENT_CENTRAL_ALERT
+from custom_components.community_gate.core.access import AccessControl
+from custom_components.community_gate.core.alerts import AlertLog, Rule, SubjectKind
+from custom_components.community_gate.core.central_settings import CentralSettings
+from custom_components.community_gate.core.crypto import Hasher
+from custom_components.community_gate.core.model import (
+    CredentialKind,
+    Direction,
+    Gate,
+    Method,
+    Passage,
+    Person,
+    Reason,
+    Role,
+)
+from custom_components.community_gate.core.outbox import card_token
+from custom_components.community_gate.core.store import Store
+from devtools.pgserver import free_port
+from tests.central.hubkit import Hub, drained
+from tests.ha.helpers import (
+    NAME,
+    add_estate,
+    add_tenant,
+    call,
+    gate_subentry,
+    hub_of,
+    present,
+    present_credential,
+    private,
+)
+from tests.pg import PASSWORD, PgServer
+
+CODE = "maple-court"
+# The test server speaks no TLS: "disable" says so (asyncpg's "prefer" probe, cancelled
+# by an unload mid-connect, leaves a future Home Assistant's test harness reports).
+DEADLINE_S = 120.0  # a stuck test fails after this; not a speed assertion
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restored link is found within a second (the product waits up to a minute)."""
+    monkeypatch.setattr(central_link, "RETRY_MAX_S", 0.5)
+
+
+async def until(check: Callable[[], Awaitable[bool] | bool], what: str) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + DEADLINE_S
+    while True:
+        result = check()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def scalar(dsn: str, sql: str, *args: Any) -> Any:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+def without_password(dsn: str) -> str:
+    return dsn.replace(f":{PASSWORD}@", "@")
+
+
+async def central_options(
+    hass: HomeAssistant, entry: MockConfigEntry, **central: Any
+) -> dict[str, Any]:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"central": {"enabled": True, "estate_code": CODE, "tls": "disable", **central}},
+    )
+
+
+def _shown(schema: Any) -> str:
+    """Every default and suggested value a form would show, sections included."""
+    out: list[str] = []
+    for key, value in schema.schema.items():
+        description = getattr(key, "description", None)
+        if description:
+            out.append(repr(description))
+        default = getattr(key, "default", None)
+        if callable(default):
+            out.append(repr(default()))
+        inner = getattr(value, "schema", None)
+        if inner is not None and hasattr(inner, "schema"):
+            out.append(_shown(inner))
+    return " ".join(out)
+
+
+@pytest.fixture
+async def estate(hass: HomeAssistant, db_path: Path) -> MockConfigEntry:
+    return await add_estate(hass, db_path, gate_subentry("east_gate", "switch.east_relay"))
+
+
+# ------------------------------------------------------------------ options flow
+async def test_options_good_dsn_turns_replication_on(
+    hass: HomeAssistant, estate: MockConfigEntry, postgres_dsn: str
+) -> None:
+    result = await central_options(hass, estate, dsn=postgres_dsn)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    stored = estate.options["central"]
+    # The password is kept apart from the DSN, which is shown back without it.
+    assert stored["dsn"] == without_password(postgres_dsn)
+    assert stored["password"] == PASSWORD
+    assert (stored["enabled"], stored["estate_code"], stored["share_names"]) == (True, CODE, False)
+    assert stored["repair_minutes"] == 30
+    assert estate.state is ConfigEntryState.LOADED
+    hub = hub_of(estate)
+    assert hub.store.outbox_share is not None
+    assert not hub.store.outbox_share.names
+
+    # The form shows the DSN back, never the password.
+    form = await hass.config_entries.options.async_init(estate.entry_id)
+    shown = _shown(form["data_schema"])
+    assert without_password(postgres_dsn) in shown
+    assert PASSWORD not in shown
+    hass.config_entries.options.async_abort(form["flow_id"])
+
+    # Turned off: the queue goes and nothing more is written for the centre.
+    result = await hass.config_entries.options.async_configure(
+        (await hass.config_entries.options.async_init(estate.entry_id))["flow_id"],
+        {"central": {"enabled": False}},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert estate.options["central"]["enabled"] is False
+    assert hub_of(estate).store.outbox_share is None
+
+
+@pytest.mark.parametrize(
+    ("make_dsn", "error"),
+    [
+        (lambda dsn: dsn.replace(PASSWORD, "not-the-password"), "central_invalid_auth"),
+        (
+            lambda dsn: f"postgresql://cg_test:x@127.0.0.1:{free_port()}/nowhere",
+            "central_cannot_connect",
+        ),
+        (lambda dsn: "mysql://cg_test@127.0.0.1/x", "central_invalid_dsn"),
+        (lambda dsn: dsn, "central_tls"),  # TLS required of a server that has none
+    ],
+    ids=["bad_password", "unreachable", "not_postgresql", "tls_refused"],
+)
+async def test_options_refuse_a_link_that_does_not_work(
+    hass: HomeAssistant,
+    estate: MockConfigEntry,
+    postgres_dsn: str,
+    make_dsn: Callable[[str], str],
+    error: str,
+) -> None:
+    tls = "require" if error == "central_tls" else "disable"
+    result = await central_options(hass, estate, dsn=make_dsn(postgres_dsn), tls=tls)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    assert "central" not in estate.options
+    assert hub_of(estate).store.outbox_share is None
+
+
+async def test_options_refuse_a_bad_estate_code(
+    hass: HomeAssistant, estate: MockConfigEntry, postgres_dsn: str
+) -> None:
+    result = await central_options(hass, estate, dsn=postgres_dsn, estate_code="Maple Court!")
+    assert result["errors"] == {"base": "central_estate_code"}
+    assert "central" not in estate.options
+
+
+# --------------------------------------------------------------- replication
+async def central_estate(
+    hass: HomeAssistant, db_path: Path, dsn: str, **extra: Any
+) -> MockConfigEntry:
+    """An estate that replicates from its first start (options written as the flow does)."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        minor_version=2,
+        title="Maple Court",
+        data={"name": "Maple Court", "db_path": str(db_path)},
+        options={
+            "retention_days": 180,
+            "central": {
+                "enabled": True,
+                "dsn": without_password(dsn),
+                "password": PASSWORD,
+                "estate_code": CODE,
+                "tls": "disable",
+                "ca_file": "",
+                "share_names": False,
+                "repair_minutes": 30,
+                **extra,
+            },
+        },
+        unique_id=str(db_path),
+        subentries_data=[gate_subentry("east_gate", "switch.east_relay")],
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    return entry
+
+
+def link_of(entry: MockConfigEntry) -> central_link.CentralLink:
+    link = entry.runtime_data.central
+    assert link is not None
+    return link
+
+
+async def test_passages_replicate_from_home_assistant(
+    hass: HomeAssistant,
+    db_path: Path,
+    postgres_dsn: str,
+    relay_calls: list[tuple[str, str]],
+) -> None:
+    entry = await central_estate(hass, db_path, postgres_dsn)
+    link = link_of(entry)
+    # Connected means the centre's schema exists (the hub's first connection makes it).
+    await until(lambda: link.status().connected, "the first connection")
+    await add_tenant(hass, settle=True)
+    await present(hass, "east_gate")
+    await present(hass, "east_gate", "999999")  # an unknown card: refused, logged
+
+    async def arrived() -> bool:
+        n = await scalar(
+            postgres_dsn,
+            "SELECT count(*) FROM community_gate.passages WHERE estate=$1",
+            CODE,
+        )
+        return bool(n == 2 and link.status().backlog == 0)
+
+    await until(arrived, "both passages at the centre")
+    rows = await scalar(
+        postgres_dsn,
+        "SELECT json_agg(json_build_object('person', person_id, 'allowed', allowed)"
+        " ORDER BY id) FROM community_gate.passages WHERE estate=$1",
+        CODE,
+    )
+    assert json.loads(rows) == [
+        {"person": "p1", "allowed": True},
+        {"person": None, "allowed": False},
+    ]
+    # Names are not shared by default: the directory at the centre has none.
+    people = await scalar(postgres_dsn, "SELECT json_agg(p) FROM community_gate.people p")
+    assert NAME not in people
+    assert "p1" in people
+
+    # The diagnostic sensors follow the link's watch.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.maple_court_central_store_backlog").state == "0"
+    assert hass.states.get("sensor.maple_court_central_store_lag").state == "0.0"
+
+
+async def test_link_down_raises_a_repair_and_recovers(
+    hass: HomeAssistant,
+    db_path: Path,
+    postgres_server: PgServer,
+    postgres_dsn: str,
+    relay_calls: list[tuple[str, str]],
+) -> None:
+    entry = await central_estate(hass, db_path, postgres_dsn, repair_minutes=10)
+    link = link_of(entry)
+    await until(lambda: link.status().connected, "the first connection")
+    issues = ir.async_get(hass)
+    issue = (DOMAIN, central_link.issue_id(entry.entry_id))
+
+    postgres_server.stop()
+    try:
+        await add_tenant(hass, settle=True)
+        await present(hass, "east_gate")  # queued; shipping it finds the link down
+        await until(lambda: not link.status().connected, "the link seen down")
+        # The watch at its times: seen down now, then 5 minutes later, then 11.
+        start = time.time()
+        link.async_check(start)
+        link.async_check(start + 5 * 60)
+        assert issues.async_get_issue(*issue) is None  # not yet past the threshold
+        link.async_check(start + 11 * 60)
+        raised = issues.async_get_issue(*issue)
+        assert raised is not None
+        assert raised.translation_key == "central_down"
+        assert raised.translation_placeholders is not None
+        assert raised.translation_placeholders["minutes"] == "10"
+        assert int(raised.translation_placeholders["backlog"]) >= 1
+    finally:
+        postgres_server.start()
+
+    await until(lambda: link.status().connected and link.status().backlog == 0, "recovery")
+    link.async_check(start + 12 * 60)
+    assert issues.async_get_issue(*issue) is None
+    # The passage written while the link was down arrived, once.
+    n = await scalar(
+        postgres_dsn, "SELECT count(*) FROM community_gate.passages WHERE estate=$1", CODE
+    )
+    assert n == 1
+
+
+async def test_diagnostics_hold_no_secret(
+    hass: HomeAssistant,
+    db_path: Path,
+    postgres_dsn: str,
+    hass_client: ClientSessionGenerator,
+    relay_calls: list[tuple[str, str]],
+) -> None:
+    entry = await central_estate(hass, db_path, postgres_dsn)
+    link = link_of(entry)
+    await until(lambda: link.status().connected and link.status().backlog == 0, "caught up")
+    diag = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    text = json.dumps(diag)
+    assert PASSWORD not in text
+    assert postgres_dsn not in text
+    assert without_password(postgres_dsn) not in text  # no user name either
+    central = diag["central"]
+    assert central["connected"] is True
+    assert central["backlog"] == 0
+    assert central["settings"]["host"].startswith("127.0.0.1:")
+    assert central["settings"]["database"] == postgres_dsn.rsplit("/", 1)[1]
+    assert diag["entry"]["options"]["central"]["estate_code"] == CODE
+    assert "password" not in diag["entry"]["options"]["central"]
+
+
+# ------------------------------------------------------------ the command centre
+def _reader(server: PgServer, database: str) -> str:
+    """A read-only role on the centre's schema, as docs/central.md sets it up."""
+    password = "reader-pw"
+    server.psql(
+        database,
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='centre_reader')"
+        f" THEN CREATE ROLE centre_reader LOGIN PASSWORD '{password}'; END IF; END $$;"
+        f" GRANT CONNECT ON DATABASE {database} TO centre_reader;"
+        " GRANT USAGE ON SCHEMA community_gate TO centre_reader;"
+        " GRANT SELECT ON ALL TABLES IN SCHEMA community_gate TO centre_reader;",
+    )
+    return f"postgresql://centre_reader:{password}@127.0.0.1:{server.port}/{database}"
+
+
+def _raise(rule: Rule, kind: SubjectKind, subject: str) -> Callable[[Store], None]:
+    def run(s: Store) -> None:
+        if not s.list_gates():
+            s.upsert_gate(Gate("main", "Main"))
+        AlertLog(s).add(time.time(), rule, kind, subject, "main", {})
+
+    return run
+
+
+async def test_centre_entry_sensors_and_events_from_two_estates(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    postgres_server: PgServer,
+    postgres_dsn: str,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    hubs = [Hub(tmp_path / f"{c}.db", c, postgres_dsn) for c in ("east-park", "west-lake")]
+    for hub in hubs:
+        await hub.call(_raise(Rule.TAILGATING, SubjectKind.CLUSTER, "k1"))
+        await hub.start()
+    try:
+        for hub in hubs:
+            await until(lambda hub=hub: drained(hub), "the estates at the centre")
+        reader = _reader(postgres_server, postgres_dsn.rsplit("/", 1)[1])
+
+        # The user picks "command centre"; the read-only DSN is tested and saved.
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        assert result["type"] is FlowResultType.MENU
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "centre"}
+        )
+        assert result["step_id"] == "centre"
+        bad = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"dsn": reader.replace("reader-pw", "nope"), "tls": "disable"}
+        )
+        assert bad["errors"] == {"base": "central_invalid_auth"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"dsn": reader, "tls": "disable"}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        centre = result["result"]
+        assert "reader-pw" not in centre.data["dsn"]
+        await hass.async_block_till_done()
+        assert centre.state is ConfigEntryState.LOADED
+
+        # Per-estate sensors (by estate code), and the feed's event entity.
+        for code in ("east_park", "west_lake"):
+            assert hass.states.get(f"sensor.{code}_open_alerts").state == "1"
+            assert hass.states.get(f"sensor.{code}_passages_today").state == "0"
+            assert hass.states.get(f"sensor.{code}_hub_backlog").state == "0"
+        event_entity = "event.command_centre_estate_alerts"
+        assert hass.states.get(event_entity).state == "unknown"  # history is not replayed
+
+        events: list[Event] = []
+
+        @callback
+        def _on(event: Event) -> None:
+            events.append(event)
+
+        hass.bus.async_listen(EVENT_CENTRAL_ALERT, _on)
+        await hubs[0].call(_raise(Rule.SPECIAL_ATTENTION, SubjectKind.PERSON, "p9"))
+        await hubs[1].call(_raise(Rule.FORCED_OPEN, SubjectKind.GATE, "main"))
+        for hub in hubs:
+            hub.replicator.wake()
+            await until(lambda hub=hub: drained(hub), "the new alerts at the centre")
+        await centre.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
+
+        got = sorted(
+            (e.data["estate"], e.data["rule"], e.data["subject_id"], e.data["state"])
+            for e in events
+        )
+        assert got == [
+            ("east-park", "special_attention", "p9", "new"),
+            ("west-lake", "forced_open", "main", "new"),
+        ]
+        # The entity (every user reads it) shows the forced door, not who is vulnerable.
+        state = hass.states.get(event_entity)
+        assert state.attributes["event_type"] == "forced_open"
+        assert state.attributes["estate"] == "west-lake"
+        assert hass.states.get("sensor.east_park_open_alerts").state == "2"
+
+        # An acknowledgement at the estate is not a new alert at the centre.
+        events.clear()
+        await hubs[1].call(lambda s: AlertLog(s).acknowledge(2, "staff", time.time()))
+        hubs[1].replicator.wake()
+        await until(lambda: drained(hubs[1]), "the acknowledgement")
+        await centre.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
+        assert events == []
+
+        # The centre's diagnostics: host and database, never the password or the DSN.
+        diag = await get_diagnostics_for_config_entry(hass, hass_client, centre)
+        text = json.dumps(diag)
+        assert "reader-pw" not in text
+        assert "centre_reader" not in text
+        assert diag["entry"]["data"]["database"] == postgres_dsn.rsplit("/", 1)[1]
+        assert sorted(e["code"] for e in diag["estates"]) == ["east-park", "west-lake"]
+
+        assert await hass.config_entries.async_unload(centre.entry_id)
+    finally:
+        for hub in hubs:
+            await hub.close()
+
+
+async def test_other_options_save_without_the_centre(
+    hass: HomeAssistant,
+    estate: MockConfigEntry,
+    postgres_server: PgServer,
+    postgres_dsn: str,
+) -> None:
+    """The link is tested when it changes, not each time staff change a retention: a
+    centre that is down never blocks the estate's own settings."""
+    assert (await central_options(hass, estate, dsn=postgres_dsn))["type"] is (
+        FlowResultType.CREATE_ENTRY
+    )
+    await hass.async_block_till_done()
+    postgres_server.stop()
+    try:
+        result = await hass.config_entries.options.async_init(estate.entry_id)
+        # What the form sends back untouched: the DSN shown, the password left empty.
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {
+                "retention_days": 90,
+                "central": {
+                    "enabled": True,
+                    "dsn": without_password(postgres_dsn),
+                    "estate_code": CODE,
+                    "tls": "disable",
+                },
+            },
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        assert estate.options["retention_days"] == 90
+        assert estate.options["central"]["password"] == PASSWORD  # kept
+        # A changed link is tested, and refused while the centre is down.
+        result = await hass.config_entries.options.async_init(estate.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {"central": {"enabled": True, "dsn": postgres_dsn, "estate_code": "other-code"}},
+        )
+        assert result["errors"] == {"base": "central_cannot_connect"}
+        assert estate.options["central"]["estate_code"] == CODE
+    finally:
+        postgres_server.start()
+
+
+async def test_centre_reconfigure_takes_a_new_password(
+    hass: HomeAssistant, tmp_path: Path, postgres_dsn: str
+) -> None:
+    # An estate made the schema; the centre then reads it.
+    hub = Hub(tmp_path / "maker.db", "maker", postgres_dsn)
+    await hub.start()
+    try:
+        await until(lambda: drained(hub), "the schema at the centre")
+    finally:
+        await hub.close()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        minor_version=2,
+        title="Command centre",
+        data={
+            "kind": "centre",
+            "dsn": without_password(postgres_dsn),
+            "password": "stale-password",
+            "tls": "disable",
+            "ca_file": "",
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY  # the old password is refused
+
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure_centre"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"dsn": without_password(postgres_dsn), "password": PASSWORD, "tls": "disable"},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.data["password"] == PASSWORD
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("sensor.maker_open_alerts").state == "0"
+    # Even a role that may write (this one owns the database) cannot through the centre.
+    async with entry.runtime_data.pool.acquire() as conn:
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await conn.execute("DELETE FROM community_gate.passages")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+# ------------------------------------------------ the cross-estate visitor-card rule
+ID_NUMBER = "11010519491231002X"
+SECRET = "operator-wide secret"
+
+
+async def test_card_secret_gives_visitor_cards_a_token_at_the_centre(
+    hass: HomeAssistant,
+    db_path: Path,
+    postgres_dsn: str,
+    relay_calls: list[tuple[str, str]],
+) -> None:
+    entry = await central_estate(hass, db_path, postgres_dsn, card_secret=SECRET)
+    link = link_of(entry)
+    await until(lambda: link.status().connected, "the first connection")
+    await call(hass, "add_person", {"person_id": "v1", "role": "visitor"}, settle=True)
+    await private(
+        hass, "add_credential", {"person_id": "v1", "kind": "id_card", "value": ID_NUMBER}
+    )
+    await present_credential(
+        hass, {"gate_id": "east_gate", "kind": "id_card", "value": ID_NUMBER}, settle=True
+    )
+
+    async def arrived() -> bool:
+        return bool(
+            await scalar(
+                postgres_dsn,
+                "SELECT count(*) FROM community_gate.passages WHERE estate=$1 AND card IS NOT NULL",
+                CODE,
+            )
+        )
+
+    await until(arrived, "the ID card's passage with its token")
+    token = await scalar(postgres_dsn, "SELECT card FROM community_gate.passages LIMIT 1")
+    assert ID_NUMBER not in token
+    # The same secret gives the same token at any estate of the operator.
+    assert token == card_token(
+        CentralSettings(enabled=True, card_secret=SECRET).card_key, ID_NUMBER
+    )
+    diag = json.dumps(entry.runtime_data.central.diagnostics())
+    assert SECRET not in diag
+
+
+async def test_centre_finds_a_visitor_card_at_three_estates(
+    hass: HomeAssistant, tmp_path: Path, postgres_dsn: str
+) -> None:
+    key = CentralSettings(enabled=True, card_secret=SECRET).card_key
+    now = time.time()
+    codes = ("e1", "e2", "e3")
+    hubs = [Hub(tmp_path / f"{c}.db", c, postgres_dsn) for c in codes]
+
+    def visit(k: int) -> Callable[[Store], None]:
+        def run(s: Store) -> None:
+            s.upsert_gate(Gate("main", "Main"))
+            access = AccessControl(s, Hasher(bytes([k + 1]) * 32), card_key=key)
+            s.add_person(Person("v", Role.VISITOR))
+            card, _ = access.add_credential("v", CredentialKind.ID_CARD, ID_NUMBER)
+            s.add_passage(
+                Passage(
+                    now - 600 * (k + 1),
+                    "main",
+                    Direction.IN,
+                    Method.ID_CARD,
+                    True,
+                    Reason.GRANTED,
+                    person_id="v",
+                    credential_id=card.id,
+                )
+            )
+
+        return run
+
+    # Two estates have seen the card; the centre starts; then a third estate sees it.
+    for k, hub in enumerate(hubs):
+        if k < 2:
+            await hub.call(visit(k))
+        await hub.start()
+    try:
+        for hub in hubs:
+            await until(lambda hub=hub: drained(hub), "the estates at the centre")
+        events: list[Event] = []
+
+        @callback
+        def _on(event: Event) -> None:
+            events.append(event)
+
+        hass.bus.async_listen(EVENT_CENTRAL_ALERT, _on)
+        centre = MockConfigEntry(
+            domain=DOMAIN,
+            minor_version=2,
+            title="Command centre",
+            data={
+                "kind": "centre",
+                "dsn": without_password(postgres_dsn),
+                "password": PASSWORD,
+                "tls": "disable",
+                "ca_file": "",
+            },
+        )
+        centre.add_to_hass(hass)
+        assert await async_setup_component(hass, DOMAIN, {})
+        await hass.async_block_till_done()
+        cards = "sensor.command_centre_visitor_cards_at_several_estates"
+        assert hass.states.get(cards).state == "0"
+
+        await hubs[2].call(visit(2))
+        hubs[2].replicator.wake()
+        await until(lambda: drained(hubs[2]), "the third estate's visit")
+        await centre.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
+        assert hass.states.get(cards).state == "1"
+        (event,) = events
+        assert event.data["rule"] == "repeat_visitor_card"
+        assert event.data["estates"] == ["e1", "e2", "e3"]
+        assert ID_NUMBER not in json.dumps(event.data)
+        state = hass.states.get("event.command_centre_estate_alerts")
+        assert state.attributes["event_type"] == "repeat_visitor_card"
+        # Announced once, not at every poll.
+        await centre.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
+        assert len(events) == 1
+        assert await hass.config_entries.async_unload(centre.entry_id)
+    finally:
+        for hub in hubs:
+            await hub.close()
+
+
+async def test_centre_runs_the_nightly_retention_purge(
+    hass: HomeAssistant, tmp_path: Path, postgres_dsn: str
+) -> None:
+    """With the purge on, the centre deletes each night what is past an estate's
+    retention (365 days until the hub says otherwise) and keeps the rest."""
+    now = time.time()
+    hub = Hub(tmp_path / "old.db", "old-estate", postgres_dsn)
+
+    def history(s: Store) -> None:
+        s.upsert_gate(Gate("main", "Main"))
+        for age_days in (400, 1):
+            s.add_passage(
+                Passage(
+                    now - age_days * 86400,
+                    "main",
+                    Direction.IN,
+                    Method.CARD,
+                    True,
+                    Reason.GRANTED,
+                    person_id="p1",
+                )
+            )
+
+    await hub.call(history)
+    await hub.start()
+    try:
+        await until(lambda: drained(hub), "the history at the centre")
+    finally:
+        await hub.close()
+    count = "SELECT count(*) FROM community_gate.passages"
+    assert await scalar(postgres_dsn, count) == 2
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        minor_version=2,
+        title="Command centre",
+        data={
+            "kind": "centre",
+            "dsn": without_password(postgres_dsn),
+            "password": PASSWORD,
+            "tls": "disable",
+            "ca_file": "",
+            "purge": True,
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+
+    night = dt_util.now().replace(hour=3, minute=41, second=0, microsecond=0)
+    async_fire_time_changed(hass, night + timedelta(days=1))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await scalar(postgres_dsn, count) == 1
+    assert await hass.config_entries.async_unload(entry.entry_id)
