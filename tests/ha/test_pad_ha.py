@@ -177,3 +177,21 @@ async def test_a_challenge_gate_asks_and_checks_the_turn(
     right = await present(face, frames("bona_fide", "obama3.jpg", 5, "turn_left"))
     assert [(p.reason, p.allowed) for p in right] == [(Reason.GRANTED, True)]
     assert len(asked) == 2
+
+
+async def test_a_strangers_photo_is_refused_under_the_stranger_id(
+    hass: HomeAssistant, db_path: Path, relay_calls: list
+) -> None:
+    """A picture of someone not enrolled: logged as a stranger while its track is young,
+    then as a presentation attack under the same stranger cluster id (the id the
+    spoof_attempt alert would name), never as anyone's passage."""
+    _entry, face = await estate(hass, db_path)
+    passages = await present(face, frames("still_photo", "biden.jpg", 3))
+    reasons = [p.reason for p in passages]
+    assert Reason.PRESENTATION_ATTACK in reasons
+    assert set(reasons) <= {Reason.UNKNOWN_CREDENTIAL, Reason.PRESENTATION_ATTACK}
+    clusters = {p.cluster_id for p in passages}
+    assert len(clusters) == 1
+    assert None not in clusters
+    assert all(p.person_id is None and not p.allowed for p in passages)
+    assert relay_calls == []
