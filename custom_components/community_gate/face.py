@@ -137,6 +137,9 @@ class FaceService:
         self.scopes = ScopeCache()
         # Camera frames: one bad frame neither opens a gate nor makes a stranger.
         self.fusion = FrameFusion()
+        # Gates where a face's liveness is still being judged (PAD): their capture loop
+        # samples faster meanwhile. Written after each frame, on the event loop.
+        self.pad_pending: dict[str, bool] = {}
         self._roster: Roster | None = None
         self._roster_lock = asyncio.Lock()
         self._roster_task: asyncio.Task[Roster] | None = None
@@ -667,7 +670,8 @@ class FaceService:
         self._require_engine()
         keep = self.options.keep_stranger_snapshots
         found: list[tuple[Face, tuple[bytes, float] | None, Sample | None]]
-        if self.hub.gate_runtime(gate_id).pad_level is not PadLevel.OFF:
+        pad = self.hub.gate_runtime(gate_id).pad_level is not PadLevel.OFF
+        if pad:
             found = list(await self._run(partial(self.worker.analyse_live, image, crops=keep)))
         elif keep:
             found = [(f, c, None) for f, c in await self._run(self.worker.analyse_crops, image)]
@@ -687,6 +691,9 @@ class FaceService:
             )
             if outcome is not None:
                 out.append(outcome)
+        if pad:
+            pending = await self._run(self.fusion.pending, gate_id, time.monotonic())
+            self.pad_pending[gate_id] = pending
         return out
 
     async def async_keep_snapshot(self, cluster_id: str, crop: bytes, quality: float) -> bool:

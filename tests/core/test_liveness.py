@@ -66,6 +66,17 @@ def samples(yaws: list[float]) -> list[lv.Sample]:
     return [lv.Sample(project(HEAD, yaw=y, pitch=0.3 * y)) for y in yaws]
 
 
+def test_a_repeated_picture_is_judged_by_how_long_it_stays() -> None:
+    """A camera asked faster than it makes frames repeats its picture: that is no
+    attack until the same picture has stayed ``static_s`` (a photo held still)."""
+    first, again = samples([0.0, 0.0])
+    state = lv.TrackLiveness()
+    assert state.add(first, 0.0) is lv.Liveness.PENDING
+    assert [state.add(again, t / 5) for t in range(1, 10)] == [lv.Liveness.PENDING] * 9
+    assert state.add(again, 2.0) is lv.Liveness.ATTACK
+    assert state.why == "static"
+
+
 def test_a_byte_identical_face_is_refused_as_static() -> None:
     state = lv.TrackLiveness()
     verdicts = [state.add(s) for s in samples([0.0] * 8)]
@@ -144,11 +155,16 @@ def test_fusion_waits_for_life_and_refuses_an_attack() -> None:
     # A photo of the same resident at another gate: the same face, no life.
     still = samples([0.0] * 6)
     answers = [
-        fusion.vote("h", BOX, t * 0.3, "p1", confident=True, sample=s, pad="stream")
+        fusion.vote("h", BOX, t * 0.5, "p1", confident=True, sample=s, pad="stream")
         for t, s in enumerate(still)
     ]
     assert Verdict.OPEN not in answers
     assert answers[-1] is Verdict.ATTACK
+    assert fusion.pending("g", 3.0) is False  # decided: LIVE
+    assert fusion.pending("h", 2.5) is False  # decided: ATTACK
+    fusion.vote("j", BOX, 0.0, "p1", confident=True, sample=turning[0], pad="stream")
+    assert fusion.pending("j", 0.5) is True
+    assert fusion.pending("j", 10.0) is False  # the face has gone: its track ended
     # PAD off: the photo opens at once (the level exists for terminals with their own).
     assert fusion.vote("k", BOX, 0.0, "p1", confident=True, sample=still[0]) is Verdict.OPEN
 

@@ -99,6 +99,7 @@ class Thresholds:
     blink: float = 0.30  # relative drop of eye contrast for a blink (the challenge)
     static: float = 0.004  # below: points and pixels did not move (fraction of the face)
     static_frames: int = 4  # that many static frames refuse at once
+    static_s: float = 2.0  # the same picture this long refuses at once (with timestamps)
     min_frames: int = 6  # frames before a LIVE verdict (the cues need a few)
     max_frames: int = 8  # frames without life: ATTACK
     # Planar-nose shift towards the asked side for a turn: on the calibration corpus's
@@ -381,29 +382,36 @@ class TrackLiveness:
     best: float = -math.inf  # the highest score seen
     _static_run: int = 0
     _moves: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    _picture_since: float | None = None  # when the current (repeated) picture first came
+    _repeats: int = 0  # how many times it came again
 
-    def add(self, s: Sample) -> Liveness:
+    def add(self, s: Sample, ts: float | None = None) -> Liveness:
+        """One frame's face; ``ts`` (seconds, any clock) lets a repeated picture be
+        judged by how long it stayed, not by how often the camera was asked for it."""
         th = self.thresholds
         if self.state is Liveness.ATTACK:
             return self.state  # an attack stays one for the track's life
+        if self.samples and np.array_equal(self.samples[-1].points, s.points):
+            # The very same picture again (a camera without a new frame yet, or a file
+            # "camera" showing one image): no evidence of life, and a face that does not
+            # change at all for a while is a still picture, live before or not (a photo
+            # put where the live face stood).
+            self._repeats += 1
+            if ts is not None and self._picture_since is not None:
+                frozen = ts - self._picture_since >= th.static_s
+            else:
+                frozen = self._repeats >= th.static_frames
+            return self._decide(Liveness.ATTACK, "static") if frozen else self.state
+        self._picture_since, self._repeats = ts, 0
         if self.state is Liveness.LIVE:
-            # Life shown once carries the track, but a track that then freezes (a
-            # photo swapped in where the live face stood) is refused.
-            last = self.samples[-1]
-            frozen = np.array_equal(last.points, s.points) or motion([last, s]) < th.static
-            self._static_run = self._static_run + 1 if frozen else 0
-            self.samples = [*self.samples[1:], s] if not frozen else self.samples
+            # Life shown once carries the track; a face that then stops moving at all
+            # is refused as above.
+            still = motion([self.samples[-1], s]) < th.static
+            self._static_run = self._static_run + 1 if still else 0
+            self.samples = [*self.samples[1:], s]
             if self._static_run >= th.static_frames:
                 return self._decide(Liveness.ATTACK, "static")
             return self.state
-        if self.samples and np.array_equal(self.samples[-1].points, s.points):
-            # The very same frame again (a camera without a new picture yet, or a file
-            # "camera" showing one image): no evidence either way, but a face that never
-            # changes at all is a still picture.
-            self._static_run += 1
-            if self._static_run >= th.static_frames:
-                return self._decide(Liveness.ATTACK, "static")
-            return Liveness.PENDING
         if self.samples:
             self._moves.append(movement(self.samples[-1], s))
         self.samples.append(s)

@@ -115,7 +115,7 @@ class FrameFusion:
                 challenge = self._challenge() if pad == LEVEL_CHALLENGE else None
                 track.live = TrackLiveness(self._liveness, challenge)
                 self.issued = challenge
-            live = track.live.state if sample is None else track.live.add(sample)
+            live = track.live.state if sample is None else track.live.add(sample, ts)
         if live is Liveness.ATTACK:
             return Verdict.ATTACK
         track.votes.append(person_id)
@@ -129,6 +129,15 @@ class FrameFusion:
         if verdict is Verdict.OPEN and live is not Liveness.LIVE:
             return Verdict.WAIT  # the right face, no life shown yet
         return verdict
+
+    def pending(self, gate_id: str, ts: float) -> bool:
+        """Whether a face at ``gate_id`` (seen within the track window) is still showing
+        whether it is alive: the capture loop then samples faster."""
+        return any(
+            t.live is not None and t.live.state is Liveness.PENDING
+            for t in self._tracks.get(gate_id, ())
+            if ts - t.last <= self.window_s
+        )
 
     def liveness(self, gate_id: str, box: FaceBox) -> TrackLiveness | None:
         """The liveness state of the track ``box`` belongs to now (None: PAD off)."""
