@@ -37,7 +37,16 @@ from .core.face_worker import FaceWorker
 from .core.faces import Face, FaceBox
 from .core.gallery import Match
 from .core.liveness import Challenge, Sample
-from .core.model import CONSENT_FACE, Consent, Direction, FaceVariant, Method, PadLevel, Person
+from .core.model import (
+    CONSENT_FACE,
+    Consent,
+    Direction,
+    FaceMode,
+    FaceVariant,
+    Method,
+    PadLevel,
+    Person,
+)
 from .core.options import EstateOptions
 from .core.privacy import PhotoVault, check_face_consent, record_face_consent
 from .core.recognition import Recogniser
@@ -439,12 +448,14 @@ class FaceService:
         track: tuple[str, FaceBox] | None = None,
         sample: Sample | None = None,
         pad: PadLevel = PadLevel.OFF,
+        verify: bool = False,
     ) -> tuple[Match, str | None, Verdict, Challenge | None]:
         """The match, the stranger cluster (unknown faces, and attacks nobody matched),
         for a camera frame's face (``track``: gate and box) whether its track has decided
         yet (``tracks.py``; with ``pad`` on, its liveness from ``sample``), and the
-        challenge a new track at a challenge gate was asked."""
-        bars = self.recogniser.bars(scope)
+        challenge a new track at a challenge gate was asked. ``verify``: a card + face
+        gate, where the face need only be the card holder's (the 1:1 bar)."""
+        bars = self.recogniser.bars(scope, verify=verify)
         match = self.recogniser.classify_with(vector, bars)
         verdict = Verdict.OPEN if match.accepted else Verdict.UNKNOWN
         issued = None
@@ -581,7 +592,14 @@ class FaceService:
         pad = rt.pad_level if track is not None else PadLevel.OFF
         try:
             match, cluster_id, verdict, issued = await self._run(
-                self._classify, vec, scope, within, track, sample, pad
+                self._classify,
+                vec,
+                scope,
+                within,
+                track,
+                sample,
+                pad,
+                rt.face_mode is FaceMode.CARD_AND_FACE,
             )
             unknown = not match.accepted
         finally:
