@@ -19,7 +19,9 @@ from homeassistant.util import dt as dt_util, yaml as yaml_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.community_gate.const import EVENT_CHALLENGE
 from custom_components.community_gate.core.alerts import Rule
+from custom_components.community_gate.core.display import LANGUAGES, challenge_prompt
 from tests.ha.helpers import call, settle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +35,7 @@ def test_there_are_blueprints() -> None:
         "alert_action.yaml",
         "lockdown_action.yaml",
         "notify_centre_alert.yaml",
+        "gate_prompt.yaml",
     }
 
 
@@ -52,8 +55,8 @@ def test_blueprint_schema(path: Path) -> None:
         assert spec["description"], name
         assert "selector" in spec, name
         assert "default" in spec, name
-    if path.name == "lockdown_action.yaml":
-        return  # no rules: it acts on the lockdown event
+    if path.name in ("lockdown_action.yaml", "gate_prompt.yaml"):
+        return  # no rules: they act on the lockdown and challenge events
     rules = bp.inputs["rules"]
     values = [o["value"] for o in rules["selector"]["select"]["options"]]
     assert values == [r.value for r in Rule]
@@ -320,3 +323,59 @@ async def test_centre_blueprint_tells_the_duty_officer_of_special_attention(
         ),
         ("Forced", "maple-court: Door forced open p7 (alert 6)"),
     ]
+
+
+@pytest.mark.usefixtures("blueprints_ready")
+async def test_prompt_blueprint_hands_the_chosen_language_to_the_action(
+    hass: HomeAssistant, estate: MockConfigEntry
+) -> None:
+    """The challenge event as the face service fires it (texts in every language); the
+    blueprint passes the chosen one to the installer's action, for the chosen gates."""
+    assert await async_setup_component(
+        hass, "input_text", {"input_text": {"door_screen": {"max": 255}}}
+    )
+
+    def show(entity: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "action": "input_text.set_value",
+                "target": {"entity_id": entity},
+                "data": {"value": "{{ gate_id }}: {{ display }} / {{ voice }}"},
+            }
+        ]
+
+    await automations(
+        hass,
+        {
+            "path": "gate_prompt.yaml",
+            "input": {
+                "gates": ["building_3_door"],
+                "language": "zh-Hans",
+                "action": show("input_text.door_screen"),
+            },
+        },
+    )
+
+    def fire(gate_id: str, challenge: str) -> None:
+        texts = {lang: challenge_prompt(challenge, lang) for lang in LANGUAGES}
+        hass.bus.async_fire(
+            EVENT_CHALLENGE,
+            {
+                "entry_id": estate.entry_id,
+                "gate_id": gate_id,
+                "challenge": challenge,
+                "display": {lang: p.text for lang, p in texts.items()},
+                "voice": {lang: p.voice for lang, p in texts.items()},
+            },
+        )
+
+    before = hass.states.get("input_text.door_screen").state
+    fire("east_gate", "turn_left")  # not one of the chosen gates
+    await settle(hass)
+    assert hass.states.get("input_text.door_screen").state == before
+    fire("building_3_door", "turn_left")
+    await settle(hass)
+    zh = challenge_prompt("turn_left", "zh-Hans")
+    assert hass.states.get("input_text.door_screen").state == (
+        f"building_3_door: {zh.text} / {zh.voice}"
+    )
