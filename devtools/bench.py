@@ -24,12 +24,12 @@ from devtools.bench_face_gate import FACEGATE_COMMAND
 from devtools.bench_faces import FACES_COMMAND
 from devtools.bench_gate import GATE_COMMAND
 from devtools.bench_mqtt import MQTT_COMMAND
+from devtools.bench_pad import PAD_COMMAND
 from devtools.bench_privacy import PRIVACY_COMMAND
 from devtools.bench_rules import RULES_COMMAND
 from devtools.bench_scope import SCOPE_COMMAND
 from devtools.bench_store import STORE_COMMAND
 from devtools.benchlib import Command
-from devtools.eval_pad import PAD_COMMAND
 
 COMMANDS: dict[str, Command] = {
     "store": STORE_COMMAND,

@@ -43,7 +43,6 @@ import numpy as np
 from custom_components.community_gate.core import liveness as lv
 from custom_components.community_gate.core.images import decode_image
 from devtools import pad_corpus as pc
-from devtools.benchlib import Command
 from devtools.eval_faces import share
 
 LEVELS = lv.LEVELS
@@ -372,15 +371,6 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cues", action="store_true", help="print the cue distributions")
     p.add_argument("--fit", action="store_true", help="fit the score (calibration only)")
-
-
-# ``python -m devtools.bench pad ...``: the same measurement among the benchmarks.
-PAD_COMMAND: Command = (
-    "presentation-attack detection: APCER per attack, BPCER per level, latency",
-    add_args,
-    run,
-    format_report,
-)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -173,9 +173,9 @@ automation:
             {{{{ {{'Nobody': '{camera_dir}/nobody.png',
                 'Wang Fang (resident)': '{camera_dir}/resident-0.jpg',
                 'A photo of Wang Fang (held still)': '{camera_dir}/photo.jpg',
-                'A stranger': '{camera_dir}/stranger.jpg'}}[trigger.to_state.state] }}}}
+                'A stranger': '{camera_dir}/stranger-0.jpg'}}[trigger.to_state.state] }}}}
   - id: demo_building_3_live_resident
-    alias: "Demo: Wang Fang moves in front of the Building 3 door camera"
+    alias: "Demo: whoever stands at the Building 3 door moves in front of its camera"
     mode: single
     triggers:
       - trigger: time_pattern
@@ -183,13 +183,17 @@ automation:
     conditions:
       - condition: state
         entity_id: input_select.building_3_visitor
-        state: Wang Fang (resident)
+        state:
+          - Wang Fang (resident)
+          - A stranger
     actions:
       - action: local_file.update_file_path
         target:
           entity_id: camera.building_3_door_camera
         data:
-          file_path: "{camera_dir}/resident-{{{{ now().second % {live_frames} }}}}.jpg"
+          file_path: >-
+            {camera_dir}/{{{{ 'stranger' if is_state('input_select.building_3_visitor',
+            'A stranger') else 'resident' }}}}-{{{{ now().second % {live_frames} }}}}.jpg
 
 """
 
@@ -244,10 +248,10 @@ PHOTOS = ROOT / ".cache" / "test-photos"  # filled by scripts/fetch_photos (setu
 # What the door camera can show, and Wang Fang's enrolled reference (another photo of the
 # same person: recognition, not a pixel match). Photos from the face_recognition and
 # scikit-image packages; the "nobody" frame is a cat, which has no human face.
-CAMERA_FRAMES = {
-    "nobody.png": "chelsea.png",
-    "stranger.jpg": "biden.jpg",
-}
+CAMERA_FRAMES = {"nobody.png": "chelsea.png"}
+# The stranger is alive too (a live sequence, as Wang Fang's): a picture of a stranger
+# would be refused as a presentation attack, which is not what this scenario shows.
+STRANGER_PHOTO, STRANGER_SEED = "biden.jpg", 7
 REFERENCE_PHOTO = "obama.jpg"
 FACE_PERSON = "p-wang"
 # Wang Fang live: a bona-fide sequence of the presentation-attack corpus made from
@@ -259,7 +263,7 @@ SPOOF_PHOTO, SPOOF_SEED = "obama3.jpg", 11
 
 def write_camera_frames(cam_dir: Path) -> bool:
     cam_dir.mkdir(parents=True, exist_ok=True)
-    sources = [*CAMERA_FRAMES.values(), LIVE_PHOTO, SPOOF_PHOTO]
+    sources = [*CAMERA_FRAMES.values(), LIVE_PHOTO, SPOOF_PHOTO, STRANGER_PHOTO]
     if not all((PHOTOS / src).is_file() for src in sources):
         return False
     for name, src in CAMERA_FRAMES.items():
@@ -272,10 +276,15 @@ def write_camera_frames(cam_dir: Path) -> bool:
         locate = pc.ncnn_locator()
         live = pc.load_photo(PHOTOS / LIVE_PHOTO, locate)
         spoof = pc.load_photo(PHOTOS / SPOOF_PHOTO, locate)
-        if live is None or spoof is None:
+        stranger = pc.load_photo(PHOTOS / STRANGER_PHOTO, locate)
+        if live is None or spoof is None or stranger is None:
             raise RuntimeError("no face in a demo photo")
-        for t, frame in enumerate(pc.sequence("bona_fide", live, LIVE_SEED, frames=LIVE_FRAMES)):
-            (cam_dir / f"resident-{t}.jpg").write_bytes(pc.to_jpeg(frame))
+        for who, photo, seed in (
+            ("resident", live, LIVE_SEED),
+            ("stranger", stranger, STRANGER_SEED),
+        ):
+            for t, frame in enumerate(pc.sequence("bona_fide", photo, seed, frames=LIVE_FRAMES)):
+                (cam_dir / f"{who}-{t}.jpg").write_bytes(pc.to_jpeg(frame))
         still = pc.sequence("still_photo", spoof, SPOOF_SEED, frames=1)[0]
         (cam_dir / "photo.jpg").write_bytes(pc.to_jpeg(still))
     return True
