@@ -77,6 +77,10 @@ class EnrollResult:
     look_alike: str | None = None
 
 
+# The engine whose numbers the stored stranger clusters are.
+SETTING_CLUSTERS_ENGINE = "clusters_engine"
+
+
 def enroll_answer(result: EnrollResult) -> dict[str, Any]:
     """What the action, the upload endpoint and the panel answer (ids only)."""
     return {
@@ -140,7 +144,12 @@ class FaceService:
         self.recogniser = Recogniser(self.spec, options.face_strictness)
         self.gallery = self.recogniser.plain
         self.masked = self.recogniser.masked
-        self.clusters = StrangerClusters(self.spec.dims)
+        # Radii in the engine's own gallery units: dlib's would split every SFace stranger.
+        self.clusters = StrangerClusters(
+            self.spec.dims,
+            threshold=self.spec.cluster_threshold,
+            sighting_var=self.spec.cluster_var,
+        )
         # Who may pass each gate now (the face threshold is set for that many people);
         # the people and units are read once per store generation.
         self.scopes = ScopeCache()
@@ -203,6 +212,7 @@ class FaceService:
         templates = await self.hub.db(self.vault.load_by_variant)
         await self._run(self.gallery.add_many, templates[FaceVariant.PLAIN])
         await self._run(self.masked.add_many, templates[FaceVariant.MASKED])
+        await self._forget_other_engines_strangers()
         stored = await self.hub.db(lambda: list(self.hub.store.iter_clusters()))
         restored = []
         for sc in stored:
@@ -213,7 +223,12 @@ class FaceService:
             restored.append(
                 Cluster(sc.id, centroid, sc.count, sc.first_seen, sc.last_seen, set(sc.days))
             )
-        self.clusters = StrangerClusters.restore(restored, dims=self.spec.dims)
+        self.clusters = StrangerClusters.restore(
+            restored,
+            dims=self.spec.dims,
+            threshold=self.spec.cluster_threshold,
+            sighting_var=self.spec.cluster_var,
+        )
         self.engine = engine
         await self._reencode_stale()
         # Read at start-up, not by the first face at a gate (seconds at 100,000 people).
@@ -224,6 +239,25 @@ class FaceService:
             self.gallery.persons,
             len(self.clusters),
         )
+
+    async def _forget_other_engines_strangers(self) -> None:
+        """Stranger clusters are one engine's numbers (and radii): after a switch they
+        would be compared with the other engine's faces. Strangers have no kept photo to
+        re-encode, so they are forgotten; their passages keep the old ids. An estate from
+        before the engine was recorded keeps its clusters as the current engine's."""
+        store = self.hub.store
+        engine = self.spec.name
+        was = await self.hub.db(store.get_setting, SETTING_CLUSTERS_ENGINE)
+        if was is not None and was != engine:
+            dropped = await self.hub.db(store.purge_clusters, float("inf"))
+            _LOGGER.warning(
+                "Face engine changed from %s to %s: %d stranger clusters forgotten",
+                was,
+                engine,
+                dropped,
+            )
+        if was != engine:
+            await self.hub.db(store.set_setting, SETTING_CLUSTERS_ENGINE, engine)
 
     async def _reencode_stale(self) -> None:
         """After an engine switch: people enrolled only with another engine are

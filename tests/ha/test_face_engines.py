@@ -197,3 +197,37 @@ async def test_a_large_estate_reads_its_changed_roster_in_the_background(
     assert task is not None
     await task
     assert await face.async_scope("north_door") == {"a", "c"}
+
+
+async def test_a_strangers_other_photo_joins_his_cluster_and_a_switch_forgets_them(
+    hass: HomeAssistant, db_path: Path, relay_calls: list[tuple[str, str]]
+) -> None:
+    """Stranger clusters use the engine's own radius: under SFace, dlib's radius made
+    every photo a stranger of its own. Two photos of one man (not the same frame) are one
+    stranger; a third person is another. An engine switch forgets the clusters (other
+    numbers, no photo to re-encode them from)."""
+    entry = await _estate(hass, db_path)
+    face = entry.runtime_data.face
+
+    async def stranger(photo: str) -> str:
+        outcome = await face.async_present_embedding("east_gate", embedding_of(face, photo))
+        assert outcome is not None
+        assert outcome.passage.reason.value == "unknown_credential"
+        assert outcome.passage.cluster_id is not None
+        return outcome.passage.cluster_id
+
+    first = await stranger("obama.jpg")
+    assert await stranger("obama2.jpg") == first
+    assert await stranger("obama3.jpg") == first
+    assert await stranger("biden.jpg") != first
+    await face.async_save_clusters()
+    assert len(list(entry.runtime_data.hub.store.iter_clusters())) == 2
+
+    await _set_options(hass, entry, face_engine=DLIB_ENGINE)
+    face = entry.runtime_data.face
+    assert len(face.clusters) == 0
+    assert list(entry.runtime_data.hub.store.iter_clusters()) == []
+    # Under dlib, his photos cluster again, with dlib's own radius.
+    again = await stranger("obama.jpg")
+    assert again != first
+    assert await stranger("obama2.jpg") == again

@@ -75,6 +75,22 @@ NCNN_MASKED_TAIL: Final = (
 # stranger accepts and 58 of 68 wrong-person accepts for 68 known accepts (3.6 %).
 NCNN_MARGIN: Final = 0.05
 
+# Stranger clusters under SFace (python -m devtools.calibrate_clusters, 2026-12-02, camera
+# path). dlib's 0.5 is a cosine of 0.875 here: with it, 79 photos of 13 people made 55
+# extra clusters per replay (every photo a stranger of its own), so frequent_stranger and
+# tailgating never added up under the default engine. On faces-calibration (4,325 photos,
+# 2,436 people): sighting spread E|photo - mean|^2 0.235 (p90 0.348); a photo lands
+# within 0.95 of another person's mean at 1e-5. Replaying the whole set (2,436 strangers
+# at once) through the clusterer: 0.95 / 0.235 merged 148 clusters of two people per run,
+# 0.90 / 0.10 merged 10 (about 7 are the same news photo filed under two names: they
+# merge at any radius), with 274 splits among those celebrities' photos of many years;
+# stricter radii cut merges no further and split far more. Chosen: 0.90 and 0.10 (a
+# one-photo cluster takes photos within sqrt(0.90^2 + 0.10) = 0.954, cosine 0.545, below a
+# 3e-6 pair false accept). Reported on ../shared/faces (13 people, 79 photos, 100
+# replays): 1.65 extra clusters per replay, no merge.
+NCNN_CLUSTER_THRESHOLD: Final = 0.90
+NCNN_CLUSTER_VAR: Final = 0.10
+
 # How often, at most, a stranger at a gate may be accepted as one of the people who may
 # pass there (per decision), by the estate's "face strictness" option. The threshold that
 # gives it depends on how many people may pass (``EngineSpec.threshold_for``).
@@ -140,6 +156,10 @@ class EngineSpec:
     impostor_tail: tuple[tuple[float, float], ...] = ()
     # The same for masked probes against masked references (``masked_threshold_for``).
     masked_tail: tuple[tuple[float, float], ...] = ()
+    # The stranger clusterer's radius and sighting spread in this engine's gallery
+    # (euclidean) units (core/clusters.py); dlib's defaults there.
+    cluster_threshold: float = 0.5
+    cluster_var: float = 0.075
 
     @property
     def gallery_threshold(self) -> float:
@@ -220,6 +240,8 @@ SPECS: Final[dict[str, EngineSpec]] = {
         margin=NCNN_MARGIN,
         impostor_tail=NCNN_TAIL,
         masked_tail=NCNN_MASKED_TAIL,
+        cluster_threshold=NCNN_CLUSTER_THRESHOLD,
+        cluster_var=NCNN_CLUSTER_VAR,
     ),
 }
 DEFAULT_ENGINE: Final = ncnn_engine.NAME
