@@ -377,28 +377,18 @@ class EstateHub:
             )
         if attack:
             decision = Decision(False, Reason.PRESENTATION_ATTACK, person_id=person_id)
-            return await self._complete(
-                rt,
-                decision,
-                Method.FACE,
-                direction,
-                context,
-                None,
-                distance=distance,
-                cluster_id=cluster_id,
-                extra_flags=extra_flags,
+        else:
+            decision = await self.db(
+                lambda: self.access.evaluate_face(
+                    rt.gate,
+                    person_id,
+                    template_id,
+                    now,
+                    direction=direction,
+                    emergency=self.emergency,
+                    lockdown=self.lockdown,
+                )
             )
-        decision = await self.db(
-            lambda: self.access.evaluate_face(
-                rt.gate,
-                person_id,
-                template_id,
-                now,
-                direction=direction,
-                emergency=self.emergency,
-                lockdown=self.lockdown,
-            )
-        )
         return await self._complete(
             rt,
             decision,
