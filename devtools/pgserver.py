@@ -135,20 +135,7 @@ class PgServer:
 
     def create_database(self, name: str | None = None) -> str:
         name = name or "t_" + uuid.uuid4().hex[:12]
-        self._run(
-            str(self.bindir / "psql"),
-            "-h",
-            str(self.root),
-            "-p",
-            str(self.port),
-            "-U",
-            USER,
-            "-d",
-            "postgres",
-            "-q",
-            "-c",
-            f"CREATE DATABASE {name}",
-        )
+        self.psql("postgres", f"CREATE DATABASE {name}")
         return name
 
     def psql(self, database: str, sql: str) -> str:
