@@ -98,6 +98,29 @@ def without_password(dsn: str) -> str:
     return dsn.replace(f":{PASSWORD}@", "@")
 
 
+async def _add_centre(
+    hass: HomeAssistant, postgres_dsn: str, *, password: str = PASSWORD, **extra: Any
+) -> MockConfigEntry:
+    """A command-centre entry reading ``postgres_dsn``, set up through Home Assistant."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        minor_version=2,
+        title="Command centre",
+        data={
+            "kind": "centre",
+            "dsn": without_password(postgres_dsn),
+            "password": password,
+            "tls": "disable",
+            "ca_file": "",
+            **extra,
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    return entry
+
+
 async def central_options(
     hass: HomeAssistant, entry: MockConfigEntry, **central: Any
 ) -> dict[str, Any]:
@@ -527,21 +550,7 @@ async def test_centre_reconfigure_takes_a_new_password(
         await until(lambda: drained(hub), "the schema at the centre")
     finally:
         await hub.close()
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        minor_version=2,
-        title="Command centre",
-        data={
-            "kind": "centre",
-            "dsn": without_password(postgres_dsn),
-            "password": "stale-password",
-            "tls": "disable",
-            "ca_file": "",
-        },
-    )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
+    entry = await _add_centre(hass, postgres_dsn, password="stale-password")
     assert entry.state is ConfigEntryState.SETUP_RETRY  # the old password is refused
 
     result = await entry.start_reconfigure_flow(hass)
@@ -649,21 +658,7 @@ async def test_centre_finds_a_visitor_card_at_three_estates(
             events.append(event)
 
         hass.bus.async_listen(EVENT_CENTRAL_ALERT, _on)
-        centre = MockConfigEntry(
-            domain=DOMAIN,
-            minor_version=2,
-            title="Command centre",
-            data={
-                "kind": "centre",
-                "dsn": without_password(postgres_dsn),
-                "password": PASSWORD,
-                "tls": "disable",
-                "ca_file": "",
-            },
-        )
-        centre.add_to_hass(hass)
-        assert await async_setup_component(hass, DOMAIN, {})
-        await hass.async_block_till_done()
+        centre = await _add_centre(hass, postgres_dsn)
         cards = "sensor.command_centre_visitor_cards_at_several_estates"
         assert hass.states.get(cards).state == "0"
 
@@ -720,22 +715,7 @@ async def test_centre_runs_the_nightly_retention_purge(
         await hub.close()
     count = "SELECT count(*) FROM community_gate.passages"
     assert await scalar(postgres_dsn, count) == 2
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        minor_version=2,
-        title="Command centre",
-        data={
-            "kind": "centre",
-            "dsn": without_password(postgres_dsn),
-            "password": PASSWORD,
-            "tls": "disable",
-            "ca_file": "",
-            "purge": True,
-        },
-    )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
+    entry = await _add_centre(hass, postgres_dsn, purge=True)
 
     night = dt_util.now().replace(hour=3, minute=41, second=0, microsecond=0)
     async_fire_time_changed(hass, night + timedelta(days=1))
