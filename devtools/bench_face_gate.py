@@ -57,6 +57,12 @@ def add_facegate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=positive, default=200, help="measured frames")
     p.add_argument("--warmup", type=positive, default=10, help="frames not measured")
     p.add_argument("--gallery", type=positive, default=2000, help="people enrolled")
+    p.add_argument(
+        "--pad",
+        choices=("off", "stream"),
+        default="off",
+        help="the gate's PAD level; stream: each presentation is a synthetic live sequence",
+    )
 
 
 def _frame(photo: Path) -> bytes:
@@ -82,13 +88,13 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         hass.config.allowlist_external_dirs.add(str(PHOTOS.resolve()))
         with patch("homeassistant.config.load_yaml_config_file", return_value={}):
             actuator = await async_template_relay(hass)
-            # One still frame again and again: at the default PAD level that is a photo
-            # held still (refused). This bench times recognition; PAD's own cost per
-            # frame is measured by ``bench pad`` (docs/benchmarks.md).
+            # PAD off: one still frame again and again (at the default level that is a
+            # photo held still, refused), every frame a decision. PAD stream: live
+            # sequences, one track each, timed from the frame that showed enough life.
             entry = await async_bench_estate(
                 hass,
                 workdir,
-                {"actuator": actuator, "pad_level": "off"},
+                {"actuator": actuator, "pad_level": args.pad},
                 {"face_engine": args.engine},
             )
             estate = entry.runtime_data
@@ -118,6 +124,11 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             bars = face.recogniser.bars(scope)
 
             relay_at = relay_turn_on_times(hass)
+            if args.pad == "stream":
+                live = await _present_live(args, face, relay_at)
+                await hass.config_entries.async_unload(entry.entry_id)
+                await hass.async_block_till_done()
+                return _result(args, bars) | live
             latencies: list[float] = []
             waited = refused = 0
             for i in range(args.warmup + args.frames):
@@ -134,15 +145,77 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 await asyncio.sleep(0.05)
             await hass.config_entries.async_unload(entry.entry_id)
             await hass.async_block_till_done()
-    return {
-        "engine": args.engine,
-        "gallery_people": args.gallery,
-        "scope_people": bars.people,
-        "bar_gallery_distance": round(bars.plain, 4),
+    return _result(args, bars) | {
         "frames": args.frames,
         "opened": len(latencies),
         "waited_for_a_second_frame": waited,
         "refused": refused,
+        "frame_to_relay_ms": percentiles_ms(latencies) if latencies else None,
+    }
+
+
+def _result(args: argparse.Namespace, bars: Any) -> dict[str, Any]:
+    return {
+        "engine": args.engine,
+        "pad_level": args.pad,
+        "gallery_people": args.gallery,
+        "scope_people": bars.people,
+        "bar_gallery_distance": round(bars.plain, 4),
+    }
+
+
+def live_sequences(count: int) -> list[list[bytes]]:
+    """``count`` synthetic live sequences of the resident's other photo (``pad_corpus``:
+    a model of a person at a door, seeded), as 640x480 JPEG frames."""
+    from devtools import pad_corpus as pc
+
+    photo = pc.load_photo(PHOTOS / "obama2.jpg", pc.ncnn_locator())
+    if photo is None:
+        raise RuntimeError("no face in obama2.jpg")
+    return [
+        [pc.to_jpeg(f) for f in pc.sequence(pc.BONA_FIDE, photo, seed=1400 + n)]
+        for n in range(count)
+    ]
+
+
+async def _present_live(
+    args: argparse.Namespace, face: Any, relay_at: list[float]
+) -> dict[str, Any]:
+    """Each sequence's frames in order until its track opens or is refused; then the
+    face leaves (the track ends after ``tracks.WINDOW_S`` unseen)."""
+    from custom_components.community_gate.core.tracks import WINDOW_S
+
+    sequences = await asyncio.get_running_loop().run_in_executor(
+        None, live_sequences, args.warmup + args.frames
+    )
+    latencies: list[float] = []
+    frames_to_open: list[int] = []
+    refused = undecided = 0
+    for n, frames in enumerate(sequences):
+        measured = n >= args.warmup
+        for k, frame in enumerate(frames):
+            relay_at.clear()
+            t0 = time.perf_counter()
+            outcomes = await face.async_present_frame("bench_gate", frame)
+            if outcomes and outcomes[0].passage.allowed:
+                assert relay_at, "granted without a relay call"
+                if measured:
+                    latencies.append(relay_at[0] - t0)
+                    frames_to_open.append(k + 1)
+                break
+            if outcomes:
+                refused += measured
+                break
+            await asyncio.sleep(0.05)
+        else:
+            undecided += measured
+        await asyncio.sleep(WINDOW_S + 0.2)
+    return {
+        "presentations": args.frames,
+        "opened": len(latencies),
+        "refused": refused,
+        "undecided": undecided,
+        "frames_to_open": {str(k): frames_to_open.count(k) for k in sorted(set(frames_to_open))},
         "frame_to_relay_ms": percentiles_ms(latencies) if latencies else None,
     }
 
@@ -155,6 +228,14 @@ def run_facegate(args: argparse.Namespace) -> dict[str, Any]:
 
 def format_facegate(r: dict[str, Any]) -> str:
     m = r["frame_to_relay_ms"] or {}
+    if r["pad_level"] == "stream":
+        return (
+            f"{r['engine']}, PAD stream: deciding 640x480 frame -> relay switch.turn_on, "
+            f"{r['presentations']} live presentations, {r['gallery_people']} people\n"
+            f"  opened {r['opened']}, refused {r['refused']}, undecided {r['undecided']}, "
+            f"frames to open {r['frames_to_open']}\n"
+            f"  p50 {m.get('p50_ms')} ms  p95 {m.get('p95_ms')} ms  max {m.get('max_ms')} ms"
+        )
     return (
         f"{r['engine']}: 640x480 frame -> relay switch.turn_on, {r['frames']} frames, "
         f"{r['gallery_people']} people enrolled ({r['scope_people']} may pass)\n"

@@ -3,8 +3,9 @@
     python -m devtools.eval_pad ../shared/faces --out .cache-pad/test [--repeats 3] [--json]
 
 Builds (or reuses) the synthetic corpus of ``devtools.pad_corpus`` for the photo folder,
-runs every frame through the gate's own detector (YuNet on ncnn, the camera path's
-upsample 0, largest face) and the hub's liveness code (``core.liveness``), and reports
+runs every frame through the gate's own detector (``--engine``: YuNet on ncnn by default,
+or dlib's HOG and 68 points; the camera path's upsample 0, largest face) and the hub's
+liveness code (``core.liveness``), and reports
 for each PAD level:
 
 * **APCER** per attack type: the share of attack presentations the level let through
@@ -41,7 +42,9 @@ from typing import Any
 import numpy as np
 
 from custom_components.community_gate.core import liveness as lv
+from custom_components.community_gate.core.engines import ENGINES
 from custom_components.community_gate.core.images import decode_image
+from custom_components.community_gate.core.ncnn_engine import NAME as NCNN
 from devtools import pad_corpus as pc
 from devtools.eval_faces import share
 
@@ -58,10 +61,22 @@ class Track:
     samples: tuple[lv.Sample | None, ...]
 
 
-def _engine() -> Any:
-    from custom_components.community_gate.core.ncnn_engine import NcnnEngine
+def _engine(name: str) -> Any:
+    from custom_components.community_gate.core.engines import make_engine
 
-    return NcnnEngine()
+    return make_engine(name)
+
+
+def _points(engine: Any, rgb: Any) -> Any:
+    """The largest face's 5 points as the hub's face process gets them
+    (``face_worker._analyse_live``), or None: YuNet's unrounded points for ncnn; for
+    dlib its full camera-path analysis (HOG at upsample 0, the false-positive filter)
+    and its 68 integer points reduced to 5."""
+    if hasattr(engine, "detections"):
+        dets = engine.detections(rgb, upsample=0)
+        return max(dets, key=lambda d: d.box.area).points if dets else None
+    faces = engine.analyse(rgb, upsample=0, max_faces=1)
+    return lv.five_points(faces[0].landmarks) if faces else None
 
 
 def analyse(
@@ -69,7 +84,9 @@ def analyse(
 ) -> tuple[list[Track], list[float]]:
     """Every frame through the detector; returns the tracks and the liveness time per
     frame (making the chip: the part the hub adds to a frame's analysis)."""
-    cache = root / "samples-v2.npz"  # v2: with the registration windows
+    # v2: with the registration windows; one cache per engine (ncnn's keeps its name).
+    suffix = "" if engine.name == NCNN else f"-{engine.name}"
+    cache = root / f"samples-v2{suffix}.npz"
     tracks: list[Track] = []
     timings: list[float] = []
     if cache.is_file():
@@ -91,8 +108,8 @@ def analyse(
         samples = []
         for name in e.frames:
             rgb = decode_image((root / name).read_bytes())
-            dets = engine.detections(rgb, upsample=0)
-            if not dets:
+            points = _points(engine, rgb)
+            if points is None:
                 samples.append(None)
                 all_points.append(np.zeros((5, 2)))
                 all_patches.append(np.zeros((lv.PATCH, lv.PATCH), np.uint8))
@@ -100,9 +117,8 @@ def analyse(
                 all_origins.append((0, 0))
                 all_found.append(False)
                 continue
-            best = max(dets, key=lambda d: d.box.area)
             start = time.perf_counter()
-            s = lv.sample(rgb, best.points)
+            s = lv.sample(rgb, points)
             timings.append(time.perf_counter() - start)
             samples.append(s)
             all_points.append(s.points)
@@ -300,7 +316,7 @@ def latency(timings: Sequence[float], tracks: Sequence[Track]) -> dict[str, floa
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    engine = _engine()
+    engine = _engine(args.engine)
     entries = pc.build(
         args.source,
         args.out,
@@ -333,6 +349,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "source": str(args.source),
+        "engine": engine.name,
         "presentations": {k: sum(1 for t in tracks if t.kind == k) for k in pc.KINDS},
         "prompted_bona_fide": len(prompted),
         "thresholds": lv.DEFAULT.__repr__(),
@@ -350,7 +367,7 @@ def _pct(entry: dict[str, Any]) -> str:
 
 
 def format_report(r: dict[str, Any]) -> str:
-    lines = [f"{r['date']} {r['machine']} {r['source']}: {r['presentations']}"]
+    lines = [f"{r['date']} {r['machine']} {r['engine']} {r['source']}: {r['presentations']}"]
     for level, row in r["levels"].items():
         parts = [f"{k} {_pct(v)}" for k, v in row.items()]
         lines.append(f"  {level}: " + "; ".join(parts))
@@ -369,6 +386,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--photos", type=int, default=0, help="photos per person (0: all)")
     p.add_argument("--repeats", type=int, default=1, help="bona-fide sequences per photo")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--engine", choices=ENGINES, default=NCNN, help="whose detector")
     p.add_argument("--cues", action="store_true", help="print the cue distributions")
     p.add_argument("--fit", action="store_true", help="fit the score (calibration only)")
 
