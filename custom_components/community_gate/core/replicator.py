@@ -197,7 +197,10 @@ def _taken(config: CentralConfig) -> CentralError:
     )
 
 
-async def test_connection(config: CentralConfig, hub_id: str | None) -> None:
+async def test_connection(
+    config: CentralConfig,
+    hub_id: str | None = None,  # noqa: PT028 - not a pytest test
+) -> None:
     """Connect, create or check the centre's schema, disconnect. Raises CentralError;
     with ``hub_id`` (``outbox.hub_instance_id``), ``estate_code_taken`` when another
     hub owns the estate code. Claims nothing: the replicator does, on connecting."""
