@@ -110,10 +110,14 @@ async def _parse_link(
 
 
 async def async_check_central(
-    hass: HomeAssistant, raw: dict[str, Any] | None, current: CentralSettings
+    hass: HomeAssistant,
+    raw: dict[str, Any] | None,
+    current: CentralSettings,
+    hub_id: str | None = None,
 ) -> tuple[CentralSettings, str | None]:
     """The options' central section, checked; a changed link is tested for real (the
-    error key then names ``CentralError.reason``)."""
+    error key then names ``CentralError.reason``; with ``hub_id``, an estate code
+    another hub owns at the centre is refused)."""
     if raw is None:
         return current, None  # section not sent: keep what is stored
     if not raw.get("enabled"):
@@ -142,7 +146,7 @@ async def async_check_central(
     if current.enabled and settings.same_link(current):
         return settings, None
     try:
-        await test_connection(central_config(settings))
+        await test_connection(central_config(settings), hub_id)
     except CentralError as err:
         return current, f"central_{err.reason}"
     except ValueError:

@@ -32,6 +32,9 @@ _LOGGER = logging.getLogger(__name__)
 # itself ships as soon as it is woken; this is only the watch.
 CHECK_INTERVAL = timedelta(seconds=30)
 ISSUE_PREFIX = "central_down"
+# The same issue when another hub owns the estate code: raised at once (waiting does
+# not fix it), with its own text.
+ISSUE_CODE_TAKEN = "central_estate_code_taken"
 # The longest wait between two reconnection tries once the link is down.
 RETRY_MAX_S = 60.0
 
@@ -91,6 +94,8 @@ class CentralLink:
         # When the watch first saw the link down, None while it is up.
         self.down_since: float | None = None
         self.issue_raised = False
+        # The translation of the issue raised (ISSUE_PREFIX or ISSUE_CODE_TAKEN).
+        self.issue_key: str | None = None
         self._unsubs: list[Callable[[], None]] = []
         self._started = False
         self._stopped = False
@@ -154,13 +159,18 @@ class CentralLink:
             if self.issue_raised:
                 ir.async_delete_issue(self.hass, DOMAIN, issue_id(entry.entry_id))
                 self.issue_raised = False
+                self.issue_key = None
                 _LOGGER.info("Central store link is back")
         else:
             if self.down_since is None:
                 self.down_since = now
             down_for = now - self.down_since
-            if not self.issue_raised and down_for >= self.settings.repair_minutes * 60:
+            taken = status.last_error == "estate_code_taken"
+            key = ISSUE_CODE_TAKEN if taken else ISSUE_PREFIX
+            due = taken or down_for >= self.settings.repair_minutes * 60
+            if due and self.issue_key != key:
                 self.issue_raised = True
+                self.issue_key = key
                 _LOGGER.warning(
                     "Central store link down for %.0f min (%s); %d rows wait",
                     down_for / 60,
@@ -172,13 +182,17 @@ class CentralLink:
                     DOMAIN,
                     issue_id(entry.entry_id),
                     is_fixable=False,
-                    severity=ir.IssueSeverity.WARNING,
-                    translation_key=ISSUE_PREFIX,
-                    translation_placeholders={
-                        "estate": entry.title,
-                        "minutes": str(self.settings.repair_minutes),
-                        "backlog": str(status.backlog),
-                    },
+                    severity=ir.IssueSeverity.ERROR if taken else ir.IssueSeverity.WARNING,
+                    translation_key=key,
+                    translation_placeholders=(
+                        {"estate": entry.title, "code": self.settings.estate_code}
+                        if taken
+                        else {
+                            "estate": entry.title,
+                            "minutes": str(self.settings.repair_minutes),
+                            "backlog": str(status.backlog),
+                        }
+                    ),
                 )
         async_dispatcher_send(self.hass, self.signal)
 

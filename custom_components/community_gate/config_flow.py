@@ -85,6 +85,7 @@ from .core.errors import (
 from .core.ids import check_id
 from .core.model import Direction, FaceMode, GateKind, PadLevel
 from .core.options import DEFAULTS
+from .core.outbox import hub_instance_id
 from .core.rules import PARAM_SPECS, RuleParams
 from .core.store import Store
 from .core.stream import check_stream_url
@@ -420,7 +421,10 @@ class CommunityGateOptionsFlow(OptionsFlow):
             central: CentralSettings | None = None
             if not errors:
                 central, error = await async_check_central(
-                    self.hass, user_input.get(OPT_CENTRAL), stored_central
+                    self.hass,
+                    user_input.get(OPT_CENTRAL),
+                    stored_central,
+                    await self._async_hub_id(),
                 )
                 if error:
                     errors["base"] = error
@@ -460,6 +464,18 @@ class CommunityGateOptionsFlow(OptionsFlow):
             errors=errors,
             description_placeholders=placeholders or None,
         )
+
+    async def _async_hub_id(self) -> str | None:
+        """This hub's id at the centre (a changed link is tested against the estate
+        code's owner there); None while the estate is not loaded."""
+        entry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED:
+            return None
+        hub = entry.runtime_data.hub
+        with suppress(EstateClosedError):
+            found: str = await hub.db(hub_instance_id, hub.store)
+            return found
+        return None
 
     async def _async_switch_outbox(self, central: CentralSettings) -> None:
         """Turned on, the estate starts queueing for the centre now (on the store

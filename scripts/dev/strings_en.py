@@ -896,6 +896,7 @@ _CENTRAL_REASONS = {
     "central_invalid_dsn": "Use an address like postgresql://user@host:5432/database.",
     "central_ca_file": "That CA file does not exist on the hub.",
     "central_estate_code": "Give the estate's code at the centre: 1 to 32 lower-case letters, digits or -, not starting with -.",
+    "central_estate_code_taken": "Another hub already replicates under this estate code at the centre. Give this estate its own code, or, if this hub replaces the old one, have the centre's administrator release the code first (docs/central.md).",
     "central_repair_minutes": "Choose between 1 and 10080 minutes.",
 }
 _LINK_DATA = {
@@ -1027,10 +1028,14 @@ CENTRAL = {
         },
     },
     "issues": {
+        "central_estate_code_taken": {
+            "title": "{estate}: estate code {code} belongs to another hub",
+            "description": "The central store records another hub as the owner of the estate code {code}, so {estate} sends it nothing (its rows wait on the hub). Give this estate its own code in its options, or, if this hub replaces the old one, have the centre's administrator release the code (docs/central.md); replication then resumes by itself.",
+        },
         "central_down": {
             "title": "{estate} cannot reach the central store",
             "description": "The estate {estate} has not reached the central store for more than {minutes} minutes; {backlog} rows wait on the hub and are sent, in order, once the link is back. The gates keep working. Check the network and the PostgreSQL server, then the estate's diagnostics (last error).",
-        }
+        },
     },
     "exceptions": {
         "centre_unreachable": {

@@ -830,6 +830,7 @@ _CENTRAL_REASONS = {
     "central_invalid_dsn": "请使用 postgresql://用户@主机:5432/数据库 这样的地址。",
     "central_ca_file": "中枢上没有这个 CA 文件。",
     "central_estate_code": "请填写本小区在中心的代码：1 到 32 个小写字母、数字或 -，不以 - 开头。",
+    "central_estate_code_taken": "中心已有另一台中枢以此小区代码同步。请为本小区另设代码；若本中枢取代旧中枢，请先由中心管理员释放该代码（见 docs/central.zh-Hans.md）。",
     "central_repair_minutes": "请选择 1 到 10080 分钟。",
 }
 _LINK_DATA = {
@@ -947,10 +948,14 @@ CENTRAL = {
         },
     },
     "issues": {
+        "central_estate_code_taken": {
+            "title": "{estate}：小区代码 {code} 属于另一台中枢",
+            "description": "中心库记录另一台中枢为小区代码 {code} 的所有者，因此 {estate} 不向中心发送任何数据（数据在中枢上等待）。请在本小区的选项中另设代码；若本中枢取代旧中枢，请由中心管理员释放该代码（见 docs/central.zh-Hans.md），之后同步会自动恢复。",
+        },
         "central_down": {
             "title": "{estate} 无法连接中心库",
             "description": "小区 {estate} 已超过 {minutes} 分钟未能连接中心库；{backlog} 行数据在中枢上等待，链路恢复后按顺序补传。门禁照常工作。请检查网络和 PostgreSQL 服务器，再查看小区的诊断信息（最近错误）。",
-        }
+        },
     },
     "exceptions": {
         "centre_unreachable": {"message": "指挥中心无法读取中心库（{reason}）。"},

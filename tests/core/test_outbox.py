@@ -5,6 +5,7 @@ and nothing of an erased person is queued."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import sqlite3
 
 import pytest
@@ -36,6 +37,7 @@ from custom_components.community_gate.core.outbox import (
     card_token,
     disable_outbox,
     enable_outbox,
+    hub_instance_id,
     outbox_enabled,
     outbox_stats,
     read_outbox,
@@ -255,6 +257,69 @@ def test_erasure_scrubs_the_queue_and_tells_the_centre(estate: Store) -> None:
     assert alias in text
     assert got[-1].kind is OutboxKind.ERASE
     assert got[-1].payload == {"person_id": "alice", "alias": alias}
+
+
+def test_an_erasure_while_replication_is_off_waits_for_the_centre(estate: Store) -> None:
+    """A centre that once held the person must still forget them: the erasure stays
+    queued while replication is off and is the first row when it is on again."""
+    estate.add_person(Person("bob", Role.TENANT, "Bob Li", unit_id="a101"))
+    enable_outbox(estate, SharePolicy(names=True))
+    # Erased while on but not shipped yet (the link was down), then turned off.
+    alias_b, _ = erase_person(estate, "bob")
+    disable_outbox(estate)
+    assert [(r.kind, r.key) for r in rows(estate)] == [(OutboxKind.ERASE, "bob")]
+    estate.add_passage(
+        Passage(T0, "main", Direction.IN, Method.CARD, True, Reason.GRANTED, person_id="alice")
+    )
+    AlertLog(estate).add(
+        T0, Rule.LONG_ABSENCE, SubjectKind.PERSON, "alice", None, {"person_id": "alice"}
+    )
+    alias_a, _ = erase_person(estate, "alice")  # while off
+    assert [(r.kind, r.payload) for r in rows(estate)] == [
+        (OutboxKind.ERASE, {"person_id": "bob", "alias": alias_b}),
+        (OutboxKind.ERASE, {"person_id": "alice", "alias": alias_a}),
+    ]
+    # The hub's alerts keep the history under the alias, like its passages: turned on
+    # again, the alerts it re-sends do not bring the id back to the centre.
+    assert estate.conn.execute("SELECT subject_id, evidence FROM alerts").fetchall() == [
+        (alias_a, json.dumps({"person_id": alias_a}, separators=(",", ":")))
+    ]
+    enable_outbox(estate, SharePolicy(names=True))
+    got = rows(estate)
+    assert [r.kind for r in got[:2]] == [OutboxKind.ERASE, OutboxKind.ERASE]
+    assert OutboxKind.ERASE not in {r.kind for r in got[2:]}
+    later = json.dumps([r.payload for r in got[2:]])
+    assert "alice" not in later
+    assert "bob" not in later
+    assert "Alice" not in later
+
+
+def test_an_estate_that_never_replicated_keeps_no_erasure(estate: Store) -> None:
+    """No centre ever held this estate's data: nothing links the id to the alias."""
+    erase_person(estate, "alice")
+    assert rows(estate) == []
+    enable_outbox(estate, SharePolicy())
+    assert OutboxKind.ERASE not in {r.kind for r in rows(estate)}
+
+
+def test_the_hub_id_is_made_once_and_kept(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "hub.db")
+    try:
+        first = hub_instance_id(store)
+        assert len(first) == 32
+        assert hub_instance_id(store) == first
+    finally:
+        store.close()
+    store = Store.open(tmp_path / "hub.db")
+    try:
+        assert hub_instance_id(store) == first
+    finally:
+        store.close()
+    other = Store.open(tmp_path / "other.db")
+    try:
+        assert hub_instance_id(other) != first
+    finally:
+        other.close()
 
 
 def test_card_token_same_card_same_token_across_estate_keys(on: Store) -> None:

@@ -29,6 +29,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.community_gate import central_link
 from custom_components.community_gate.const import DOMAIN, EVENT_CENTRAL_ALERT
+from custom_components.community_gate.core import central_schema as cs
 from custom_components.community_gate.core.access import AccessControl
 from custom_components.community_gate.core.alerts import AlertLog, Rule, SubjectKind
 from custom_components.community_gate.core.central_settings import CentralSettings
@@ -225,6 +226,33 @@ async def test_options_refuse_a_bad_estate_code(
     assert "central" not in estate.options
 
 
+async def claim_for_another_hub(dsn: str, code: str = CODE) -> None:
+    """The centre already holds ``code`` for some other hub."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await cs.ensure_schema(conn)
+        await conn.execute(
+            "INSERT INTO community_gate.estates (code, owner) VALUES ($1, 'another-hub')", code
+        )
+    finally:
+        await conn.close()
+
+
+async def test_options_refuse_a_code_another_hub_owns(
+    hass: HomeAssistant, estate: MockConfigEntry, postgres_dsn: str
+) -> None:
+    await claim_for_another_hub(postgres_dsn)
+    result = await central_options(hass, estate, dsn=postgres_dsn)
+    assert result["errors"] == {"base": "central_estate_code_taken"}
+    assert "central" not in estate.options
+    assert hub_of(estate).store.outbox_share is None
+    # Another code is free.
+    result = await central_options(hass, estate, dsn=postgres_dsn, estate_code="maple-court-2")
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert estate.options["central"]["estate_code"] == "maple-court-2"
+
+
 # --------------------------------------------------------------- replication
 async def central_estate(
     hass: HomeAssistant, db_path: Path, dsn: str, **extra: Any
@@ -346,6 +374,48 @@ async def test_link_down_raises_a_repair_and_recovers(
     link.async_check(start + 12 * 60)
     assert issues.async_get_issue(*issue) is None
     # The passage written while the link was down arrived, once.
+    n = await scalar(
+        postgres_dsn, "SELECT count(*) FROM community_gate.passages WHERE estate=$1", CODE
+    )
+    assert n == 1
+
+
+async def test_a_taken_estate_code_stops_shipping_and_raises_a_repair(
+    hass: HomeAssistant,
+    db_path: Path,
+    postgres_dsn: str,
+    relay_calls: list[tuple[str, str]],
+) -> None:
+    """A hub whose code another hub owns at the centre writes nothing there and says
+    so at once (no waiting for the link-down threshold); released, it resumes."""
+    await claim_for_another_hub(postgres_dsn)
+    entry = await central_estate(hass, db_path, postgres_dsn, repair_minutes=30)
+    link = link_of(entry)
+    await add_tenant(hass, settle=True)
+    await present(hass, "east_gate")
+    await until(
+        lambda: link.status().last_error == "estate_code_taken", "the claim met by the replicator"
+    )
+    issues = ir.async_get(hass)
+    issue = (DOMAIN, central_link.issue_id(entry.entry_id))
+    link.async_check(time.time())
+    raised = issues.async_get_issue(*issue)
+    assert raised is not None
+    assert raised.translation_key == "central_estate_code_taken"
+    assert raised.translation_placeholders == {"estate": "Maple Court", "code": CODE}
+    assert link.status().shipped_total == 0
+    assert link.status().backlog >= 1  # kept on the hub
+    for table in ("passages", "people", "gates", "units"):
+        n = await scalar(
+            postgres_dsn, f"SELECT count(*) FROM community_gate.{table} WHERE estate=$1", CODE
+        )
+        assert n == 0, table
+
+    # The centre's admin releases the code (docs/central.md): the hub claims it.
+    await scalar(postgres_dsn, "UPDATE community_gate.estates SET owner=NULL WHERE code=$1", CODE)
+    await until(lambda: link.status().connected and link.status().backlog == 0, "the claim")
+    link.async_check(time.time())
+    assert issues.async_get_issue(*issue) is None
     n = await scalar(
         postgres_dsn, "SELECT count(*) FROM community_gate.passages WHERE estate=$1", CODE
     )

@@ -342,7 +342,10 @@ def test_setup_failures_and_repairs_are_translated() -> None:
     issue_codes = {errors.StoreCorruptError.code, errors.StoreTooNewError.code, "key_file_error"}
     init = _source("__init__.py")
     assert '"key_file_error"' in init
-    from custom_components.community_gate.central_link import ISSUE_PREFIX as CENTRAL_ISSUE
+    from custom_components.community_gate.central_link import (
+        ISSUE_CODE_TAKEN as CENTRAL_TAKEN_ISSUE,
+        ISSUE_PREFIX as CENTRAL_ISSUE,
+    )
     from custom_components.community_gate.face import REENROLL_ISSUE
     from custom_components.community_gate.privacy import FACE_ONLY_ISSUE
 
@@ -361,6 +364,12 @@ def test_setup_failures_and_repairs_are_translated() -> None:
             FACE_ONLY_ISSUE,
             REENROLL_ISSUE,
             CENTRAL_ISSUE,
+            CENTRAL_TAKEN_ISSUE,
+        }, lang
+        taken = tree["issues"][CENTRAL_TAKEN_ISSUE]
+        assert _placeholders(taken["title"]) | _placeholders(taken["description"]) == {
+            "estate",
+            "code",
         }, lang
         central = tree["issues"][CENTRAL_ISSUE]
         assert _placeholders(central["title"]) | _placeholders(central["description"]) == {

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.estates (
     lag_s double precision,
     backlog bigint NOT NULL DEFAULT 0,
     retention_days integer NOT NULL DEFAULT 365,
-    registered_at timestamptz NOT NULL DEFAULT now()
+    registered_at timestamptz NOT NULL DEFAULT now(),
+    owner text
 );
 CREATE TABLE IF NOT EXISTS {SCHEMA}.passages (
     estate text NOT NULL,
@@ -124,6 +125,7 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.devices (
     since timestamptz NOT NULL,
     PRIMARY KEY (estate, id)
 );
+ALTER TABLE {SCHEMA}.estates ADD COLUMN IF NOT EXISTS owner text;
 """
 
 
@@ -150,6 +152,7 @@ async def ensure_schema(conn: Any) -> None:
     if found is not None and found > CENTRAL_SCHEMA_VERSION:
         raise SchemaNewerError(found)
     if found == CENTRAL_SCHEMA_VERSION:
+        await ensure_owner_column(conn)
         return
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _DDL_LOCK)
@@ -161,6 +164,66 @@ async def ensure_schema(conn: Any) -> None:
             )
         elif int(found) > CENTRAL_SCHEMA_VERSION:
             raise SchemaNewerError(int(found))
+
+
+# ------------------------------------------------------------ estate ownership
+# insufficient_privilege, read_only_sql_transaction: a role that may not alter the table.
+_CANNOT_ALTER: Final = frozenset({"42501", "25006"})
+
+
+async def has_owner_column(conn: Any) -> bool:
+    """Whether ``estates`` can record which hub owns a code (centres made before the
+    column existed get it from the first role allowed to add it)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1)"
+            " AND attname = 'owner' AND NOT attisdropped)",
+            f"{SCHEMA}.estates",
+        )
+    )
+
+
+async def ensure_owner_column(conn: Any) -> bool:
+    """Add ``estates.owner`` to a centre made before it (a nullable column: hubs of
+    older releases keep working, the schema version is unchanged). A role that may not
+    alter the table leaves it as it is (the centre's admin adds it, docs/central.md).
+    Returns whether the column is there."""
+    if await has_owner_column(conn):
+        return True
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _DDL_LOCK)
+            await conn.execute(f"ALTER TABLE {SCHEMA}.estates ADD COLUMN IF NOT EXISTS owner text")
+    except Exception as err:
+        if getattr(err, "sqlstate", None) in _CANNOT_ALTER:
+            return False
+        raise
+    return True
+
+
+async def estate_owner(conn: Any, code: str) -> str | None:
+    """The hub that owns ``code`` (None: nobody yet, or no such estate)."""
+    found = await conn.fetchval(f"SELECT owner FROM {SCHEMA}.estates WHERE code=$1", code)
+    return None if found is None else str(found)
+
+
+async def claim_estate(conn: Any, code: str, hub_id: str) -> str:
+    """Register ``code`` for ``hub_id`` unless another hub owns it; an estate row
+    without an owner (a centre older than ownership, or a code its admin released)
+    goes to the first hub that claims it. Returns the owner now recorded: ``hub_id``
+    when the claim holds. Leaves another hub's row untouched.
+
+    Taking over a row restarts its ``last_seq``: the seqs it holds may be another
+    hub's, and this hub's queue must not be dropped as "already applied" (re-applying
+    a row this hub did send is harmless: the upserts are idempotent)."""
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.estates (code, owner) VALUES ($1, $2)"
+        f" ON CONFLICT (code) DO UPDATE SET owner=excluded.owner, last_seq=0"
+        f" WHERE {SCHEMA}.estates.owner IS NULL",
+        code,
+        hub_id,
+    )
+    return str(await estate_owner(conn, code))
 
 
 # ------------------------------------------------------------------ partitions

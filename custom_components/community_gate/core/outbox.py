@@ -13,12 +13,14 @@ Synchronous, on the store's own thread, like ``Store``.
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 from .outbox_rows import (
     BACKFILL_SETTING,
     DEFAULT_RETENTION_DAYS,
     ESTATE_KEY,
+    HUB_ID_SETTING,
     RETENTION_SETTING,
     SETTING,
     OutboxKind,
@@ -45,6 +47,7 @@ __all__ = [
     "card_token",
     "disable_outbox",
     "enable_outbox",
+    "hub_instance_id",
     "last_seq",
     "note_retention",
     "outbox_enabled",
@@ -108,6 +111,22 @@ def record_device_removed(store: Store, device_id: str) -> None:
         emit(c, OutboxKind.DEVICE, device_id, {"id": device_id, "removed": True})
 
 
+def hub_instance_id(store: Store) -> str:
+    """This hub's id at the centre: random, made the first time it is asked for and
+    kept in the settings table (it moves with the database file). The centre records
+    it as the owner of the estate code (``central_schema.claim_estate``)."""
+    found = store.get_setting(HUB_ID_SETTING)
+    if found:
+        return found
+    with store.transaction() as c:
+        c.execute(
+            "INSERT INTO settings VALUES (?,?) ON CONFLICT(key) DO NOTHING",
+            (HUB_ID_SETTING, secrets.token_hex(16)),
+        )
+        row = c.execute("SELECT value FROM settings WHERE key=?", (HUB_ID_SETTING,)).fetchone()
+    return str(row[0])
+
+
 # ------------------------------------------------------------ turning it on/off
 def enable_outbox(store: Store, share: SharePolicy, *, backfill_now: bool = True) -> int:
     """Turn writing on and queue what the centre needs to start from: the estate's
@@ -121,7 +140,10 @@ def enable_outbox(store: Store, share: SharePolicy, *, backfill_now: bool = True
     changed meanwhile is never sent older than it is.
 
     Enabling again (a changed policy) re-queues the directory only, so names appear
-    at (or, with upserts, vanish from) the centre as the policy now says."""
+    at (or, with upserts, vanish from) the centre as the policy now says.
+
+    Erasures kept while it was off (``disable_outbox``) are already queued, so they
+    come first: the centre forgets those people before anything else arrives."""
     before = outbox_stats(store)[0]
     first_time = store.outbox_share is None
     with store.transaction() as c:
@@ -188,10 +210,14 @@ def backfill_pending(store: Store) -> bool:
 
 
 def disable_outbox(store: Store) -> None:
-    """Stop writing and drop the queue (the centre is no longer fed)."""
+    """Stop writing and drop the queue (the centre is no longer fed), except the
+    erasures not shipped yet: a centre that once held a person must still forget them.
+    They stay queued, as do erasures made while it is off (``Store.erase_person``), and
+    are the first rows shipped when replication is turned on again. They hold ids only
+    (the person's and the alias), never a name or a credential."""
     with store.transaction() as c:
         c.execute("DELETE FROM settings WHERE key IN (?, ?)", (SETTING, BACKFILL_SETTING))
-        c.execute("DELETE FROM outbox")
+        c.execute("DELETE FROM outbox WHERE kind<>?", (OutboxKind.ERASE.value,))
     store.outbox_share = None
 
 

@@ -40,6 +40,9 @@ SETTING: Final = "outbox"
 RETENTION_SETTING: Final = "outbox_retention_days"
 # The passages still to queue after enabling (outbox.backfill_step): {"after", "upto"}.
 BACKFILL_SETTING: Final = "outbox_backfill"
+# This hub's own random id (made once, kept for good): the centre records which hub
+# owns an estate code so that a second hub given the same code cannot overwrite it.
+HUB_ID_SETTING: Final = "central_hub_id"
 DEFAULT_RETENTION_DAYS: Final = 365
 ESTATE_KEY: Final = "estate"
 
@@ -204,6 +207,14 @@ def scrub_erased(c: sqlite3.Connection, person_id: str, alias: str) -> None:
         " WHERE kind='alert' AND json_extract(payload, '$.evidence.person_id')=?",
         (alias, person_id),
     )
+
+
+def ever_queued(c: sqlite3.Connection) -> bool:
+    """Whether this file has ever queued an outbox row, i.e. a centre may hold its
+    data (AUTOINCREMENT keeps the highest seq in ``sqlite_sequence`` even after acks
+    and after turning replication off)."""
+    row = c.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
+    return bool(row and row[0])
 
 
 def load_share(conn: sqlite3.Connection) -> SharePolicy | None:

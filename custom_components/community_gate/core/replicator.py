@@ -41,6 +41,7 @@ from .outbox import (
     ack_outbox,
     backfill_pending,
     backfill_step,
+    hub_instance_id,
     last_seq,
     outbox_stats,
     read_outbox,
@@ -53,7 +54,16 @@ _T = TypeVar("_T")
 ESTATE_CODE_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 TLS_MODES: Final = ("disable", "prefer", "require", "verify-full")
 REASONS: Final = frozenset(
-    {"cannot_connect", "invalid_auth", "tls", "permission", "schema_newer", "invalid_dsn"}
+    {
+        "cannot_connect",
+        "invalid_auth",
+        "tls",
+        "permission",
+        "schema_newer",
+        "invalid_dsn",
+        # Another hub owns this estate code at the centre (central_schema.claim_estate).
+        "estate_code_taken",
+    }
 )
 S: Final = cs.SCHEMA
 
@@ -180,10 +190,32 @@ async def _connect(config: CentralConfig, connect_timeout: float = 10.0) -> Any:
     return conn
 
 
-async def test_connection(config: CentralConfig) -> None:
-    """Connect, create or check the centre's schema, disconnect. Raises CentralError."""
+def _taken(config: CentralConfig) -> CentralError:
+    return CentralError(
+        "estate_code_taken",
+        f"estate code {config.estate_code} belongs to another hub at the centre",
+    )
+
+
+async def test_connection(
+    config: CentralConfig,
+    hub_id: str | None = None,  # noqa: PT028 - not a pytest test
+) -> None:
+    """Connect, create or check the centre's schema, disconnect. Raises CentralError;
+    with ``hub_id`` (``outbox.hub_instance_id``), ``estate_code_taken`` when another
+    hub owns the estate code. Claims nothing: the replicator does, on connecting."""
     conn = await _connect(config)
-    await conn.close()
+    try:
+        if hub_id is not None and await cs.has_owner_column(conn):
+            owner = await cs.estate_owner(conn, config.estate_code)
+            if owner is not None and owner != hub_id:
+                raise _taken(config)
+    except CentralError:
+        raise
+    except Exception as err:
+        raise _classify(config, err) from None
+    finally:
+        await conn.close()
 
 
 @dataclass(frozen=True)
@@ -448,6 +480,9 @@ class Replicator:
         self._down_since: float | None = None
         self._last_error: str | None = None
         self._shipped = 0
+        # This hub's id while it holds the estate code at the centre (None: a centre
+        # that cannot record owners).
+        self._owner: str | None = None
 
     # -------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -528,9 +563,25 @@ class Replicator:
         conn = self._conn = await _connect(self.config)
         code = self.config.estate_code
         applier = _Applier(conn, code)
-        await conn.execute(
-            f"INSERT INTO {S}.estates (code) VALUES ($1) ON CONFLICT (code) DO NOTHING", code
-        )
+        # The estate code is this hub's at the centre, or nothing is written: a second
+        # hub given the same code would otherwise overwrite the first one's rows.
+        hub_id = await self._run_db(hub_instance_id)
+        if await cs.has_owner_column(conn):
+            if await cs.claim_estate(conn, code, hub_id) != hub_id:
+                raise _taken(self.config)
+            self._owner = hub_id
+        else:
+            self._owner = None
+            _LOGGER.warning(
+                "The command centre cannot record which hub owns estate %s (its estates"
+                " table has no owner column and this role may not add it): see"
+                " docs/central.md",
+                code,
+            )
+            await conn.execute(
+                f"INSERT INTO {S}.estates (code) VALUES ($1) ON CONFLICT (code) DO NOTHING",
+                code,
+            )
         centre_seq = int(
             await conn.fetchval(f"SELECT last_seq FROM {S}.estates WHERE code=$1", code)
         )
@@ -586,11 +637,20 @@ class Replicator:
         upto = rows[-1].seq
         left = max(0, backlog - len(rows))
         async with conn.transaction():
-            applied = int(
-                await conn.fetchval(
-                    f"SELECT last_seq FROM {S}.estates WHERE code=$1 FOR UPDATE", code
+            if self._owner is None:
+                applied = int(
+                    await conn.fetchval(
+                        f"SELECT last_seq FROM {S}.estates WHERE code=$1 FOR UPDATE", code
+                    )
                 )
-            )
+            else:
+                found = await conn.fetchrow(
+                    f"SELECT last_seq, owner FROM {S}.estates WHERE code=$1 FOR UPDATE", code
+                )
+                if found["owner"] != self._owner:
+                    # The claim was released and taken by another hub meanwhile.
+                    raise _taken(self.config)
+                applied = int(found["last_seq"])
             fresh = [r for r in rows if r.seq > applied]
             await applier.apply(fresh)
             lag = max(0.0, self._clock() - rows[0].ts)

@@ -1208,11 +1208,23 @@ class Store:
             counts["passages_pseudonymised"] = cur.rowcount
             cur = c.execute("UPDATE audit_log SET subject=? WHERE subject=?", (alias, person_id))
             counts["audit_pseudonymised"] = cur.rowcount
+            # Alerts keep their history under the alias too, as the centre's copy does
+            # (an alert re-sent later, acknowledged or backfilled, must not bring the
+            # id back there).
+            c.execute("UPDATE alerts SET subject_id=? WHERE subject_id=?", (alias, person_id))
+            c.execute(
+                "UPDATE alerts SET evidence=json_set(evidence, '$.person_id', ?)"
+                " WHERE json_extract(evidence, '$.person_id')=?",
+                (alias, person_id),
+            )
             c.execute("DELETE FROM people WHERE id=?", (person_id,))
             # The queue forgets the person too, and the centre is told to pseudonymise
-            # its copy (it keeps no link from the alias back to the id).
+            # its copy (it keeps no link from the alias back to the id). Told even while
+            # replication is off, once this file has ever fed a centre: the erasure
+            # waits in the outbox (turning it off keeps erasures) and reaches the
+            # centre first when replication is back on.
             ob.scrub_erased(c, person_id, alias)
-            if self.outbox_share is not None:
+            if self.outbox_share is not None or ob.ever_queued(c):
                 ob.emit(c, ob.OutboxKind.ERASE, person_id, {"person_id": person_id, "alias": alias})
         # Old page images in the WAL would still hold the erased rows: fold them back.
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
