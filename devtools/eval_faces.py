@@ -632,9 +632,14 @@ def pair_tally(
     for i, label in enumerate(data.labels.tolist()):
         seen[label] = seen.get(label, 0) + 1
         index[(label, seen[label])] = i
-    refs: Vector = getattr(data, reference)
     probes: Vector = getattr(data, probe)
-    variant = FaceVariant.MASKED if reference == "masked_ref" else FaceVariant.PLAIN
+    # ``both``: the person enrolled with a plain and a masked reference, as a resident
+    # who enrolled both is (the card + face gate's 1:1 check against the card holder).
+    names = ("ref", "masked_ref") if reference == "both" else (reference,)
+    refs = [
+        (getattr(data, n), FaceVariant.MASKED if n == "masked_ref" else FaceVariant.PLAIN)
+        for n in names
+    ]
     ordered = list(lines)
     if probe != reference:
         ordered += [PairLine(line.b, line.a) for line in lines]
@@ -650,7 +655,8 @@ def pair_tally(
         kind = counts["genuine" if line.genuine else "impostor"]
         kind[1] += 1
         rec = Recogniser(spec, strictness)
-        if not enroll(rec, "a", refs[ra], variant, "ref") or np.isnan(probes[rb]).any():
+        enrolled = [enroll(rec, "a", v[ra], variant, f"ref-{variant}") for v, variant in refs]
+        if not any(enrolled) or np.isnan(probes[rb]).any():
             continue
         kind[0] += rec.classify(probes[rb]).accepted
     return {
@@ -716,6 +722,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             spec, "standard", test, lines, probe="masked", reference="masked_ref"
         ),
         "masked_probe_plain_reference": pair_tally(spec, "standard", test, lines, probe="masked"),
+        "masked_probe_both_references": pair_tally(
+            spec, "standard", test, lines, probe="masked", reference="both"
+        ),
     }
     report["open_set"] = []
     for gallery in args.galleries if cal is not None else [0]:

@@ -141,6 +141,31 @@ def test_pairs_through_a_one_person_recogniser() -> None:
     assert missing["missing_images"] == 1
 
 
+def test_masked_pairs_against_both_references() -> None:
+    """A card + face resident enrolled plain and masked: a masked probe passes if either
+    reference takes it; a masked reference the quality gate refused leaves the plain."""
+    data = ev.Encoded(
+        labels=np.array(["a", "a", "b"]),
+        plain=_unit([1, 0], [1, 0], [0, 1]),
+        ref=_unit([1, 0], [1, -0.5], [0, 1]),  # a1's plain takes a2's probe, a2's not a1's
+        drawn=np.array([True, True, True]),
+        masked=_unit([0.6, 1], [1, 0.05], [-1, 0]),
+        masked_ref=_unit([0, 1], [0.6, 1], [-1, 0]),  # a2's masked takes a1's, a1's not
+        ms=np.zeros(3),
+    )
+    lines = ev.folder_pairs(data.labels.tolist())
+
+    def genuine(reference: str) -> tuple[int, int]:
+        t = ev.pair_tally(SPEC, "standard", data, lines, probe="masked", reference=reference)
+        return t["tar"]["count"], t["tar"]["of"]
+
+    assert genuine("ref") == (1, 2)
+    assert genuine("masked_ref") == (1, 2)
+    assert genuine("both") == (2, 2)  # the union
+    data.masked_ref[1] = np.nan  # a2's masked reference refused: its plain one remains
+    assert genuine("both") == (1, 2)
+
+
 def test_parse_lfw_pairs() -> None:
     text = "2\t3\nAl_Pha\t1\t2\n\nAl_Pha 1 Be_Ta 4\n"
     lines = ev.parse_pairs(text)
