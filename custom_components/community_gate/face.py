@@ -54,6 +54,7 @@ from .core.scope import Roster, ScopeCache
 from .core.templates import TemplateVault, Vector
 from .core.throttle import FACE_FLOOD, UNKNOWN_FACE_BUDGET, Throttle
 from .core.tracks import FrameFusion, Verdict
+from .core.two_factor import OTHER_FACTOR
 from .hub import async_join_executor
 
 if TYPE_CHECKING:
@@ -483,14 +484,22 @@ class FaceService:
         sample: Sample | None = None,
         pad: PadLevel = PadLevel.OFF,
         verify: bool = False,
+        claimed: frozenset[str] = frozenset(),
     ) -> tuple[Match, str | None, Verdict, Challenge | None]:
         """The match, the stranger cluster (unknown faces, and attacks nobody matched),
         for a camera frame's face (``track``: gate and box) whether its track has decided
         yet (``tracks.py``; with ``pad`` on, its liveness from ``sample``), and the
         challenge a new track at a challenge gate was asked. ``verify``: a card + face
-        gate, where the face need only be the card holder's (the 1:1 bar)."""
+        gate, where the face need only be the card holder's (the 1:1 bar); ``claimed``:
+        the holders whose card is already in there, each checked 1:1 before the 1:N
+        search (a nearer look-alike must not stand between a resident and their card)."""
         bars = self.recogniser.bars(scope, verify=verify)
-        match = self.recogniser.classify_with(vector, bars)
+        verified = [self.recogniser.verify_with(vector, person, bars) for person in claimed]
+        accepted = [m for m in verified if m.accepted]
+        if accepted:
+            match = min(accepted, key=lambda m: m.distance)
+        else:
+            match = self.recogniser.classify_with(vector, bars)
         verdict = Verdict.OPEN if match.accepted else Verdict.UNKNOWN
         issued = None
         if track is not None:
@@ -624,6 +633,14 @@ class FaceService:
         scope = await self.async_scope(gate_id)
         track = (gate_id, box) if box is not None else None
         pad = rt.pad_level if track is not None else PadLevel.OFF
+        verify = rt.face_mode is FaceMode.CARD_AND_FACE
+        # A card (or PIN, QR...) already in at a card + face gate names its holder: the
+        # face is checked against them alone first (read here: the loop owns pairing).
+        claimed = (
+            self.hub.pairing.waiting(gate_id, OTHER_FACTOR, dt_util.now().timestamp())
+            if verify
+            else frozenset()
+        )
         try:
             match, cluster_id, verdict, issued = await self._run(
                 self._classify,
@@ -633,7 +650,8 @@ class FaceService:
                 track,
                 sample,
                 pad,
-                rt.face_mode is FaceMode.CARD_AND_FACE,
+                verify,
+                claimed,
             )
             unknown = not match.accepted
         finally:

@@ -138,6 +138,45 @@ def test_card_and_face_verifies_one_to_one_whatever_the_scope() -> None:
     assert not rec.classify_with(probe, everyone).accepted
 
 
+def test_a_card_named_resident_is_verified_one_to_one_past_a_look_alike() -> None:
+    """Card first at a card + face gate: the face is checked against the card holder
+    alone. A sibling within the margin makes the 1:N search ambiguous (refused); the
+    1:1 check has no second person to be ambiguous with."""
+    rec = with_distractors(Recogniser(SPEC), 200)
+    a = unit_vectors(1, seed=4)[0]
+    rec.plain.add("a", "resident", a)
+    rec.plain.add("b", "sibling", at_cosine(a, 0.999))
+    bars = rec.bars(None, verify=True)
+    probe = at_cosine(a, 0.9)
+    assert rec.classify_with(probe, bars).reason == AMBIGUOUS
+    match = rec.verify_with(probe, "resident", bars)
+    assert (match.accepted, match.person_id, match.embedding_id, match.reason) == (
+        True,
+        "resident",
+        "a",
+        MATCH,
+    )
+    assert match.second_person_id is None
+    # Still a bar: a stranger with the resident's card is refused, and a card holder
+    # without a face reference cannot be verified at all.
+    stranger = rec.verify_with(unit_vectors(1, seed=9)[0], "resident", bars)
+    assert (stranger.accepted, stranger.reason) == (False, NO_MATCH)
+    assert not rec.verify_with(probe, "nobody", bars).accepted
+
+
+@needs_shared_faces
+def test_a_masked_card_holder_is_verified_against_their_masked_reference() -> None:
+    rec = Recogniser(SPEC)
+    rec.plain.add("p1", "resident", encoding("john_savage/1.jpg"))
+    rec.masked.add("m1", "resident", encoding("john_savage/1.jpg", masked=True))
+    rec.plain.add("p2", "neighbour", encoding("barack_obama/1.jpg"))
+    bars = rec.bars(None, verify=True)
+    match = rec.verify_with(encoding("john_savage/3.jpg", masked=True), "resident", bars)
+    assert (match.accepted, match.person_id) == (True, "resident")
+    other = rec.verify_with(encoding("paul_allen/2.jpg", masked=True), "resident", bars)
+    assert not other.accepted
+
+
 def test_a_look_alike_within_the_margin_is_ambiguous() -> None:
     rec = Recogniser(SPEC)
     a = unit_vectors(1, seed=4)[0]

@@ -3,10 +3,14 @@ either order, within the window, each pair used once; refusals and staff actions
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from custom_components.community_gate.core.model import Decision, Method, Reason
 from custom_components.community_gate.core.two_factor import (
+    FACE_FACTOR,
+    OTHER_FACTOR,
     TWO_FACTOR_FLAG,
     FactorPairing,
     factor_of,
@@ -77,3 +81,19 @@ def test_a_flood_of_halves_is_bounded() -> None:
     assert len(pairing._pending) <= 1024
     with pytest.raises(ValueError, match="window_s"):
         FactorPairing(window_s=0)
+
+
+def test_waiting_names_the_fresh_holders_of_the_other_half() -> None:
+    """A face arriving at a card + face gate is checked first against the people whose
+    card (PIN, QR...) is already in there: only fresh halves, only that gate and factor."""
+    pairing = FactorPairing(window_s=30)
+    pairing.decide("b3", GRANTED, Method.CARD, 100.0)
+    pairing.decide("b3", replace(GRANTED, person_id="p-li"), Method.FACE, 100.0)
+    pairing.decide("b1", replace(GRANTED, person_id="p-zhao"), Method.PIN, 100.0)
+    assert pairing.waiting("b3", OTHER_FACTOR, 120.0) == {"p-wang"}
+    assert pairing.waiting("b3", FACE_FACTOR, 120.0) == {"p-li"}
+    assert pairing.waiting("b1", OTHER_FACTOR, 120.0) == {"p-zhao"}
+    assert pairing.waiting("b3", OTHER_FACTOR, 131.0) == frozenset()  # the window passed
+    # Completed pairs are used up: nobody is waiting any more.
+    pairing.decide("b1", replace(GRANTED, person_id="p-zhao"), Method.FACE, 110.0)
+    assert pairing.waiting("b1", OTHER_FACTOR, 111.0) == frozenset()

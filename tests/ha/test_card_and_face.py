@@ -5,19 +5,25 @@ logged refusal that tells the terminal what comes next."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.util import dt as dt_util
+import numpy as np
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.community_gate.const import SUBENTRY_GATE
 from custom_components.community_gate.core.display import prompt
 from custom_components.community_gate.core.model import FaceMode, PadLevel, Reason
 from tests.ha.helpers import add_tenant, hub_of, present
+
+PHOTOS = Path(__file__).resolve().parents[2] / ".cache" / "test-photos"
 
 
 async def _gate_form(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> Any:
@@ -109,3 +115,51 @@ async def test_card_and_face_needs_both_of_the_same_person(
     assert (await present(hass, "east_gate"))["allowed"] is True
     reasons = [p.reason for p in await hub.db(lambda: hub.store.recent_passages(limit=10))]
     assert reasons.count(Reason.SECOND_FACTOR_REQUIRED) == 2
+
+
+@pytest.mark.skipif(not (PHOTOS / "obama.jpg").exists(), reason="run scripts/setup")
+async def test_a_card_first_verifies_the_face_one_to_one_past_a_look_alike(
+    hass: HomeAssistant, estate: MockConfigEntry, relay_calls: list[tuple[str, str]]
+) -> None:
+    """Her sister's reference is as near to her face as her own (1:N: ambiguous, so the
+    face alone names nobody). Once her card is in, the face is checked against her
+    references alone, with the engine's real embeddings: the pair opens."""
+    result = await _gate_form(
+        hass, estate, methods=["face", "card"], face_mode="card_and_face", pad_level="off"
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await add_tenant(hass, settle=True)
+    face = estate.runtime_data.face
+    await asyncio.wait_for(face.loaded.wait(), timeout=120)
+    assert face.ready, face.error
+    hass.config.allowlist_external_dirs.add(str(PHOTOS.resolve()))
+
+    def encoding(name: str) -> np.ndarray:
+        return np.asarray(face.worker.analyse((PHOTOS / name).read_bytes())[0].encoding)
+
+    own = await hass.async_add_executor_job(encoding, "obama.jpg")
+    second = await hass.async_add_executor_job(encoding, "obama2.jpg")
+    probe = [float(x) for x in second]
+    sister = own + np.random.default_rng(15).normal(0.0, 1e-3, own.shape).astype(np.float32)
+    face.gallery.add("p1-plain", "p1", own)
+    face.gallery.add("p2-plain", "p2", sister / np.linalg.norm(sister))
+    relay_calls.clear()
+
+    # Her face alone: the search cannot tell her from her sister; nobody is named.
+    alone = await face.async_present_embedding("tower_door", probe)
+    assert alone is not None
+    assert (alone.passage.allowed, alone.passage.person_id) == (False, None)
+    assert "face_ambiguous" in alone.passage.flags
+    # Her card, then the same face: 1:1 against her, the pair opens once.
+    card = await present(hass, "tower_door")
+    assert (card["allowed"], card["reason"]) == (False, "second_factor_required")
+    pair = await face.async_present_embedding("tower_door", probe)
+    assert pair is not None
+    assert (pair.passage.allowed, pair.passage.person_id) == (True, "p1")
+    assert "card_and_face" in pair.passage.flags
+    await hass.async_block_till_done()
+    assert relay_calls == [("switch.north_relay", "on")]
+    # Used up: the face again, without a new card, is back to the 1:N search.
+    again = await face.async_present_embedding("tower_door", probe)
+    assert again is not None
+    assert not again.passage.allowed

@@ -221,6 +221,27 @@ class Gallery:
             person, distance, embedding_id, second_person, second_distance, accepted, reason
         )
 
+    def verify(
+        self, vector: npt.NDArray[Any], person_id: str, *, threshold: float | None = None
+    ) -> Match:
+        """1:1: is the probe ``person_id``? Their nearest reference against the bar, and
+        nobody else's: a card (or another credential) already named the person, so no
+        margin to a second person applies. ``threshold`` as for ``match``."""
+        limit = self._threshold if threshold is None else min(threshold, self._threshold)
+        probe = self._vector(vector)
+        with self._lock:
+            code = self._code.get(person_id)
+            if code is None:
+                return Match(None, math.inf, None, None, math.inf, False, EMPTY)
+            rows = np.flatnonzero(self._owner[: self._n] == code)
+            d2 = self._squared(probe)[rows]
+            best = int(rows[int(np.argmin(d2))])
+            distance = float(np.sqrt(d2.min()))
+            embedding_id = self._ids[best]
+        accepted = distance <= limit
+        reason = MATCH if accepted else NO_MATCH
+        return Match(person_id, distance, embedding_id, None, math.inf, accepted, reason)
+
     def nearest_people(self, vector: npt.NDArray[Any], k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` nearest people (best reference each), nearest first: the 1:N
         duplicate check at enrollment."""

@@ -129,6 +129,15 @@ class Recogniser:
         masked = self.masked.match(vector, threshold=bars.masked)
         return masked if masked.accepted else match
 
+    def verify_with(self, vector: npt.NDArray[np.floating], person_id: str, bars: Bars) -> Match:
+        """1:1 against one person's references (a card + face gate whose card came
+        first): plain at the plain bar, else masked at the masked bar."""
+        match = self.plain.verify(vector, person_id, threshold=bars.plain)
+        if match.accepted or not self.masked.has_person(person_id):
+            return match
+        masked = self.masked.verify(vector, person_id, threshold=bars.masked)
+        return masked if masked.accepted or match.person_id is None else match
+
     def remove_person(self, person_id: str) -> int:
         return self.plain.remove_person(person_id) + self.masked.remove_person(person_id)
 

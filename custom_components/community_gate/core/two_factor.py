@@ -18,15 +18,17 @@ from .model import Decision, Method, Reason
 WINDOW_S: Final = 30.0
 MAX_PENDING: Final = 1024  # a flood of half pairs is bounded, oldest dropped
 TWO_FACTOR_FLAG: Final = "card_and_face"
+FACE_FACTOR: Final = "face"
+OTHER_FACTOR: Final = "other"  # a card, ID card, QR code, PIN or fingerprint
 
 
 def factor_of(method: Method) -> str | None:
     """``face``, ``other`` (a credential), or None (remote, emergency: not a factor)."""
     if method is Method.FACE:
-        return "face"
+        return FACE_FACTOR
     if method in (Method.REMOTE, Method.EMERGENCY):
         return None
-    return "other"
+    return OTHER_FACTOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,15 @@ class FactorPairing:
         if len(self._pending) > MAX_PENDING:
             del self._pending[next(iter(self._pending))]
         return replace(decision, allowed=False, reason=Reason.SECOND_FACTOR_REQUIRED, flags=())
+
+    def waiting(self, gate_id: str, factor: str, now: float) -> frozenset[str]:
+        """The people at ``gate_id`` whose ``factor`` half is in and still fresh: a face
+        arriving now is checked 1:1 against them first (the card named the person)."""
+        return frozenset(
+            person
+            for (gate, person), half in self._pending.items()
+            if gate == gate_id and half.factor == factor and 0 <= now - half.ts <= self.window_s
+        )
 
     def forget(self, now: float) -> None:
         """Drop halves older than the window (called now and then)."""
