@@ -23,6 +23,7 @@ SCHEMA: Final = "community_gate"
 CENTRAL_SCHEMA_VERSION: Final = 1
 # pg_advisory_xact_lock key for DDL (schema and partitions): one writer at a time.
 _DDL_LOCK: Final = 0x6367_0001
+MAX_MONTHS_AHEAD: Final = 12  # the furthest month ``ensure_month`` opens
 
 _DDL: Final = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
@@ -128,6 +129,35 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.devices (
 ALTER TABLE {SCHEMA}.estates ADD COLUMN IF NOT EXISTS owner text;
 """
 
+# A hub's own role (docs/central.md §4) may write rows but not create tables, yet every
+# new month needs a partition of ``passages``. This function, owned by the schema's
+# owner and run with its rights, creates exactly that and nothing else: the month is
+# a date (no text reaches the DDL), the name follows ``partition_name``, and months
+# far from now are refused (a hub's clock gone wrong must not litter the schema).
+_MONTH_FUNCTION: Final = f"""
+CREATE OR REPLACE FUNCTION {SCHEMA}.ensure_month(day date) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    first date := date_trunc('month', day)::date;
+    name text := 'passages_p' || to_char(first, 'YYYYMM');
+BEGIN
+    IF first < DATE '2000-01-01'
+        OR first > (now() + interval '{MAX_MONTHS_AHEAD} months')::date THEN
+        RAISE EXCEPTION 'month % is out of range', first USING ERRCODE = '22008';
+    END IF;
+    PERFORM pg_advisory_xact_lock({_DDL_LOCK});
+    IF to_regclass(format('%I.%I', '{SCHEMA}', name)) IS NULL THEN
+        EXECUTE format(
+            'CREATE TABLE %I.%I PARTITION OF %I.passages FOR VALUES FROM (%L) TO (%L)',
+            '{SCHEMA}', name, '{SCHEMA}',
+            first::timestamp AT TIME ZONE 'UTC',
+            (first + interval '1 month')::timestamp AT TIME ZONE 'UTC'
+        );
+    END IF;
+END
+$fn$;
+"""
+
 
 class SchemaNewerError(Exception):
     """The centre's schema was written by a newer version of the integration."""
@@ -153,10 +183,12 @@ async def ensure_schema(conn: Any) -> None:
         raise SchemaNewerError(found)
     if found == CENTRAL_SCHEMA_VERSION:
         await ensure_owner_column(conn)
+        await ensure_month_function(conn)
         return
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _DDL_LOCK)
         await conn.execute(_DDL)
+        await conn.execute(_MONTH_FUNCTION)
         found = await conn.fetchval(f"SELECT max(version) FROM {SCHEMA}.schema_version")
         if found is None:
             await conn.execute(
@@ -194,6 +226,31 @@ async def ensure_owner_column(conn: Any) -> bool:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _DDL_LOCK)
             await conn.execute(f"ALTER TABLE {SCHEMA}.estates ADD COLUMN IF NOT EXISTS owner text")
+    except Exception as err:
+        if getattr(err, "sqlstate", None) in _CANNOT_ALTER:
+            return False
+        raise
+    return True
+
+
+async def has_month_function(conn: Any) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT to_regprocedure($1) IS NOT NULL", f"{SCHEMA}.ensure_month(date)"
+        )
+    )
+
+
+async def ensure_month_function(conn: Any) -> bool:
+    """Add ``ensure_month`` to a centre made before it (as ``ensure_owner_column``: a
+    role that may not create it leaves it to the schema's owner, and hubs connecting
+    as the owner keep creating partitions themselves). Returns whether it is there."""
+    if await has_month_function(conn):
+        return True
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _DDL_LOCK)
+            await conn.execute(_MONTH_FUNCTION)
     except Exception as err:
         if getattr(err, "sqlstate", None) in _CANNOT_ALTER:
             return False
@@ -246,6 +303,10 @@ async def ensure_month(conn: Any, month: datetime) -> None:
     created once."""
     name = partition_name(month)
     if await conn.fetchval("SELECT to_regclass($1)", f"{SCHEMA}.{name}") is not None:
+        return
+    if await has_month_function(conn):
+        # With the schema owner's rights: a hub's own role may not create tables.
+        await conn.execute(f"SELECT {SCHEMA}.ensure_month($1)", month.date())
         return
     upper = _next_month(month)
     async with conn.transaction():

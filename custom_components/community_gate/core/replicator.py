@@ -227,6 +227,7 @@ class ReplicationStatus:
     down_since: float | None
     last_error: str | None  # a CentralError reason, never a message with secrets
     shipped_total: int
+    failures: int = 0  # sessions failed in a row since the link last worked
 
 
 # --------------------------------------------------------------------- applying
@@ -479,6 +480,9 @@ class Replicator:
         self._last_success: float | None = None
         self._down_since: float | None = None
         self._last_error: str | None = None
+        self._logged_error: str | None = None  # the reason last logged (once per outage)
+        self._worked = False  # this session shipped a batch or a heartbeat
+        self._failures = 0
         self._shipped = 0
         # This hub's id while it holds the estate code at the centre (None: a centre
         # that cannot record owners).
@@ -517,6 +521,7 @@ class Replicator:
             down_since=self._down_since,
             last_error=self._last_error,
             shipped_total=self._shipped,
+            failures=self._failures,
         )
 
     # -------------------------------------------------------------------- loop
@@ -529,15 +534,22 @@ class Replicator:
                 raise
             except Exception as err:
                 reason = _classify(self.config, err)
-                if self._connected:
+                # "Worked" means a batch or a heartbeat got through, not merely a
+                # connection: a centre that accepts the login but refuses every batch
+                # (a missing grant) must back off and be logged once, not reconnect at
+                # the shortest wait and log each time.
+                worked, self._worked = self._worked, False
+                self._failures = 1 if worked else self._failures + 1
+                if worked:
                     delay = self._retry_min  # a fresh outage starts from a short wait
-                if self._last_error != reason.reason or self._connected:
+                if self._logged_error != reason.reason or worked:
                     _LOGGER.warning(
                         "Command centre unreachable for estate %s (%s): %s",
                         self.config.estate_code,
                         reason.reason,
                         reason,
                     )
+                    self._logged_error = reason.reason
                 self._last_error = reason.reason
                 self._connected = False
                 if self._down_since is None:
@@ -546,6 +558,15 @@ class Replicator:
                 await self._refresh_stats()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry_max)
+
+    def _mark_worked(self) -> None:
+        """A batch or a heartbeat got through: the link works (again)."""
+        if not self._worked:
+            self._worked = True
+            self._failures = 0
+            self._down_since = None
+            self._logged_error = None
+            _LOGGER.info("Estate %s replicating to the command centre", self.config.estate_code)
 
     async def _refresh_stats(self) -> None:
         with contextlib.suppress(Exception):
@@ -598,9 +619,7 @@ class Replicator:
             # Rows committed at the centre whose local ack was lost (a crash, a cut).
             await self._run_db(lambda s: ack_outbox(s, centre_seq))
         self._connected = True
-        self._down_since = None
         self._last_error = None
-        _LOGGER.info("Estate %s replicating to the command centre", code)
         last_beat = 0.0
         backfilling = await self._run_db(backfill_pending)
         while True:
@@ -627,6 +646,7 @@ class Replicator:
                     f"UPDATE {S}.estates SET last_seen=now(), lag_s=0, backlog=0 WHERE code=$1",
                     code,
                 )
+                self._mark_worked()
                 last_beat = now
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)
@@ -663,6 +683,7 @@ class Replicator:
                 left,
             )
         committed = self._clock()
+        self._mark_worked()
         await self._run_db(lambda s: ack_outbox(s, upto))
         self._shipped += len(fresh)
         self._last_success = committed
