@@ -6,6 +6,7 @@ reloads and works again. The password is in no log record, diagnostics or form."
 
 from __future__ import annotations
 
+from functools import partial
 import json
 import logging
 from pathlib import Path
@@ -27,6 +28,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.community_gate import central_link
 from custom_components.community_gate.const import DOMAIN
+from custom_components.community_gate.core.replicator import Replicator
 from tests.central.hubkit import Hub, drained
 from tests.ha.helpers import add_tenant, gate_subentry, present
 from tests.ha.test_central_ha import CODE, link_of, scalar, until
@@ -40,8 +42,11 @@ SECRETS = (OLD_PW, NEW_PW, WRONG_PW)
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A refused try is retried within a second (the product waits up to a minute)."""
+    """A refused try is retried within a second (the product waits up to a minute), and
+    an idle link touches its connection every half second (the product's heartbeat is
+    30 s): an ended session is found soon without a passage to ship."""
     monkeypatch.setattr(central_link, "RETRY_MAX_S", 0.5)
+    monkeypatch.setattr(central_link, "Replicator", partial(Replicator, heartbeat=0.5))
 
 
 class Role:
@@ -140,7 +145,7 @@ async def test_estate_reauth_after_the_password_changed(
     relay_calls: list[tuple[str, str]],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="custom_components.community_gate")
+    caplog.set_level(logging.DEBUG)
     role = Role(postgres_server, postgres_dsn.rsplit("/", 1)[1])
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -330,7 +335,7 @@ async def test_centre_reauth_when_a_poll_is_refused(
     hass_client: ClientSessionGenerator,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="custom_components.community_gate")
+    caplog.set_level(logging.DEBUG)
     await _estate_at_the_centre(tmp_path, postgres_dsn)
     role = Role(postgres_server, postgres_dsn.rsplit("/", 1)[1])
     _reader(role)
@@ -376,7 +381,7 @@ async def test_centre_set_up_with_a_refused_password_asks_for_a_new_one(
 ) -> None:
     """Refused at set-up (Home Assistant restarted after the change): no endless
     retries of a password that cannot work, a reauth flow instead."""
-    caplog.set_level(logging.DEBUG, logger="custom_components.community_gate")
+    caplog.set_level(logging.DEBUG)
     await _estate_at_the_centre(tmp_path, postgres_dsn)
     role = Role(postgres_server, postgres_dsn.rsplit("/", 1)[1])
     _reader(role)
