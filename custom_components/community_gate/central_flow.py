@@ -4,6 +4,7 @@ from what is stored: left empty, the stored one is kept."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,11 @@ def central_section(current: CentralSettings) -> section:
         )
     )
     return section(vol.Schema(fields), {"collapsed": not current.enabled})
+
+
+def reauth_schema() -> vol.Schema:
+    """The new password only: everything else about the link stays as it is."""
+    return vol.Schema({vol.Required("password"): _PASSWORD})
 
 
 def centre_schema(current: CentralSettings, purges: bool = False) -> vol.Schema:
@@ -164,3 +170,27 @@ async def async_check_centre(
     settings = CentralSettings(enabled=True, **link)
     reason = await async_test_centre(hass, settings)
     return settings, f"central_{reason}" if reason else None
+
+
+async def async_check_password(
+    hass: HomeAssistant,
+    current: CentralSettings,
+    password: str,
+    *,
+    centre: bool,
+    hub_id: str | None = None,
+) -> tuple[CentralSettings, str | None]:
+    """The stored link with a new password, tested as its form tests it (the centre by
+    reading what staff read; an estate by connecting, with ``hub_id`` checking the
+    estate code's owner). The error key names the reason; never the password."""
+    settings = replace(current, password=password)
+    if centre:
+        reason = await async_test_centre(hass, settings)
+        return settings, f"central_{reason}" if reason else None
+    try:
+        await test_connection(central_config(settings), hub_id)
+    except CentralError as err:
+        return settings, f"central_{err.reason}"
+    except ValueError:
+        return settings, "central_invalid_dsn"
+    return settings, None

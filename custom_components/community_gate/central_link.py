@@ -1,6 +1,8 @@
 """The estate's link to the central store: the replicator while the option is on, woken
 by every passage and alert, watched for a link down too long (a repair issue), and its
-figures for the diagnostic sensors and diagnostics.
+figures for the diagnostic sensors and diagnostics. A password the store refuses starts
+Home Assistant's reauthentication flow instead (once per run of the link), not the
+repair issue: the flow is the notice and the fix in one.
 
 The replicator does its network work on the event loop (asyncpg) and its SQLite reads
 and acks on the estate's database thread (``hub.db``): nothing here blocks the loop.
@@ -37,6 +39,8 @@ ISSUE_PREFIX = "central_down"
 ISSUE_CODE_TAKEN = "central_estate_code_taken"
 # The longest wait between two reconnection tries once the link is down.
 RETRY_MAX_S = 60.0
+# The replicator's reason for a refused user name or password (core/replicator.py).
+AUTH_FAILED = "invalid_auth"
 
 
 def central_config(settings: CentralSettings) -> CentralConfig:
@@ -90,12 +94,19 @@ class CentralLink:
         self.hass = hass
         self.hub = hub
         self.settings = settings
-        self.replicator = Replicator(central_config(settings), _runner(hub), retry_max=RETRY_MAX_S)
+        self.replicator = Replicator(
+            central_config(settings),
+            _runner(hub),
+            retry_max=RETRY_MAX_S,
+            on_error=self._on_error,
+        )
         # When the watch first saw the link down, None while it is up.
         self.down_since: float | None = None
         self.issue_raised = False
         # The translation of the issue raised (ISSUE_PREFIX or ISSUE_CODE_TAKEN).
         self.issue_key: str | None = None
+        # Whether this run of the link has asked for a new password (reauth flow).
+        self.reauth_asked = False
         self._unsubs: list[Callable[[], None]] = []
         self._started = False
         self._stopped = False
@@ -131,6 +142,22 @@ class CentralLink:
     def _wake(self, *_args: Any) -> None:
         self.replicator.wake()
 
+    @callback
+    def _on_error(self, reason: str) -> None:
+        """A try failed. A refused password starts the reauthentication flow, once:
+        the replicator keeps retrying (a password put back at the server heals by
+        itself) without asking again. The reload after the flow starts a new link."""
+        if reason != AUTH_FAILED or self.reauth_asked or self._stopped:
+            return
+        self.reauth_asked = True
+        _LOGGER.warning(
+            "The central store refused the password of estate %s: asking for a new one",
+            self.settings.estate_code,
+        )
+        self.hub.entry.async_start_reauth(self.hass)
+        # The reauth flow is the notice: no "link down" issue beside it.
+        self._clear_issue()
+
     async def async_stop(self) -> None:
         """Before the hub closes: the replicator's last ack needs the database thread."""
         self._stopped = True
@@ -156,6 +183,8 @@ class CentralLink:
         entry = self.hub.entry
         if status.connected:
             self.down_since = None
+            # Back (a password put back at the server): a later refusal asks again.
+            self.reauth_asked = False
             if self.issue_raised:
                 ir.async_delete_issue(self.hass, DOMAIN, issue_id(entry.entry_id))
                 self.issue_raised = False
@@ -165,6 +194,12 @@ class CentralLink:
             if self.down_since is None:
                 self.down_since = now
             down_for = now - self.down_since
+            if status.last_error == AUTH_FAILED:
+                # The reauthentication flow says it and fixes it: an issue raised
+                # before (the link was down for another reason first) goes.
+                self._clear_issue()
+                async_dispatcher_send(self.hass, self.signal)
+                return
             taken = status.last_error == "estate_code_taken"
             key = ISSUE_CODE_TAKEN if taken else ISSUE_PREFIX
             due = taken or down_for >= self.settings.repair_minutes * 60
@@ -195,6 +230,13 @@ class CentralLink:
                     ),
                 )
         async_dispatcher_send(self.hass, self.signal)
+
+    @callback
+    def _clear_issue(self) -> None:
+        if self.issue_raised:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id(self.hub.entry.entry_id))
+            self.issue_raised = False
+            self.issue_key = None
 
     def diagnostics(self) -> dict[str, Any]:
         """Lag, backlog and health: no DSN but its host and database, no password."""

@@ -6,6 +6,10 @@ and codes only) and the panel's centre view.
 The alerts cursor (the central feed's last ``feed_id`` seen: it grows with every raise
 and change of any alert) is kept in HA's storage, so a restart neither replays old
 alerts nor misses those raised meanwhile.
+
+A refused password (changed at the server) raises ``ConfigEntryAuthFailed`` from the
+set-up or the poll: Home Assistant then starts the reauthentication flow instead of
+retrying a password that cannot work.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any, Final
 import asyncpg
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -50,6 +54,9 @@ FEED_SIZE: Final = 200
 # How many announced alerts are remembered (so a later change is not a new alert).
 ANNOUNCED_MEMORY: Final = 10_000
 _STORAGE_VERSION: Final = 1
+# The reason of a refused user name or password: Home Assistant then asks for a new
+# password (the config flow's reauthentication step) instead of retrying.
+AUTH_FAILED: Final = "invalid_auth"
 
 
 class CentreConnectError(Exception):
@@ -115,6 +122,12 @@ async def async_open_pool(hass: HomeAssistant, settings: CentralSettings) -> asy
     ) as err:
         raise CentreConnectError(classify(err)) from err
     return pool
+
+
+def _auth_failed() -> ConfigEntryAuthFailed:
+    """A refused password: no retry (the same password stays refused); the entry asks
+    for a new one through the reauthentication flow."""
+    return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="centre_auth_failed")
 
 
 async def async_test_centre(hass: HomeAssistant, settings: CentralSettings) -> str | None:
@@ -239,6 +252,10 @@ class CentreCoordinator(DataUpdateCoordinator[CentreData]):
             _LOGGER.debug("The central store has no Community Gate tables yet")
             return CentreData()
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as err:
+            if classify(err) == AUTH_FAILED:
+                # The pool opened a new connection and the password was refused (it
+                # was changed at the server): Home Assistant starts reauthentication.
+                raise _auth_failed() from err
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="centre_unreachable",
@@ -337,6 +354,8 @@ async def async_setup_centre(hass: HomeAssistant, entry: ConfigEntry[Any]) -> Ce
     try:
         pool = await async_open_pool(hass, settings)
     except CentreConnectError as err:
+        if err.reason == AUTH_FAILED:
+            raise _auth_failed() from err
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="centre_unreachable",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,8 +26,10 @@ from homeassistant.util import slugify
 from .central_flow import (
     async_check_central,
     async_check_centre,
+    async_check_password,
     central_section,
     centre_schema,
+    reauth_schema,
 )
 from .central_link import async_reconcile_outbox
 from .const import (
@@ -284,6 +287,52 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The central store refused the stored password (an estate's replicator, or the
+        command centre's set-up or poll): ask for the new one."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The new password only, tested against the stored link before it is kept
+        where the password lives: the centre's entry data, an estate's central option."""
+        entry = self._get_reauth_entry()
+        centre = is_centre(entry)
+        current = CentralSettings.from_mapping(
+            entry.data if centre else entry.options.get(OPT_CENTRAL)
+        )
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings, error = await async_check_password(
+                self.hass,
+                current,
+                str(user_input.get("password") or ""),
+                centre=centre,
+                hub_id=None if centre else await async_hub_id(entry),
+            )
+            if error:
+                errors["base"] = error
+            else:
+                # Loaded, the entry's update listener reloads it on the change (a flow
+                # that reloads an entry with a listener is refused from HA 2026.12); not
+                # loaded (the centre's set-up refused), the flow reloads it.
+                finish = (
+                    self.async_update_and_abort
+                    if entry.update_listeners
+                    else self.async_update_reload_and_abort
+                )
+                if centre:
+                    return finish(entry, data_updates={"password": settings.password})
+                return finish(entry, options={**entry.options, OPT_CENTRAL: settings.as_dict()})
+        # Where, never with what: host and database only (the title is added by HA).
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=reauth_schema(),
+            errors=errors,
+            description_placeholders=dsn_summary(current.dsn),
+        )
+
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: CommunityGateConfigEntry) -> OptionsFlow:
@@ -466,16 +515,7 @@ class CommunityGateOptionsFlow(OptionsFlow):
         )
 
     async def _async_hub_id(self) -> str | None:
-        """This hub's id at the centre (a changed link is tested against the estate
-        code's owner there); None while the estate is not loaded."""
-        entry = self.config_entry
-        if entry.state is not ConfigEntryState.LOADED:
-            return None
-        hub = entry.runtime_data.hub
-        with suppress(EstateClosedError):
-            found: str = await hub.db(hub_instance_id, hub.store)
-            return found
-        return None
+        return await async_hub_id(self.config_entry)
 
     async def _async_switch_outbox(self, central: CentralSettings) -> None:
         """Turned on, the estate starts queueing for the centre now (on the store
@@ -485,6 +525,18 @@ class CommunityGateOptionsFlow(OptionsFlow):
             return
         with suppress(EstateClosedError):
             await async_reconcile_outbox(entry.runtime_data.hub, central)
+
+
+async def async_hub_id(entry: ConfigEntry[Any]) -> str | None:
+    """This hub's id at the centre (a changed link is tested against the estate code's
+    owner there); None while the estate is not loaded."""
+    if entry.state is not ConfigEntryState.LOADED:
+        return None
+    hub = entry.runtime_data.hub
+    with suppress(EstateClosedError):
+        found: str = await hub.db(hub_instance_id, hub.store)
+        return found
+    return None
 
 
 def _rules_schema(current: dict[str, Any]) -> vol.Schema:

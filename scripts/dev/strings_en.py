@@ -941,13 +941,22 @@ CENTRAL = {
                 "data": _CENTRE_DATA,
                 "data_description": _CENTRE_DESC,
             },
+            "reauth_confirm": {
+                "title": "New central store password",
+                "description": "The central store at {host} (database {database}) refused the password {name} keeps for it: it was probably changed there. Enter the new one; it is tested before it is kept. Nothing else about the link changes.",
+                "data": {"password": "Password"},
+                "data_description": {
+                    "password": "The role's new password. It is never shown, logged or put in diagnostics.",
+                },
+            },
         },
         "error": {
             **{k: v for k, v in _CENTRAL_REASONS.items() if k not in _OPTIONS_ONLY},
             "invalid_choice": "Choose one of the listed values.",
         },
         "abort": {
-            "centre_already_configured": "A command centre already reads this central store."
+            "centre_already_configured": "A command centre already reads this central store.",
+            "reauth_successful": "The new password works and is kept.",
         },
     },
     "options": {
@@ -1040,7 +1049,10 @@ CENTRAL = {
     "exceptions": {
         "centre_unreachable": {
             "message": "The command centre cannot read the central store ({reason}).",
-        }
+        },
+        "centre_auth_failed": {
+            "message": "The central store refused the command centre's password: enter the new one.",
+        },
     },
 }
 CENTRAL["entity"]["event"]["centre_alerts"]["state_attributes"]["event_type"]["state"] = {

@@ -875,12 +875,23 @@ CENTRAL = {
                 "data": _CENTRE_DATA,
                 "data_description": _CENTRE_DESC,
             },
+            "reauth_confirm": {
+                "title": "中心库新密码",
+                "description": "位于 {host} 的中心库（数据库 {database}）拒绝了 {name} 保存的密码，可能已在服务器上修改。请输入新密码；保存前会先测试。连接的其他设置不变。",
+                "data": {"password": "密码"},
+                "data_description": {
+                    "password": "该角色的新密码。不会显示、记录到日志或写入诊断信息。",
+                },
+            },
         },
         "error": {
             **{k: v for k, v in _CENTRAL_REASONS.items() if k not in _OPTIONS_ONLY},
             "invalid_choice": "请从列出的值中选择。",
         },
-        "abort": {"centre_already_configured": "已有指挥中心在读取这个中心库。"},
+        "abort": {
+            "centre_already_configured": "已有指挥中心在读取这个中心库。",
+            "reauth_successful": "新密码可用，已保存。",
+        },
     },
     "options": {
         "step": {
@@ -959,6 +970,7 @@ CENTRAL = {
     },
     "exceptions": {
         "centre_unreachable": {"message": "指挥中心无法读取中心库（{reason}）。"},
+        "centre_auth_failed": {"message": "中心库拒绝了指挥中心的密码：请输入新密码。"},
     },
 }
 CENTRAL["entity"]["event"]["centre_alerts"]["state_attributes"]["event_type"]["state"] = {

@@ -3,6 +3,9 @@ in any message."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 
 from custom_components.community_gate.core import central_schema as cs
@@ -11,7 +14,7 @@ from custom_components.community_gate.core.replicator import (
     CentralError,
     test_connection as check_connection,
 )
-from tests.central.hubkit import connect
+from tests.central.hubkit import DEADLINE_S, Hub, connect
 from tests.pg import PASSWORD, PgServer
 
 
@@ -89,3 +92,31 @@ async def test_a_role_without_rights_is_a_permission_problem(
         await check_connection(CentralConfig(dsn, "e1"))
     assert err.value.reason == "permission"
     assert "reader-pw" not in str(err.value)
+
+
+async def test_replicator_reports_each_failed_try(
+    tmp_path: Path, postgres_server: PgServer, postgres_dsn: str
+) -> None:
+    """``on_error`` hears every refused try with its reason (the glue asks for a new
+    password on invalid_auth); a callback that raises does not end replication."""
+    db = postgres_dsn.rsplit("/", 1)[1]
+    heard: list[str] = []
+
+    def on_error(reason: str) -> None:
+        heard.append(reason)
+        raise RuntimeError("the glue's bug")
+
+    hub = Hub(
+        tmp_path / "e1.db", "e1", postgres_server.dsn(db, password="not-it"), on_error=on_error
+    )
+    await hub.start()
+    try:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + DEADLINE_S
+        while len(heard) < 3:
+            assert loop.time() < end, "timed out waiting for three tries"
+            await asyncio.sleep(0.05)
+        assert set(heard) == {"invalid_auth"}
+        assert hub.replicator.status().last_error == "invalid_auth"
+    finally:
+        await hub.close()

@@ -621,7 +621,10 @@ async def test_centre_reconfigure_takes_a_new_password(
     finally:
         await hub.close()
     entry = await _add_centre(hass, postgres_dsn, password="stale-password")
-    assert entry.state is ConfigEntryState.SETUP_RETRY  # the old password is refused
+    # The old password is refused: no retries, a reauth flow (test_central_reauth.py);
+    # reconfiguring is the other way to give the new one.
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert [f["context"]["source"] for f in hass.config_entries.flow.async_progress()] == ["reauth"]
 
     result = await entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure_centre"
@@ -634,6 +637,7 @@ async def test_centre_reconfigure_takes_a_new_password(
     await hass.async_block_till_done()
     assert entry.data["password"] == PASSWORD
     assert entry.state is ConfigEntryState.LOADED
+    assert hass.config_entries.flow.async_progress() == []  # the reload ended the reauth
     assert hass.states.get("sensor.maker_open_alerts").state == "0"
     # Even a role that may write (this one owns the database) cannot through the centre.
     async with entry.runtime_data.pool.acquire() as conn:

@@ -444,7 +444,9 @@ class Replicator:
 
     ``run_db`` runs a function of the ``Store`` on the store's own thread (see
     ``RunDb``, ``executor_runner``). ``on_shipped(rows, committed_at)`` is called after
-    each committed batch (metrics, benchmarks). ``poll`` is how often an idle hub
+    each committed batch (metrics, benchmarks); ``on_error(reason)`` after each failed
+    try, with the ``CentralError`` reason (the glue asks for a new password on
+    ``invalid_auth``); both on the event loop. ``poll`` is how often an idle hub
     looks for rows nobody woke it for; ``heartbeat`` how often an idle hub tells the
     centre it is alive.
     """
@@ -461,6 +463,7 @@ class Replicator:
         retry_min: float = 1.0,
         retry_max: float = 60.0,
         on_shipped: Callable[[Sequence[OutboxRow], float], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self._run_db = run_db
@@ -471,6 +474,7 @@ class Replicator:
         self._retry_min = retry_min
         self._retry_max = retry_max
         self._on_shipped = on_shipped
+        self._on_error = on_error
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._conn: Any = None
@@ -554,6 +558,11 @@ class Replicator:
                 self._connected = False
                 if self._down_since is None:
                     self._down_since = self._clock()
+                if self._on_error is not None:
+                    try:
+                        self._on_error(reason.reason)
+                    except Exception:  # the glue's bug must not end replication
+                        _LOGGER.exception("on_error failed")
                 await self._close()
                 await self._refresh_stats()
                 await asyncio.sleep(delay)
