@@ -250,6 +250,7 @@ class CentralLink:
             "down_since": _iso(s.down_since),
             "last_error": _scrub(s.last_error, self.settings.password),
             "shipped_total": s.shipped_total,
+            "failed_tries": s.failures,
             "repair_issue": self.issue_raised,
         }
 

@@ -440,6 +440,7 @@ async def test_diagnostics_hold_no_secret(
     central = diag["central"]
     assert central["connected"] is True
     assert central["backlog"] == 0
+    assert central["failed_tries"] == 0
     assert central["settings"]["host"].startswith("127.0.0.1:")
     assert central["settings"]["database"] == postgres_dsn.rsplit("/", 1)[1]
     assert diag["entry"]["options"]["central"]["estate_code"] == CODE
