@@ -195,10 +195,17 @@ def test_device_keys_are_sealed_and_counters_persist(tmp_path: Path) -> None:
     assert loaded["gc-east"].key == dev.key
     assert (loaded["gc-east"].rx_ctr, loaded["gc-east"].tx_reserved) == (5, 1000)
     assert not store.claim_device_counter("gc-east", 5)  # still refused after restart
-    # Re-keying keeps the counters: an old message cannot come back.
+    # Re-keying (a wiped or replaced controller) starts the device's counter afresh, and
+    # an old message cannot come back: it is signed with the old key.
     new = DeviceKeys(store, device_sealer(KEY)).provision("gc-east", "east_gate")
     assert new.key != dev.key
-    assert new.rx_ctr == 5
+    assert (new.rx_ctr, new.tx_reserved) == (0, 1000)  # the hub's own counter only grows
+    old_message = c.device_message(
+        dev.key, "community_gate/e/east_gate/card", device="gc-east", ctr=6, ts=0, value="1"
+    )
+    with pytest.raises(c.ContractError):
+        c.verify(new.key, "community_gate/e/east_gate/card", *c.unsigned_body(old_message))
+    assert store.claim_device_counter("gc-east", 1)
     # Another estate key cannot open the sealed key: the device is refused, not trusted.
     loaded, bad = DeviceKeys(store, device_sealer(bytes(32))).load()
     assert (loaded, bad) == ({}, ["gc-east"])

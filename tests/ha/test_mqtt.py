@@ -342,6 +342,30 @@ async def test_replay_refused_after_a_restart(
     assert second["ctr"] > first["ctr"]
 
 
+async def test_a_wiped_controller_is_provisioned_again_under_its_own_id(
+    hass: HomeAssistant,
+    mqtt_estate: MockConfigEntry,
+    devices: dict[str, FieldDevice],
+    db_path: Path,
+) -> None:
+    """A controller whose flash was wiped counts from 1 again. Provisioned again (a new
+    key), it is heard under its old id; anything it signed with the old key is not."""
+    east = devices["gc-east"]
+    east.ctr = 500
+    east.send("card", value=CARD)
+    await next_message(hass, east, "relay/set")
+    old_key, captured = east.key, east.signed("card", value=CARD)  # never sent: ctr 501
+    resp = await call(hass, "provision_device", {"device_id": "gc-east", "gate_id": "east_gate"})
+    east.key, east.ctr = bytes.fromhex(resp["key"]), 0
+    assert east.key != old_key
+    link = mqtt_estate.runtime_data.mqtt
+    east.send("card", value=CARD)  # ctr 1, the new key
+    await next_message(hass, east, "relay/set")
+    east.publish("card", captured)
+    await wait_for(lambda: link.stats.rejected["bad_signature"] == 1)
+    assert [p[2] for p in passages(db_path)] == [1, 1]  # allowed, twice: no third row
+
+
 async def test_broker_restart_reconnects_without_losing_passages(
     hass: HomeAssistant,
     mqtt_estate: MockConfigEntry,

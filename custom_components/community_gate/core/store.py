@@ -908,8 +908,10 @@ class Store:
 
     # --------------------------------------------------------------- mqtt devices
     def save_device(self, device: MqttDevice) -> MqttDevice:
-        """Create or re-key a device. Re-keying keeps the counters: messages signed with
-        the old key fail their signature, and counters never go back."""
+        """Create or re-key a device. Re-keying starts the device's own counter afresh
+        (a controller whose flash was wiped, or a replacement, counts from 1 again):
+        safe, because every message it ever signed with the old key fails its
+        signature now. The hub's counter towards the device only grows."""
         check_id(device.id, "device_id")
         check_id(device.gate_id, "gate_id")
         created = device.created_at or _time.time()
@@ -917,7 +919,7 @@ class Store:
             c.execute(
                 "INSERT INTO mqtt_devices VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
                 " gate_id=excluded.gate_id, sealed_key=excluded.sealed_key,"
-                " created_at=excluded.created_at",
+                " created_at=excluded.created_at, rx_ctr=0",
                 (device.id, device.gate_id, device.sealed_key, 0, 0, created),
             )
         return self.get_device(device.id)
