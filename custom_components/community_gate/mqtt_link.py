@@ -179,6 +179,10 @@ class MqttLink:
             self._unsubs.pop()()
 
     # ------------------------------------------------------------------- liveness
+    def forget_device(self, device_id: str) -> None:
+        """A removed device: no longer online anywhere (its key is gone already)."""
+        self._online.pop(device_id, None)
+
     def device_online(self, device_id: str) -> bool:
         return self._online.get(device_id, False)
 

@@ -25,7 +25,7 @@ from .capture import CaptureLoop
 from .const import DOMAIN
 from .core.device_auth import DeviceAuth
 from .core.devices import DeviceKey, DeviceKeys
-from .core.errors import EstateClosedError, StoreError
+from .core.errors import DeviceInUseError, EstateClosedError, StoreError
 from .core.keys import RotationReport, rotate_sealing_key
 from .core.options import EstateOptions
 from .core.privacy import Retention
@@ -110,6 +110,18 @@ class EstateRuntime:
         dev = await self.hub.db(self.device_keys.provision, device_id, gate_id)
         self.devices.add(dev)
         return dev
+
+    async def async_remove_device(self, device_id: str) -> None:
+        """Forget a field device and its key (a reader taken down, a stolen terminal).
+        Refused while a gate's relay is that device: the gate could not open."""
+        dev = await self.hub.db(self.hub.store.get_device, device_id)  # unknown: raises
+        relay = self.mqtt.relay_device(dev.gate_id) if self.mqtt is not None else None
+        if relay == device_id:
+            raise DeviceInUseError("relay", device_id=device_id, gate_id=dev.gate_id)
+        await self.hub.db(self.hub.store.remove_device, device_id)
+        self.devices.remove(device_id)
+        if self.mqtt is not None:
+            self.mqtt.forget_device(device_id)
 
     # ------------------------------------------------------------------ privacy
     async def async_run_retention(self, now: float | None = None) -> dict[str, int]:

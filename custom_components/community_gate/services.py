@@ -178,6 +178,7 @@ SCHEMAS: dict[str, vol.Schema] = {
     "provision_device": vol.Schema(
         {**_entry, vol.Required("device_id"): _id, vol.Required("gate_id"): _id}
     ),
+    "remove_device": vol.Schema({**_entry, vol.Required("device_id"): _id}),
     "enroll_face": vol.Schema(
         {
             **_entry,
@@ -554,6 +555,12 @@ async def _provision_device(estate: EstateRuntime, call: ServiceCall) -> Service
     }
 
 
+async def _remove_device(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
+    """Forget a field device and its key: whatever it signs is refused from now on."""
+    await estate.async_remove_device(call.data["device_id"])
+    return {"device_id": call.data["device_id"], "removed": True}
+
+
 HANDLERS: dict[str, Handler] = {
     "add_unit": _add_unit,
     "update_unit": _update_unit,
@@ -571,6 +578,7 @@ HANDLERS: dict[str, Handler] = {
     "assign_stranger": _assign_stranger,
     **PRIVACY_HANDLERS,
     "provision_device": _provision_device,
+    "remove_device": _remove_device,
     "acknowledge_alert": _acknowledge_alert,
     "resolve_alert": _resolve_alert,
     "list_alerts": _list_alerts,
@@ -639,7 +647,7 @@ HANDLERS.update(
 )
 
 # What an audit row names as the subject: the person first, then the thing acted on.
-_SUBJECT_KEYS = ("person_id", "credential_id", "unit_id", "gate_id", "cluster_id")
+_SUBJECT_KEYS = ("person_id", "credential_id", "unit_id", "gate_id", "cluster_id", "device_id")
 
 
 def _subject(data: Any, result: ServiceResponse) -> str | None:

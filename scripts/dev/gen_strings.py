@@ -98,6 +98,7 @@ REQUIRED = {
     "query_audit_log": set(),
     "rotate_key": set(),
     "provision_device": {"device_id", "gate_id"},
+    "remove_device": {"device_id"},
 }
 
 # Alert rules (issue 4)

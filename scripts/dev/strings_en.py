@@ -97,6 +97,7 @@ EXCEPTIONS = {
     "unknown_credential": 'There is no credential with ID "{credential_id}".',
     "unknown_gate": 'There is no gate with ID "{gate_id}". Add it as a gate of the estate first.',
     "unknown_device": 'There is no MQTT device with ID "{device_id}". Provision it first.',
+    "device_in_use": 'Device "{device_id}" is the relay of gate "{gate_id}": choose another relay for the gate first, or provision the device again to replace its key.',
     "mqtt_unavailable": "MQTT field devices are not available in this estate.",
     "duplicate": "That already exists.",
     "duplicate_unit": 'Unit "{unit_id}" already exists (or another unit has that building and number).',
@@ -262,6 +263,11 @@ SERVICES = {
         "Provision field device",
         "Creates a new key for a field device (an MQTT controller, or a face terminal on MQTT or HTTP) bound to a gate and returns it once. Copy it into the device's secrets; a new key replaces the old one.",
         ["device_id", "gate_id"],
+    ),
+    "remove_device": (
+        "Remove field device",
+        "Forgets a field device and its key (a reader taken down, a lost or stolen terminal): everything it signs is refused from then on. Refused for the device that is a gate's relay.",
+        ["device_id"],
     ),
     "enroll_face": (
         "Enroll face",

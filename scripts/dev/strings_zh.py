@@ -97,6 +97,7 @@ EXCEPTIONS = {
     "unknown_credential": "不存在 ID 为“{credential_id}”的凭证。",
     "unknown_gate": "不存在 ID 为“{gate_id}”的门。请先将其添加为小区的门。",
     "unknown_device": "不存在 ID 为“{device_id}”的 MQTT 设备。请先登记。",
+    "device_in_use": "设备“{device_id}”是门“{gate_id}”的继电器：请先为该门换一个继电器，或重新登记该设备以更换其密钥。",
     "mqtt_unavailable": "此小区不能使用 MQTT 现场设备。",
     "duplicate": "已存在。",
     "duplicate_unit": "房屋“{unit_id}”已存在（或已有房屋使用相同的楼栋和房号）。",
@@ -236,6 +237,11 @@ SERVICES = {
         "登记现场设备",
         "为绑定到某个门的现场设备（MQTT 控制器，或经 MQTT 或 HTTP 连接的人脸终端）生成新密钥，并仅返回这一次。请将其写入设备的 secrets；新密钥会替换旧密钥。",
         ["device_id", "gate_id"],
+    ),
+    "remove_device": (
+        "移除现场设备",
+        "删除一台现场设备及其密钥（拆下的读卡器、丢失或被盗的终端）：此后它签名的一切消息都会被拒绝。作为某个门继电器的设备不能移除。",
+        ["device_id"],
     ),
     "enroll_face": (
         "登记人脸",

@@ -21,8 +21,8 @@ from typing import Any
 
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt import client as mqtt_client
-from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.core import Context, Event, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.util import dt as dt_util
 import numpy as np
 import pytest
@@ -364,6 +364,60 @@ async def test_a_wiped_controller_is_provisioned_again_under_its_own_id(
     east.publish("card", captured)
     await wait_for(lambda: link.stats.rejected["bad_signature"] == 1)
     assert [p[2] for p in passages(db_path)] == [1, 1]  # allowed, twice: no third row
+
+
+async def test_a_removed_device_is_heard_no_more_and_a_relay_cannot_be_removed(
+    hass: HomeAssistant,
+    mqtt_estate: MockConfigEntry,
+    devices: dict[str, FieldDevice],
+    db_path: Path,
+    hass_read_only_user: Any,
+) -> None:
+    """A reader taken down, a terminal stolen: staff remove the device and whatever it
+    signs is refused (as a device never provisioned), audited. A gate's own relay is
+    refused with a reason, and so is a non-admin."""
+    terminal = await call(
+        hass, "provision_device", {"device_id": "term-east", "gate_id": "east_gate"}
+    )
+    east = devices["gc-east"]
+    stolen = FieldDevice(
+        east.port, "term-east", bytes.fromhex(terminal["key"]), ESTATE, "east_gate"
+    )
+    with pytest.raises(Unauthorized):
+        await call(
+            hass,
+            "remove_device",
+            {"device_id": "term-east"},
+            Context(user_id=hass_read_only_user.id),
+        )
+    out = await call(hass, "remove_device", {"device_id": "term-east"})
+    assert out == {"device_id": "term-east", "removed": True}
+    link = mqtt_estate.runtime_data.mqtt
+    await hass.async_add_executor_job(stolen.start)
+    try:
+        stolen.send("card", value=CARD)
+        await wait_for(lambda: link.stats.rejected["unknown_device"] == 1)
+    finally:
+        await hass.async_add_executor_job(stolen.stop)
+    assert passages(db_path) == []
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "remove_device", {"device_id": "term-east"})
+    assert err.value.translation_key == "unknown_device"
+    # The east gate's relay is gc-east: removing it would leave the gate shut.
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "remove_device", {"device_id": "gc-east"})
+    assert err.value.translation_key == "device_in_use"
+    assert err.value.translation_placeholders == {"device_id": "gc-east", "gate_id": "east_gate"}
+    east.send("card", value=CARD)
+    await next_message(hass, east, "relay/set")  # still the gate's relay
+    store = mqtt_estate.runtime_data.hub.store
+    rows = await hass.async_add_executor_job(lambda: store.query_audit(action="remove_device"))
+    assert [(r.subject, r.outcome) for r in reversed(rows)] == [
+        ("term-east", "unauthorized"),
+        ("term-east", "ok"),
+        ("term-east", "unknown_device"),
+        ("gc-east", "device_in_use"),
+    ]
 
 
 async def test_broker_restart_reconnects_without_losing_passages(

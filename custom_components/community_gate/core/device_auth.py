@@ -50,6 +50,11 @@ class DeviceAuth:
         if window is None or window.reserved < dev.tx_reserved:
             self._tx[dev.id] = c.CounterWindow(dev.tx_reserved)
 
+    def remove(self, device_id: str) -> None:
+        """A device removed: its key opens nothing from now on, on every channel."""
+        self.devices.pop(device_id, None)
+        self._tx.pop(device_id, None)
+
     def on_gate(self, gate_id: str) -> list[DeviceKey]:
         return [d for d in self.devices.values() if d.gate_id == gate_id]
 

@@ -162,6 +162,12 @@ class UnknownDeviceError(NotFoundError):
     code = "unknown_device"
 
 
+class DeviceInUseError(CoreError):
+    """A gate's relay is this device: removing it would leave the gate unable to open."""
+
+    code = "device_in_use"
+
+
 class UnknownAlertError(NotFoundError):
     code = "unknown_alert"
 
