@@ -795,6 +795,7 @@ MUTATING: list[tuple[str, dict[str, Any]]] = [
     ("enroll_face", {"person_id": "p1", "file_path": "/nonexistent/p1.jpg"}),
     ("assign_stranger", {"cluster_id": "stranger_1", "person_id": "p1"}),
     ("provision_device", {"device_id": "gc-east", "gate_id": "east_gate"}),
+    ("remove_device", {"device_id": "gc-east"}),
     # Privacy: the reads hand out personal data, so they are admin-only as well.
     ("erase_person", {"person_id": "p1"}),
     ("export_person_data", {"person_id": "p1"}),
@@ -824,6 +825,8 @@ ADMIN_CHANGES = [
         "assign_stranger",
         # A real stranger to mark: tests/ha/test_ignore_stranger.py.
         "ignore_stranger",
+        # A provisioned device to remove: tests/ha/test_mqtt.py.
+        "remove_device",
         "unignore_stranger",
         "export_person_data",
         "query_audit_log",
