@@ -86,6 +86,7 @@ EXCEPTIONS = {
     "image_invalid": "The image cannot be used ({why}).",
     "face_quality": "The photo cannot be enrolled ({why}).",
     "face_models_missing": "The face recognition models are not installed. Face access is off; cards, PINs and QR passes still work.",
+    "face_engine_failed": "The face engine failed to load (the Home Assistant log has the details). Face access is off; cards, PINs and QR passes still work. Reload the estate once the installation is fixed.",
     "database_unavailable": "The estate database {path} cannot be opened or written: {error}. Check the path, free disk space and permissions.",
     "database_corrupt": "The estate database {path} is damaged ({error}). It was left untouched; restore it from a backup or move it away so a new one is created.",
     "database_too_new": "The estate database {path} was written by a newer version of Community Gate ({error}). Update the integration.",

@@ -86,6 +86,7 @@ EXCEPTIONS = {
     "image_invalid": "无法使用该图片（{why}）。",
     "face_quality": "该照片无法用于登记（{why}）。",
     "face_models_missing": "未安装人脸识别模型。人脸通行已关闭；门禁卡、密码和二维码通行仍可使用。",
+    "face_engine_failed": "人脸识别引擎加载失败（详情见 Home Assistant 日志）。人脸通行已关闭；门禁卡、密码和二维码通行仍可使用。修复安装后请重新加载该小区。",
     "database_unavailable": "无法打开或写入小区数据库 {path}：{error}。请检查路径、磁盘空间和权限。",
     "database_corrupt": "小区数据库 {path} 已损坏（{error}）。文件未被改动；请从备份恢复，或将其移走以创建新数据库。",
     "database_too_new": "小区数据库 {path} 由更新版本的 Community Gate 写入（{error}）。请升级本集成。",
