@@ -16,6 +16,7 @@ import pytest
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.community_gate import face as face_module
+from custom_components.community_gate.diagnostics import async_get_config_entry_diagnostics
 from tests.ha.helpers import add_estate, add_tenant, call, gate_subentry, present_credential
 
 CARD = "0012345678"
@@ -69,6 +70,9 @@ async def test_engine_load_failure_is_reported_not_loading(
     assert msg["success"], msg
     faces = msg["result"]["faces"]
     assert (faces["ready"], faces["error"]) == (False, "face_engine_failed")
+    # So do the diagnostics.
+    diag = (await async_get_config_entry_diagnostics(hass, entry))["faces"]
+    assert (diag["loaded"], diag["ready"], diag["error"]) == (True, False, "face_engine_failed")
 
     # Cards still open the gate; a face action is refused with the translated reason.
     await add_tenant(hass, card=CARD, settle=True)
