@@ -91,6 +91,7 @@ EXCEPTIONS = {
     "database_corrupt": "The estate database {path} is damaged ({error}). It was left untouched; restore it from a backup or move it away so a new one is created.",
     "database_too_new": "The estate database {path} was written by a newer version of Community Gate ({error}). Update the integration.",
     "database_error": "Database error: {error}",
+    "estate_topic_taken": 'This estate\'s name gives the MQTT topic "{topic}", which the estate "{other}" already uses. Two estates must not share one topic tree: rename one of them (⋮ → Reconfigure), then reload this one.',
     "key_file_error": "The estate key file beside {path} is unreadable or damaged ({error}). Without it stored cards and PINs cannot be checked; restore it from a backup.",
     "not_found": "Not found.",
     "unknown_unit": 'There is no unit with ID "{unit_id}".',
@@ -294,6 +295,7 @@ CONFIG = {
         "database_corrupt": "That file is not a usable Community Gate database (damaged or not SQLite). Nothing was changed.",
         "database_too_new": "That database was written by a newer version of Community Gate.",
         "database_error": "The database cannot be used.",
+        "estate_topic_taken": "Another estate's name gives the same MQTT topic (names are compared as lower-case letters, digits and underscores). Choose a different name, so the two estates' devices do not share one topic tree.",
     },
     "abort": {
         "already_configured": "An estate already uses this database file.",

@@ -91,6 +91,7 @@ EXCEPTIONS = {
     "database_corrupt": "小区数据库 {path} 已损坏（{error}）。文件未被改动；请从备份恢复，或将其移走以创建新数据库。",
     "database_too_new": "小区数据库 {path} 由更新版本的 Community Gate 写入（{error}）。请升级本集成。",
     "database_error": "数据库错误：{error}",
+    "estate_topic_taken": "此小区的名称会生成 MQTT 主题“{topic}”，而小区“{other}”已在使用它。两个小区不能共用一个主题树：请重命名其中一个（⋮ → 重新配置），然后重新加载此小区。",
     "key_file_error": "{path} 旁的小区密钥文件无法读取或已损坏（{error}）。没有它就无法核验已存储的卡号和密码；请从备份恢复。",
     "not_found": "未找到。",
     "unknown_unit": "不存在 ID 为“{unit_id}”的房屋。",
@@ -268,6 +269,7 @@ CONFIG = {
         "database_corrupt": "该文件不是可用的 Community Gate 数据库（已损坏或不是 SQLite）。未做任何改动。",
         "database_too_new": "该数据库由更新版本的 Community Gate 写入。",
         "database_error": "数据库无法使用。",
+        "estate_topic_taken": "另一个小区的名称会生成相同的 MQTT 主题（名称按小写字母、数字和下划线比较）。请换一个名称，以免两个小区的设备共用一个主题树。",
     },
     "abort": {
         "already_configured": "已有小区使用此数据库文件。",
