@@ -365,7 +365,7 @@ ENTITY = {
 ISSUES = {
     "database_corrupt": (
         "Estate database damaged",
-        "The estate database at {path} cannot be read. Community Gate left it untouched and keeps retrying. Restore the file from a backup, or move it away to start a new, empty database.",
+        "The estate database at {path} cannot be read. Community Gate left it untouched and stopped setting up this estate: it does not retry by itself. Restore the file from a backup, or move it away to start a new, empty database; then reload the estate (Settings → Devices & services → Community Gate → ⋮ → Reload) or restart Home Assistant.",
     ),
     "database_too_new": (
         "Estate database from a newer version",

@@ -339,7 +339,7 @@ ENTITY = {
 ISSUES = {
     "database_corrupt": (
         "小区数据库已损坏",
-        "位于 {path} 的小区数据库无法读取。Community Gate 未改动该文件并会持续重试。请从备份恢复该文件，或将其移走以启用新的空数据库。",
+        "位于 {path} 的小区数据库无法读取。Community Gate 未改动该文件，并已停止设置此小区，不会自动重试。请从备份恢复该文件，或将其移走以启用新的空数据库；然后重新加载该小区（设置 → 设备与服务 → Community Gate → ⋮ → 重新加载）或重启 Home Assistant。",
     ),
     "database_too_new": (
         "小区数据库来自更新的版本",

@@ -20,6 +20,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import numpy as np
@@ -408,6 +409,16 @@ async def test_corrupt_database_is_not_retried_for_ever(hass: HomeAssistant, db_
     assert entry.state is ConfigEntryState.SETUP_ERROR
     assert _issue(hass, entry) is not None
     assert _read(db_path) == GARBAGE
+    # The repair says so, and how to bring the estate back, in both languages.
+    key = f"component.{DOMAIN}.issues.database_corrupt.description"
+    english = (await async_get_translations(hass, "en", "issues", [DOMAIN]))[key]
+    assert "does not retry" in english
+    assert "retrying" not in english
+    assert "Reload" in english
+    chinese = (await async_get_translations(hass, "zh-Hans", "issues", [DOMAIN]))[key]
+    assert "不会自动重试" in chinese
+    assert "持续重试" not in chinese
+    assert "重新加载" in chinese
 
     _unlink(db_path)
     await hass.config_entries.async_reload(entry.entry_id)
