@@ -20,6 +20,7 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util.hass_dict import HassKey
 
 from .alerts import AlertService
 from .capture import CaptureLoop
@@ -48,7 +49,7 @@ from .core.privacy import PhotoVault, photo_sealer
 from .core.store import Store
 from .core.templates import TemplateVault, template_sealer
 from .entity import estate_device
-from .entry_kind import is_centre, loaded_estates
+from .entry_kind import entry_topic, is_centre, loaded_estates
 from .face import REENROLL_ISSUE, FaceService, stop_shared_worker, stop_unused_workers
 from .http import async_register_views
 from .hub import EstateHub
@@ -117,9 +118,39 @@ def _open(
     return store, AccessControl(store, Hasher(key), card_key=card_key), key, seal_root
 
 
+# The MQTT topic segment of each estate being set up or loaded -> its entry id.
+_TOPICS: HassKey[dict[str, str]] = HassKey(f"{DOMAIN}_estate_topics")
+
+
+def _claim_topic(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> None:
+    """Take the estate's MQTT topic segment, or refuse the set-up: two estates in one
+    topic tree would take each other's devices' messages. Claimed without awaiting, so
+    two estates starting together cannot both pass; released on unload (HA runs the
+    unload callbacks after a failed set-up too)."""
+    topics = hass.data.setdefault(_TOPICS, {})
+    topic = entry_topic(entry)
+    holder = topics.get(topic)
+    other = hass.config_entries.async_get_entry(holder) if holder else None
+    if other is not None and other.entry_id != entry.entry_id:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="estate_topic_taken",
+            translation_placeholders={"topic": topic, "other": other.title},
+        )
+    topics[topic] = entry.entry_id
+
+    @callback
+    def _release() -> None:
+        if topics.get(topic) == entry.entry_id:
+            del topics[topic]
+
+    entry.async_on_unload(_release)
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: CommunityGateConfigEntry) -> bool:
     if is_centre(entry):
         return await _async_setup_centre_entry(hass, cast("CentreConfigEntry", entry))
+    _claim_topic(hass, entry)
     db_path = resolve_db_path(hass, entry.data.get(CONF_DB_PATH))
     issue_id = f"database_{entry.entry_id}"
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{DOMAIN}_db")

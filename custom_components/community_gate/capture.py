@@ -22,7 +22,8 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_state_change_event
 
 from .core.errors import CoreError
-from .core.stream import LatestFrameStream, encode_jpeg, redact_url
+from .core.stream import LatestFrameStream, encode_jpeg
+from .core.urls import redact_url
 
 if TYPE_CHECKING:
     from .face import FaceService

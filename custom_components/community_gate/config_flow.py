@@ -92,7 +92,7 @@ from .core.outbox import hub_instance_id
 from .core.rules import PARAM_SPECS, RuleParams
 from .core.store import Store
 from .core.stream import check_stream_url
-from .entry_kind import is_centre
+from .entry_kind import estate_slug, is_centre, topic_holder
 from .gates import GATE_METHODS
 from .schema import vol
 
@@ -135,6 +135,13 @@ def _estate_schema(name: str, db_path: str) -> vol.Schema:
             vol.Required(CONF_DB_PATH, default=db_path): selector.TextSelector(),
         }
     )
+
+
+def _topic_taken(hass: HomeAssistant, name: str, exclude: str | None = None) -> bool:
+    """Whether another estate's name gives the same MQTT topic segment (``<estate>``):
+    two estates on one broker must not share a topic tree."""
+    entries = hass.config_entries.async_entries(DOMAIN, include_ignore=False)
+    return topic_holder(entries, estate_slug(name), exclude=exclude) is not None
 
 
 class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -180,7 +187,12 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_estate(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
-        if user_input is not None:
+        if user_input is not None and _topic_taken(
+            self.hass, user_input[CONF_ESTATE_NAME].strip() or "Estate"
+        ):
+            # Refused before the database file is created.
+            errors[CONF_ESTATE_NAME] = "estate_topic_taken"
+        elif user_input is not None:
             path, error = await _validate_db(self.hass, user_input[CONF_DB_PATH])
             if error:
                 errors[CONF_DB_PATH] = error
@@ -216,7 +228,11 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
         if is_centre(entry):
             return await self.async_step_reconfigure_centre(user_input)
         errors: dict[str, str] = {}
-        if user_input is not None:
+        if user_input is not None and _topic_taken(
+            self.hass, user_input[CONF_ESTATE_NAME].strip() or entry.title, entry.entry_id
+        ):
+            errors[CONF_ESTATE_NAME] = "estate_topic_taken"
+        elif user_input is not None:
             path, error = await _validate_db(self.hass, user_input[CONF_DB_PATH])
             if error:
                 errors[CONF_DB_PATH] = error

@@ -1,4 +1,5 @@
-"""Diagnostics: configuration and counts only. No names, IDs numbers or secrets."""
+"""Diagnostics: configuration, counts and codes only. No names, ID numbers, person ids,
+face data or secrets."""
 
 from __future__ import annotations
 
@@ -40,6 +41,29 @@ async def async_get_config_entry_diagnostics(
         }
     runtime = entry.runtime_data
     hub = runtime.hub
+    face = runtime.face
+    engine = face.spec.name
+
+    def _enrolled() -> tuple[int, int]:
+        """People with a face for this engine, and people enrolled only with another
+        (waiting for a new photo): counted here, the ids never leave this function."""
+        by_person = hub.store.template_engines()
+        current = sum(1 for engines in by_person.values() if engine in engines)
+        return current, len(by_person) - current
+
+    async def _faces() -> dict[str, Any]:
+        enrolled, reenroll = await hub.db(_enrolled)
+        return {
+            "engine": engine,
+            "strictness": runtime.options.face_strictness,
+            "loaded": face.loaded.is_set(),
+            "ready": face.ready,
+            "error": face.error,
+            "enrolled_people": enrolled,
+            "awaiting_reenrollment": reenroll,
+            "references": len(face.gallery) + len(face.masked),
+            "stranger_clusters": len(face.clusters),
+        }
 
     def _counts() -> dict[str, int]:
         return {
@@ -62,6 +86,8 @@ async def async_get_config_entry_diagnostics(
                 "has_camera": rt.camera is not None,
                 "has_presence": rt.presence is not None,
                 "has_stream": rt.stream_url is not None,
+                "pad_level": rt.pad_level.value,
+                "face_mode": rt.face_mode.value,
             }
             for rt in hub.gates.values()
         ],
@@ -78,6 +104,7 @@ async def async_get_config_entry_diagnostics(
         "emergency": hub.emergency,
         "lockdown": hub.lockdown,
         "counts": await hub.db(_counts),
+        "faces": await _faces(),
         "passages_today": hub.stats.passages_today,
         "mqtt": runtime.mqtt.diagnostics() if runtime.mqtt is not None else None,
         "open_alerts": runtime.alerts.open_count,

@@ -31,6 +31,7 @@ FAILURES = frozenset(
         "opened_not_logged",
         errors.EstateClosedError.code,
         errors.FaceUnavailableError.code,
+        errors.FaceEngineFailedError.code,
         errors.StoreError.code,
         errors.StoreUnavailableError.code,
         errors.StoreCorruptError.code,

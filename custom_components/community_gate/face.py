@@ -188,9 +188,19 @@ class FaceService:
         try:
             await self._start()
         except Exception as err:
-            if not self._stopped:
-                raise
-            _LOGGER.debug("Face start-up ended by unload: %s", type(err).__name__)
+            if self._stopped:
+                _LOGGER.debug("Face start-up ended by unload: %s", type(err).__name__)
+            else:
+                # Whatever broke (a broken engine install, a bug), face access is off
+                # with a reason the panel, diagnostics and actions show, not "loading"
+                # forever; the rest of the estate and Home Assistant run on.
+                self.engine = None
+                self.error = (
+                    err.code
+                    if isinstance(err, errors.CoreError)
+                    else errors.FaceEngineFailedError.code
+                )
+                _LOGGER.exception("Face recognition is off: start-up failed (%s)", self.error)
         finally:
             self.loaded.set()
 
@@ -361,6 +371,8 @@ class FaceService:
 
     def _require_engine(self) -> str:
         if self.engine is None:
+            if self.error == errors.FaceEngineFailedError.code:
+                raise errors.FaceEngineFailedError("face engine failed to load")
             raise errors.FaceUnavailableError(
                 "face recognition not running", why=self.error or "loading"
             )

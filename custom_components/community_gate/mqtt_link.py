@@ -33,13 +33,12 @@ from homeassistant.components import mqtt
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.util import dt as dt_util, slugify
+from homeassistant.util import dt as dt_util
 import numpy as np
 
 from .actuators import RelayUnavailableError
 from .availability import AvailabilityLog
 from .const import (
-    CONF_ESTATE_NAME,
     CONF_MQTT_DEVICE,
     EVENT_DEVICE_STATUS,
     EVENT_DOOR,
@@ -53,6 +52,7 @@ from .core.display import prompt
 from .core.errors import CoreError, EstateClosedError
 from .core.model import CredentialKind, Direction, Method, Reason
 from .core.throttle import device_caller
+from .entry_kind import entry_topic
 from .hub import FieldInput
 
 if TYPE_CHECKING:
@@ -94,12 +94,6 @@ def no_delay(hass: HomeAssistant) -> None:
         _LOGGER.debug("TCP_NODELAY not set on the MQTT socket: %s", type(err).__name__)
 
 
-def estate_slug(name: str) -> str:
-    """The ``<estate>`` topic segment: the estate's name, slugified."""
-    slug = slugify(name) or "estate"
-    return slug if slug != "unknown" else "estate"
-
-
 @dataclass(slots=True)
 class LinkStats:
     accepted: int = 0
@@ -120,7 +114,8 @@ class MqttLink:
         # The estate's devices, loaded by the runtime (the HTTP terminal endpoint uses
         # the same registry and counters).
         self.auth = auth
-        self.estate = estate_slug(hub.entry.data.get(CONF_ESTATE_NAME) or hub.entry.title)
+        # Unique among the loaded estates: set-up refuses a second one (``__init__.py``).
+        self.estate = entry_topic(hub.entry)
         self.stats = LinkStats()
         self.ready = False
         self._tx_lock = asyncio.Lock()

@@ -38,6 +38,10 @@ def test_redacted_dsn_drops_the_password() -> None:
     assert CentralConfig("postgresql://staff@h/cg", "e1").redacted_dsn() == (
         "postgresql://staff@h/cg"
     )
+    # A password in the query is no better hidden from a driver's error message.
+    cfg = CentralConfig("postgresql://staff@h/cg?sslmode=require&password=qs3cret", "e1")
+    assert cfg.redacted_dsn() == "postgresql://staff@h/cg?sslmode=***&password=***"
+    assert "qs3cret" not in cfg.scrub(f"failed: {cfg.dsn} (password qs3cret)")
 
 
 async def test_connection_reasons(postgres_server: PgServer, postgres_dsn: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,8 +17,8 @@ from custom_components.community_gate.core.stream import (
     LatestFrameStream,
     check_stream_url,
     encode_jpeg,
-    redact_url,
 )
+from custom_components.community_gate.core.urls import redact_url
 from tests.core.photos import package_photo
 from tests.mjpeg_server import MJPEGServer
 
@@ -136,6 +137,33 @@ def test_urls_accepted_and_passwords_redacted() -> None:
     assert "s3cret" not in redact_url(url)
     assert redact_url(url) == "rtsp://admin:***@192.168.1.20:554/Streaming/Channels/101"
     assert redact_url("http://cam.local/video") == "http://cam.local/video"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("rtsp://cam/live?user=admin&password=secret", "rtsp://cam/live?user=***&password=***"),
+        ("rtsp://u:p@[fe80::1]:554/x", "rtsp://u:***@[fe80::1]:554/x"),
+        ("rtsp://[2001:db8::7]/live?token=abc", "rtsp://[2001:db8::7]/live?token=***"),
+        (
+            "http://viewer:pw@cam:8080/video.cgi?user=viewer&pwd=pw&channel=1",
+            "http://viewer:***@cam:8080/video.cgi?user=***&pwd=***&channel=***",
+        ),
+        ("rtsp://viewer@cam/live", "rtsp://viewer@cam/live"),
+        ("rtsp://viewer:@cam/live", "rtsp://viewer:***@cam/live"),
+        ("rtsp://cam/live?s3cret", "rtsp://cam/live?***"),
+        ("http://cam/x?a=1&&b=", "http://cam/x?a=***&&b=***"),
+        ("http://cam/x#pw=s3cret", "http://cam/x#***"),
+        ("http://[::1/broken?password=s3cret", "***"),
+    ],
+)
+def test_redacted_url_hides_passwords_and_query_values(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+    for secret in ("secret", "s3cret", "abc", ":p@", ":pw@", "pwd=pw"):
+        assert secret not in redact_url(url)
+    if "[" in url and shown != "***":
+        # Still a URL: the IPv6 host parses back with its brackets.
+        assert urlsplit(redact_url(url)).hostname == urlsplit(url).hostname
 
 
 def test_encoded_frame_decodes_back(jpeg: bytes) -> None:

@@ -251,6 +251,34 @@ async def test_same_database_twice_aborts(
     assert _no_flows_left(hass)
 
 
+async def test_name_giving_a_taken_mqtt_topic_is_refused(
+    hass: HomeAssistant, config_dir: Path, tmp_path: Path
+) -> None:
+    """ "maple-court" and "Maple Court" are both the topic segment maple_court: two estates
+    on one broker would share one topic tree, so the second name is refused, before its
+    database file is created."""
+    first = await _user_flow(hass, "Maple Court", str(tmp_path / "maple.db"))
+    await hass.async_block_till_done()
+    assert first["type"] is FlowResultType.CREATE_ENTRY
+
+    second_db = tmp_path / "second.db"
+    result = await _start_user(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": " maple-court ", CONF_DB_PATH: str(second_db)}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"name": "estate_topic_taken"}
+    assert not second_db.exists()
+    # Another name goes through in the same flow.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Maple Court West", CONF_DB_PATH: str(second_db)}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].state is ConfigEntryState.LOADED
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 2
+
+
 # -------------------------------------------------------------------- reconfigure
 async def _start_reconfigure(hass: HomeAssistant, entry: Any) -> dict[str, Any]:
     return await hass.config_entries.flow.async_init(
@@ -415,6 +443,27 @@ async def test_reconfigure_to_database_of_other_estate_aborts(
     assert other.unique_id == str(tmp_path / "oak.db")
     assert entry.state is ConfigEntryState.LOADED
     assert other.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_to_a_name_giving_a_taken_topic_is_refused(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    entry, other = await _two_estates(hass, tmp_path)
+    result = await _start_reconfigure(hass, other)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "MAPLE COURT!", CONF_DB_PATH: str(tmp_path / "oak.db")}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"name": "estate_topic_taken"}
+    assert other.title == "Oak Yard"
+    # Its own name (the topic it already holds) is no conflict.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "oak yard", CONF_DB_PATH: str(tmp_path / "oak.db")}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert (entry.state, other.state) == (ConfigEntryState.LOADED, ConfigEntryState.LOADED)
 
 
 # ------------------------------------------------------------------------ options

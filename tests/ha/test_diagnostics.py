@@ -3,6 +3,7 @@ file paths, however the download is looked at."""
 
 from __future__ import annotations
 
+import asyncio
 from http import HTTPStatus
 import json
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -19,14 +21,20 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.matchers import path_type
 
 from custom_components.community_gate.const import DOMAIN
+from custom_components.community_gate.core.engines import DEFAULT_ENGINE
 from custom_components.community_gate.core.schema import SCHEMA_VERSION
 from custom_components.community_gate.diagnostics import async_get_config_entry_diagnostics
-from tests.ha.helpers import call, present_credential, private
+from tests.ha.helpers import add_estate, call, gate_subentry, present_credential, private
 
 NAME = "Zhang Wei"
 ID_NUMBER = "11010519491231002X"
 CARD = "0087654321"
 COMPANY = "Swift Couriers Ltd"
+
+
+async def _faces_loaded(entry: MockConfigEntry) -> None:
+    """Faces load in the background: diagnostics are compared once they have."""
+    await asyncio.wait_for(entry.runtime_data.face.loaded.wait(), timeout=120)
 
 
 async def _populate(hass: HomeAssistant) -> None:
@@ -59,6 +67,8 @@ def _secrets(db_path: Path) -> list[str]:
         CARD,
         CARD.lstrip("0"),
         COMPANY,
+        "p-zw",
+        "p-sc",
         str(db_path),
         db_path.name,
         str(db_path.parent),
@@ -72,6 +82,7 @@ async def test_diagnostics_counts_and_gates(
     db_path: Path,
 ) -> None:
     await _populate(hass)
+    await _faces_loaded(estate)
     diag = await get_diagnostics_for_config_entry(hass, hass_client, estate)
 
     assert diag["counts"] == {
@@ -98,6 +109,8 @@ async def test_diagnostics_counts_and_gates(
             "has_camera": False,
             "has_presence": False,
             "has_stream": False,
+            "pad_level": "stream",
+            "face_mode": "face_alone",
         },
         "north_door": {
             "gate_id": "north_door",
@@ -108,7 +121,20 @@ async def test_diagnostics_counts_and_gates(
             "has_camera": False,
             "has_presence": False,
             "has_stream": False,
+            "pad_level": "stream",
+            "face_mode": "face_alone",
         },
+    }
+    assert diag["faces"] == {
+        "engine": DEFAULT_ENGINE,
+        "strictness": "standard",
+        "loaded": True,
+        "ready": True,
+        "error": None,
+        "enrolled_people": 0,
+        "awaiting_reenrollment": 0,
+        "references": 0,
+        "stranger_clusters": 0,
     }
     assert diag["capture"] == []  # no camera gates in this estate
 
@@ -123,6 +149,7 @@ async def test_diagnostics_snapshot(
     with every migration (the test above pins it to SCHEMA_VERSION), so only its type is
     kept."""
     await _populate(hass)
+    await _faces_loaded(estate)
     diag = await get_diagnostics_for_config_entry(hass, hass_client, estate)
     assert diag == snapshot(matcher=path_type({"counts.schema_version": (int,)}))
 
@@ -210,3 +237,45 @@ async def test_diagnostics_of_an_estate_that_is_not_loaded(
         "setup_error": "database_corrupt",
     }
     assert "damaged-estate-folder" not in json.dumps(diag)
+
+
+async def test_diagnostics_faces_counts_without_people(
+    hass: HomeAssistant, db_path: Path, relay_calls: list[tuple[str, str]]
+) -> None:
+    """An enrolled face and a card + face gate with active PAD: the faces section counts
+    them and names the gates' modes, never the person, their name or their face."""
+    from tests.ha.test_face_service import PHOTOS, consent, enroll
+
+    if not (PHOTOS / "obama.jpg").exists():
+        pytest.skip("package photos missing: run scripts/fetch_photos")
+    entry = await add_estate(
+        hass,
+        db_path,
+        gate_subentry("east_gate", "switch.east_relay", pad_level="challenge"),
+        gate_subentry("lobby", "switch.north_relay", face_mode="card_and_face"),
+    )
+    await _faces_loaded(entry)
+    hass.config.allowlist_external_dirs.add(str(PHOTOS.resolve()))  # .cache may be a symlink
+    await call(hass, "add_unit", {"unit_id": "3-1201", "building": "3", "number": "1201"})
+    await private(
+        hass,
+        "add_person",
+        {"person_id": "resident-zw", "role": "tenant", "unit_id": "3-1201", "name": NAME},
+    )
+    await consent(hass, "resident-zw")
+    await enroll(hass, "resident-zw", "obama.jpg")
+
+    diag = await async_get_config_entry_diagnostics(hass, entry)
+    faces = diag["faces"]
+    assert (faces["ready"], faces["error"], faces["engine"]) == (True, None, DEFAULT_ENGINE)
+    assert (faces["enrolled_people"], faces["awaiting_reenrollment"]) == (1, 0)
+    assert faces["references"] >= 1
+    assert faces["stranger_clusters"] == 0
+    modes = {g["gate_id"]: (g["pad_level"], g["face_mode"]) for g in diag["gates"]}
+    assert modes == {
+        "east_gate": ("challenge", "face_alone"),
+        "lobby": ("stream", "card_and_face"),
+    }
+    text = json.dumps(diag, ensure_ascii=False)
+    for secret in ("resident-zw", NAME, "Zhang", "obama", str(db_path)):
+        assert secret not in text, secret

@@ -20,6 +20,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import numpy as np
@@ -322,6 +323,49 @@ async def test_emergency_persists_across_restart(
     assert hass.states.get(EMERGENCY_SWITCH).state == "off"
 
 
+# ------------------------------------------------------- one MQTT topic per estate
+async def test_second_estate_on_the_same_mqtt_topic_is_refused(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """Two estates whose names give one topic segment (maple_court), set up together:
+    one loads, the other fails with a translated error naming the topic and the estate
+    holding it, its database untouched; renamed, it loads."""
+    first = _new_entry(hass, tmp_path / "maple.db")
+    second_db = tmp_path / "second.db"
+    second = MockConfigEntry(
+        domain=DOMAIN,
+        minor_version=2,
+        title="maple-court",
+        data={"name": "maple-court", CONF_DB_PATH: str(second_db)},
+        options={OPT_RETENTION_DAYS: 180},
+        unique_id=str(second_db),
+    )
+    second.add_to_hass(hass)
+    await _setup_domain(hass)
+
+    assert first.state is ConfigEntryState.LOADED
+    assert second.state is ConfigEntryState.SETUP_ERROR
+    assert second.error_reason_translation_key == "estate_topic_taken"
+    assert second.reason is not None
+    assert '"maple_court"' in second.reason
+    assert '"Maple Court"' in second.reason
+    assert not second_db.exists()
+
+    # The first one unloaded, the second may take the topic; renamed, both run.
+    assert await hass.config_entries.async_unload(first.entry_id)
+    assert await hass.config_entries.async_reload(second.entry_id)
+    await hass.async_block_till_done()
+    assert second.state is ConfigEntryState.LOADED
+    assert not await hass.config_entries.async_setup(first.entry_id)
+    assert first.error_reason_translation_key == "estate_topic_taken"
+    hass.config_entries.async_update_entry(
+        first, title="Maple Court East", data={**first.data, "name": "Maple Court East"}
+    )
+    assert await hass.config_entries.async_reload(first.entry_id)
+    await hass.async_block_till_done()
+    assert (first.state, second.state) == (ConfigEntryState.LOADED, ConfigEntryState.LOADED)
+
+
 # ------------------------------------------------------- unusable database/key
 async def test_corrupt_database_fails_with_repair_issue(hass: HomeAssistant, db_path: Path) -> None:
     _write(db_path, GARBAGE)
@@ -365,6 +409,16 @@ async def test_corrupt_database_is_not_retried_for_ever(hass: HomeAssistant, db_
     assert entry.state is ConfigEntryState.SETUP_ERROR
     assert _issue(hass, entry) is not None
     assert _read(db_path) == GARBAGE
+    # The repair says so, and how to bring the estate back, in both languages.
+    key = f"component.{DOMAIN}.issues.database_corrupt.description"
+    english = (await async_get_translations(hass, "en", "issues", [DOMAIN]))[key]
+    assert "does not retry" in english
+    assert "retrying" not in english
+    assert "Reload" in english
+    chinese = (await async_get_translations(hass, "zh-Hans", "issues", [DOMAIN]))[key]
+    assert "不会自动重试" in chinese
+    assert "持续重试" not in chinese
+    assert "重新加载" in chinese
 
     _unlink(db_path)
     await hass.config_entries.async_reload(entry.entry_id)

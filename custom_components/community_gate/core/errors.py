@@ -158,6 +158,13 @@ class FaceUnavailableError(CoreError):
     code = "face_unavailable"
 
 
+class FaceEngineFailedError(FaceUnavailableError):
+    """The face engine failed to load for a reason no other code names (a broken
+    install, a crash in the models): face access stays off until the estate reloads."""
+
+    code = "face_engine_failed"
+
+
 class UnknownDeviceError(NotFoundError):
     code = "unknown_device"
 

@@ -31,7 +31,7 @@ import re
 import ssl
 import time
 from typing import Any, Final, Protocol, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from . import central_schema as cs
 from .outbox import (
@@ -47,6 +47,7 @@ from .outbox import (
     read_outbox,
 )
 from .store import Store
+from .urls import redact_url
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -123,19 +124,18 @@ class CentralConfig:
             raise CentralError("invalid_dsn", "the DSN must be postgresql://user@host/db")
 
     def redacted_dsn(self) -> str:
-        """The DSN without its password (for logs, diagnostics, the UI)."""
-        parts = urlsplit(self.dsn)
-        if parts.password is None:
-            return self.dsn
-        netloc = parts.netloc.rsplit("@", 1)[1]
-        user = parts.username or ""
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+        """The DSN without its password or query values (for logs, diagnostics, the UI)."""
+        return redact_url(self.dsn)
 
     def scrub(self, text: str) -> str:
         """``text`` with the password cut out (driver messages may echo the DSN)."""
-        password = urlsplit(self.dsn).password
+        parts = urlsplit(self.dsn)
+        secrets = [parts.password or ""]
+        secrets += [v for k, v in parse_qsl(parts.query) if k.lower() == "password"]
         text = text.replace(self.dsn, self.redacted_dsn())
-        return text.replace(password, "***") if password else text
+        for secret in filter(None, secrets):
+            text = text.replace(secret, "***")
+        return text
 
 
 def _ssl(config: CentralConfig) -> Any:

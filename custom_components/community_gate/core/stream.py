@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import InvalidValueError
+from .urls import redact_url
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,17 +52,6 @@ def check_stream_url(url: object) -> str:
     if parts.scheme.lower() not in SCHEMES or not parts.hostname:
         raise InvalidValueError("stream URL must be rtsp:// or http(s)://", field="stream_url")
     return url
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, for logs (camera URLs often carry credentials)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return parts._replace(netloc=netloc).geturl()
 
 
 class _Source(Protocol):
