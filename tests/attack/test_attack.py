@@ -69,6 +69,7 @@ ADMIN_ACTIONS: list[tuple[str, dict[str, Any]]] = [
     ("enroll_face", {"person_id": "p-li", "camera_entity_id": "camera.building_3_door_camera"}),
     ("assign_stranger", {"cluster_id": "stranger_1", "person_id": "p-li"}),
     ("provision_device", {"device_id": "gc-rogue", "gate_id": "east_gate"}),
+    ("remove_device", {"device_id": "gc-east"}),
     ("erase_person", {"person_id": "p-wang"}),
     ("export_person_data", {"person_id": "p-wang"}),
     ("query_audit_log", {}),
