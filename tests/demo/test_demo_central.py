@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from tests.demo.conftest import Client, running_demo
-from tests.demo.test_panel_browser import CHROMIUM, SHOTS, TABLET
+from tests.demo.test_panel_browser import CHROMIUM, SHOTS, TABLET, record_page_errors
 from tests.demo.test_panel_lockdown_browser import _log_in
 
 CODE = "demo-estate"
@@ -68,7 +68,7 @@ def _centre_in_the_panel(client: Client) -> None:
         try:
             page = browser.new_context(viewport=TABLET, locale="en-US").new_page()
             errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            record_page_errors(page, errors)
             panel = _log_in(page, client.base)
             picker = panel.locator("select.estate")
             picker.select_option(label="Command centre")
