@@ -203,6 +203,9 @@ def test_staff_edit_access_read_plurals_and_names(
     marked.wait_for(timeout=30_000)
     assert "Zhao Lan's nephew" in marked.inner_text()
     assert "(marked by demo)" in marked.inner_text()
+    # The mark's own answer, then out of the way: the next answers must be the assign's.
+    assert _flash(panel) == "Saved."
+    _clear_flash(panel)
     _shot(p, "25-strangers-names")
     # Assigning to a name that names nobody, or several people, is refused in words.
     assign = row.locator('form[data-form="assign"]')
