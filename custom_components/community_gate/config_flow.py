@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
@@ -152,6 +152,15 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
     # migration in __init__.py keeps an older estate on the engine it enrolled with).
     MINOR_VERSION = 2
 
+    def _finisher(self, entry: ConfigEntry) -> Callable[..., ConfigFlowResult]:
+        """How a reconfigure or reauth flow saves a change. Loaded, the entry's update
+        listener reloads it (a flow that reloads an entry with a listener is refused
+        from HA 2026.12); not loaded (set-up refused), nothing listens yet and the flow
+        reloads it itself."""
+        if entry.update_listeners:
+            return self.async_update_and_abort
+        return self.async_update_reload_and_abort
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """An estate (a hub at a gate) or the command centre (reads every estate)."""
         return self.async_show_menu(
@@ -247,14 +256,7 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
                 ):
                     return self.async_abort(reason="database_in_use")
                 name = user_input[CONF_ESTATE_NAME].strip() or entry.title
-                # Loaded, the entry's update listener reloads it (a flow that reloads an
-                # entry with a listener is refused from HA 2026.12); not loaded (a database
-                # it could not open), nothing listens yet and the flow reloads it.
-                finish = (
-                    self.async_update_and_abort
-                    if entry.update_listeners
-                    else self.async_update_reload_and_abort
-                )
+                finish = self._finisher(entry)
                 return finish(
                     entry,
                     unique_id=unique_id,
@@ -285,11 +287,7 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
             if error:
                 errors["base"] = error
             else:
-                finish = (
-                    self.async_update_and_abort
-                    if entry.update_listeners
-                    else self.async_update_reload_and_abort
-                )
+                finish = self._finisher(entry)
                 return finish(
                     entry,
                     data_updates={
@@ -330,14 +328,7 @@ class CommunityGateConfigFlow(ConfigFlow, domain=DOMAIN):
             if error:
                 errors["base"] = error
             else:
-                # Loaded, the entry's update listener reloads it on the change (a flow
-                # that reloads an entry with a listener is refused from HA 2026.12); not
-                # loaded (the centre's set-up refused), the flow reloads it.
-                finish = (
-                    self.async_update_and_abort
-                    if entry.update_listeners
-                    else self.async_update_reload_and_abort
-                )
+                finish = self._finisher(entry)
                 if centre:
                     return finish(entry, data_updates={"password": settings.password})
                 return finish(entry, options={**entry.options, OPT_CENTRAL: settings.as_dict()})
