@@ -439,3 +439,23 @@ def test_threshold_separates_the_encoded_shared_photos(
     assert len(impostor) >= 500
     assert max(genuine) <= DEFAULT_THRESHOLD
     assert min(impostor) > DEFAULT_THRESHOLD
+
+
+def test_verify_measures_only_that_persons_references() -> None:
+    """1:1 (a card named the person): their nearest reference, exactly as a direct
+    computation gives it, however near someone else is; nobody by that id is empty."""
+    rng = np.random.default_rng(21)
+    g = Gallery(threshold=0.6)
+    refs = rng.normal(0, 0.05, (3, DIMS)).astype(np.float32)
+    for i, v in enumerate(refs):
+        g.add(f"r{i}", "resident", v)
+    probe = refs[1] + rng.normal(0, 0.02, DIMS).astype(np.float32)
+    g.add("twin", "sibling", probe.copy())  # nearer than any of hers
+    found = g.verify(probe, "resident")
+    expected = np.linalg.norm(refs - probe, axis=1)
+    assert found.embedding_id == f"r{int(np.argmin(expected))}"
+    assert found.distance == pytest.approx(float(expected.min()), abs=1e-5)
+    assert (found.person_id, found.accepted, found.second_person_id) == ("resident", True, None)
+    assert g.match(probe).person_id == "sibling"  # the 1:N search names the twin
+    assert not g.verify(probe, "resident", threshold=float(expected.min()) / 2).accepted
+    assert g.verify(probe, "nobody").reason == "empty"

@@ -233,11 +233,17 @@ class Gallery:
             code = self._code.get(person_id)
             if code is None:
                 return Match(None, math.inf, None, None, math.inf, False, EMPTY)
+            # Only that person's rows: the 1:1 check costs their references, not the
+            # whole gallery's (a 1:N search may follow it on the same frame).
             rows = np.flatnonzero(self._owner[: self._n] == code)
-            d2 = self._squared(probe)[rows]
-            best = int(rows[int(np.argmin(d2))])
-            distance = float(np.sqrt(d2.min()))
-            embedding_id = self._ids[best]
+            d2 = np.einsum("ij,j->i", self._vectors[rows], probe)
+            d2 *= -2.0
+            d2 += self._norms[rows]
+            d2 += np.dot(probe, probe)
+            np.maximum(d2, 0.0, out=d2)
+            best = int(np.argmin(d2))
+            distance = float(np.sqrt(d2[best]))
+            embedding_id = self._ids[int(rows[best])]
         accepted = distance <= limit
         reason = MATCH if accepted else NO_MATCH
         return Match(person_id, distance, embedding_id, None, math.inf, accepted, reason)
