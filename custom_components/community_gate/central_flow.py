@@ -151,13 +151,20 @@ async def async_check_central(
     )
     if current.enabled and settings.same_link(current):
         return settings, None
+    error = await _estate_link_error(settings, hub_id)
+    return (current, error) if error else (settings, None)
+
+
+async def _estate_link_error(settings: CentralSettings, hub_id: str | None) -> str | None:
+    """An estate's link tested by connecting (``hub_id`` checks the estate code's
+    owner): the form's error key, or None. Never the password."""
     try:
         await test_connection(central_config(settings), hub_id)
     except CentralError as err:
-        return current, f"central_{err.reason}"
+        return f"central_{err.reason}"
     except ValueError:
-        return current, "central_invalid_dsn"
-    return settings, None
+        return "central_invalid_dsn"
+    return None
 
 
 async def async_check_centre(
@@ -187,10 +194,4 @@ async def async_check_password(
     if centre:
         reason = await async_test_centre(hass, settings)
         return settings, f"central_{reason}" if reason else None
-    try:
-        await test_connection(central_config(settings), hub_id)
-    except CentralError as err:
-        return settings, f"central_{err.reason}"
-    except ValueError:
-        return settings, "central_invalid_dsn"
-    return settings, None
+    return settings, await _estate_link_error(settings, hub_id)
