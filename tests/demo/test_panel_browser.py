@@ -222,7 +222,10 @@ def test_staff_panel_end_to_end(page: tuple[object, Client, list[str]]) -> None:
     panel.locator('nav button[data-tab="alerts"]').click()
     row = panel.locator(f'tr[data-alert="{alert["alert_id"]}"]')
     row.wait_for()
+    # The gate the alert is about, by the name staff know it (its id stays in events).
     assert "Fever" in row.inner_text()
+    assert "East gate" in row.inner_text()
+    assert "east_gate" not in row.inner_text()
     row.get_by_role("button", name="Acknowledge").click()
     panel.locator(f'tr[data-alert="{alert["alert_id"]}"][data-state="acknowledged"]').wait_for()
     listed = client.call(

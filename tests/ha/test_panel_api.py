@@ -322,7 +322,17 @@ async def test_staff_read_names_in_the_log_and_alerts(
     r = await ws(client, {"type": "community_gate/alerts"})
     [alert] = r["result"]["alerts"]
     assert (alert["rule"], alert["subject_id"]) == ("fever", "p-wang")
-    assert (alert["gate_name"], alert["subject_name"]) == ("East Gate", "Wang Fang")
+    assert (alert["gate_name"], alert["subject_name"], alert["subject_unit"]) == (
+        "East Gate",
+        "Wang Fang",
+        "3-1201",
+    )
+    # An alert about a gate (a fever nobody could be named for) names the gate.
+    await call(hass, "report_temperature", {"gate_id": "east_gate", "celsius": 39.1})
+    r = await ws(client, {"type": "community_gate/alerts"})
+    gate_alert = next(a for a in r["result"]["alerts"] if a["subject_kind"] == "gate")
+    assert (gate_alert["subject_id"], gate_alert["subject_name"]) == ("east_gate", "East Gate")
+    assert gate_alert["subject_unit"] is None
     # Events keep ids only.
     assert "Wang Fang" not in repr(hass.states.async_all())
 

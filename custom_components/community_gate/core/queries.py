@@ -111,18 +111,30 @@ def passage_page(
     return PassagePage(rows, encode_cursor(rows[-1]) if more and rows else None)
 
 
-def names_of(store: Store, person_ids: Iterable[str | None]) -> dict[str, str]:
-    """Display names of the given people (for staff views only: never in events,
-    states or logs). Unknown or erased ids are simply absent."""
+def _column_of(store: Store, column: str, person_ids: Iterable[str | None]) -> dict[str, str]:
+    """One column of the given people, by id; empty values and unknown ids are absent.
+    ``column`` is a literal from this module, never input."""
     ids = sorted({p for p in person_ids if p})
     out: dict[str, str] = {}
     # Chunks under SQLite's bound-parameter limit.
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         marks = ",".join("?" * len(chunk))
-        sql = f"SELECT id, display_name FROM people WHERE id IN ({marks})"
-        out.update((pid, name) for pid, name in store.conn.execute(sql, chunk) if name)
+        sql = f"SELECT id, {column} FROM people WHERE id IN ({marks})"
+        out.update((pid, value) for pid, value in store.conn.execute(sql, chunk) if value)
     return out
+
+
+def names_of(store: Store, person_ids: Iterable[str | None]) -> dict[str, str]:
+    """Display names of the given people (for staff views only: never in events,
+    states or logs). Unknown or erased ids are simply absent."""
+    return _column_of(store, "display_name", person_ids)
+
+
+def units_of(store: Store, person_ids: Iterable[str | None]) -> dict[str, str]:
+    """The unit each of the given people lives in (staff views only), to name a person
+    as staff know them: *Wang Fang (3-1201)*. People with no unit are absent."""
+    return _column_of(store, "unit_id", person_ids)
 
 
 @dataclass(frozen=True, slots=True)

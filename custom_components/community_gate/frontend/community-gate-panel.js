@@ -717,7 +717,7 @@ class CommunityGatePanel extends HTMLElement {
     const rule = (r) => this._tr?.[`component.community_gate.entity.event.alerts.state_attributes.event_type.state.${r}`] || r;
     const rows = d.alerts.map((a) => `<tr data-alert="${esc(a.alert_id)}" data-state="${esc(a.state)}">
         <td>${esc(this._date(a.time))}</td><td>${esc(rule(a.rule))}</td>
-        <td>${esc(a.subject_name || a.subject_id)}${a.gate_id && a.gate_id !== a.subject_id ? ` <span class="muted">@ ${esc(a.gate_name || a.gate_id)}</span>` : ""}</td>
+        <td>${esc(a.subject_name ? `${a.subject_name}${a.subject_unit ? ` (${a.subject_unit})` : ""}` : a.subject_id)}${a.gate_id && a.gate_id !== a.subject_id ? ` <span class="muted">@ ${esc(a.gate_name || a.gate_id)}</span>` : ""}</td>
         <td class="${a.state === "new" ? "bad" : ""}">${esc(this.t(`st_${a.state}`))}</td>
         <td>${a.state === "new" ? `<button class="flat" data-action="ack" data-alert="${esc(a.alert_id)}">${esc(this.t("acknowledge"))}</button>` : ""}
           ${a.state !== "resolved" ? `<button class="flat" data-action="resolve" data-alert="${esc(a.alert_id)}">${esc(this.t("resolve"))}</button>` : ""}</td></tr>`).join("");
