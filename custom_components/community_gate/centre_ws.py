@@ -1,5 +1,6 @@
 """The panel's centre view: every estate's figures and the newest alerts across
-estates, read from the central store (admin only; ids and codes, no names)."""
+estates, read from the central store (admin only). Gates are named as the centre's
+directory has them; people by name only where their estate shares names."""
 
 from __future__ import annotations
 
@@ -18,7 +19,14 @@ from homeassistant.core import HomeAssistant
 
 from .centre import TOKEN_SHOWN, CentreRuntime, classify
 from .const import DOMAIN
-from .core.centre import CentralPassage, passages_page
+from .core.alerts import SubjectKind
+from .core.centre import (
+    CentralAlert,
+    CentralPassage,
+    DirectoryNames,
+    directory_names,
+    passages_page,
+)
 from .entry_kind import is_centre
 from .schema import ENTRY_ID, vol
 from .times import to_iso
@@ -55,6 +63,13 @@ async def ws_centre(hass: HomeAssistant, connection: ActiveConnection, msg: dict
     coordinator = runtime.coordinator
     try:
         alerts = await coordinator.async_feed()
+        async with runtime.pool.acquire() as conn:
+            names = await directory_names(
+                conn,
+                {(a.estate, a.gate_id) for a in alerts}
+                | {(a.estate, a.subject_id) for a in alerts if a.subject_kind == SubjectKind.GATE},
+                {(a.estate, a.subject_id) for a in alerts if a.subject_kind == SubjectKind.PERSON},
+            )
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as err:
         connection.send_error(msg["id"], "centre_unreachable", classify(err))
         return
@@ -98,6 +113,7 @@ async def ws_centre(hass: HomeAssistant, connection: ActiveConnection, msg: dict
                     "state": a.state,
                     "time": to_iso(a.ts),
                 }
+                | _alert_names(a, names)
                 for a in alerts
             ],
         },
@@ -127,14 +143,34 @@ async def ws_centre_passages(
     try:
         async with runtime.pool.acquire() as conn:
             rows = await passages_page(conn, msg["estate"], msg.get("before"), msg["limit"])
+            names = await directory_names(
+                conn, {(p.estate, p.gate_id) for p in rows}, {(p.estate, p.person_id) for p in rows}
+            )
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as err:
         connection.send_error(msg["id"], "centre_unreachable", classify(err))
         return
-    connection.send_result(msg["id"], {"passages": [_passage(p) for p in rows]})
+    connection.send_result(msg["id"], {"passages": [_passage(p, names) for p in rows]})
 
 
-def _passage(p: CentralPassage) -> dict[str, Any]:
-    """A passage as the centre keeps it: ids and codes (a name never crosses)."""
+def _alert_names(a: CentralAlert, names: DirectoryNames) -> dict[str, str | None]:
+    """What staff call an alert's gate and subject; ids stay beside them."""
+    subject = (a.estate, a.subject_id)
+    if a.subject_kind == SubjectKind.PERSON:
+        name, unit = names.people.get(subject), names.units.get(subject)
+    elif a.subject_kind == SubjectKind.GATE:
+        name, unit = names.gates.get(subject), None
+    else:
+        name, unit = None, None
+    return {
+        "gate_name": names.gates.get((a.estate, a.gate_id or "")),
+        "subject_name": name,
+        "subject_unit": unit,
+    }
+
+
+def _passage(p: CentralPassage, names: DirectoryNames) -> dict[str, Any]:
+    """A passage as the centre keeps it: ids and codes, the gate's name, and the
+    person's name only where the estate shares names."""
     return {
         "passage_id": p.id,
         "time": to_iso(p.last_seen if p.last_seen is not None else p.ts),
@@ -148,4 +184,6 @@ def _passage(p: CentralPassage) -> dict[str, Any]:
         "unit_id": p.unit_id,
         "cluster_id": p.cluster_id,
         "count": p.count,
+        "gate_name": names.gates.get((p.estate, p.gate_id)),
+        "person_name": names.people.get((p.estate, p.person_id or "")),
     }

@@ -25,7 +25,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    WebSocketGenerator,
+)
 
 from custom_components.community_gate import central_link
 from custom_components.community_gate.const import DOMAIN, EVENT_CENTRAL_ALERT
@@ -43,6 +46,7 @@ from custom_components.community_gate.core.model import (
     Person,
     Reason,
     Role,
+    Unit,
 )
 from custom_components.community_gate.core.outbox import card_token
 from custom_components.community_gate.core.store import Store
@@ -478,12 +482,33 @@ def _raise(rule: Rule, kind: SubjectKind, subject: str) -> Callable[[Store], Non
     return run
 
 
+def _resident_p9(s: Store) -> None:
+    """A resident of 3-1201 with a name (kept at the estate) and one passage."""
+    if not s.list_gates():
+        s.upsert_gate(Gate("main", "Main"))
+    s.add_unit(Unit("3-1201", "3", "1201"))
+    s.add_person(Person("p9", Role.TENANT, "Zhou Min", unit_id="3-1201"))
+    s.add_passage(
+        Passage(
+            time.time(),
+            "main",
+            Direction.IN,
+            Method.CARD,
+            True,
+            Reason.GRANTED,
+            person_id="p9",
+            unit_id="3-1201",
+        )
+    )
+
+
 async def test_centre_entry_sensors_and_events_from_two_estates(
     hass: HomeAssistant,
     tmp_path: Path,
     postgres_server: PgServer,
     postgres_dsn: str,
     hass_client: ClientSessionGenerator,
+    hass_ws_client: WebSocketGenerator,
 ) -> None:
     hubs = [Hub(tmp_path / f"{c}.db", c, postgres_dsn) for c in ("east-park", "west-lake")]
     for hub in hubs:
@@ -529,6 +554,7 @@ async def test_centre_entry_sensors_and_events_from_two_estates(
             events.append(event)
 
         hass.bus.async_listen(EVENT_CENTRAL_ALERT, _on)
+        await hubs[0].call(_resident_p9)
         await hubs[0].call(_raise(Rule.SPECIAL_ATTENTION, SubjectKind.PERSON, "p9"))
         await hubs[1].call(_raise(Rule.FORCED_OPEN, SubjectKind.GATE, "main"))
         for hub in hubs:
@@ -550,6 +576,32 @@ async def test_centre_entry_sensors_and_events_from_two_estates(
         assert state.attributes["event_type"] == "forced_open"
         assert state.attributes["estate"] == "west-lake"
         assert hass.states.get("sensor.east_park_open_alerts").state == "2"
+
+        # The panel's centre view names the gates; the person only by id and unit, as
+        # these estates do not share names (a name never reached the centre).
+        # (diagnostics registers its views first: a started client freezes the router)
+        assert await async_setup_component(hass, "diagnostics", {})
+        client = await hass_ws_client(hass)
+        await client.send_json_auto_id({"type": "community_gate/centre"})
+        view = await client.receive_json()
+        assert view["success"], view
+        seen = {
+            (a["estate"], a["rule"]): (a["subject_name"], a["subject_unit"], a["gate_name"])
+            for a in view["result"]["alerts"]
+        }
+        assert seen[("west-lake", "forced_open")] == ("Main", None, "Main")
+        assert seen[("east-park", "special_attention")] == (None, "3-1201", "Main")
+        await client.send_json_auto_id(
+            {"type": "community_gate/centre/passages", "estate": "east-park"}
+        )
+        page = await client.receive_json()
+        [passage] = page["result"]["passages"]
+        assert (passage["gate_name"], passage["person_id"], passage["person_name"]) == (
+            "Main",
+            "p9",
+            None,
+        )
+        assert "Zhou Min" not in json.dumps([view, page, [e.data for e in events]])
 
         # An acknowledgement at the estate is not a new alert at the centre.
         events.clear()

@@ -71,6 +71,17 @@ class CentralPassage:
 
 
 @dataclass(frozen=True)
+class DirectoryNames:
+    """What staff at the centre call the ids in a page: gates by name, and people by
+    name only where their estate shares names (else absent), with their unit.
+    Keys are (estate code, id)."""
+
+    gates: dict[tuple[str, str], str]
+    people: dict[tuple[str, str], str]
+    units: dict[tuple[str, str], str]
+
+
+@dataclass(frozen=True)
 class RepeatCard:
     """One ID card token seen at ``len(estates)`` estates in the window."""
 
@@ -249,3 +260,38 @@ async def repeat_visitor_cards(
         )
         for r in rows
     ]
+
+
+def _keys(refs: set[tuple[str, str | None]]) -> tuple[list[str], list[str]]:
+    pairs = sorted((e, i) for e, i in refs if i)
+    return [e for e, _ in pairs], [i for _, i in pairs]
+
+
+async def directory_names(
+    conn: Any,
+    gates: set[tuple[str, str | None]],
+    people: set[tuple[str, str | None]],
+) -> DirectoryNames:
+    """The names behind the (estate, id) pairs of one page of passages or alerts, in
+    two queries whatever the page's size."""
+    estates, ids = _keys(gates)
+    gate_rows = await conn.fetch(
+        f"SELECT g.estate, g.id, g.name FROM {S}.gates g"
+        " JOIN unnest($1::text[], $2::text[]) AS k(estate, id)"
+        " ON g.estate = k.estate AND g.id = k.id",
+        estates,
+        ids,
+    )
+    estates, ids = _keys(people)
+    people_rows = await conn.fetch(
+        f"SELECT p.estate, p.id, p.name, p.unit_id FROM {S}.people p"
+        " JOIN unnest($1::text[], $2::text[]) AS k(estate, id)"
+        " ON p.estate = k.estate AND p.id = k.id",
+        estates,
+        ids,
+    )
+    return DirectoryNames(
+        gates={(r["estate"], r["id"]): r["name"] for r in gate_rows},
+        people={(r["estate"], r["id"]): r["name"] for r in people_rows if r["name"]},
+        units={(r["estate"], r["id"]): r["unit_id"] for r in people_rows if r["unit_id"]},
+    )

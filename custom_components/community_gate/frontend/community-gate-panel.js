@@ -596,10 +596,14 @@ class CommunityGatePanel extends HTMLElement {
     this._main().querySelector('[data-action="older"]').hidden = !page.cursor;
   }
 
+  // A person as staff know them, "Wang Fang (3-1201)"; the id when no name is known.
+  _named(name, unit, fallback) {
+    return name ? `${name}${unit ? ` (${unit})` : ""}` : fallback;
+  }
+
   _passageRow(p, fresh = false) {
     // Staff read names (this panel is admin-only); ids stay the fallback.
-    const who = p.person_name ? `${p.person_name}${p.unit_id ? ` (${p.unit_id})` : ""}`
-      : p.person_id || p.cluster_id || this.t("none");
+    const who = this._named(p.person_name, p.unit_id, p.person_id || p.cluster_id || this.t("none"));
     return `<tr data-passage="${p.passage_id}" class="${fresh ? "new" : ""}">${this._passageTime(p)}<td>${esc(p.gate_name || p.gate_id)}</td>
       <td>${esc(this.t(p.method === "emergency" ? "emergency_m" : p.method))}</td>
       <td class="${p.allowed ? "ok" : "bad"}">${esc(this.t(p.allowed ? "granted" : "denied"))}</td>
@@ -717,7 +721,7 @@ class CommunityGatePanel extends HTMLElement {
     const rule = (r) => this._tr?.[`component.community_gate.entity.event.alerts.state_attributes.event_type.state.${r}`] || r;
     const rows = d.alerts.map((a) => `<tr data-alert="${esc(a.alert_id)}" data-state="${esc(a.state)}">
         <td>${esc(this._date(a.time))}</td><td>${esc(rule(a.rule))}</td>
-        <td>${esc(a.subject_name ? `${a.subject_name}${a.subject_unit ? ` (${a.subject_unit})` : ""}` : a.subject_id)}${a.gate_id && a.gate_id !== a.subject_id ? ` <span class="muted">@ ${esc(a.gate_name || a.gate_id)}</span>` : ""}</td>
+        <td>${esc(this._named(a.subject_name, a.subject_unit, a.subject_id))}${a.gate_id && a.gate_id !== a.subject_id ? ` <span class="muted">@ ${esc(a.gate_name || a.gate_id)}</span>` : ""}</td>
         <td class="${a.state === "new" ? "bad" : ""}">${esc(this.t(`st_${a.state}`))}</td>
         <td>${a.state === "new" ? `<button class="flat" data-action="ack" data-alert="${esc(a.alert_id)}">${esc(this.t("acknowledge"))}</button>` : ""}
           ${a.state !== "resolved" ? `<button class="flat" data-action="resolve" data-alert="${esc(a.alert_id)}">${esc(this.t("resolve"))}</button>` : ""}</td></tr>`).join("");
@@ -757,7 +761,8 @@ class CommunityGatePanel extends HTMLElement {
         <td class="hide-narrow">${esc(this._date(e.last_seen))}</td></tr>`).join("");
     const alerts = d.alerts.map((a) => `<tr data-centre-alert="${esc(a.alert_id)}">
         <td>${esc(this._date(a.time))}</td><td>${esc(a.estate)}</td><td>${esc(rule(a.rule))}</td>
-        <td>${esc(a.subject_id ?? "")}</td><td class="${a.state === "new" ? "bad" : ""}">${esc(this.t(`st_${a.state}`))}</td></tr>`).join("");
+        <td>${esc(this._named(a.subject_name, a.subject_unit, a.subject_id ?? ""))}${a.gate_id && a.gate_id !== a.subject_id ? ` <span class="muted">@ ${esc(a.gate_name || a.gate_id)}</span>` : ""}</td>
+        <td class="${a.state === "new" ? "bad" : ""}">${esc(this.t(`st_${a.state}`))}</td></tr>`).join("");
     this._view(`${d.updated ? "" : `<div class="msg error">${esc(this.t("centre_stale"))}</div>`}
       <div class="card"><h2>${esc(d.title)}</h2>
       <table><thead><tr><th>${esc(this.t("estate"))}</th><th>${esc(this.t("passages_today"))}</th>
@@ -781,9 +786,9 @@ class CommunityGatePanel extends HTMLElement {
     const box = this._main().querySelector(".centre-passages");
     if (!box) return;
     const d = await this.ws("centre/passages", { estate, limit: 50 });
-    const rows = d.passages.map((p) => `<tr><td>${esc(this._date(p.time))}</td><td>${esc(p.gate_id)}</td>
+    const rows = d.passages.map((p) => `<tr><td>${esc(this._date(p.time))}</td><td>${esc(p.gate_name || p.gate_id)}</td>
         <td>${esc(this.t(p.method) || p.method)}</td><td class="${p.allowed ? "ok" : "bad"}">${esc(this.t(p.allowed ? "granted" : "denied"))}</td>
-        <td>${esc(p.person_id ?? "")}</td></tr>`).join("");
+        <td>${esc(this._named(p.person_name, p.unit_id, p.person_id ?? ""))}</td></tr>`).join("");
     box.innerHTML = `<div class="card"><div class="row"><h2 style="flex:1;margin:0">${esc(this.t("centre_passages", { estate }))}</h2>
       <button class="flat" data-action="close-centre-passages">${esc(this.t("close"))}</button></div>
       <table><thead><tr><th>${esc(this.t("time"))}</th><th>${esc(this.t("gate"))}</th><th>${esc(this.t("method"))}</th>
@@ -1012,7 +1017,7 @@ class CommunityGatePanel extends HTMLElement {
     throw { code: found.length ? "several_match" : "no_match", details: { text } };
   }
 
-  _who(p) { return p.display_name ? `${p.display_name}${p.unit_id ? ` (${p.unit_id})` : ""}` : p.person_id; }
+  _who(p) { return this._named(p.display_name, p.unit_id, p.person_id); }
 
   async _guard(work) {
     try {
