@@ -55,6 +55,7 @@ def test_a_loitering_stranger_is_one_row_with_a_count(
     row = chip.locator("xpath=ancestor::tr")
     assert "Building 3 door" in row.inner_text()
     assert "Denied" in row.inner_text()
+    assert "Unknown face" in row.inner_text()  # not "Unknown credential": it is a face
     title = chip.locator("xpath=ancestor::td").get_attribute("title") or ""
     assert title.startswith(f"Refused {count} times: first "), title
     # The refusals are one row: no second denied face row of the stranger beside it.
@@ -74,6 +75,7 @@ def test_a_loitering_stranger_is_one_row_with_a_count(
     panel.locator('nav button[data-tab="passages"]').click()
     chip = _episode_row(panel)
     assert re.fullmatch(rf"×{count}，至 .+", chip.inner_text()), chip.inner_text()
+    assert "陌生人脸" in chip.locator("xpath=ancestor::tr").inner_text()
     title = chip.locator("xpath=ancestor::td").get_attribute("title") or ""
     assert title.startswith(f"被拒绝 {count} 次：首次 "), title
     _shot(p, "51-passage-episode-zh")

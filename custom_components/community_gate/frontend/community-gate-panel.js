@@ -429,7 +429,12 @@ class CommunityGatePanel extends HTMLElement {
     return { allowed_gates: gates, schedule: schedule.length ? schedule : null };
   }
 
-  reason(code) {
+  reason(code, method) {
+    // A face nobody is enrolled with is no "unknown credential" to staff: it is an unknown face.
+    if (code === "unknown_credential" && method === "face") {
+      const face = this._tr?.["component.community_gate.entity.event.alerts.state_attributes.event_type.state.unknown_face"];
+      if (face) return face;
+    }
     return this._tr?.[`component.community_gate.entity.event.passage.state_attributes.reason.state.${code}`] || code;
   }
 
@@ -607,7 +612,7 @@ class CommunityGatePanel extends HTMLElement {
     return `<tr data-passage="${p.passage_id}" class="${fresh ? "new" : ""}">${this._passageTime(p)}<td>${esc(p.gate_name || p.gate_id)}</td>
       <td>${esc(this.t(p.method === "emergency" ? "emergency_m" : p.method))}</td>
       <td class="${p.allowed ? "ok" : "bad"}">${esc(this.t(p.allowed ? "granted" : "denied"))}</td>
-      <td class="hide-narrow">${esc(this.reason(p.reason))}${p.flags.length ? ` <span class="chip">${esc(p.flags.join(", "))}</span>` : ""}</td>
+      <td class="hide-narrow">${esc(this.reason(p.reason, p.method))}${p.flags.length ? ` <span class="chip">${esc(p.flags.join(", "))}</span>` : ""}</td>
       <td>${esc(who)}</td></tr>`;
   }
 
@@ -650,7 +655,7 @@ class CommunityGatePanel extends HTMLElement {
         <h3 style="margin-top:0">${esc(g.name)} <span class="muted">${esc(g.gate_id)}</span></h3>
         <div><span class="${g.online ? "ok" : "bad"}">● ${esc(this.t(g.online ? "online" : "offline"))}</span>
           ${g.camera_ok === null ? "" : `· ${esc(this.t("camera_ok"))} <span class="${g.camera_ok ? "ok" : "bad"}">${g.camera_ok ? "✓" : "✗"}</span>`}</div>
-        <div class="muted">${g.last_passage ? `${esc(this._date(g.last_passage.time))} · ${esc(this.t(g.last_passage.method === "emergency" ? "emergency_m" : g.last_passage.method))} · ${esc(this.reason(g.last_passage.reason))}` : esc(this.t("none"))}</div>
+        <div class="muted">${g.last_passage ? `${esc(this._date(g.last_passage.time))} · ${esc(this.t(g.last_passage.method === "emergency" ? "emergency_m" : g.last_passage.method))} · ${esc(this.reason(g.last_passage.reason, g.last_passage.method))}` : esc(this.t("none"))}</div>
         <form class="row" data-form="open-gate" style="margin-top:8px"><input type="hidden" name="gate_id" value="${esc(g.gate_id)}">
           <input name="reason" required placeholder="${esc(this.t("open_reason"))}"><button type="submit">${esc(this.t("open"))}</button></form>
         <form class="row" data-form="desk-reader" style="margin-top:8px"><input type="hidden" name="gate_id" value="${esc(g.gate_id)}">
@@ -984,7 +989,7 @@ class CommunityGatePanel extends HTMLElement {
         // over the websocket (never an action: Home Assistant would record it).
         form.reset();
         const out = await this.ws("credential/present", { gate_id: v.gate_id, kind: v.kind, value: v.value.trim() });
-        this._flash(`${this.t(out.allowed ? "granted" : "denied")}: ${this.reason(out.reason)}`, out.allowed ? "info" : "error");
+        this._flash(`${this.t(out.allowed ? "granted" : "denied")}: ${this.reason(out.reason, out.method)}`, out.allowed ? "info" : "error");
         return undefined;
       }
       if (kind === "open-gate") {
