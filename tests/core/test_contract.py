@@ -166,14 +166,67 @@ def test_relay_command_verifies_like_device_messages() -> None:
 
 
 def test_counter_window_never_reuses_a_counter_across_restarts() -> None:
-    w = c.CounterWindow(0, block=3)
+    frozen = lambda: 0.0  # noqa: E731  (a clock at 1970: only the high-water mark counts)
+    w = c.CounterWindow(0, block=3, clock=frozen)
     assert w.take() == (1, 3)  # persist 3 before sending 1
     assert w.take() == (2, None)
     assert w.take() == (3, None)
     assert w.take() == (4, 6)
     # Restart from the persisted high-water mark: continues above anything sent.
-    w2 = c.CounterWindow(6, block=3)
+    w2 = c.CounterWindow(6, block=3, clock=frozen)
     assert w2.take() == (7, 9)
+
+
+class _Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_counter_window_follows_the_clock_and_writes_once_a_block() -> None:
+    clock = _Clock(1_764_000_000.0)
+    w = c.CounterWindow(5, clock=clock)  # an old, small mark (before the clock floor)
+    first, mark = w.take()
+    assert first == 1_764_000_000_000_000  # the clock in microseconds
+    assert mark == first + c.TX_BLOCK_US - 1  # one write covers 10 s of counters
+    clock.t += 1.5
+    second, mark = w.take()
+    assert (second, mark) == (1_764_000_001_500_000, None)
+    # Two commands within one microsecond still differ.
+    assert w.take() == (second + 1, None)
+    clock.t += 11
+    third, mark = w.take()
+    assert third == 1_764_000_012_500_000
+    assert mark is not None
+    assert third < c.MAX_CTR  # JSON-safe
+
+
+def test_a_restored_database_does_not_lower_the_counters() -> None:
+    """The estate database comes back from last week's backup: its high-water mark is
+    old, but the next relay command's counter is above everything the controller
+    accepted since (sent by the clock), so the gate obeys at once."""
+    clock = _Clock(1_764_000_000.0)
+    before = c.CounterWindow(0, clock=clock)
+    backup_mark = before.take()[1]
+    assert backup_mark is not None
+    clock.t += 3600
+    sent = [before.take()[0] for _ in range(5000)]  # a busy week, after the backup
+    clock.t += 86_400 * 7
+    restored = c.CounterWindow(backup_mark, clock=clock)
+    assert restored.take()[0] > max(sent)
+
+
+def test_a_clock_set_back_never_reuses_a_counter() -> None:
+    """A hub without a battery clock boots in the past: the mark keeps counters growing."""
+    clock = _Clock(1_764_000_000.0)
+    w = c.CounterWindow(0, clock=clock)
+    last, mark = w.take()
+    assert mark is not None
+    clock.t -= 86_400 * 365  # booted a year in the past, before NTP answers
+    after_restart = c.CounterWindow(mark, clock=clock)
+    assert after_restart.take()[0] > last
 
 
 def test_device_keys_are_sealed_and_counters_persist(tmp_path: Path) -> None:

@@ -62,12 +62,14 @@ def test_refusals_name_their_reason(payload: bytes, gate: str, code: str) -> Non
 
 def test_reprovisioning_replaces_the_key_and_keeps_the_counter_window() -> None:
     auth = _auth()
-    auth.tx_window("term-east").take()
+    before = auth.tx_window("term-east").take()[0]
     new_key = bytes(range(1, 33))
     auth.add(DeviceKey("term-east", "east_gate", new_key, 0, 3000))
     topic = c.http_topic("east_gate")
     with pytest.raises(c.ContractError):
         auth.authenticate(topic, "east_gate", _face(topic))
     assert auth.authenticate(topic, "east_gate", _face(topic, key=new_key))[0].key == new_key
-    # The outbound counters go on from where they were, never back.
-    assert auth.tx_window("term-east").take()[0] == 3002
+    # The outbound counters go on from where they were (the store's mark, and the
+    # clock), never back.
+    after = auth.tx_window("term-east").take()[0]
+    assert after > max(before, 3000)

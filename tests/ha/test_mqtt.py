@@ -342,6 +342,60 @@ async def test_replay_refused_after_a_restart(
     assert second["ctr"] > first["ctr"]
 
 
+async def test_a_database_restored_from_a_backup_still_moves_the_relay(
+    hass: HomeAssistant,
+    mqtt_estate: MockConfigEntry,
+    devices: dict[str, FieldDevice],
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The estate database comes back from a backup taken before a run of relay
+    commands: its counter mark is old, but the controller (which keeps the last counter
+    it accepted) still gets a counter above every one it saw, so the gate opens.
+
+    A restore comes minutes after the last command, past the 10 s a counter mark
+    reaches ahead of the clock (core/contract.py CounterWindow); this test restores
+    within a second, so its marks reach 1 µs ahead instead of waiting 10 s."""
+    monkeypatch.setattr(c, "TX_BLOCK_US", 1)
+    east = devices["gc-east"]
+
+    async def start() -> None:
+        assert await hass.config_entries.async_setup(mqtt_estate.entry_id)
+        await hass.async_block_till_done()
+        link = mqtt_estate.runtime_data.mqtt
+        await wait_for(lambda: link is not None and link.ready)
+        await wait_subscribed(hass, mqtt_estate)
+
+    # Started again, so the counter windows take the test's block.
+    assert await hass.config_entries.async_unload(mqtt_estate.entry_id)
+    await start()
+    east.send("card", value=CARD)
+    _t, first = await next_message(hass, east, "relay/set")
+    assert await hass.config_entries.async_unload(mqtt_estate.entry_id)
+    # Closed and checkpointed: the one file is the database.
+    backup = await hass.async_add_executor_job(db_path.read_bytes)
+    await start()
+    seen = [first["ctr"]]
+    for _ in range(3):
+        east.send("card", value=CARD)
+        _t, cmd = await next_message(hass, east, "relay/set")
+        seen.append(cmd["ctr"])
+    assert await hass.config_entries.async_unload(mqtt_estate.entry_id)
+
+    def restore() -> None:
+        for leftover in db_path.parent.glob(db_path.name + "-*"):
+            leftover.unlink()  # a restore brings back the one file, not today's journal
+        db_path.write_bytes(backup)
+
+    await hass.async_add_executor_job(restore)
+    await start()
+    east.send("status", state="online")
+    east.send("card", value=CARD)
+    _t, after = await next_message(hass, east, "relay/set")
+    # What the controller checks before it moves the relay (community_gate.h).
+    assert after["ctr"] > max(seen)
+
+
 async def test_a_wiped_controller_is_provisioned_again_under_its_own_id(
     hass: HomeAssistant,
     mqtt_estate: MockConfigEntry,

@@ -23,13 +23,14 @@ Pure: no Home Assistant imports. ``verify`` and ``parse`` raise ``ContractError`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 import hashlib
 import hmac
 import json
 import re
+import time
 from typing import Any, TypeGuard
 
 VERSION = 1
@@ -364,20 +365,43 @@ def device_message(
     return sign(key, topic_name, {"v": VERSION, "dev": device, "ctr": ctr, "ts": int(ts), **fields})
 
 
-class CounterWindow:
-    """Outbound counters reserved in blocks: the persisted high-water mark is written
-    once per ``block`` messages, and a restart continues above it, so no counter is
-    ever reused without a database write per relay command."""
+# How far ahead of the hub's clock a persisted counter mark reaches (CounterWindow).
+TX_BLOCK_US = 10_000_000
 
-    def __init__(self, reserved: int, block: int = 1000) -> None:
+
+class CounterWindow:
+    """The hub's counters towards one device: never reused, and never lower than the
+    hub's clock in microseconds.
+
+    - The persisted high-water mark is written once per ``block`` of counter space
+      (``TX_BLOCK_US``: 10 s of clock), before the first counter of the block is used,
+      so a restart continues above anything sent without a database write per relay
+      command, and so does a clock set back (a Raspberry Pi without a battery clock
+      boots in the past until NTP answers).
+    - The clock floor covers what the high-water mark cannot: an estate database restored
+      from a backup holds an old mark, and controllers refuse every counter not above the
+      last they accepted. Counters from the clock pass anything the lost history sent
+      once the clock passes it: at once, unless the restore follows the last relay
+      command by less than a block (then within the block), instead of after as many
+      relay commands as were sent since the backup.
+
+    Microseconds since 1970 stay below 2**53 (JSON-safe) until the year 2255."""
+
+    def __init__(
+        self,
+        reserved: int,
+        block: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.next = reserved + 1
         self.reserved = reserved
-        self.block = block
+        self.block = TX_BLOCK_US if block is None else block
+        self._clock = clock
 
     def take(self) -> tuple[int, int | None]:
         """(counter to use, new high-water mark to persist first, or None)."""
-        ctr = self.next
-        self.next += 1
+        ctr = max(self.next, int(self._clock() * 1_000_000))
+        self.next = ctr + 1
         if ctr > self.reserved:
             self.reserved = ctr + self.block - 1
             return ctr, self.reserved
