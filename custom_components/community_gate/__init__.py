@@ -56,6 +56,7 @@ from .hub import EstateHub
 
 if TYPE_CHECKING:
     from .mqtt_link import MqttLink
+from .mqtt_issue import async_update_mqtt_issue, mqtt_issue_id
 from .panel import async_register_panel
 from .panel_commands import async_register_private_commands
 from .privacy import PrivacyRuntime, async_check_face_only_gates, async_clear_face_only_issues
@@ -348,6 +349,7 @@ def _mqtt_link(
         # HA's mqtt integration cannot even be imported (its client library is installed
         # only once MQTT is set up): cards, faces and the panel work without it.
         _LOGGER.warning("MQTT field devices are off: Home Assistant's MQTT cannot load (%s)", err)
+        async_update_mqtt_issue(hass, hub.entry, missing=True)
         return None
     return MqttLink(hass, hub, face, auth)
 
@@ -422,6 +424,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: CommunityGateConfigEntr
     async_clear_face_only_issues(hass, entry)
     ir.async_delete_issue(hass, DOMAIN, f"{REENROLL_ISSUE}_{entry.entry_id}")
     ir.async_delete_issue(hass, DOMAIN, central_issue_id(entry.entry_id))
+    ir.async_delete_issue(hass, DOMAIN, mqtt_issue_id(entry.entry_id))
 
 
 def _short(err: BaseException) -> str:

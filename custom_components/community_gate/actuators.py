@@ -29,7 +29,8 @@ SERVICE_TIMEOUT = 10.0
 
 # The actuator is not there at all: logged once when it goes away (alerts.py,
 # mqtt_link.py), so a failed opening because of it is not logged again per attempt.
-ABSENT_CODES = frozenset({"actuator_missing", "actuator_unavailable"})
+# Logged once when they arise (a repair issue, an entity going unavailable), not per try.
+ABSENT_CODES = frozenset({"actuator_missing", "actuator_unavailable", "mqtt_unavailable"})
 
 
 class ActuatorError(Exception):
@@ -194,6 +195,9 @@ class RelayUnavailableError(Exception):
 class RelayLink(Protocol):
     """What an MQTT relay needs from the MQTT link (``mqtt_link.MqttLink``)."""
 
+    # Home Assistant's MQTT integration is not set up: no controller can be reached.
+    mqtt_missing: bool
+
     def gate_online(self, gate_id: str) -> bool: ...
 
     async def async_relay(self, gate_id: str, pulse_seconds: float, *, hold: bool) -> None: ...
@@ -239,8 +243,9 @@ class MqttRelayActuator(Actuator):
 
     async def open(self, context: Context | None) -> None:
         link = self._port.link
-        if link is None:
-            raise ActuatorError("actuator_unavailable")
+        if link is None or link.mqtt_missing:
+            # Not the controller: Home Assistant has no MQTT to reach it (a repair says so).
+            raise ActuatorError("mqtt_unavailable")
         try:
             async with asyncio.timeout(SERVICE_TIMEOUT):
                 await link.async_relay(self.gate_id, self.pulse_seconds, hold=self._emergency())

@@ -54,6 +54,7 @@ from .core.model import CredentialKind, Direction, Method, Reason
 from .core.throttle import device_caller
 from .entry_kind import entry_topic
 from .hub import FieldInput
+from .mqtt_issue import async_update_mqtt_issue
 
 if TYPE_CHECKING:
     from .face import FaceService
@@ -118,6 +119,8 @@ class MqttLink:
         self.estate = entry_topic(hub.entry)
         self.stats = LinkStats()
         self.ready = False
+        # Set once Home Assistant reports no MQTT client (the integration is not set up).
+        self.mqtt_missing = False
         self._tx_lock = asyncio.Lock()
         self._last_seen: dict[str, float] = {}
         self._online: dict[str, bool] = {}
@@ -145,7 +148,10 @@ class MqttLink:
         self.hub.relays.link = self
         if not await mqtt.async_wait_for_mqtt_client(self.hass):
             _LOGGER.info("MQTT is not set up in Home Assistant: no field devices")
+            self.mqtt_missing = True
+            async_update_mqtt_issue(self.hass, self.hub.entry, missing=True)
             return
+        async_update_mqtt_issue(self.hass, self.hub.entry, missing=False)
         # One subscription per inbound leaf: the hub never hears its own ``decision``
         # and ``relay/set`` messages (HA sends the batch in one SUBSCRIBE).
         for leaf in sorted(c.INBOUND_LEAVES):

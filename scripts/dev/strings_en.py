@@ -100,7 +100,7 @@ EXCEPTIONS = {
     "unknown_gate": 'There is no gate with ID "{gate_id}". Add it as a gate of the estate first.',
     "unknown_device": 'There is no MQTT device with ID "{device_id}". Provision it first.',
     "device_in_use": 'Device "{device_id}" is the relay of gate "{gate_id}": choose another relay for the gate first, or provision the device again to replace its key.',
-    "mqtt_unavailable": "MQTT field devices are not available in this estate.",
+    "mqtt_unavailable": "Gate {gate_id} did not open: it opens through an MQTT controller, and Home Assistant's MQTT integration is not set up (see Repairs). The attempt is logged as passage {passage_id}.",
     "duplicate": "That already exists.",
     "duplicate_unit": 'Unit "{unit_id}" already exists (or another unit has that building and number).',
     "duplicate_person": 'A person with ID "{person_id}" already exists.',
@@ -1127,3 +1127,7 @@ FACE_MODES = {
     "face_alone": "Face alone",
     "card_and_face": "Card + face",
 }
+ISSUES["mqtt_missing"] = (
+    "Gates wait for MQTT",
+    "These gates open through an MQTT controller: {gates}. Home Assistant's MQTT integration is not set up, so they cannot open and their readers are not heard. Add the MQTT integration with your broker (Settings → Devices & services → Add integration → MQTT), then reload the estate. Or give the gates a lock, switch or cover entity instead (Reconfigure gate).",
+)

@@ -100,7 +100,7 @@ EXCEPTIONS = {
     "unknown_gate": "不存在 ID 为“{gate_id}”的门。请先将其添加为小区的门。",
     "unknown_device": "不存在 ID 为“{device_id}”的 MQTT 设备。请先登记。",
     "device_in_use": "设备“{device_id}”是门“{gate_id}”的继电器：请先为该门换一个继电器，或重新登记该设备以更换其密钥。",
-    "mqtt_unavailable": "此小区不能使用 MQTT 现场设备。",
+    "mqtt_unavailable": "门 {gate_id} 未打开：它通过 MQTT 控制器开门，而 Home Assistant 的 MQTT 集成尚未设置（见“修复”）。此次尝试已作为通行记录 {passage_id} 记入日志。",
     "duplicate": "已存在。",
     "duplicate_unit": "房屋“{unit_id}”已存在（或已有房屋使用相同的楼栋和房号）。",
     "duplicate_person": "ID 为“{person_id}”的人员已存在。",
@@ -1043,3 +1043,7 @@ FACE_MODES = {
     "face_alone": "仅人脸",
     "card_and_face": "人脸加卡",
 }
+ISSUES["mqtt_missing"] = (
+    "门在等待 MQTT",
+    "以下门通过 MQTT 控制器开门：{gates}。Home Assistant 的 MQTT 集成尚未设置，因此这些门打不开，其读卡器的消息也收不到。请添加 MQTT 集成并填写代理地址（设置 → 设备与服务 → 添加集成 → MQTT），然后重新加载小区；或者为这些门改配锁、开关或卷帘实体（重新配置门）。",
+)

@@ -23,6 +23,7 @@ from homeassistant.components import mqtt
 from homeassistant.components.mqtt import client as mqtt_client
 from homeassistant.core import Context, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import numpy as np
 import pytest
@@ -32,6 +33,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.community_gate.const import (
+    DOMAIN,
     EVENT_ALERT,
     EVENT_DEVICE_STATUS,
     EVENT_DOOR,
@@ -44,6 +46,7 @@ from custom_components.community_gate.core.throttle import (
     UNKNOWN_FACE_BUDGET,
     ThrottleLimits,
 )
+from custom_components.community_gate.mqtt_issue import mqtt_issue_id
 from devtools.broker import FieldDevice, Mosquitto, find_mosquitto
 from tests.ha.helpers import Terminal, add_estate, add_tenant, call, gate_subentry
 
@@ -218,6 +221,8 @@ async def test_card_read_sends_signed_relay_command_and_logs_passage(
 ) -> None:
     east = devices["gc-east"]
     assert no_delay_set(hass)  # relay commands are not held back by Nagle
+    # MQTT is set up: no repair asks for it.
+    assert ir.async_get(hass).async_get_issue(DOMAIN, mqtt_issue_id(mqtt_estate.entry_id)) is None
     east.send("card", value=CARD, dir="in")
     topic, cmd = await next_message(hass, east, "relay/set")
     assert topic == f"community_gate/{ESTATE}/east_gate/relay/set"

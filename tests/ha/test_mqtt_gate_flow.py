@@ -9,11 +9,13 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.community_gate.actuators import MqttRelayActuator, SwitchActuator
-from custom_components.community_gate.const import SUBENTRY_GATE
+from custom_components.community_gate.const import DOMAIN, SUBENTRY_GATE
+from custom_components.community_gate.mqtt_issue import mqtt_issue_id
 
 
 async def _submit(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> dict[str, Any]:
@@ -39,9 +41,13 @@ async def test_gate_with_only_an_mqtt_controller(
     rt = estate.runtime_data.hub.gates["west_gate"]
     assert isinstance(rt.actuator, MqttRelayActuator)
     assert rt.actuator_entity == ""
-    # No broker in this test: the gate shows offline, and an open is logged, flagged and
-    # fails.
+    # No MQTT in this Home Assistant: the gate shows offline, a repair names the gate,
+    # and an open is logged, flagged and fails saying why.
     assert hass.states.get("binary_sensor.west_gate_online").state == "off"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, mqtt_issue_id(estate.entry_id))
+    assert issue is not None
+    assert issue.translation_key == "mqtt_missing"
+    assert issue.translation_placeholders == {"gates": "West Gate"}
     with pytest.raises(HomeAssistantError) as exc:
         await hass.services.async_call(
             "community_gate",
@@ -50,10 +56,21 @@ async def test_gate_with_only_an_mqtt_controller(
             blocking=True,
             return_response=True,
         )
-    assert exc.value.translation_key == "actuator_unavailable"
+    assert exc.value.translation_key == "mqtt_unavailable"
+    assert "MQTT integration is not set up" in str(exc.value)
     hub = estate.runtime_data.hub
     [p] = await hub.db(hub.store.recent_passages)
-    assert (p.gate_id, p.flags) == ("west_gate", ("actuator_unavailable",))
+    assert (p.gate_id, p.flags) == ("west_gate", ("mqtt_unavailable",))
+    # The gate gets a switch instead: nothing needs MQTT, the repair goes.
+    sub = next(s for s in estate.subentries.values() if s.unique_id == "west_gate")
+    hass.config_entries.async_update_subentry(
+        estate,
+        sub,
+        data={k: v for k, v in sub.data.items() if k != "mqtt_device"}
+        | {"actuator": "switch.west_relay"},
+    )
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, mqtt_issue_id(estate.entry_id)) is None
 
 
 async def test_gate_with_entity_and_controller_opens_through_the_entity(
