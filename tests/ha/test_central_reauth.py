@@ -15,7 +15,7 @@ from typing import Any
 import uuid
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir, translation
 from homeassistant.setup import async_setup_component
@@ -86,6 +86,14 @@ def reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[dict[str, 
         if flow["context"]["source"] == SOURCE_REAUTH
         and flow["context"].get("entry_id") == entry.entry_id
     ]
+
+
+def reauth_issues(hass: HomeAssistant, entry: MockConfigEntry) -> list[tuple[str, str]]:
+    """The repair issues about the entry's link: ours (down too long) and the one Home
+    Assistant raises beside a reauthentication flow."""
+    ours = (DOMAIN, central_link.issue_id(entry.entry_id))
+    theirs = (HOMEASSISTANT_DOMAIN, f"config_entry_reauth_{DOMAIN}_{entry.entry_id}")
+    return [key for key in (ours, theirs) if key in ir.async_get(hass).issues]
 
 
 async def error_text(hass: HomeAssistant, key: str) -> str:
@@ -247,8 +255,9 @@ async def test_estate_link_back_by_itself_asks_again_next_time(
     postgres_dsn: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The administrator puts the old password back: the link heals by itself, and a
-    later refusal asks again (after the first flow was dealt with)."""
+    """The administrator puts the old password back: the link heals by itself, the
+    flow asking for a new password closes with its repair issue, and a later refusal
+    asks again."""
     role = Role(postgres_server, postgres_dsn.rsplit("/", 1)[1])
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -273,12 +282,16 @@ async def test_estate_link_back_by_itself_asks_again_next_time(
     await until(lambda: link.status().connected, "the first connection")
     role.rotate(NEW_PW)
     await until(lambda: bool(reauth_flows(hass, entry)), "the reauth flow")
+    assert reauth_issues(hass, entry)  # Home Assistant's "needs attention" beside it
     role.rotate(OLD_PW)
     await until(lambda: link.status().connected, "the link back")
-    link.async_check(time.time())
+    # Connected again: the flow asks for nothing, so it is gone, and so is its issue.
+    assert reauth_flows(hass, entry) == []
+    assert reauth_issues(hass, entry) == []
     assert not link.reauth_asked
-    # The stale flow, dismissed; the password changes again: asked again.
-    hass.config_entries.flow.async_abort(reauth_flows(hass, entry)[0]["flow_id"])
+    link.async_check(time.time())
+    assert reauth_issues(hass, entry) == []
+    # The password changes again: asked again.
     role.rotate(NEW_PW)
     await until(lambda: bool(reauth_flows(hass, entry)), "the second reauth flow")
     assert entry.options["central"]["password"] == OLD_PW  # nothing changed by itself
@@ -369,6 +382,41 @@ async def test_centre_reauth_when_a_poll_is_refused(
     diag = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert_no_secret(caplog, json.dumps(diag), *shown)
     assert role.name not in json.dumps(diag)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_centre_password_put_back_closes_the_flow(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    postgres_server: PgServer,
+    postgres_dsn: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A refused poll asks for a new password; the old one put back at the server, the
+    next poll (Home Assistant polls no more after a refusal: here by hand) reads again
+    and closes the flow with its repair issue."""
+    await _estate_at_the_centre(tmp_path, postgres_dsn)
+    role = Role(postgres_server, postgres_dsn.rsplit("/", 1)[1])
+    _reader(role)
+    entry = await _centre(hass, role, OLD_PW)
+    coordinator = entry.runtime_data.coordinator
+    role.rotate(NEW_PW)
+
+    async def asked() -> bool:
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        return bool(reauth_flows(hass, entry))
+
+    await until(asked, "the reauth flow")
+    assert reauth_issues(hass, entry)
+    role.rotate(OLD_PW)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert coordinator.last_update_success
+    assert reauth_flows(hass, entry) == []
+    assert reauth_issues(hass, entry) == []
+    assert entry.data["password"] == OLD_PW  # nothing changed by itself
+    assert_no_secret(caplog)
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -446,9 +446,10 @@ class Replicator:
     ``RunDb``, ``executor_runner``). ``on_shipped(rows, committed_at)`` is called after
     each committed batch (metrics, benchmarks); ``on_error(reason)`` after each failed
     try, with the ``CentralError`` reason (the glue asks for a new password on
-    ``invalid_auth``); both on the event loop. ``poll`` is how often an idle hub
-    looks for rows nobody woke it for; ``heartbeat`` how often an idle hub tells the
-    centre it is alive.
+    ``invalid_auth``); ``on_connected()`` after each login the centre accepted (the
+    glue closes a password request the link no longer needs); all on the event loop.
+    ``poll`` is how often an idle hub looks for rows nobody woke it for; ``heartbeat``
+    how often an idle hub tells the centre it is alive.
     """
 
     def __init__(
@@ -464,6 +465,7 @@ class Replicator:
         retry_max: float = 60.0,
         on_shipped: Callable[[Sequence[OutboxRow], float], None] | None = None,
         on_error: Callable[[str], None] | None = None,
+        on_connected: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self._run_db = run_db
@@ -475,6 +477,7 @@ class Replicator:
         self._retry_max = retry_max
         self._on_shipped = on_shipped
         self._on_error = on_error
+        self._on_connected = on_connected
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._conn: Any = None
@@ -591,6 +594,12 @@ class Replicator:
 
     async def _session(self) -> None:
         conn = self._conn = await _connect(self.config)
+        # Logged in: the password works, whatever the claim below finds.
+        if self._on_connected is not None:
+            try:
+                self._on_connected()
+            except Exception:  # the glue's bug must not end replication
+                _LOGGER.exception("on_connected failed")
         code = self.config.estate_code
         applier = _Applier(conn, code)
         # The estate code is this hub's at the centre, or nothing is written: a second
