@@ -218,14 +218,16 @@ class CentralLink:
             taken = status.last_error == "estate_code_taken"
             key = ISSUE_CODE_TAKEN if taken else ISSUE_PREFIX
             due = taken or down_for >= self.settings.repair_minutes * 60
+            # Not yet counted (the estate's database has not answered): "?".
+            backlog = "?" if status.backlog is None else str(status.backlog)
             if due and self.issue_key != key:
                 self.issue_raised = True
                 self.issue_key = key
                 _LOGGER.warning(
-                    "Central store link down for %.0f min (%s); %d rows wait",
+                    "Central store link down for %.0f min (%s); %s rows wait",
                     down_for / 60,
                     status.last_error or "no answer",
-                    status.backlog,
+                    backlog,
                 )
                 ir.async_create_issue(
                     self.hass,
@@ -240,7 +242,7 @@ class CentralLink:
                         else {
                             "estate": entry.title,
                             "minutes": str(self.settings.repair_minutes),
-                            "backlog": str(status.backlog),
+                            "backlog": backlog,
                         }
                     ),
                 )

@@ -49,7 +49,9 @@ from custom_components.community_gate.core.model import (
     Unit,
 )
 from custom_components.community_gate.core.outbox import card_token
+from custom_components.community_gate.core.replicator import RunDb
 from custom_components.community_gate.core.store import Store
+from custom_components.community_gate.hub import EstateHub
 from devtools.pgserver import free_port
 from tests.central.hubkit import Hub, drained
 from tests.ha.helpers import (
@@ -339,6 +341,43 @@ async def test_passages_replicate_from_home_assistant(
     await hass.async_block_till_done()
     assert hass.states.get("sensor.maple_court_central_store_backlog").state == "0"
     assert hass.states.get("sensor.maple_court_central_store_lag").state == "0.0"
+
+
+async def test_backlog_sensor_is_unknown_until_the_queue_is_counted(
+    hass: HomeAssistant,
+    db_path: Path,
+    postgres_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the replicator has not counted the outbox yet (its database thread held
+    here), the backlog sensor reads unknown, never 0 while rows wait."""
+    counted = asyncio.Event()
+    runner = central_link._runner
+
+    def held(hub: EstateHub) -> RunDb:
+        run = runner(hub)
+
+        async def gated[T](fn: Callable[[Store], T], /) -> T:
+            await counted.wait()
+            return await run(fn)
+
+        return gated
+
+    monkeypatch.setattr(central_link, "_runner", held)
+    entry = await central_estate(hass, db_path, postgres_dsn)
+    link = link_of(entry)
+    backlog = "sensor.maple_court_central_store_backlog"
+    try:
+        link.async_check(time.time())  # the watch writes the sensors
+        await hass.async_block_till_done()
+        assert link.status().backlog is None
+        assert hass.states.get(backlog).state == "unknown"
+    finally:
+        counted.set()
+    await until(lambda: link.status().connected, "the first connection")
+    link.async_check(time.time())
+    await hass.async_block_till_done()
+    assert hass.states.get(backlog).state.isdigit()
 
 
 async def test_link_down_raises_a_repair_and_recovers(

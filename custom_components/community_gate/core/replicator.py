@@ -221,7 +221,8 @@ async def test_connection(
 @dataclass(frozen=True)
 class ReplicationStatus:
     connected: bool
-    backlog: int
+    # Rows waiting here; None until the outbox was first counted (unknown, not 0).
+    backlog: int | None
     lag_s: float | None
     last_success: float | None
     down_since: float | None
@@ -482,7 +483,7 @@ class Replicator:
         self._task: asyncio.Task[None] | None = None
         self._conn: Any = None
         self._connected = False
-        self._backlog = 0
+        self._backlog: int | None = None
         self._oldest: float | None = None
         self._last_success: float | None = None
         self._down_since: float | None = None
@@ -533,6 +534,8 @@ class Replicator:
 
     # -------------------------------------------------------------------- loop
     async def _run(self) -> None:
+        # Counted at once, not after the first login (which may take a connect timeout).
+        await self._refresh_stats()
         delay = self._retry_min
         while True:
             try:
@@ -636,6 +639,9 @@ class Replicator:
         else:
             # Rows committed at the centre whose local ack was lost (a crash, a cut).
             await self._run_db(lambda s: ack_outbox(s, centre_seq))
+        # Counted before connected is reported: the first batch may take a while to
+        # read, and connected with a stale (or no) count reads as an empty queue.
+        self._backlog, self._oldest = await self._run_db(outbox_stats)
         self._connected = True
         self._last_error = None
         last_beat = 0.0
