@@ -2,7 +2,8 @@
 by every passage and alert, watched for a link down too long (a repair issue), and its
 figures for the diagnostic sensors and diagnostics. A password the store refuses starts
 Home Assistant's reauthentication flow instead (once per run of the link), not the
-repair issue: the flow is the notice and the fix in one.
+repair issue: the flow is the notice and the fix in one. A login that works again (the
+old password put back at the server) closes that flow: it would ask for nothing.
 
 The replicator does its network work on the event loop (asyncpg) and its SQLite reads
 and acks on the estate's database thread (``hub.db``): nothing here blocks the loop.
@@ -28,6 +29,7 @@ from .core.outbox import SharePolicy, disable_outbox, enable_outbox, outbox_enab
 from .core.replicator import CentralConfig, ReplicationStatus, Replicator, RunDb
 from .core.store import Store
 from .hub import EstateHub
+from .reauth import async_abort_reauth
 
 _LOGGER = logging.getLogger(__name__)
 # How often the link's state is looked at (sensors, the repair issue). The replicator
@@ -99,6 +101,7 @@ class CentralLink:
             _runner(hub),
             retry_max=RETRY_MAX_S,
             on_error=self._on_error,
+            on_connected=self._on_connected,
         )
         # When the watch first saw the link down, None while it is up.
         self.down_since: float | None = None
@@ -158,6 +161,20 @@ class CentralLink:
         # The reauth flow is the notice: no "link down" issue beside it.
         self._clear_issue()
 
+    @callback
+    def _on_connected(self) -> None:
+        """The centre took the stored password (again): a later refusal asks anew, and
+        a flow still asking for a new password is closed, with its repair issue."""
+        self.reauth_asked = False
+        if self._stopped:
+            return
+        if async_abort_reauth(self.hass, self.hub.entry):
+            _LOGGER.info(
+                "The central store accepts the password of estate %s again: the request"
+                " for a new one is closed",
+                self.settings.estate_code,
+            )
+
     async def async_stop(self) -> None:
         """Before the hub closes: the replicator's last ack needs the database thread."""
         self._stopped = True
@@ -183,8 +200,6 @@ class CentralLink:
         entry = self.hub.entry
         if status.connected:
             self.down_since = None
-            # Back (a password put back at the server): a later refusal asks again.
-            self.reauth_asked = False
             if self.issue_raised:
                 ir.async_delete_issue(self.hass, DOMAIN, issue_id(entry.entry_id))
                 self.issue_raised = False
@@ -203,14 +218,16 @@ class CentralLink:
             taken = status.last_error == "estate_code_taken"
             key = ISSUE_CODE_TAKEN if taken else ISSUE_PREFIX
             due = taken or down_for >= self.settings.repair_minutes * 60
+            # Not yet counted (the estate's database has not answered): "?".
+            backlog = "?" if status.backlog is None else str(status.backlog)
             if due and self.issue_key != key:
                 self.issue_raised = True
                 self.issue_key = key
                 _LOGGER.warning(
-                    "Central store link down for %.0f min (%s); %d rows wait",
+                    "Central store link down for %.0f min (%s); %s rows wait",
                     down_for / 60,
                     status.last_error or "no answer",
-                    status.backlog,
+                    backlog,
                 )
                 ir.async_create_issue(
                     self.hass,
@@ -225,7 +242,7 @@ class CentralLink:
                         else {
                             "estate": entry.title,
                             "minutes": str(self.settings.repair_minutes),
-                            "backlog": str(status.backlog),
+                            "backlog": backlog,
                         }
                     ),
                 )

@@ -9,7 +9,8 @@ alerts nor misses those raised meanwhile.
 
 A refused password (changed at the server) raises ``ConfigEntryAuthFailed`` from the
 set-up or the poll: Home Assistant then starts the reauthentication flow instead of
-retrying a password that cannot work.
+retrying a password that cannot work. A poll that reads again with the stored password
+(put back at the server, polled by hand) closes that flow.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .core.centre import (
     estates_overview,
     repeat_visitor_cards,
 )
+from .reauth import async_abort_reauth
 
 _LOGGER = logging.getLogger(__name__)
 UPDATE_INTERVAL: Final = timedelta(seconds=30)
@@ -261,6 +263,11 @@ class CentreCoordinator(DataUpdateCoordinator[CentreData]):
                 translation_key="centre_unreachable",
                 translation_placeholders={"reason": classify(err)},
             ) from err
+        if async_abort_reauth(self.hass, self.config_entry):
+            _LOGGER.info(
+                "The central store accepts the command centre's password again: the"
+                " request for a new one is closed"
+            )
         for alert in self._raised(fresh):
             self.hass.bus.async_fire(
                 EVENT_CENTRAL_ALERT, alert_event_data(self.config_entry.entry_id, alert)

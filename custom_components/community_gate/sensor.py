@@ -140,13 +140,14 @@ class _CentralSensor(EstateEntity, SensorEntity):
 
 
 class CentralBacklogSensor(_CentralSensor):
-    """Rows written here and not yet acknowledged by the centre."""
+    """Rows written here and not yet acknowledged by the centre (unknown until the
+    replicator has counted them: never 0 while rows wait)."""
 
     def __init__(self, hub: EstateHub, link: CentralLink) -> None:
         super().__init__(hub, link, "central_backlog")
 
     @property
-    def native_value(self) -> int:
+    def native_value(self) -> int | None:
         return self.link.status().backlog
 
 

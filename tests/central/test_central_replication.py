@@ -4,7 +4,8 @@ the link cut during traffic, erasure, retention, and the centre's queries."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 import json
 from pathlib import Path
 import time
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.community_gate.core import central_schema as cs, centre
+from custom_components.community_gate.core import central_schema as cs, centre, replicator
 from custom_components.community_gate.core.access import AccessControl
 from custom_components.community_gate.core.alerts import AlertLog, Rule, SubjectKind
 from custom_components.community_gate.core.crypto import Hasher
@@ -27,8 +28,9 @@ from custom_components.community_gate.core.model import (
     Role,
     Unit,
 )
-from custom_components.community_gate.core.outbox import SharePolicy, last_seq
+from custom_components.community_gate.core.outbox import SharePolicy, last_seq, outbox_stats
 from custom_components.community_gate.core.privacy import Retention, erase_person, purge
+from custom_components.community_gate.core.replicator import Replicator
 from custom_components.community_gate.core.rules import RuleEngine, RuleParams
 from custom_components.community_gate.core.store import Store
 from devtools import simulate
@@ -445,6 +447,40 @@ async def test_history_is_backfilled_by_the_replicator(tmp_path: Path, postgres_
             await conn.close()
         assert n == 5001
     finally:
+        await hub.close()
+
+
+async def test_connected_never_reads_an_empty_queue_while_rows_wait(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
+    """The backlog is unknown (None, not 0) until the outbox was first counted, and a
+    session counts it before it reports connected: the first batch, held here as a
+    busy database thread would hold it, is read only after that."""
+    hub = Hub(tmp_path / "e.db", "count", postgres_dsn)
+    first_batch = asyncio.Event()
+
+    async def held[T](fn: Callable[[Store], T], /) -> T:
+        if isinstance(fn, partial) and fn.func is replicator._next_batch:
+            await first_batch.wait()
+        return await hub.run_db(fn)
+
+    hub.replicator = Replicator(
+        hub.replicator.config, held, poll=0.05, retry_min=0.05, retry_max=0.5
+    )
+    try:
+        await hub.call(lambda s: s.upsert_gate(Gate("main", "Main")))
+        t0 = time.time() - 3600
+        await hub.call(lambda s: s.add_passages(_granted(i, t0 + i) for i in range(200)))
+        queued, _ = await hub.call(outbox_stats)
+        assert queued >= 200
+        assert hub.replicator.status().backlog is None  # not counted yet: unknown
+        await hub.start()
+        await wait_until(lambda: asyncio.sleep(0, hub.replicator.status().connected), "the login")
+        assert hub.replicator.status().backlog == queued
+        first_batch.set()
+        await wait_until(lambda: drained(hub), "the queue at the centre")
+    finally:
+        first_batch.set()
         await hub.close()
 
 

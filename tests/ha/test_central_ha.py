@@ -6,7 +6,7 @@ centre's entry (sensors and events from two estates) and diagnostics redaction."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 import json
 from pathlib import Path
@@ -49,9 +49,26 @@ from custom_components.community_gate.core.model import (
     Unit,
 )
 from custom_components.community_gate.core.outbox import card_token
+from custom_components.community_gate.core.replicator import RunDb
 from custom_components.community_gate.core.store import Store
+from custom_components.community_gate.hub import EstateHub
 from devtools.pgserver import free_port
 from tests.central.hubkit import Hub, drained
+from tests.ha.central_helpers import (
+    CODE,
+    PgRole,
+    add_centre,
+    caught_up,
+    central_estate,
+    centre_passages,
+    database_of,
+    first_connection,
+    link_of,
+    scalar,
+    schema_at_the_centre,
+    until,
+    without_password,
+)
 from tests.ha.helpers import (
     NAME,
     add_estate,
@@ -65,65 +82,13 @@ from tests.ha.helpers import (
 )
 from tests.pg import PASSWORD, PgServer
 
-CODE = "maple-court"
-# The test server speaks no TLS: "disable" says so (asyncpg's "prefer" probe, cancelled
-# by an unload mid-connect, leaves a future Home Assistant's test harness reports).
-DEADLINE_S = 120.0  # a stuck test fails after this; not a speed assertion
+READER_PW = "reader-pw"
 
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """A restored link is found within a second (the product waits up to a minute)."""
     monkeypatch.setattr(central_link, "RETRY_MAX_S", 0.5)
-
-
-async def until(check: Callable[[], Awaitable[bool] | bool], what: str) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + DEADLINE_S
-    while True:
-        result = check()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return
-        if loop.time() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-async def scalar(dsn: str, sql: str, *args: Any) -> Any:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return await conn.fetchval(sql, *args)
-    finally:
-        await conn.close()
-
-
-def without_password(dsn: str) -> str:
-    return dsn.replace(f":{PASSWORD}@", "@")
-
-
-async def _add_centre(
-    hass: HomeAssistant, postgres_dsn: str, *, password: str = PASSWORD, **extra: Any
-) -> MockConfigEntry:
-    """A command-centre entry reading ``postgres_dsn``, set up through Home Assistant."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        minor_version=2,
-        title="Command centre",
-        data={
-            "kind": "centre",
-            "dsn": without_password(postgres_dsn),
-            "password": password,
-            "tls": "disable",
-            "ca_file": "",
-            **extra,
-        },
-    )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    return entry
 
 
 async def central_options(
@@ -258,44 +223,6 @@ async def test_options_refuse_a_code_another_hub_owns(
 
 
 # --------------------------------------------------------------- replication
-async def central_estate(
-    hass: HomeAssistant, db_path: Path, dsn: str, **extra: Any
-) -> MockConfigEntry:
-    """An estate that replicates from its first start (options written as the flow does)."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        minor_version=2,
-        title="Maple Court",
-        data={"name": "Maple Court", "db_path": str(db_path)},
-        options={
-            "retention_days": 180,
-            "central": {
-                "enabled": True,
-                "dsn": without_password(dsn),
-                "password": PASSWORD,
-                "estate_code": CODE,
-                "tls": "disable",
-                "ca_file": "",
-                "share_names": False,
-                "repair_minutes": 30,
-                **extra,
-            },
-        },
-        unique_id=str(db_path),
-        subentries_data=[gate_subentry("east_gate", "switch.east_relay")],
-    )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    return entry
-
-
-def link_of(entry: MockConfigEntry) -> central_link.CentralLink:
-    link = entry.runtime_data.central
-    assert link is not None
-    return link
-
-
 async def test_passages_replicate_from_home_assistant(
     hass: HomeAssistant,
     db_path: Path,
@@ -303,20 +230,13 @@ async def test_passages_replicate_from_home_assistant(
     relay_calls: list[tuple[str, str]],
 ) -> None:
     entry = await central_estate(hass, db_path, postgres_dsn)
-    link = link_of(entry)
-    # Connected means the centre's schema exists (the hub's first connection makes it).
-    await until(lambda: link.status().connected, "the first connection")
+    link = await first_connection(entry)
     await add_tenant(hass, settle=True)
     await present(hass, "east_gate")
     await present(hass, "east_gate", "999999")  # an unknown card: refused, logged
 
     async def arrived() -> bool:
-        n = await scalar(
-            postgres_dsn,
-            "SELECT count(*) FROM community_gate.passages WHERE estate=$1",
-            CODE,
-        )
-        return bool(n == 2 and link.status().backlog == 0)
+        return await centre_passages(postgres_dsn) == 2 and link.status().backlog == 0
 
     await until(arrived, "both passages at the centre")
     rows = await scalar(
@@ -341,6 +261,43 @@ async def test_passages_replicate_from_home_assistant(
     assert hass.states.get("sensor.maple_court_central_store_lag").state == "0.0"
 
 
+async def test_backlog_sensor_is_unknown_until_the_queue_is_counted(
+    hass: HomeAssistant,
+    db_path: Path,
+    postgres_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the replicator has not counted the outbox yet (its database thread held
+    here), the backlog sensor reads unknown, never 0 while rows wait."""
+    counted = asyncio.Event()
+    runner = central_link._runner
+
+    def held(hub: EstateHub) -> RunDb:
+        run = runner(hub)
+
+        async def gated[T](fn: Callable[[Store], T], /) -> T:
+            await counted.wait()
+            return await run(fn)
+
+        return gated
+
+    monkeypatch.setattr(central_link, "_runner", held)
+    entry = await central_estate(hass, db_path, postgres_dsn)
+    link = link_of(entry)
+    backlog = "sensor.maple_court_central_store_backlog"
+    try:
+        link.async_check(time.time())  # the watch writes the sensors
+        await hass.async_block_till_done()
+        assert link.status().backlog is None
+        assert hass.states.get(backlog).state == "unknown"
+    finally:
+        counted.set()
+    await first_connection(entry)
+    link.async_check(time.time())
+    await hass.async_block_till_done()
+    assert hass.states.get(backlog).state.isdigit()
+
+
 async def test_link_down_raises_a_repair_and_recovers(
     hass: HomeAssistant,
     db_path: Path,
@@ -349,8 +306,7 @@ async def test_link_down_raises_a_repair_and_recovers(
     relay_calls: list[tuple[str, str]],
 ) -> None:
     entry = await central_estate(hass, db_path, postgres_dsn, repair_minutes=10)
-    link = link_of(entry)
-    await until(lambda: link.status().connected, "the first connection")
+    link = await first_connection(entry)
     issues = ir.async_get(hass)
     issue = (DOMAIN, central_link.issue_id(entry.entry_id))
 
@@ -374,14 +330,11 @@ async def test_link_down_raises_a_repair_and_recovers(
     finally:
         postgres_server.start()
 
-    await until(lambda: link.status().connected and link.status().backlog == 0, "recovery")
+    await until(lambda: caught_up(link), "recovery")
     link.async_check(start + 12 * 60)
     assert issues.async_get_issue(*issue) is None
     # The passage written while the link was down arrived, once.
-    n = await scalar(
-        postgres_dsn, "SELECT count(*) FROM community_gate.passages WHERE estate=$1", CODE
-    )
-    assert n == 1
+    assert await centre_passages(postgres_dsn) == 1
 
 
 async def test_a_taken_estate_code_stops_shipping_and_raises_a_repair(
@@ -417,13 +370,10 @@ async def test_a_taken_estate_code_stops_shipping_and_raises_a_repair(
 
     # The centre's admin releases the code (docs/central.md): the hub claims it.
     await scalar(postgres_dsn, "UPDATE community_gate.estates SET owner=NULL WHERE code=$1", CODE)
-    await until(lambda: link.status().connected and link.status().backlog == 0, "the claim")
+    await until(lambda: caught_up(link), "the claim")
     link.async_check(time.time())
     assert issues.async_get_issue(*issue) is None
-    n = await scalar(
-        postgres_dsn, "SELECT count(*) FROM community_gate.passages WHERE estate=$1", CODE
-    )
-    assert n == 1
+    assert await centre_passages(postgres_dsn) == 1
 
 
 async def test_diagnostics_hold_no_secret(
@@ -453,26 +403,12 @@ async def test_diagnostics_hold_no_secret(
     assert central["backlog"] == 0
     assert central["failed_tries"] == 0
     assert central["settings"]["host"].startswith("127.0.0.1:")
-    assert central["settings"]["database"] == postgres_dsn.rsplit("/", 1)[1]
+    assert central["settings"]["database"] == database_of(postgres_dsn)
     assert diag["entry"]["options"]["central"]["estate_code"] == CODE
     assert "password" not in diag["entry"]["options"]["central"]
 
 
 # ------------------------------------------------------------ the command centre
-def _reader(server: PgServer, database: str) -> str:
-    """A read-only role on the centre's schema, as docs/central.md sets it up."""
-    password = "reader-pw"
-    server.psql(
-        database,
-        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='centre_reader')"
-        f" THEN CREATE ROLE centre_reader LOGIN PASSWORD '{password}'; END IF; END $$;"
-        f" GRANT CONNECT ON DATABASE {database} TO centre_reader;"
-        " GRANT USAGE ON SCHEMA community_gate TO centre_reader;"
-        " GRANT SELECT ON ALL TABLES IN SCHEMA community_gate TO centre_reader;",
-    )
-    return f"postgresql://centre_reader:{password}@127.0.0.1:{server.port}/{database}"
-
-
 def _raise(rule: Rule, kind: SubjectKind, subject: str) -> Callable[[Store], None]:
     def run(s: Store) -> None:
         if not s.list_gates():
@@ -517,7 +453,9 @@ async def test_centre_entry_sensors_and_events_from_two_estates(
     try:
         for hub in hubs:
             await until(lambda hub=hub: drained(hub), "the estates at the centre")
-        reader = _reader(postgres_server, postgres_dsn.rsplit("/", 1)[1])
+        # A read-only role on the centre's schema, as docs/central.md sets it up.
+        reader = PgRole(postgres_server, postgres_dsn, READER_PW, creates=False)
+        reader.grant_read()
 
         # The user picks "command centre"; the read-only DSN is tested and saved.
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
@@ -527,15 +465,15 @@ async def test_centre_entry_sensors_and_events_from_two_estates(
         )
         assert result["step_id"] == "centre"
         bad = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {"dsn": reader.replace("reader-pw", "nope"), "tls": "disable"}
+            result["flow_id"], {"dsn": reader.dsn("nope"), "tls": "disable"}
         )
         assert bad["errors"] == {"base": "central_invalid_auth"}
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {"dsn": reader, "tls": "disable"}
+            result["flow_id"], {"dsn": reader.dsn(READER_PW), "tls": "disable"}
         )
         assert result["type"] is FlowResultType.CREATE_ENTRY
         centre = result["result"]
-        assert "reader-pw" not in centre.data["dsn"]
+        assert READER_PW not in centre.data["dsn"]
         await hass.async_block_till_done()
         assert centre.state is ConfigEntryState.LOADED
 
@@ -615,9 +553,9 @@ async def test_centre_entry_sensors_and_events_from_two_estates(
         # The centre's diagnostics: host and database, never the password or the DSN.
         diag = await get_diagnostics_for_config_entry(hass, hass_client, centre)
         text = json.dumps(diag)
-        assert "reader-pw" not in text
-        assert "centre_reader" not in text
-        assert diag["entry"]["data"]["database"] == postgres_dsn.rsplit("/", 1)[1]
+        assert READER_PW not in text
+        assert reader.name not in text
+        assert diag["entry"]["data"]["database"] == database_of(postgres_dsn)
         assert sorted(e["code"] for e in diag["estates"]) == ["east-park", "west-lake"]
 
         assert await hass.config_entries.async_unload(centre.entry_id)
@@ -673,14 +611,8 @@ async def test_other_options_save_without_the_centre(
 async def test_centre_reconfigure_takes_a_new_password(
     hass: HomeAssistant, tmp_path: Path, postgres_dsn: str
 ) -> None:
-    # An estate made the schema; the centre then reads it.
-    hub = Hub(tmp_path / "maker.db", "maker", postgres_dsn)
-    await hub.start()
-    try:
-        await until(lambda: drained(hub), "the schema at the centre")
-    finally:
-        await hub.close()
-    entry = await _add_centre(hass, postgres_dsn, password="stale-password")
+    await schema_at_the_centre(tmp_path, postgres_dsn)
+    entry = await add_centre(hass, postgres_dsn, password="stale-password")
     # The old password is refused: no retries, a reauth flow (test_central_reauth.py);
     # reconfiguring is the other way to give the new one.
     assert entry.state is ConfigEntryState.SETUP_ERROR
@@ -718,8 +650,7 @@ async def test_card_secret_gives_visitor_cards_a_token_at_the_centre(
     relay_calls: list[tuple[str, str]],
 ) -> None:
     entry = await central_estate(hass, db_path, postgres_dsn, card_secret=SECRET)
-    link = link_of(entry)
-    await until(lambda: link.status().connected, "the first connection")
+    await first_connection(entry)
     await call(hass, "add_person", {"person_id": "v1", "role": "visitor"}, settle=True)
     await private(
         hass, "add_credential", {"person_id": "v1", "kind": "id_card", "value": ID_NUMBER}
@@ -792,7 +723,7 @@ async def test_centre_finds_a_visitor_card_at_three_estates(
             events.append(event)
 
         hass.bus.async_listen(EVENT_CENTRAL_ALERT, _on)
-        centre = await _add_centre(hass, postgres_dsn)
+        centre = await add_centre(hass, postgres_dsn)
         cards = "sensor.command_centre_visitor_cards_at_several_estates"
         assert hass.states.get(cards).state == "0"
 
@@ -849,7 +780,7 @@ async def test_centre_runs_the_nightly_retention_purge(
         await hub.close()
     count = "SELECT count(*) FROM community_gate.passages"
     assert await scalar(postgres_dsn, count) == 2
-    entry = await _add_centre(hass, postgres_dsn, purge=True)
+    entry = await add_centre(hass, postgres_dsn, purge=True)
 
     night = dt_util.now().replace(hour=3, minute=41, second=0, microsecond=0)
     async_fire_time_changed(hass, night + timedelta(days=1))

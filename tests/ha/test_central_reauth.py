@@ -15,10 +15,9 @@ from typing import Any
 import uuid
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir, translation
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -29,9 +28,19 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.community_gate import central_link
 from custom_components.community_gate.const import DOMAIN
 from custom_components.community_gate.core.replicator import Replicator
-from tests.central.hubkit import Hub, drained
-from tests.ha.helpers import add_tenant, gate_subentry, present
-from tests.ha.test_central_ha import CODE, link_of, scalar, until
+from tests.ha.central_helpers import (
+    CODE,
+    PgRole,
+    add_centre,
+    caught_up,
+    central_estate,
+    centre_passages,
+    first_connection,
+    link_of,
+    schema_at_the_centre,
+    until,
+)
+from tests.ha.helpers import add_tenant, present
 from tests.pg import PgServer
 
 OLD_PW = "old-" + uuid.uuid4().hex[:10]
@@ -49,36 +58,6 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(central_link, "Replicator", partial(Replicator, heartbeat=0.5))
 
 
-class Role:
-    """A login role of its own per test (roles are the whole server's: the session's
-    superuser and the other tests' roles keep their passwords)."""
-
-    def __init__(self, server: PgServer, database: str, password: str = OLD_PW) -> None:
-        self.server = server
-        self.database = database
-        self.name = "r_" + database
-        server.psql(
-            database,
-            f"CREATE ROLE {self.name} LOGIN PASSWORD '{password}';"
-            f" GRANT CONNECT, CREATE ON DATABASE {database} TO {self.name};",
-        )
-
-    def dsn(self, password: str | None = None) -> str:
-        """Without a password: as the entry stores it."""
-        pw = f":{password}" if password else ""
-        return f"postgresql://{self.name}{pw}@127.0.0.1:{self.server.port}/{self.database}"
-
-    def rotate(self, password: str) -> None:
-        """The administrator changes the password, and the sessions already open end
-        (a changed password does not end them by itself; a restart or a pooler would)."""
-        self.server.psql(
-            self.database,
-            f"ALTER ROLE {self.name} PASSWORD '{password}';"
-            " SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            f" WHERE usename = '{self.name}';",
-        )
-
-
 def reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[dict[str, Any]]:
     return [
         flow
@@ -86,6 +65,14 @@ def reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[dict[str, 
         if flow["context"]["source"] == SOURCE_REAUTH
         and flow["context"].get("entry_id") == entry.entry_id
     ]
+
+
+def reauth_issues(hass: HomeAssistant, entry: MockConfigEntry) -> list[tuple[str, str]]:
+    """The repair issues about the entry's link: ours (down too long) and the one Home
+    Assistant raises beside a reauthentication flow."""
+    ours = (DOMAIN, central_link.issue_id(entry.entry_id))
+    theirs = (HOMEASSISTANT_DOMAIN, f"config_entry_reauth_{DOMAIN}_{entry.entry_id}")
+    return [key for key in (ours, theirs) if key in ir.async_get(hass).issues]
 
 
 async def error_text(hass: HomeAssistant, key: str) -> str:
@@ -146,33 +133,9 @@ async def test_estate_reauth_after_the_password_changed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    role = Role(postgres_server, postgres_dsn.rsplit("/", 1)[1])
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        minor_version=2,
-        title="Maple Court",
-        data={"name": "Maple Court", "db_path": str(db_path)},
-        options={
-            "retention_days": 180,
-            "central": {
-                "enabled": True,
-                "dsn": role.dsn(),
-                "password": OLD_PW,
-                "estate_code": CODE,
-                "tls": "disable",
-                "ca_file": "",
-                "share_names": False,
-                "repair_minutes": 1,
-            },
-        },
-        unique_id=str(db_path),
-        subentries_data=[gate_subentry("east_gate", "switch.east_relay")],
-    )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    link = link_of(entry)
-    await until(lambda: link.status().connected, "the first connection")
+    role = PgRole(postgres_server, postgres_dsn, OLD_PW)
+    entry = await central_estate(hass, db_path, role.dsn(), password=OLD_PW, repair_minutes=1)
+    link = await first_connection(entry)
 
     # Count the replicator's failed tries and the reauth requests.
     tries: list[str] = []
@@ -224,12 +187,7 @@ async def test_estate_reauth_after_the_password_changed(
     assert not fresh.reauth_asked
 
     async def arrived() -> bool:
-        n = await scalar(
-            postgres_dsn,
-            "SELECT count(*) FROM community_gate.passages WHERE estate=$1",
-            CODE,
-        )
-        return bool(n == 1 and fresh.status().connected and fresh.status().backlog == 0)
+        return await centre_passages(postgres_dsn) == 1 and caught_up(fresh)
 
     await until(arrived, "the passage at the centre")
     assert ir.async_get(hass).async_get_issue(*issue) is None
@@ -247,38 +205,24 @@ async def test_estate_link_back_by_itself_asks_again_next_time(
     postgres_dsn: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The administrator puts the old password back: the link heals by itself, and a
-    later refusal asks again (after the first flow was dealt with)."""
-    role = Role(postgres_server, postgres_dsn.rsplit("/", 1)[1])
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        minor_version=2,
-        title="Maple Court",
-        data={"name": "Maple Court", "db_path": str(db_path)},
-        options={
-            "central": {
-                "enabled": True,
-                "dsn": role.dsn(),
-                "password": OLD_PW,
-                "estate_code": CODE,
-                "tls": "disable",
-            },
-        },
-        unique_id=str(db_path),
-    )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    link = link_of(entry)
-    await until(lambda: link.status().connected, "the first connection")
+    """The administrator puts the old password back: the link heals by itself, the
+    flow asking for a new password closes with its repair issue, and a later refusal
+    asks again."""
+    role = PgRole(postgres_server, postgres_dsn, OLD_PW)
+    entry = await central_estate(hass, db_path, role.dsn(), password=OLD_PW)
+    link = await first_connection(entry)
     role.rotate(NEW_PW)
     await until(lambda: bool(reauth_flows(hass, entry)), "the reauth flow")
+    assert reauth_issues(hass, entry)  # Home Assistant's "needs attention" beside it
     role.rotate(OLD_PW)
     await until(lambda: link.status().connected, "the link back")
-    link.async_check(time.time())
+    # Connected again: the flow asks for nothing, so it is gone, and so is its issue.
+    assert reauth_flows(hass, entry) == []
+    assert reauth_issues(hass, entry) == []
     assert not link.reauth_asked
-    # The stale flow, dismissed; the password changes again: asked again.
-    hass.config_entries.flow.async_abort(reauth_flows(hass, entry)[0]["flow_id"])
+    link.async_check(time.time())
+    assert reauth_issues(hass, entry) == []
+    # The password changes again: asked again.
     role.rotate(NEW_PW)
     await until(lambda: bool(reauth_flows(hass, entry)), "the second reauth flow")
     assert entry.options["central"]["password"] == OLD_PW  # nothing changed by itself
@@ -286,45 +230,25 @@ async def test_estate_link_back_by_itself_asks_again_next_time(
 
 
 # ----------------------------------------------------------------- command centre
-def _schema_at_the_centre(tmp_path: Path, postgres_dsn: str) -> Hub:
-    return Hub(tmp_path / "maker.db", "maker", postgres_dsn)
+async def centre_reader(tmp_path: Path, server: PgServer, dsn: str) -> PgRole:
+    """The centre's schema (an estate made it) and the test's own role reading it."""
+    await schema_at_the_centre(tmp_path, dsn)
+    role = PgRole(server, dsn, OLD_PW)
+    role.grant_read()
+    return role
 
 
-def _reader(role: Role) -> None:
-    """Read rights on the centre's schema (docs/central.md), for the test's role."""
-    role.server.psql(
-        role.database,
-        f"GRANT USAGE ON SCHEMA community_gate TO {role.name};"
-        f" GRANT SELECT ON ALL TABLES IN SCHEMA community_gate TO {role.name};",
-    )
+async def refused_poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Poll by hand until a poll is refused and asks for a new password (a poll on a
+    connection the server ended opens a new one: refused)."""
+    coordinator = entry.runtime_data.coordinator
 
+    async def asked() -> bool:
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        return bool(reauth_flows(hass, entry))
 
-async def _centre(hass: HomeAssistant, role: Role, password: str) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        minor_version=2,
-        title="Command centre",
-        data={
-            "kind": "centre",
-            "dsn": role.dsn(),
-            "password": password,
-            "tls": "disable",
-            "ca_file": "",
-        },
-    )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    return entry
-
-
-async def _estate_at_the_centre(tmp_path: Path, postgres_dsn: str) -> None:
-    hub = _schema_at_the_centre(tmp_path, postgres_dsn)
-    await hub.start()
-    try:
-        await until(lambda: drained(hub), "the schema at the centre")
-    finally:
-        await hub.close()
+    await until(asked, "the reauth flow")
 
 
 async def test_centre_reauth_when_a_poll_is_refused(
@@ -336,23 +260,14 @@ async def test_centre_reauth_when_a_poll_is_refused(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    await _estate_at_the_centre(tmp_path, postgres_dsn)
-    role = Role(postgres_server, postgres_dsn.rsplit("/", 1)[1])
-    _reader(role)
-    entry = await _centre(hass, role, OLD_PW)
+    role = await centre_reader(tmp_path, postgres_server, postgres_dsn)
+    entry = await add_centre(hass, role.dsn(), password=OLD_PW)
     assert entry.state is ConfigEntryState.LOADED
     assert hass.states.get("sensor.maker_open_alerts").state == "0"
     coordinator = entry.runtime_data.coordinator
 
     role.rotate(NEW_PW)
-
-    async def asked() -> bool:
-        # A poll on a connection the server ended opens a new one: refused.
-        await coordinator.async_refresh()
-        await hass.async_block_till_done()
-        return bool(reauth_flows(hass, entry))
-
-    await until(asked, "the reauth flow")
+    await refused_poll(hass, entry)
     assert not coordinator.last_update_success
     await coordinator.async_refresh()  # polled again: still one flow
     await hass.async_block_till_done()
@@ -372,6 +287,33 @@ async def test_centre_reauth_when_a_poll_is_refused(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_centre_password_put_back_closes_the_flow(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    postgres_server: PgServer,
+    postgres_dsn: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A refused poll asks for a new password; the old one put back at the server, the
+    next poll (Home Assistant polls no more after a refusal: here by hand) reads again
+    and closes the flow with its repair issue."""
+    role = await centre_reader(tmp_path, postgres_server, postgres_dsn)
+    entry = await add_centre(hass, role.dsn(), password=OLD_PW)
+    coordinator = entry.runtime_data.coordinator
+    role.rotate(NEW_PW)
+    await refused_poll(hass, entry)
+    assert reauth_issues(hass, entry)
+    role.rotate(OLD_PW)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert coordinator.last_update_success
+    assert reauth_flows(hass, entry) == []
+    assert reauth_issues(hass, entry) == []
+    assert entry.data["password"] == OLD_PW  # nothing changed by itself
+    assert_no_secret(caplog)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_centre_set_up_with_a_refused_password_asks_for_a_new_one(
     hass: HomeAssistant,
     tmp_path: Path,
@@ -382,11 +324,9 @@ async def test_centre_set_up_with_a_refused_password_asks_for_a_new_one(
     """Refused at set-up (Home Assistant restarted after the change): no endless
     retries of a password that cannot work, a reauth flow instead."""
     caplog.set_level(logging.DEBUG)
-    await _estate_at_the_centre(tmp_path, postgres_dsn)
-    role = Role(postgres_server, postgres_dsn.rsplit("/", 1)[1])
-    _reader(role)
+    role = await centre_reader(tmp_path, postgres_server, postgres_dsn)
     role.rotate(NEW_PW)
-    entry = await _centre(hass, role, OLD_PW)
+    entry = await add_centre(hass, role.dsn(), password=OLD_PW)
     assert entry.state is ConfigEntryState.SETUP_ERROR
     assert entry.reason is not None
     assert len(reauth_flows(hass, entry)) == 1

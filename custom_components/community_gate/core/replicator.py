@@ -221,7 +221,8 @@ async def test_connection(
 @dataclass(frozen=True)
 class ReplicationStatus:
     connected: bool
-    backlog: int
+    # Rows waiting here; None until the outbox was first counted (unknown, not 0).
+    backlog: int | None
     lag_s: float | None
     last_success: float | None
     down_since: float | None
@@ -446,9 +447,10 @@ class Replicator:
     ``RunDb``, ``executor_runner``). ``on_shipped(rows, committed_at)`` is called after
     each committed batch (metrics, benchmarks); ``on_error(reason)`` after each failed
     try, with the ``CentralError`` reason (the glue asks for a new password on
-    ``invalid_auth``); both on the event loop. ``poll`` is how often an idle hub
-    looks for rows nobody woke it for; ``heartbeat`` how often an idle hub tells the
-    centre it is alive.
+    ``invalid_auth``); ``on_connected()`` after each login the centre accepted (the
+    glue closes a password request the link no longer needs); all on the event loop.
+    ``poll`` is how often an idle hub looks for rows nobody woke it for; ``heartbeat``
+    how often an idle hub tells the centre it is alive.
     """
 
     def __init__(
@@ -464,6 +466,7 @@ class Replicator:
         retry_max: float = 60.0,
         on_shipped: Callable[[Sequence[OutboxRow], float], None] | None = None,
         on_error: Callable[[str], None] | None = None,
+        on_connected: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self._run_db = run_db
@@ -475,11 +478,12 @@ class Replicator:
         self._retry_max = retry_max
         self._on_shipped = on_shipped
         self._on_error = on_error
+        self._on_connected = on_connected
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._conn: Any = None
         self._connected = False
-        self._backlog = 0
+        self._backlog: int | None = None
         self._oldest: float | None = None
         self._last_success: float | None = None
         self._down_since: float | None = None
@@ -530,6 +534,8 @@ class Replicator:
 
     # -------------------------------------------------------------------- loop
     async def _run(self) -> None:
+        # Counted at once, not after the first login (which may take a connect timeout).
+        await self._refresh_stats()
         delay = self._retry_min
         while True:
             try:
@@ -591,6 +597,12 @@ class Replicator:
 
     async def _session(self) -> None:
         conn = self._conn = await _connect(self.config)
+        # Logged in: the password works, whatever the claim below finds.
+        if self._on_connected is not None:
+            try:
+                self._on_connected()
+            except Exception:  # the glue's bug must not end replication
+                _LOGGER.exception("on_connected failed")
         code = self.config.estate_code
         applier = _Applier(conn, code)
         # The estate code is this hub's at the centre, or nothing is written: a second
@@ -627,6 +639,9 @@ class Replicator:
         else:
             # Rows committed at the centre whose local ack was lost (a crash, a cut).
             await self._run_db(lambda s: ack_outbox(s, centre_seq))
+        # Counted before connected is reported: the first batch may take a while to
+        # read, and connected with a stale (or no) count reads as an empty queue.
+        self._backlog, self._oldest = await self._run_db(outbox_stats)
         self._connected = True
         self._last_error = None
         last_beat = 0.0
