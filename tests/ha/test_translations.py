@@ -347,6 +347,7 @@ def test_setup_failures_and_repairs_are_translated() -> None:
         ISSUE_PREFIX as CENTRAL_ISSUE,
     )
     from custom_components.community_gate.face import REENROLL_ISSUE
+    from custom_components.community_gate.mqtt_issue import MQTT_ISSUE
     from custom_components.community_gate.privacy import FACE_ONLY_ISSUE
 
     for lang, tree in LANGS.items():
@@ -365,6 +366,7 @@ def test_setup_failures_and_repairs_are_translated() -> None:
             REENROLL_ISSUE,
             CENTRAL_ISSUE,
             CENTRAL_TAKEN_ISSUE,
+            MQTT_ISSUE,
         }, lang
         taken = tree["issues"][CENTRAL_TAKEN_ISSUE]
         assert _placeholders(taken["title"]) | _placeholders(taken["description"]) == {
@@ -387,6 +389,10 @@ def test_setup_failures_and_repairs_are_translated() -> None:
             "gate_id",
             "name",
         }, lang
+        mqtt_missing = tree["issues"][MQTT_ISSUE]
+        assert _placeholders(mqtt_missing["title"]) | _placeholders(
+            mqtt_missing["description"]
+        ) == {"gates"}, lang
 
 
 def _store_error_subclasses() -> list[type[errors.StoreError]]:
