@@ -551,8 +551,8 @@ class Builder:
     def _gym(self, residents: list[Resident]) -> None:
         """Card + face at the gym, as the hub logs it: the card first (refused
         ``second_factor_required``), then the face that completes the pair. Now and
-        then another regular's face comes before the card holder's: one mismatch, no alert.
-        One morning a resident's lent card is shown twice with a stranger's face
+        then another regular's face comes before the card holder's: one mismatch, no
+        alert. One morning a resident's lent card is shown twice with a stranger's face
         (card_face_mismatch about the card holder, and an unknown face)."""
         rng = self.rng
         regulars = rng.sample(residents, k=max(2, len(residents) // 20))
@@ -561,56 +561,50 @@ class Builder:
                 if rng.random() > 0.3:
                     continue
                 t, p = self.day_ts(day, rng.uniform(18, 21)), r.person
-                self.passage(
-                    t,
-                    GYM,
-                    Direction.IN,
-                    Method.CARD,
-                    person=p,
-                    allowed=False,
-                    reason=Reason.SECOND_FACTOR_REQUIRED,
-                )
+                self._gym_card(t, p)
                 if rng.random() < 0.1:
                     other = rng.choice([q for q in regulars if q is not r]).person
-                    self.passage(
-                        t + 2,
-                        GYM,
-                        Direction.IN,
-                        Method.FACE,
-                        person=other,
-                        allowed=False,
-                        reason=Reason.SECOND_FACTOR_REQUIRED,
-                        flags=(MISMATCH_FLAG,),
-                        holders=frozenset({p.id}),
-                    )
+                    self._gym_mismatch(t + 2, p, other, None)
                 self.passage(
                     t + 5, GYM, Direction.IN, Method.FACE, person=p, flags=(TWO_FACTOR_FLAG,)
                 )
         lender = rng.choice(residents).person
         start = self.day_ts(rng.randint(0, self.days - 1), rng.uniform(6, 7))
         for i in range(self.params.card_face_mismatch_count):
-            t = start + 120 * i
-            self.passage(
-                t,
-                GYM,
-                Direction.IN,
-                Method.CARD,
-                person=lender,
-                allowed=False,
-                reason=Reason.SECOND_FACTOR_REQUIRED,
-            )
-            self.passage(
-                t + 4,
-                GYM,
-                Direction.IN,
-                Method.FACE,
-                allowed=False,
-                cluster="k-lent",
-                flags=(MISMATCH_FLAG,),
-                holders=frozenset({lender.id}),
-            )
+            self._gym_card(start + 120 * i, lender)
+            self._gym_mismatch(start + 120 * i + 4, lender, None, "k-lent")
         self.planted[Rule.CARD_FACE_MISMATCH].add(lender.id)
         self.planted[Rule.UNKNOWN_FACE].add("k-lent")
+
+    def _gym_card(self, t: float, holder: Person) -> None:
+        """A card at the gym: its first half, refused until a face comes."""
+        self.passage(
+            t,
+            GYM,
+            Direction.IN,
+            Method.CARD,
+            person=holder,
+            allowed=False,
+            reason=Reason.SECOND_FACTOR_REQUIRED,
+        )
+
+    def _gym_mismatch(
+        self, t: float, holder: Person, face: Person | None, cluster: str | None
+    ) -> None:
+        """A live face that is not the card holder's, refused as the hub refuses it (a
+        regular's own half, or a stranger) and flagged, the holder carried in memory."""
+        self.passage(
+            t,
+            GYM,
+            Direction.IN,
+            Method.FACE,
+            person=face,
+            allowed=False,
+            reason=Reason.SECOND_FACTOR_REQUIRED if face else Reason.UNKNOWN_CREDENTIAL,
+            cluster=cluster,
+            flags=(MISMATCH_FLAG,),
+            holders=frozenset({holder.id}),
+        )
 
 
 def replay(

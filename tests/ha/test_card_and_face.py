@@ -117,13 +117,9 @@ async def test_card_and_face_needs_both_of_the_same_person(
     assert reasons.count(Reason.SECOND_FACTOR_REQUIRED) == 2
 
 
-@pytest.mark.skipif(not (PHOTOS / "obama.jpg").exists(), reason="run scripts/setup")
-async def test_a_card_first_verifies_the_face_one_to_one_past_a_look_alike(
-    hass: HomeAssistant, estate: MockConfigEntry, relay_calls: list[tuple[str, str]]
-) -> None:
-    """Her sister's reference is as near to her face as her own (1:N: ambiguous, so the
-    face alone names nobody). Once her card is in, the face is checked against her
-    references alone, with the engine's real embeddings: the pair opens."""
+async def _real_face_gate(hass: HomeAssistant, estate: MockConfigEntry) -> Any:
+    """The tower door in card + face mode (PAD off: embeddings, no frames), tenant p1
+    holding her card, and the estate's real face engine, loaded."""
     result = await _gate_form(
         hass, estate, methods=["face", "card"], face_mode="card_and_face", pad_level="off"
     )
@@ -133,12 +129,28 @@ async def test_a_card_first_verifies_the_face_one_to_one_past_a_look_alike(
     await asyncio.wait_for(face.loaded.wait(), timeout=120)
     assert face.ready, face.error
     hass.config.allowlist_external_dirs.add(str(PHOTOS.resolve()))
+    return face
 
-    def encoding(name: str) -> np.ndarray:
-        return np.asarray(face.worker.analyse((PHOTOS / name).read_bytes())[0].encoding)
 
-    own = await hass.async_add_executor_job(encoding, "obama.jpg")
-    second = await hass.async_add_executor_job(encoding, "obama2.jpg")
+async def _encoding(hass: HomeAssistant, face: Any, photo: str) -> np.ndarray:
+    """The engine's own embedding of a package photo's face."""
+
+    def run() -> np.ndarray:
+        return np.asarray(face.worker.analyse((PHOTOS / photo).read_bytes())[0].encoding)
+
+    return await hass.async_add_executor_job(run)
+
+
+@pytest.mark.skipif(not (PHOTOS / "obama.jpg").exists(), reason="run scripts/setup")
+async def test_a_card_first_verifies_the_face_one_to_one_past_a_look_alike(
+    hass: HomeAssistant, estate: MockConfigEntry, relay_calls: list[tuple[str, str]]
+) -> None:
+    """Her sister's reference is as near to her face as her own (1:N: ambiguous, so the
+    face alone names nobody). Once her card is in, the face is checked against her
+    references alone, with the engine's real embeddings: the pair opens."""
+    face = await _real_face_gate(hass, estate)
+    own = await _encoding(hass, face, "obama.jpg")
+    second = await _encoding(hass, face, "obama2.jpg")
     probe = [float(x) for x in second]
     sister = own + np.random.default_rng(15).normal(0.0, 1e-3, own.shape).astype(np.float32)
     face.gallery.add("p1-plain", "p1", own)
@@ -173,22 +185,9 @@ async def test_her_card_with_a_strangers_face_is_flagged_and_alerts_once(
     """Her card in, then a live stranger's face (the engine's real embeddings): refused
     as before, the face's row flagged ``card_face_mismatch``; twice raises
     ``card_face_mismatch`` about her, with ids only. Her id reaches no entity state."""
-    result = await _gate_form(
-        hass, estate, methods=["face", "card"], face_mode="card_and_face", pad_level="off"
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await add_tenant(hass, settle=True)
-    face = estate.runtime_data.face
-    await asyncio.wait_for(face.loaded.wait(), timeout=120)
-    assert face.ready, face.error
-    hass.config.allowlist_external_dirs.add(str(PHOTOS.resolve()))
-
-    def encoding(name: str) -> list[float]:
-        return [float(x) for x in face.worker.analyse((PHOTOS / name).read_bytes())[0].encoding]
-
-    own = await hass.async_add_executor_job(encoding, "obama.jpg")
-    stranger = await hass.async_add_executor_job(encoding, "biden.jpg")
-    face.gallery.add("p1-plain", "p1", np.asarray(own, dtype=np.float32))
+    face = await _real_face_gate(hass, estate)
+    face.gallery.add("p1-plain", "p1", await _encoding(hass, face, "obama.jpg"))
+    stranger = [float(x) for x in await _encoding(hass, face, "biden.jpg")]
     alerts: list[dict[str, Any]] = []
     passages: list[dict[str, Any]] = []
 
