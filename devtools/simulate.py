@@ -10,6 +10,9 @@ every day, units in rent arrears, couriers and property staff, visitors with ID 
 (one of them far too often), strangers who slip in behind residents, one-off strangers,
 a camera that drops off for two hours (and a reader that blips for three minutes),
 a building door propped open, a door forced at night, and one feverish resident.
+The gym's door is card + face: its regulars show a card and their face (now and then
+another regular's face comes first), and one resident's card turns up there twice with a
+stranger's face.
 Some strangers loiter at the camera gate (a refusal every ~10 s for minutes, some
 before slipping in behind a resident) and a visitor whose pass ran out tries their ID
 card again and again: with passage episodes on (the estate's default window), those
@@ -55,10 +58,12 @@ from custom_components.community_gate.core.model import (
 )
 from custom_components.community_gate.core.rules import RuleEngine, RuleParams
 from custom_components.community_gate.core.store import Store
+from custom_components.community_gate.core.two_factor import MISMATCH_FLAG, TWO_FACTOR_FLAG
 
 TZ = timezone(timedelta(hours=8))  # the estate's local time (rhythms are local)
 EAST = "east_gate"  # estate gate with a face camera and a thermometer
 WEST = "west_gate"  # estate gate with a card / ID-card reader
+GYM = "gym_door"  # the residents' gym: card + face (core/two_factor.py)
 CAMERA = "camera.east_gate"
 UNITS_PER_BUILDING = 50
 TARGET_RECALL = 1.0
@@ -137,6 +142,7 @@ class Builder:
         cluster: str | None = None,
         flags: tuple[str, ...] = (),
         reason: Reason | None = None,
+        holders: frozenset[str] = frozenset(),
     ) -> None:
         self.events.append(
             Event(
@@ -155,6 +161,7 @@ class Builder:
                         unit_id=person.unit_id if person else None,
                         cluster_id=cluster,
                         flags=flags,
+                        card_holders=holders,
                     )
                 },
             )
@@ -168,6 +175,7 @@ class Builder:
         gates = [
             Gate(EAST, "East gate"),
             Gate(WEST, "West gate"),
+            Gate(GYM, "Gym", direction=Direction.IN),
             *(Gate(door_id(b), f"Door {b}", GateKind.BUILDING_DOOR, building=b) for b in buildings),
         ]
         units: list[Unit] = []
@@ -228,6 +236,8 @@ class Builder:
         self._fever(residents)
         self._guessing(gates)
         self._spoofing(residents, missing, gone_from)
+        away = {f"u{vacant:04d}", f"u{sublet:04d}"}
+        self._gym([r for r in residents if r is not missing and r.person.unit_id not in away])
         estate.events = sorted(self.events)
         estate.planted = self.planted
         return estate
@@ -537,6 +547,64 @@ class Builder:
                 reason=Reason.PRESENTATION_ATTACK,
             )
         self.planted[Rule.SPOOF_ATTEMPT].add(missing.person.id)
+
+    def _gym(self, residents: list[Resident]) -> None:
+        """Card + face at the gym, as the hub logs it: the card first (refused
+        ``second_factor_required``), then the face that completes the pair. Now and
+        then another regular's face comes before the card holder's: one mismatch, no
+        alert. One morning a resident's lent card is shown twice with a stranger's face
+        (card_face_mismatch about the card holder, and an unknown face)."""
+        rng = self.rng
+        regulars = rng.sample(residents, k=max(2, len(residents) // 20))
+        for day in range(self.days):
+            for r in regulars:
+                if rng.random() > 0.3:
+                    continue
+                t, p = self.day_ts(day, rng.uniform(18, 21)), r.person
+                self._gym_card(t, p)
+                if rng.random() < 0.1:
+                    other = rng.choice([q for q in regulars if q is not r]).person
+                    self._gym_mismatch(t + 2, p, other, None)
+                self.passage(
+                    t + 5, GYM, Direction.IN, Method.FACE, person=p, flags=(TWO_FACTOR_FLAG,)
+                )
+        lender = rng.choice(residents).person
+        start = self.day_ts(rng.randint(0, self.days - 1), rng.uniform(6, 7))
+        for i in range(self.params.card_face_mismatch_count):
+            self._gym_card(start + 120 * i, lender)
+            self._gym_mismatch(start + 120 * i + 4, lender, None, "k-lent")
+        self.planted[Rule.CARD_FACE_MISMATCH].add(lender.id)
+        self.planted[Rule.UNKNOWN_FACE].add("k-lent")
+
+    def _gym_card(self, t: float, holder: Person) -> None:
+        """A card at the gym: its first half, refused until a face comes."""
+        self.passage(
+            t,
+            GYM,
+            Direction.IN,
+            Method.CARD,
+            person=holder,
+            allowed=False,
+            reason=Reason.SECOND_FACTOR_REQUIRED,
+        )
+
+    def _gym_mismatch(
+        self, t: float, holder: Person, face: Person | None, cluster: str | None
+    ) -> None:
+        """A live face that is not the card holder's, refused as the hub refuses it (a
+        regular's own half, or a stranger) and flagged, the holder carried in memory."""
+        self.passage(
+            t,
+            GYM,
+            Direction.IN,
+            Method.FACE,
+            person=face,
+            allowed=False,
+            reason=Reason.SECOND_FACTOR_REQUIRED if face else Reason.UNKNOWN_CREDENTIAL,
+            cluster=cluster,
+            flags=(MISMATCH_FLAG,),
+            holders=frozenset({holder.id}),
+        )
 
 
 def replay(

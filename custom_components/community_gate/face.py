@@ -54,7 +54,7 @@ from .core.scope import Roster, ScopeCache
 from .core.templates import TemplateVault, Vector
 from .core.throttle import FACE_FLOOD, UNKNOWN_FACE_BUDGET, Throttle
 from .core.tracks import FrameFusion, Verdict
-from .core.two_factor import OTHER_FACTOR
+from .core.two_factor import OTHER_FACTOR, mismatched
 from .hub import async_join_executor
 
 if TYPE_CHECKING:
@@ -693,6 +693,7 @@ class FaceService:
             extra_flags=flags,
             direction=direction,
             context=context,
+            card_holders=mismatched(claimed, match.person_id if match.accepted else None),
         )
         if cluster_id is not None:
             await self.async_save_clusters()

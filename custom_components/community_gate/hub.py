@@ -63,7 +63,7 @@ from .core.model import (
 )
 from .core.store import Store
 from .core.throttle import FAILED_GUESSES, Throttle, ThrottleKey
-from .core.two_factor import FactorPairing
+from .core.two_factor import MISMATCH_FLAG, FactorPairing
 from .gates import (
     GateRuntime,
     gate_face_mode,
@@ -363,11 +363,15 @@ class EstateHub:
         direction: Direction | None = None,
         context: Context | None = None,
         attack: bool = False,
+        card_holders: frozenset[str] = frozenset(),
     ) -> PassageOutcome:
         """A face was matched (or not) by the face service: the same path as a card.
         ``attack``: its track was judged a presentation attack (``core/liveness.py``):
         refused ``presentation_attack``, naming the person the picture matched (or the
-        stranger cluster) for the ``spoof_attempt`` rule, whatever the policy says."""
+        stranger cluster) for the ``spoof_attempt`` rule, whatever the policy says.
+        ``card_holders``: at a card + face gate, whose card was in when this live face
+        turned out not to be theirs (``core/two_factor.py``): the row is flagged
+        ``card_face_mismatch`` and the rules see the holders (the row never does)."""
         rt = self.gate_runtime(gate_id)
         now = dt_util.now()
         if self.refuses(rt, Method.FACE.value):
@@ -377,6 +381,7 @@ class EstateHub:
             )
         if attack:
             decision = Decision(False, Reason.PRESENTATION_ATTACK, person_id=person_id)
+            card_holders = frozenset()  # a picture is no one's face: spoof_attempt's
         else:
             decision = await self.db(
                 lambda: self.access.evaluate_face(
@@ -398,7 +403,8 @@ class EstateHub:
             None,
             distance=distance,
             cluster_id=cluster_id,
-            extra_flags=extra_flags,
+            extra_flags=(*extra_flags, MISMATCH_FLAG) if card_holders else extra_flags,
+            card_holders=card_holders,
         )
 
     async def async_open(
@@ -481,6 +487,7 @@ class EstateHub:
         distance: float | None = None,
         cluster_id: str | None = None,
         extra_flags: tuple[str, ...] = (),
+        card_holders: frozenset[str] = frozenset(),
     ) -> PassageOutcome:
         if rt.face_mode is FaceMode.CARD_AND_FACE:
             decision = self.pairing.decide(rt.gate.id, decision, method, dt_util.now().timestamp())
@@ -493,6 +500,7 @@ class EstateHub:
             extra_flags=extra_flags,
             distance=distance,
             cluster_id=cluster_id,
+            card_holders=card_holders,
         )
         if not decision.allowed:
             return self._tell(rt, await self.async_write(row), decision, None, context)

@@ -120,6 +120,8 @@ SELECTORS.update(
                     "forced_open",
                     "fever",
                     "brute_force",
+                    "spoof_attempt",
+                    "card_face_mismatch",
                 ],
                 "translation_key": "rule",
             }

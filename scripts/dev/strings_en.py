@@ -1105,6 +1105,15 @@ RULE_PARAMS["spoof_attempt_minutes"] = (
     "Spoof attempts: within minutes",
     "... within this many minutes (1 to 1440).",
 )
+RULES["card_face_mismatch"] = "Card used with another face"
+RULE_PARAMS["card_face_mismatch_count"] = (
+    "Card with another face: times",
+    "Alert when one person's card, PIN or other credential is followed at a card + face gate by a live face that is not theirs this many times (1 to 1000) ...",
+)
+RULE_PARAMS["card_face_mismatch_minutes"] = (
+    "Card with another face: within minutes",
+    "... within this many minutes (1 to 1440).",
+)
 GATE_DATA["pad_level"] = "Photo and screen defence"
 GATE_DATA["face_mode"] = "Face alone or with a card"
 GATE_DESC["pad_level"] = (

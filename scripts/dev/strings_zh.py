@@ -1023,6 +1023,15 @@ RULE_PARAMS["spoof_attempt_minutes"] = (
     "假体攻击：分钟内",
     "……且在此分钟数内（1 至 1440）时告警。",
 )
+RULES["card_face_mismatch"] = "人卡不符"
+RULE_PARAMS["card_face_mismatch_count"] = (
+    "人卡不符：次数",
+    "在人脸加卡出入口，同一人员的卡、密码或其他凭证之后出现的活体人脸不是本人，达到此次数（1 至 1000）……",
+)
+RULE_PARAMS["card_face_mismatch_minutes"] = (
+    "人卡不符：分钟内",
+    "……且在此分钟数内（1 至 1440）时告警。",
+)
 GATE_DATA["pad_level"] = "防照片与屏幕攻击"
 GATE_DATA["face_mode"] = "仅人脸或人脸加卡"
 GATE_DESC["pad_level"] = (

@@ -207,6 +207,13 @@ def test_service_select_options_are_translated() -> None:
                 assert not missing, (lang, service, field, missing)
 
 
+def test_list_alerts_offers_every_rule() -> None:
+    from custom_components.community_gate.core.alerts import Rule
+
+    options = SERVICES_YAML["list_alerts"]["fields"]["rule"]["selector"]["select"]["options"]
+    assert options == [r.value for r in Rule]
+
+
 # -------------------------------------------------------------- enums / states
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
 def test_enum_values_have_state_translations(lang: str) -> None:

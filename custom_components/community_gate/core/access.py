@@ -324,8 +324,10 @@ def build_passage(
     extra_flags: tuple[str, ...] = (),
     distance: float | None = None,
     cluster_id: str | None = None,
+    card_holders: frozenset[str] = frozenset(),
 ) -> Passage:
-    """The log row for a decision, not yet written."""
+    """The log row for a decision, not yet written (``card_holders`` is in memory only:
+    see ``Passage``)."""
     return Passage(
         ts=ts if ts is not None else _time.time(),
         gate_id=gate.id,
@@ -340,6 +342,7 @@ def build_passage(
         cluster_id=cluster_id,
         note=note,
         flags=decision.flags + extra_flags,
+        card_holders=card_holders,
     )
 
 

@@ -32,6 +32,8 @@ class Rule(StrEnum):
     FEVER = "fever"
     BRUTE_FORCE = "brute_force"
     SPOOF_ATTEMPT = "spoof_attempt"  # repeated photos, screens or replays at a face gate
+    # A resident's card (or PIN...) in at a card + face gate with someone else's face.
+    CARD_FACE_MISMATCH = "card_face_mismatch"
 
 
 class SubjectKind(StrEnum):

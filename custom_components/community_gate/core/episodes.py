@@ -17,9 +17,11 @@ What folds, and why only that (docs/architecture.md, "Passage episodes"):
   moment a stranger may slip in behind someone: the next sighting starts a new row, so
   the tailgating rule finds it next to the opening, as it did before episodes.
 
-Never folded: a granted passage (each opening is a real event), and a refusal without
+Never folded: a granted passage (each opening is a real event), a refusal without
 a subject, among them every failed card or PIN try (unknown or malformed value,
-throttled): ``brute_force`` counts those one by one.
+throttled): ``brute_force`` counts those one by one; and a face flagged
+``card_face_mismatch``: each is its own row for the rule that counts them, and keeps
+the card holders it carries in memory (a folded row is re-read from the log).
 
 No Home Assistant here; the store calls ``fold_target`` inside the transaction that
 writes the row, so folding is as durable as an insert.
@@ -32,6 +34,7 @@ from typing import Final
 
 from .model import Method, Passage, Reason
 from .rows import PASSAGE_COLS, passage_from_row
+from .two_factor import MISMATCH_FLAG
 
 # The default window, and its bounds in the options flow. 0 turns folding off.
 DEFAULT_WINDOW_S: Final = 60.0
@@ -52,6 +55,8 @@ def subject(p: Passage) -> tuple[str, str] | None:
     if p.allowed:
         return None
     if p.reason in FAILED_TRY_REASONS and p.method is not Method.FACE:
+        return None
+    if MISMATCH_FLAG in p.flags:
         return None
     if p.cluster_id is not None:
         return ("cluster_id", p.cluster_id)

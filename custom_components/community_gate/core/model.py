@@ -241,6 +241,11 @@ class Passage:
     # while there was only one) and ``count`` how many presentations it holds.
     count: int = 1
     last_seen: float | None = None
+    # In memory only, never written: at a card + face gate, the people whose card (or
+    # other credential) was in when this face failed to be theirs (core/two_factor.py
+    # ``mismatched``). The card_face_mismatch rule counts per holder; the row carries
+    # just the flag, so the holder's id reaches no state, logbook or log row.
+    card_holders: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def seen(self) -> float:

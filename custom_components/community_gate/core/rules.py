@@ -76,6 +76,8 @@ PARAM_SPECS: dict[str, ParamSpec] = {
     "repeat_hours": ParamSpec(24, 1, 24 * 365),
     "spoof_attempt_count": ParamSpec(3, 1, 1000, integer=True),
     "spoof_attempt_minutes": ParamSpec(10, 1, 24 * 60),
+    "card_face_mismatch_count": ParamSpec(2, 1, 1000, integer=True),
+    "card_face_mismatch_minutes": ParamSpec(10, 1, 24 * 60),
 }
 
 
@@ -104,6 +106,10 @@ class RuleParams:
     # refusal can be a resident's unlucky frames; three in ten minutes is someone trying.
     spoof_attempt_count: int = 3
     spoof_attempt_minutes: float = 10
+    # Someone else's face with one holder's card at card + face gates. Once is a
+    # family member trying the wrong card; twice in ten minutes is a card in other hands.
+    card_face_mismatch_count: int = 2
+    card_face_mismatch_minutes: float = 10
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -176,6 +182,10 @@ class RuleEngine:
         self._door_open: dict[str, float] = {}
         self._last_granted: dict[str, float] = {}
         self._last_exit: dict[str, float] = {}
+        # Card holder -> (ts, passage id) of the faces that were not theirs, within the
+        # window. In memory: the log's rows carry the flag, not the holder (a restart
+        # forgets at most one window's count; docs/architecture.md).
+        self._mismatches: dict[str, list[tuple[float, int | None]]] = {}
         self.load(_time.time())
 
     def load(self, now: float) -> None:
@@ -255,6 +265,8 @@ class RuleEngine:
             # A picture of someone is no sign of them: it neither resolves their
             # absence nor makes a stranger row; it counts towards spoof_attempt only.
             return [a for a in (self._spoof_attempt(p),) if a is not None]
+        if p.card_holders:
+            out.extend(self._card_face_mismatch(p))
         if p.person_id is not None:
             self._auto_resolve(Rule.SPECIAL_ATTENTION, p.person_id, p.ts)
         if p.unit_id is not None:
@@ -376,6 +388,36 @@ class RuleEngine:
             column: subject,
         }
         return self._raise(p.ts, Rule.SPOOF_ATTEMPT, kind, subject, p.gate_id, evidence)
+
+    def _card_face_mismatch(self, p: Passage) -> list[Alert | None]:
+        """A face that was not the card holder's, counted per holder (whichever gate):
+        a lent or stolen card is the holder's card in other hands."""
+        since = p.ts - self.params.card_face_mismatch_minutes * 60
+        out: list[Alert | None] = []
+        for holder in sorted(p.card_holders):
+            seen = [m for m in self._mismatches.get(holder, ()) if since < m[0] <= p.ts]
+            seen.append((p.ts, p.id))
+            self._mismatches[holder] = seen
+            if len(seen) < self.params.card_face_mismatch_count:
+                continue
+            # Ids and counts only: the face's person or stranger, never a name or card.
+            evidence: dict[str, Any] = {
+                "card_person_id": holder,
+                "gate_id": p.gate_id,
+                "count": len(seen),
+                "minutes": self.params.card_face_mismatch_minutes,
+                "passage_ids": [i for _, i in seen if i is not None][-10:],
+            }
+            if p.person_id is not None:
+                evidence["person_id"] = p.person_id
+            if p.cluster_id is not None:
+                evidence["cluster_id"] = p.cluster_id
+            out.append(
+                self._raise(
+                    p.ts, Rule.CARD_FACE_MISMATCH, SubjectKind.PERSON, holder, p.gate_id, evidence
+                )
+            )
+        return out
 
     def _face_flood(self, p: Passage) -> Alert | None:
         """A terminal presented more unknown faces than its budget (core/throttle.py):
@@ -585,6 +627,8 @@ class RuleEngine:
                 )
         for gate_id, since in list(self._door_open.items()):
             out.append(self._held_open(gate_id, since, now))
+        since = now - self.params.card_face_mismatch_minutes * 60
+        self._mismatches = {h: s for h, s in self._mismatches.items() if s[-1][0] > since}
         if silences:
             out.extend(self._absences(now))
             horizon = now - self.params.repeat_hours * 3600

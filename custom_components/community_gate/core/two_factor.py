@@ -18,6 +18,9 @@ from .model import Decision, Method, Reason
 WINDOW_S: Final = 30.0
 MAX_PENDING: Final = 1024  # a flood of half pairs is bounded, oldest dropped
 TWO_FACTOR_FLAG: Final = "card_and_face"
+# A face that passed presentation-attack detection while someone's card was in at the
+# gate, and was not that card holder's: a lent or stolen card (docs/security.md).
+MISMATCH_FLAG: Final = "card_face_mismatch"
 FACE_FACTOR: Final = "face"
 OTHER_FACTOR: Final = "other"  # a card, ID card, QR code, PIN or fingerprint
 
@@ -35,6 +38,15 @@ def factor_of(method: Method) -> str | None:
 class _Half:
     factor: str
     ts: float
+
+
+def mismatched(waiting: frozenset[str], face_person_id: str | None) -> frozenset[str]:
+    """The card holders a face at a card + face gate turned out not to be: everyone
+    whose other half was waiting (``FactorPairing.waiting``), unless the face verified
+    as one of them. Empty when no card was in."""
+    if face_person_id is not None and face_person_id in waiting:
+        return frozenset()
+    return waiting
 
 
 class FactorPairing:
