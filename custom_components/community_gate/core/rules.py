@@ -31,6 +31,7 @@ from .model import RESIDENT_ROLES, Direction, Method, Passage, Reason, Role, Str
 from .outbox import record_device
 from .store import Store
 from .throttle import FACE_FLOOD
+from .two_factor import WINDOW_S as PAIRING_WINDOW_S
 
 # Sightings of one stranger closer than this are one appearance (a face lingering in
 # front of the camera, or trying the reader twice, is not two visits). Never shorter
@@ -106,8 +107,8 @@ class RuleParams:
     # refusal can be a resident's unlucky frames; three in ten minutes is someone trying.
     spoof_attempt_count: int = 3
     spoof_attempt_minutes: float = 10
-    # Someone else's face with one holder's card at card + face gates. Once is a
-    # family member trying the wrong card; twice in ten minutes is a card in other hands.
+    # A stranger's face with one holder's card at card + face gates. Once can be a
+    # visitor walking in with the resident; twice in ten minutes is a card in other hands.
     card_face_mismatch_count: int = 2
     card_face_mismatch_minutes: float = 10
 
@@ -182,10 +183,10 @@ class RuleEngine:
         self._door_open: dict[str, float] = {}
         self._last_granted: dict[str, float] = {}
         self._last_exit: dict[str, float] = {}
-        # Card holder -> (ts, passage id) of the faces that were not theirs, within the
-        # window. In memory: the log's rows carry the flag, not the holder (a restart
+        # Card holder -> (ts, passage id, gate) of the faces that were not theirs, within
+        # the window. In memory: the log's rows carry the flag, not the holder (a restart
         # forgets at most one window's count; docs/architecture.md).
-        self._mismatches: dict[str, list[tuple[float, int | None]]] = {}
+        self._mismatches: dict[str, list[tuple[float, int | None, str]]] = {}
         self.load(_time.time())
 
     def load(self, now: float) -> None:
@@ -265,7 +266,9 @@ class RuleEngine:
             # A picture of someone is no sign of them: it neither resolves their
             # absence nor makes a stranger row; it counts towards spoof_attempt only.
             return [a for a in (self._spoof_attempt(p),) if a is not None]
-        if p.card_holders:
+        if p.card_holders and p.person_id is None:
+            # Counted only for a face nobody is enrolled with: another resident's face
+            # after a card is mostly two people at one door (the row keeps the flag).
             out.extend(self._card_face_mismatch(p))
         if p.person_id is not None:
             self._auto_resolve(Rule.SPECIAL_ATTENTION, p.person_id, p.ts)
@@ -390,13 +393,18 @@ class RuleEngine:
         return self._raise(p.ts, Rule.SPOOF_ATTEMPT, kind, subject, p.gate_id, evidence)
 
     def _card_face_mismatch(self, p: Passage) -> list[Alert | None]:
-        """A face that was not the card holder's, counted per holder (whichever gate):
-        a lent or stolen card is the holder's card in other hands."""
+        """A stranger's face after the card holder's card, counted per holder (whichever
+        gate): the holder's card in other hands. One card presentation counts once, however
+        often the camera decides the face while the card waits (``PAIRING_WINDOW_S``): a
+        visitor in view while the resident fumbles is one, not several."""
         since = p.ts - self.params.card_face_mismatch_minutes * 60
         out: list[Alert | None] = []
         for holder in sorted(p.card_holders):
             seen = [m for m in self._mismatches.get(holder, ()) if since < m[0] <= p.ts]
-            seen.append((p.ts, p.id))
+            if seen and seen[-1][2] == p.gate_id and p.ts - seen[-1][0] <= PAIRING_WINDOW_S:
+                self._mismatches[holder] = seen
+                continue
+            seen.append((p.ts, p.id, p.gate_id))
             self._mismatches[holder] = seen
             if len(seen) < self.params.card_face_mismatch_count:
                 continue
@@ -406,10 +414,8 @@ class RuleEngine:
                 "gate_id": p.gate_id,
                 "count": len(seen),
                 "minutes": self.params.card_face_mismatch_minutes,
-                "passage_ids": [i for _, i in seen if i is not None][-10:],
+                "passage_ids": [i for _, i, _ in seen if i is not None][-10:],
             }
-            if p.person_id is not None:
-                evidence["person_id"] = p.person_id
             if p.cluster_id is not None:
                 evidence["cluster_id"] = p.cluster_id
             out.append(
