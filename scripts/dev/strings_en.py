@@ -1064,14 +1064,6 @@ CENTRAL = {
         },
     },
 }
-CENTRAL["entity"]["event"]["centre_alerts"]["state_attributes"]["event_type"]["state"] = {
-    **{
-        k: v
-        for k, v in RULES.items()
-        if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
-    },
-    "repeat_visitor_card": "Same visitor ID card at several estates",
-}
 PANEL.update(
     {
         "centre": "Command centre",
@@ -1140,3 +1132,13 @@ ISSUES["mqtt_missing"] = (
     "Gates wait for MQTT",
     "These gates open through an MQTT controller: {gates}. Home Assistant's MQTT integration is not set up, so they cannot open and their readers are not heard. Add the MQTT integration with your broker (Settings → Devices & services → Add integration → MQTT), then reload the estate. Or give the gates a lock, switch or cover entity instead (Reconfigure gate).",
 )
+# The centre's alert entity: every rule that is not staff-only, once RULES is complete
+# (rules added further up the file, e.g. spoof_attempt, are included).
+CENTRAL["entity"]["event"]["centre_alerts"]["state_attributes"]["event_type"]["state"] = {
+    **{
+        k: v
+        for k, v in RULES.items()
+        if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
+    },
+    "repeat_visitor_card": "Same visitor ID card at several estates",
+}

@@ -982,14 +982,6 @@ CENTRAL = {
         "centre_auth_failed": {"message": "中心库拒绝了指挥中心的密码：请输入新密码。"},
     },
 }
-CENTRAL["entity"]["event"]["centre_alerts"]["state_attributes"]["event_type"]["state"] = {
-    **{
-        k: v
-        for k, v in RULES.items()
-        if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
-    },
-    "repeat_visitor_card": "同一访客证出现在多个小区",
-}
 PANEL.update(
     {
         "centre": "指挥中心",
@@ -1056,3 +1048,13 @@ ISSUES["mqtt_missing"] = (
     "门在等待 MQTT",
     "以下门通过 MQTT 控制器开门：{gates}。Home Assistant 的 MQTT 集成尚未设置，因此这些门打不开，其读卡器的消息也收不到。请添加 MQTT 集成并填写代理地址（设置 → 设备与服务 → 添加集成 → MQTT），然后重新加载小区；或者为这些门改配锁、开关或卷帘实体（重新配置门）。",
 )
+# The centre's alert entity: every rule that is not staff-only, once RULES is complete
+# (rules added further up the file, e.g. spoof_attempt, are included).
+CENTRAL["entity"]["event"]["centre_alerts"]["state_attributes"]["event_type"]["state"] = {
+    **{
+        k: v
+        for k, v in RULES.items()
+        if k not in ("special_attention", "long_absence", "rent_arrears", "fever")
+    },
+    "repeat_visitor_card": "同一访客证出现在多个小区",
+}
