@@ -11,7 +11,11 @@ import time
 from typing import Any
 
 from tests.demo.conftest import Client
-from tests.demo.test_panel_browser import _shot, page  # noqa: F401  (the fixture)
+from tests.demo.test_panel_browser import (  # noqa: F401  (the fixture)
+    _shot,
+    page,
+    wait_faces_ready,
+)
 from tests.demo.test_panel_lockdown_browser import _log_in
 
 VISITOR = {"entity_id": "input_select.building_3_visitor"}
@@ -39,12 +43,7 @@ def test_a_loitering_stranger_is_one_row_with_a_count(
 ) -> None:
     p, client, errors = page
     panel = _log_in(p, client.base)
-    panel.locator('nav button[data-tab="gates"]').click()
-    for _ in range(60):  # face models load in the background after start
-        if panel.get_by_text("Face recognition ready", exact=False).count():
-            break
-        p.wait_for_timeout(2000)
-        panel.locator('nav button[data-tab="gates"]').click()
+    wait_faces_ready(p, panel)
     panel.locator('nav button[data-tab="passages"]').click()
     # Three sightings at least: the first frame pair, then one each 10 s quiet time.
     _loiter(client, 28)

@@ -10,7 +10,11 @@ import time
 from typing import Any
 
 from tests.demo.conftest import Client
-from tests.demo.test_panel_browser import _shot, page  # noqa: F401  (the fixture)
+from tests.demo.test_panel_browser import (  # noqa: F401  (the fixture)
+    _shot,
+    page,
+    wait_faces_ready,
+)
 
 
 def _log_in(p: Any, base: str) -> Any:
@@ -61,12 +65,7 @@ def test_lockdown_and_ignored_stranger_in_the_panel(
     p, client, errors = page
     p.on("dialog", lambda d: d.accept())  # "Lock down the estate?"
     panel = _log_in(p, client.base)
-    panel.locator('nav button[data-tab="gates"]').click()
-    for _ in range(60):  # face models load in the background after start
-        if panel.get_by_text("Face recognition ready", exact=False).count():
-            break
-        p.wait_for_timeout(2000)
-        panel.locator('nav button[data-tab="gates"]').click()
+    wait_faces_ready(p, panel)
 
     # --- lockdown from the Gates view
     panel.get_by_role("button", name="Lockdown: only staff pass").click()

@@ -18,21 +18,15 @@ import time
 from typing import Any
 
 from tests.demo.conftest import Client
-from tests.demo.test_panel_browser import PHOTOS, _shot, page  # noqa: F401  (the fixture)
+from tests.demo.test_panel_browser import (  # noqa: F401  (the fixture)
+    PHOTOS,
+    _shot,
+    page,
+    wait_faces_ready,
+)
 from tests.demo.test_panel_lockdown_browser import _log_in, _stranger_at_the_door
 
 SERVICES = "/api/services/community_gate"
-
-
-def _faces_ready(p: Any, panel: Any, text: str = "Face recognition ready") -> None:
-    panel.locator('nav button[data-tab="gates"]').click()
-    for _ in range(90):  # face models load in the background after start
-        if panel.get_by_text(text, exact=False).count():
-            return
-        p.wait_for_timeout(2000)
-        panel.locator('nav button[data-tab="people"]').click()
-        panel.locator('nav button[data-tab="gates"]').click()
-    raise AssertionError("face recognition never became ready")
 
 
 def _switch_engine(client: Client, engine: str) -> None:
@@ -63,7 +57,7 @@ def test_snapshot_look_alike_and_engine_switch_in_the_panel(
 ) -> None:
     p, client, errors = page
     panel = _log_in(p, client.base)
-    _faces_ready(p, panel)
+    wait_faces_ready(p, panel)
     assert panel.get_by_text("Engine: ncnn (YuNet + SFace)", exact=False).count() == 1
     assert panel.get_by_text("need a new face photo", exact=False).count() == 0
 
@@ -133,7 +127,7 @@ def test_snapshot_look_alike_and_engine_switch_in_the_panel(
     p.goto(client.base + "/community-gate")
     panel = p.locator("community-gate-panel")
     panel.locator("nav button").first.wait_for(timeout=60_000)
-    _faces_ready(p, panel)
+    wait_faces_ready(p, panel)
     text = panel.locator(".view").inner_text()
     assert "Engine: dlib (face_recognition)" in text
     assert "2 people need a new face photo" in text
@@ -151,7 +145,7 @@ def test_snapshot_look_alike_and_engine_switch_in_the_panel(
     p.reload()
     panel = p.locator("community-gate-panel")
     panel.locator('nav button[data-tab="gates"]').wait_for(timeout=60_000)
-    _faces_ready(p, panel, "人脸识别已就绪")
+    wait_faces_ready(p, panel, "人脸识别已就绪")
     text = panel.locator(".view").inner_text()
     assert "引擎：dlib 引擎（face_recognition）" in text
     assert "2 人需要重新录入人脸照片" in text

@@ -15,7 +15,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.demo.conftest import ROOT, Client
-from tests.demo.test_panel_browser import _shot, page  # noqa: F401  (the fixture)
+from tests.demo.test_panel_browser import (  # noqa: F401  (the fixture)
+    _shot,
+    page,
+    wait_faces_ready,
+)
 from tests.demo.test_panel_lockdown_browser import _log_in, _stranger_at_the_door
 
 STRINGS = ROOT / "custom_components" / "community_gate" / "frontend" / "strings"
@@ -185,12 +189,7 @@ def test_staff_edit_access_read_plurals_and_names(
     _shot(p, "24-passages-by-name")
 
     # --- a stranger: the gate they were seen at and who marked them, by name
-    panel.locator('nav button[data-tab="gates"]').click()
-    for _ in range(60):  # face models load in the background after start
-        if panel.get_by_text("Face recognition ready", exact=False).count():
-            break
-        p.wait_for_timeout(2000)
-        panel.locator('nav button[data-tab="gates"]').click()
+    wait_faces_ready(p, panel)
     _stranger_at_the_door(client)
     panel.locator('nav button[data-tab="strangers"]').click()
     row = panel.locator("tr[data-cluster]").first
