@@ -3,6 +3,7 @@ controller's relay opens the gate."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER
@@ -71,6 +72,31 @@ async def test_gate_with_only_an_mqtt_controller(
     )
     await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, mqtt_issue_id(estate.entry_id)) is None
+
+
+async def test_an_mqtt_that_cannot_load_is_said_too(
+    hass: HomeAssistant, estate: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Home Assistant's mqtt cannot even be imported (its client library comes only with
+    an MQTT set-up; simulated here by hiding our link module, which imports it): the
+    estate starts without field devices, the repair names the controller's gate, and
+    opening it says why."""
+    monkeypatch.setitem(sys.modules, "custom_components.community_gate.mqtt_link", None)
+    result = await _submit(hass, estate, mqtt_device="gc-west")
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert estate.runtime_data.mqtt is None
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, mqtt_issue_id(estate.entry_id))
+    assert issue is not None
+    assert issue.translation_placeholders == {"gates": "West Gate"}
+    with pytest.raises(HomeAssistantError) as exc:
+        await hass.services.async_call(
+            "community_gate",
+            "open_gate",
+            {"gate_id": "west_gate", "reason": "test"},
+            blocking=True,
+            return_response=True,
+        )
+    assert exc.value.translation_key == "mqtt_unavailable"
 
 
 async def test_gate_with_entity_and_controller_opens_through_the_entity(
