@@ -19,7 +19,7 @@ from homeassistant.core import HomeAssistant
 
 from .centre import TOKEN_SHOWN, CentreRuntime, classify
 from .const import DOMAIN
-from .core.alerts import SubjectKind
+from .core.alerts import SubjectKind, subject_names
 from .core.centre import (
     CentralAlert,
     CentralPassage,
@@ -154,18 +154,9 @@ async def ws_centre_passages(
 
 def _alert_names(a: CentralAlert, names: DirectoryNames) -> dict[str, str | None]:
     """What staff call an alert's gate and subject; ids stay beside them."""
-    subject = (a.estate, a.subject_id)
-    if a.subject_kind == SubjectKind.PERSON:
-        name, unit = names.people.get(subject), names.units.get(subject)
-    elif a.subject_kind == SubjectKind.GATE:
-        name, unit = names.gates.get(subject), None
-    else:
-        name, unit = None, None
-    return {
-        "gate_name": names.gates.get((a.estate, a.gate_id or "")),
-        "subject_name": name,
-        "subject_unit": unit,
-    }
+    return {"gate_name": names.gates.get((a.estate, a.gate_id or ""))} | subject_names(
+        a.subject_kind, (a.estate, a.subject_id), names.people, names.units, names.gates.get
+    )
 
 
 def _passage(p: CentralPassage, names: DirectoryNames) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from homeassistant.util import dt as dt_util
 
 from .alerts import alert_dict
 from .const import DOMAIN
-from .core.alerts import Alert, Rule, SubjectKind
+from .core.alerts import Rule, SubjectKind, subject_names
 from .core.errors import CoreError
 from .core.model import Method, Passage, Person, Role, StrangerIgnore
 from .core.person_fields import PERSON_FIELDS, FieldKind, as_is
@@ -42,13 +42,12 @@ from .core.queries import (
     PERSON_FLAGS,
     PassageFilter,
     PassagePage,
+    names_and_units_of,
     names_of,
     passage_page,
     people_page,
-    units_of,
 )
 from .core.schedule import schedule_to_obj
-from .core.store import Store
 from .entry_kind import is_centre
 from .exceptions import translated
 from .hub import EstateHub, passage_event_data
@@ -116,10 +115,6 @@ def _passage(hub: EstateHub, p: Passage, names: dict[str, str]) -> dict[str, Any
         "gate_name": _gate_name(hub, p.gate_id),
         "person_name": names.get(p.person_id or ""),
     }
-
-
-def _names_and_units(store: Store, person_ids: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    return names_of(store, person_ids), units_of(store, person_ids)
 
 
 def _gate_name(hub: EstateHub, gate_id: str | None) -> str | None:
@@ -563,22 +558,16 @@ async def ws_alerts(hass: HomeAssistant, connection: ActiveConnection, msg: dict
             limit=msg["limit"],
         )
         people = [a.subject_id for a in alerts if a.subject_kind is SubjectKind.PERSON]
-        names, units = await hub.db(_names_and_units, hub.store, people)
+        names, units = await hub.db(names_and_units_of, hub.store, people)
 
-        def subject(a: Alert) -> dict[str, str | None]:
-            # What staff call the subject; the id stays in ``subject_id``.
-            if a.subject_kind is SubjectKind.PERSON:
-                return {
-                    "subject_name": names.get(a.subject_id),
-                    "subject_unit": units.get(a.subject_id),
-                }
-            if a.subject_kind is SubjectKind.GATE:
-                return {"subject_name": _gate_name(hub, a.subject_id), "subject_unit": None}
-            return {"subject_name": None, "subject_unit": None}
+        def gate_name(gate_id: str) -> str | None:
+            return _gate_name(hub, gate_id)
 
         return {
             "alerts": [
-                alert_dict(a) | {"gate_name": _gate_name(hub, a.gate_id)} | subject(a)
+                alert_dict(a)
+                | {"gate_name": _gate_name(hub, a.gate_id)}
+                | subject_names(a.subject_kind, a.subject_id, names, units, gate_name)
                 for a in alerts
             ],
             "open": estate.alerts.open_count,

@@ -31,6 +31,19 @@ async def _submit(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> d
     return result  # type: ignore[no-any-return]
 
 
+async def _open_refused(hass: HomeAssistant) -> HomeAssistantError:
+    """Staff press Open on the west gate; the error it is refused with."""
+    with pytest.raises(HomeAssistantError) as exc:
+        await hass.services.async_call(
+            "community_gate",
+            "open_gate",
+            {"gate_id": "west_gate", "reason": "test"},
+            blocking=True,
+            return_response=True,
+        )
+    return exc.value
+
+
 async def test_gate_with_only_an_mqtt_controller(
     hass: HomeAssistant, estate: MockConfigEntry
 ) -> None:
@@ -49,16 +62,9 @@ async def test_gate_with_only_an_mqtt_controller(
     assert issue is not None
     assert issue.translation_key == "mqtt_missing"
     assert issue.translation_placeholders == {"gates": "West Gate"}
-    with pytest.raises(HomeAssistantError) as exc:
-        await hass.services.async_call(
-            "community_gate",
-            "open_gate",
-            {"gate_id": "west_gate", "reason": "test"},
-            blocking=True,
-            return_response=True,
-        )
-    assert exc.value.translation_key == "mqtt_unavailable"
-    assert "MQTT integration is not set up" in str(exc.value)
+    exc = await _open_refused(hass)
+    assert exc.translation_key == "mqtt_unavailable"
+    assert "MQTT integration is not set up" in str(exc)
     hub = estate.runtime_data.hub
     [p] = await hub.db(hub.store.recent_passages)
     assert (p.gate_id, p.flags) == ("west_gate", ("mqtt_unavailable",))
@@ -88,15 +94,8 @@ async def test_an_mqtt_that_cannot_load_is_said_too(
     issue = ir.async_get(hass).async_get_issue(DOMAIN, mqtt_issue_id(estate.entry_id))
     assert issue is not None
     assert issue.translation_placeholders == {"gates": "West Gate"}
-    with pytest.raises(HomeAssistantError) as exc:
-        await hass.services.async_call(
-            "community_gate",
-            "open_gate",
-            {"gate_id": "west_gate", "reason": "test"},
-            blocking=True,
-            return_response=True,
-        )
-    assert exc.value.translation_key == "mqtt_unavailable"
+    exc = await _open_refused(hass)
+    assert exc.translation_key == "mqtt_unavailable"
 
 
 async def test_gate_with_entity_and_controller_opens_through_the_entity(

@@ -6,7 +6,7 @@ on the Store's one thread): new -> acknowledged -> resolved.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 import json
@@ -50,6 +50,24 @@ class SubjectKind(StrEnum):
 # estate's own equipment. Who an alert is about (a person, a unit, a stranger) is for
 # staff: the panel and the alert event their automations receive.
 PUBLIC_SUBJECTS = frozenset({SubjectKind.GATE, SubjectKind.DEVICE})
+
+
+def subject_names[K](
+    kind: str,
+    key: K,
+    people: Mapping[K, str],
+    units: Mapping[K, str],
+    gate_name: Callable[[K], str | None],
+) -> dict[str, str | None]:
+    """What staff call an alert's subject, for the admin-only views (the estate's panel
+    and the command centre's): a person by name and unit, a gate by its name; the id
+    stays beside it. ``key`` is how those lookups know the subject (its id, or estate
+    and id at the centre)."""
+    if kind == SubjectKind.PERSON:
+        return {"subject_name": people.get(key), "subject_unit": units.get(key)}
+    if kind == SubjectKind.GATE:
+        return {"subject_name": gate_name(key), "subject_unit": None}
+    return {"subject_name": None, "subject_unit": None}
 
 
 # Rules that tell something private about whoever just passed (money owed, a fever) or

@@ -8,7 +8,7 @@ query walks an index that is already in time order (``passages_ts``, ``passages_
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 import math
 from typing import Any, Final
@@ -111,30 +111,41 @@ def passage_page(
     return PassagePage(rows, encode_cursor(rows[-1]) if more and rows else None)
 
 
-def _column_of(store: Store, column: str, person_ids: Iterable[str | None]) -> dict[str, str]:
-    """One column of the given people, by id; empty values and unknown ids are absent.
-    ``column`` is a literal from this module, never input."""
+def _people_rows(
+    store: Store, columns: str, person_ids: Iterable[str | None]
+) -> Iterator[tuple[Any, ...]]:
+    """``id, <columns>`` of the given people. ``columns`` is a literal from this module,
+    never input."""
     ids = sorted({p for p in person_ids if p})
-    out: dict[str, str] = {}
     # Chunks under SQLite's bound-parameter limit.
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         marks = ",".join("?" * len(chunk))
-        sql = f"SELECT id, {column} FROM people WHERE id IN ({marks})"
-        out.update((pid, value) for pid, value in store.conn.execute(sql, chunk) if value)
-    return out
+        yield from store.conn.execute(
+            f"SELECT id, {columns} FROM people WHERE id IN ({marks})", chunk
+        )
 
 
 def names_of(store: Store, person_ids: Iterable[str | None]) -> dict[str, str]:
     """Display names of the given people (for staff views only: never in events,
     states or logs). Unknown or erased ids are simply absent."""
-    return _column_of(store, "display_name", person_ids)
+    return {pid: name for pid, name in _people_rows(store, "display_name", person_ids) if name}
 
 
-def units_of(store: Store, person_ids: Iterable[str | None]) -> dict[str, str]:
-    """The unit each of the given people lives in (staff views only), to name a person
-    as staff know them: *Wang Fang (3-1201)*. People with no unit are absent."""
-    return _column_of(store, "unit_id", person_ids)
+def names_and_units_of(
+    store: Store, person_ids: Iterable[str | None]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """``names_of`` and the unit each of them lives in, read once: to name a person as
+    staff know them, *Wang Fang (3-1201)*. People with no unit are absent from the
+    second."""
+    names: dict[str, str] = {}
+    units: dict[str, str] = {}
+    for pid, name, unit in _people_rows(store, "display_name, unit_id", person_ids):
+        if name:
+            names[pid] = name
+        if unit:
+            units[pid] = unit
+    return names, units
 
 
 @dataclass(frozen=True, slots=True)
