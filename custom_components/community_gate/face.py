@@ -225,8 +225,14 @@ class FaceService:
         await self._run(self.masked.add_many, templates[FaceVariant.MASKED])
         await self._forget_other_engines_strangers()
         stored = await self.hub.db(lambda: list(self.hub.store.iter_clusters()))
+        # A stranger past retention is not brought back to memory: the nightly sweep
+        # may delete its row while this loads, and a copy here would live on (and be
+        # saved again) until the next night.
+        cutoff = time.time() - self.options.cluster_retention_days * 86400
         restored = []
         for sc in stored:
+            if sc.last_seen < cutoff:
+                continue
             try:
                 centroid = self.vault.open_cluster(sc)
             except ValueError:

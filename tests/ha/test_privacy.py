@@ -324,6 +324,34 @@ async def test_nightly_sweep_uses_each_retention(
     assert [c.id for c in await hub.db(lambda: list(hub.store.iter_clusters()))] == ["new"]
 
 
+async def test_a_stranger_past_retention_is_not_loaded_back(
+    hass: HomeAssistant, seeded: MockConfigEntry
+) -> None:
+    """The face models load in the background; a sweep may delete a row they already
+    read. An expired stranger must not come back to memory from that read (CI once saw
+    it expire twice: on disk by one sweep, in memory by the next)."""
+    hass.config_entries.async_update_entry(seeded, options={OPT_CLUSTER_RETENTION_DAYS: 5})
+    await hass.async_block_till_done()
+    estate = seeded.runtime_data
+    hub, vault = estate.hub, estate.privacy.templates
+    now = time.time()
+    await hub.db(
+        lambda: hub.store.save_clusters(
+            [
+                vault.seal_cluster("old", vec(1), 2, now - 9 * DAY, now - 6 * DAY, ()),
+                vault.seal_cluster("new", vec(2), 2, now - 9 * DAY, now - 1 * DAY, ()),
+            ]
+        )
+    )
+    assert await hass.config_entries.async_reload(seeded.entry_id)
+    estate = seeded.runtime_data
+    await estate.face.loaded.wait()
+    assert estate.face.ready
+    assert [c.id for c in estate.face.clusters.export()] == ["new"]
+    # The row is the sweep's to delete, and it still counts it.
+    assert await estate.async_run_retention(now) == {"passages": 0, "clusters": 1, "photos": 0}
+
+
 async def test_photos_are_not_kept_unless_opted_in(
     hass: HomeAssistant, seeded: MockConfigEntry
 ) -> None:
