@@ -15,7 +15,7 @@ enrollment in progress, never for a queue of uploads.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -171,8 +171,11 @@ class FaceService:
         self._seen: dict[tuple[str, str], float] = {}
         # Unknown faces per (gate, terminal): past the budget no new stranger or alert.
         self.unknown_budget = Throttle(UNKNOWN_FACE_BUDGET)
-        # Enrollments wait here, on the event loop, not in the face thread's queue.
-        self._enrolling = asyncio.Lock()
+        # One change to a person's face data at a time: loading, enrolling, re-encoding
+        # and erasing. An erasure (or consent withdrawn) that slipped between a consent
+        # check and the template's write would be outlived by that template. Enrollments
+        # also wait here, on the event loop, not in the face thread's queue.
+        self._biometrics = asyncio.Lock()
 
     @property
     def ready(self) -> bool:
@@ -220,9 +223,10 @@ class FaceService:
             self.error = "face_engine_mismatch"
             _LOGGER.error("Face recognition is off: the worker runs %s", engine)
             return
-        templates = await self.hub.db(self.vault.load_by_variant)
-        await self._run(self.gallery.add_many, templates[FaceVariant.PLAIN])
-        await self._run(self.masked.add_many, templates[FaceVariant.MASKED])
+        async with self._biometrics:  # an erasure meanwhile forgets after the load
+            templates = await self.hub.db(self.vault.load_by_variant)
+            await self._run(self.gallery.add_many, templates[FaceVariant.PLAIN])
+            await self._run(self.masked.add_many, templates[FaceVariant.MASKED])
         await self._forget_other_engines_strangers()
         stored = await self.hub.db(lambda: list(self.hub.store.iter_clusters()))
         # A stranger past retention is not brought back to memory: the nightly sweep
@@ -287,8 +291,9 @@ class FaceService:
         stale = [pid for pid, engines in by_person.items() if engine not in engines]
         left = 0
         for pid in stale:
-            if not await self._reencode(pid):
-                left += 1
+            async with self._biometrics:
+                if not await self._reencode(pid):
+                    left += 1
         self.stale_people = left
         self._report_stale(left)
         if stale:
@@ -402,18 +407,26 @@ class FaceService:
 
     async def async_withdraw_consent(self, person_id: str) -> int:
         """Erase the person's face data now; cards, PINs and QR passes stay."""
-        await self.hub.db(self.hub.store.get_person, person_id)
-        removed = await self.hub.db(self.vault.withdraw, person_id)
-        await self.hub.db(self.hub.store.remove_photos, person_id)
-        await self.async_forget(person_id)
-        return removed
 
-    async def async_forget(self, person_id: str) -> None:
-        """Drop a person's references from the in-memory galleries (withdrawal,
-        erasure, removal): the face stops matching at once, not at the next start."""
-        await self._run(self.recogniser.remove_person, person_id)
+        async def _withdraw() -> int:
+            await self.hub.db(self.hub.store.get_person, person_id)
+            removed = await self.hub.db(self.vault.withdraw, person_id)
+            await self.hub.db(self.hub.store.remove_photos, person_id)
+            return removed
+
+        return await self.async_erase(person_id, _withdraw)
+
+    async def async_erase[T](self, person_id: str, erase: Callable[[], Awaitable[T]]) -> T:
+        """Run ``erase`` (the rows: withdrawal, erasure, removal), then drop the
+        person's references from the in-memory galleries, so the face stops matching at
+        once, not at the next start. Never alongside an enrollment or re-encoding of
+        the same data: what they write is either erased here or never written."""
+        async with self._biometrics:
+            out = await erase()
+            await self._run(self.recogniser.remove_person, person_id)
         if self.stale_people:
             await self._recount_stale()
+        return out
 
     async def async_enroll(
         self,
@@ -435,6 +448,17 @@ class FaceService:
         theirs, and the gate's margin rule refuses a probe that is near both (each
         then uses a card) instead of guessing between them."""
         self._require_engine()
+        async with self._biometrics:
+            return await self._enroll(person_id, image, variant, dry_run, different_from)
+
+    async def _enroll(
+        self,
+        person_id: str,
+        image: bytes,
+        variant: FaceVariant,
+        dry_run: bool,
+        different_from: str | None,
+    ) -> EnrollResult:
         person = await self.hub.db(self.hub.store.get_person, person_id)
         consent = await self.hub.db(self.hub.store.active_consent, person_id, CONSENT_FACE)
         check_face_consent(person, consent)
@@ -443,8 +467,7 @@ class FaceService:
             face = self.worker.enroll(image)
             return face, self.gallery.nearest_people(face.encoding, k=3)
 
-        async with self._enrolling:
-            face, nearest = await self._run(_analyse)
+        face, nearest = await self._run(_analyse)
         look_alike = None
         for other, distance in nearest:
             if other == person_id or distance > self.gallery.threshold:
@@ -807,6 +830,10 @@ class FaceService:
         they are recognised next time; without consent they are not. Returns
         ``(passages relabelled, enrolled)``."""
         self._require_engine()
+        async with self._biometrics:
+            return await self._assign_stranger(cluster_id, person_id)
+
+    async def _assign_stranger(self, cluster_id: str, person_id: str) -> tuple[int, bool]:
         person = await self.hub.db(self.hub.store.get_person, person_id)
         cluster = await self._run(self.clusters.get, cluster_id)
         if cluster is None:

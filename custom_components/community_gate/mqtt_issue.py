@@ -5,9 +5,11 @@ it is raised also when that module cannot even be imported."""
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import EVENT_COMPONENT_LOADED
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import ATTR_COMPONENT, EventComponentLoaded
 
 from .const import CONF_MQTT_DEVICE, DOMAIN, SUBENTRY_GATE
 
@@ -29,11 +31,13 @@ def mqtt_gates(entry: ConfigEntry) -> list[str]:
 
 @callback
 def async_update_mqtt_issue(hass: HomeAssistant, entry: ConfigEntry, *, missing: bool) -> None:
-    """Raise the issue while MQTT is missing and a gate needs it; clear it otherwise."""
+    """Raise the issue while MQTT is missing and a gate needs it; clear it otherwise.
+    While it is raised, the estate reloads by itself once MQTT is set up."""
     gates = mqtt_gates(entry) if missing else []
     if not gates:
         ir.async_delete_issue(hass, DOMAIN, mqtt_issue_id(entry.entry_id))
         return
+    _async_reload_when_mqtt_loads(hass, entry)
     ir.async_create_issue(
         hass,
         DOMAIN,
@@ -42,4 +46,26 @@ def async_update_mqtt_issue(hass: HomeAssistant, entry: ConfigEntry, *, missing:
         severity=ir.IssueSeverity.ERROR,
         translation_key=MQTT_ISSUE,
         translation_placeholders={"gates": ", ".join(gates)},
+    )
+
+
+def _async_reload_when_mqtt_loads(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Installers add the MQTT integration after the estate (the repair asks them to):
+    the link is built at set-up, so the estate reloads once MQTT is loaded, rather than
+    leaving the gates refusing until someone thinks of reloading it."""
+
+    @callback
+    def _is_mqtt(data: EventComponentLoaded) -> bool:
+        return data[ATTR_COMPONENT] == "mqtt"
+
+    @callback
+    def _loaded(_event: Event[EventComponentLoaded]) -> None:
+        # The reload's unload drops this listener.
+        if entry.state is ConfigEntryState.LOADED:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    # MQTT's entries are set up before the event fires: the reloaded link finds the
+    # client.
+    entry.async_on_unload(
+        hass.bus.async_listen(EVENT_COMPONENT_LOADED, _loaded, event_filter=_is_mqtt)
     )

@@ -48,8 +48,9 @@ PRIVACY_SCHEMAS: dict[str, vol.Schema] = {
 async def _erase_person(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
     hub = estate.hub
     person_id = call.data["person_id"]
-    alias, counts = await hub.db(erase_person, hub.store, person_id)
-    await estate.face.async_forget(person_id)
+    alias, counts = await estate.face.async_erase(
+        person_id, partial(hub.db, erase_person, hub.store, person_id)
+    )
     await hub.async_refresh_stats()
     # The answer names the alias, not the person: it is what the audit row keeps too.
     return {"alias": alias, **counts}

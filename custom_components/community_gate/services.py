@@ -336,9 +336,10 @@ async def _update_person(estate: EstateRuntime, call: ServiceCall) -> ServiceRes
 
 async def _remove_person(estate: EstateRuntime, call: ServiceCall) -> ServiceResponse:
     hub = estate.hub
-    await hub.db(hub.store.remove_person, call.data["person_id"])
-    # The templates went with the person row; the in-memory gallery must follow.
-    await estate.face.async_forget(call.data["person_id"])
+    # The templates go with the person row; the in-memory gallery follows.
+    await estate.face.async_erase(
+        call.data["person_id"], partial(hub.db, hub.store.remove_person, call.data["person_id"])
+    )
     await hub.async_refresh_stats()
     return {"person_id": call.data["person_id"]}
 

@@ -1130,7 +1130,7 @@ FACE_MODES = {
 }
 ISSUES["mqtt_missing"] = (
     "Gates wait for MQTT",
-    "These gates open through an MQTT controller: {gates}. Home Assistant's MQTT integration is not set up, so they cannot open and their readers are not heard. Add the MQTT integration with your broker (Settings → Devices & services → Add integration → MQTT), then reload the estate. Or give the gates a lock, switch or cover entity instead (Reconfigure gate).",
+    "These gates open through an MQTT controller: {gates}. Home Assistant's MQTT integration is not set up, so they cannot open and their readers are not heard. Add the MQTT integration with your broker (Settings → Devices & services → Add integration → MQTT): the estate reloads by itself once MQTT is set up (if it does not, reload the estate). Or give the gates a lock, switch or cover entity instead (Reconfigure gate).",
 )
 # The centre's alert entity: every rule that is not staff-only, once RULES is complete
 # (rules added further up the file, e.g. spoof_attempt, are included).

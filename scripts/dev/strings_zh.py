@@ -1046,7 +1046,7 @@ FACE_MODES = {
 }
 ISSUES["mqtt_missing"] = (
     "门在等待 MQTT",
-    "以下门通过 MQTT 控制器开门：{gates}。Home Assistant 的 MQTT 集成尚未设置，因此这些门打不开，其读卡器的消息也收不到。请添加 MQTT 集成并填写代理地址（设置 → 设备与服务 → 添加集成 → MQTT），然后重新加载小区；或者为这些门改配锁、开关或卷帘实体（重新配置门）。",
+    "以下门通过 MQTT 控制器开门：{gates}。Home Assistant 的 MQTT 集成尚未设置，因此这些门打不开，其读卡器的消息也收不到。请添加 MQTT 集成并填写代理地址（设置 → 设备与服务 → 添加集成 → MQTT）：MQTT 设置好后小区会自动重新加载（若没有，请手动重新加载小区）；或者为这些门改配锁、开关或卷帘实体（重新配置门）。",
 )
 # The centre's alert entity: every rule that is not staff-only, once RULES is complete
 # (rules added further up the file, e.g. spoof_attempt, are included).

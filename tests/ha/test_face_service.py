@@ -8,6 +8,7 @@ import asyncio
 from http import HTTPStatus
 import logging
 from pathlib import Path
+import threading
 import time
 from typing import Any
 
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.community_gate.const import DOMAIN
+from custom_components.community_gate.const import DOMAIN, OPT_KEEP_PHOTOS
 from tests.ha.helpers import (
     TERMINAL_URL,
     call,
@@ -310,6 +311,42 @@ async def test_withdrawal_erases_the_face_but_the_card_still_works(
     assert (await r.json())["allowed"] is False
     card = await present_credential(hass, {"gate_id": "east_gate", "kind": "card", "value": "777"})
     assert card["allowed"] is True
+
+
+async def test_consent_withdrawn_during_an_enrollment_leaves_no_face(
+    hass: HomeAssistant, faces_estate: MockConfigEntry
+) -> None:
+    """Staff withdraw a resident's consent while the resident's photo is still being
+    enrolled, on an estate that keeps enrollment photos. Whatever the enrollment writes
+    after the withdrawal (here: the kept photo) must not outlive it."""
+    hass.config_entries.async_update_entry(faces_estate, options={OPT_KEEP_PHOTOS: True})
+    await hass.async_block_till_done()
+    face = await ready(hass, faces_estate)
+    await consent(hass, "obama")
+    adding, release = threading.Event(), threading.Event()
+    real_add = face.gallery.add
+
+    def held_add(*args: Any) -> None:
+        adding.set()
+        release.wait(60)  # the face thread holds here until the withdrawal was asked
+        real_add(*args)
+
+    face.gallery.add = held_add
+    enrolling = hass.async_create_task(enroll(hass, "obama", "obama.jpg"))
+    await hass.async_add_executor_job(adding.wait, 60)
+    withdrawing = hass.async_create_task(call(hass, "withdraw_consent", {"person_id": "obama"}))
+    await asyncio.sleep(0.5)  # the withdrawal runs as far as it may
+    release.set()
+    enrolled, withdrawn = await asyncio.gather(enrolling, withdrawing)
+    face.gallery.add = real_add
+
+    # The withdrawal has the last word: no template, no kept photo, no reference.
+    assert enrolled["template_id"]
+    assert withdrawn["templates_removed"] == 1
+    store = faces_estate.runtime_data.hub.store
+    assert store.list_face_templates("obama") == []
+    assert store.list_photos("obama") == []
+    assert len(face.gallery) == 0
 
 
 async def test_capture_loop_recognises_a_camera_frame(

@@ -77,6 +77,12 @@ async def mqtt_ready(
 ) -> MockConfigEntry:
     """HA's mqtt integration, configured like a user would in the UI: a broker host and
     port (an empty configuration.yaml, as HA's own mqtt tests do)."""
+    return await _set_up_mqtt(hass, broker, monkeypatch)
+
+
+async def _set_up_mqtt(
+    hass: HomeAssistant, broker: Mosquitto, monkeypatch: pytest.MonkeyPatch
+) -> MockConfigEntry:
     monkeypatch.setattr(mqtt_client, "RECONNECT_INTERVAL_SECONDS", 0.5)
     entry = MockConfigEntry(
         domain="mqtt",
@@ -91,10 +97,7 @@ async def mqtt_ready(
     return entry
 
 
-@pytest.fixture
-async def mqtt_estate(
-    hass: HomeAssistant, mqtt_ready: MockConfigEntry, db_path: Path
-) -> MockConfigEntry:
+def _controller_gates() -> list[Any]:
     """Two gates whose relays are MQTT controllers (no HA actuator entity)."""
     east = gate_subentry("east_gate", "", mqtt_device="gc-east")
     north = gate_subentry(
@@ -102,7 +105,15 @@ async def mqtt_estate(
     )
     for sub in (east, north):
         sub["data"] = {k: v for k, v in sub["data"].items() if k != "actuator"}
-    entry = await add_estate(hass, db_path, east, north)
+    return [east, north]
+
+
+@pytest.fixture
+async def mqtt_estate(
+    hass: HomeAssistant, mqtt_ready: MockConfigEntry, db_path: Path
+) -> MockConfigEntry:
+    """Two gates whose relays are MQTT controllers (no HA actuator entity)."""
+    entry = await add_estate(hass, db_path, *_controller_gates())
     await wait_for(lambda: entry.runtime_data.mqtt is not None and entry.runtime_data.mqtt.ready)
     await wait_subscribed(hass, entry)
     await add_tenant(hass, "A", CARD)
@@ -213,6 +224,45 @@ def listen(hass: HomeAssistant, event_type: str) -> list[Event]:
 
 
 # ----------------------------------------------------------------------- tests
+async def test_mqtt_set_up_after_the_estate_brings_its_gates_up(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    mock_hass_config: None,
+    broker: Mosquitto,
+    monkeypatch: pytest.MonkeyPatch,
+    db_path: Path,
+) -> None:
+    """The installer adds the estate first and MQTT after it, as the repair tells them:
+    the estate reloads by itself, the repair goes, and the controllers are heard."""
+    entry = await add_estate(hass, db_path, *_controller_gates())
+    issues = ir.async_get(hass)
+    assert entry.runtime_data.mqtt is not None
+    await wait_for(lambda: entry.runtime_data.mqtt.mqtt_missing)
+    issue = issues.async_get_issue(DOMAIN, mqtt_issue_id(entry.entry_id))
+    assert issue is not None
+    assert issue.translation_placeholders == {"gates": "East Gate, North Door"}
+    before = entry.runtime_data
+
+    await _set_up_mqtt(hass, broker, monkeypatch)
+
+    def _reloaded_and_linked() -> bool:
+        estate = getattr(entry, "runtime_data", None)  # absent while it reloads
+        return estate is not None and estate is not before and bool(estate.mqtt.ready)
+
+    await wait_for(_reloaded_and_linked)
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, mqtt_issue_id(entry.entry_id)) is None
+    await wait_subscribed(hass, entry)
+    resp = await call(hass, "provision_device", {"device_id": "gc-east", "gate_id": "east_gate"})
+    dev = FieldDevice(broker.port, "gc-east", bytes.fromhex(resp["key"]), ESTATE, "east_gate")
+    await hass.async_add_executor_job(dev.start)
+    try:
+        dev.send("status", state="online", uptime=1)
+        await wait_for(lambda: entry.runtime_data.mqtt.device_online("gc-east"))
+    finally:
+        await hass.async_add_executor_job(dev.stop)
+
+
 async def test_card_read_sends_signed_relay_command_and_logs_passage(
     hass: HomeAssistant,
     mqtt_estate: MockConfigEntry,
