@@ -118,15 +118,26 @@ def test_deleted_with_the_cluster_expired_removed_or_assigned(estate: Estate) ->
     assert "stranger_live" in {c.id for c in estate.store.iter_clusters()}  # the cluster stays
 
 
+def test_no_crop_is_kept_for_a_cluster_already_gone(estate: Estate) -> None:
+    """The crop is sealed after the face was seen; staff may name (or the sweep expire)
+    the stranger meanwhile. A crop arriving after its cluster must not be kept: nothing
+    would ever show it or delete it with the cluster."""
+    estate.cluster("stranger_a")
+    estate.store.save_clusters([], removed=["stranger_a"])
+    assert not estate.photos.keep_snapshot("stranger_a", jpeg(1), 0.9, days=7, now=NOW)
+    assert not estate.photos.keep_snapshot("stranger_never", jpeg(2), 0.9, days=7, now=NOW)
+    assert estate.rows() == 0
+
+
 def test_a_merge_keeps_the_better_crop(estate: Estate) -> None:
     for cid in ("stranger_k1", "stranger_g1", "stranger_k2", "stranger_g2", "stranger_k3"):
         estate.cluster(cid)
+    estate.cluster("stranger_g3")
     estate.photos.keep_snapshot("stranger_k1", jpeg(1), 0.3, days=7, now=NOW)
     estate.photos.keep_snapshot("stranger_g1", jpeg(2), 0.8, days=7, now=NOW)  # better
     estate.photos.keep_snapshot("stranger_k2", jpeg(3), 0.8, days=7, now=NOW)
     estate.photos.keep_snapshot("stranger_g2", jpeg(4), 0.3, days=7, now=NOW)  # worse
     estate.photos.keep_snapshot("stranger_g3", jpeg(5), 0.3, days=7, now=NOW)  # k3 has none
-    estate.cluster("stranger_g3")
     estate.store.save_clusters(
         [],
         removed=["stranger_g1", "stranger_g2", "stranger_g3"],

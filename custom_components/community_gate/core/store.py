@@ -805,9 +805,15 @@ class Store:
 
     def keep_snapshot(self, photo: StoredPhoto, cluster_id: str, quality: float) -> bool:
         """Keep ``photo`` as the crop of ``cluster_id`` unless a crop at least as good
-        is kept already. Returns whether it was kept."""
+        is kept already, or the cluster is gone (forgotten, named or merged while the
+        crop was on its way here: the crop must not outlive it). Returns whether kept."""
         check_id(photo.id, "photo_id")
         with self._tx() as c:
+            if (
+                c.execute("SELECT 1 FROM stranger_clusters WHERE id=?", (cluster_id,)).fetchone()
+                is None
+            ):
+                return False
             row = c.execute(
                 "SELECT quality FROM photos WHERE cluster_id=?", (cluster_id,)
             ).fetchone()
