@@ -5,11 +5,15 @@ it is raised also when that module cannot even be imported."""
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.const import EVENT_COMPONENT_LOADED
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+    ConfigEntryState,
+)
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.setup import ATTR_COMPONENT, EventComponentLoaded
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .const import CONF_MQTT_DEVICE, DOMAIN, SUBENTRY_GATE
 
@@ -51,21 +55,24 @@ def async_update_mqtt_issue(hass: HomeAssistant, entry: ConfigEntry, *, missing:
 
 def _async_reload_when_mqtt_loads(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Installers add the MQTT integration after the estate (the repair asks them to):
-    the link is built at set-up, so the estate reloads once MQTT is loaded, rather than
-    leaving the gates refusing until someone thinks of reloading it."""
+    the link is built at set-up, so the estate reloads once an MQTT entry is loaded,
+    rather than leaving the gates refusing until someone thinks of reloading it. An
+    entry's state, not the component's first load: MQTT removed and added again, or
+    enabled again, loads no component."""
+    fired = False
 
     @callback
-    def _is_mqtt(data: EventComponentLoaded) -> bool:
-        return data[ATTR_COMPONENT] == "mqtt"
+    def _changed(change: ConfigEntryChange, changed: ConfigEntry) -> None:
+        nonlocal fired
+        if (
+            fired
+            or change is not ConfigEntryChange.UPDATED
+            or changed.domain != "mqtt"
+            or changed.state is not ConfigEntryState.LOADED
+            or entry.state is not ConfigEntryState.LOADED
+        ):
+            return
+        fired = True  # once: the reload's unload drops this listener
+        hass.config_entries.async_schedule_reload(entry.entry_id)
 
-    @callback
-    def _loaded(_event: Event[EventComponentLoaded]) -> None:
-        # The reload's unload drops this listener.
-        if entry.state is ConfigEntryState.LOADED:
-            hass.config_entries.async_schedule_reload(entry.entry_id)
-
-    # MQTT's entries are set up before the event fires: the reloaded link finds the
-    # client.
-    entry.async_on_unload(
-        hass.bus.async_listen(EVENT_COMPONENT_LOADED, _loaded, event_filter=_is_mqtt)
-    )
+    entry.async_on_unload(async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, _changed))

@@ -233,25 +233,38 @@ async def test_mqtt_set_up_after_the_estate_brings_its_gates_up(
     db_path: Path,
 ) -> None:
     """The installer adds the estate first and MQTT after it, as the repair tells them:
-    the estate reloads by itself, the repair goes, and the controllers are heard."""
+    the estate reloads by itself, the repair goes, and the controllers are heard. Also
+    when MQTT was removed and is added again (its component stays loaded)."""
     entry = await add_estate(hass, db_path, *_controller_gates())
     issues = ir.async_get(hass)
-    assert entry.runtime_data.mqtt is not None
-    await wait_for(lambda: entry.runtime_data.mqtt.mqtt_missing)
-    issue = issues.async_get_issue(DOMAIN, mqtt_issue_id(entry.entry_id))
-    assert issue is not None
-    assert issue.translation_placeholders == {"gates": "East Gate, North Door"}
-    before = entry.runtime_data
 
-    await _set_up_mqtt(hass, broker, monkeypatch)
+    async def _waits_for_mqtt() -> None:
+        assert entry.runtime_data.mqtt is not None
+        await wait_for(lambda: entry.runtime_data.mqtt.mqtt_missing)
+        issue = issues.async_get_issue(DOMAIN, mqtt_issue_id(entry.entry_id))
+        assert issue is not None
+        assert issue.translation_placeholders == {"gates": "East Gate, North Door"}
 
-    def _reloaded_and_linked() -> bool:
-        estate = getattr(entry, "runtime_data", None)  # absent while it reloads
-        return estate is not None and estate is not before and bool(estate.mqtt.ready)
+    async def _mqtt_added_and_linked() -> MockConfigEntry:
+        before = entry.runtime_data
+        mqtt_entry = await _set_up_mqtt(hass, broker, monkeypatch)
 
-    await wait_for(_reloaded_and_linked)
-    await hass.async_block_till_done()
-    assert issues.async_get_issue(DOMAIN, mqtt_issue_id(entry.entry_id)) is None
+        def _reloaded_and_linked() -> bool:
+            estate = getattr(entry, "runtime_data", None)  # absent while it reloads
+            return estate is not None and estate is not before and bool(estate.mqtt.ready)
+
+        await wait_for(_reloaded_and_linked)
+        await hass.async_block_till_done()
+        assert issues.async_get_issue(DOMAIN, mqtt_issue_id(entry.entry_id)) is None
+        return mqtt_entry
+
+    await _waits_for_mqtt()
+    first = await _mqtt_added_and_linked()
+    # MQTT removed (the estate reloaded by hand says so), then added again.
+    assert await hass.config_entries.async_remove(first.entry_id)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await _waits_for_mqtt()
+    await _mqtt_added_and_linked()
     await wait_subscribed(hass, entry)
     resp = await call(hass, "provision_device", {"device_id": "gc-east", "gate_id": "east_gate"})
     dev = FieldDevice(broker.port, "gc-east", bytes.fromhex(resp["key"]), ESTATE, "east_gate")
