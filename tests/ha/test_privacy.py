@@ -4,6 +4,7 @@ rotation, and the repair for a gate where a face is the only way in."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 import stat
 import time
@@ -345,8 +346,8 @@ async def test_a_stranger_past_retention_is_not_loaded_back(
     )
     assert await hass.config_entries.async_reload(seeded.entry_id)
     estate = seeded.runtime_data
-    await estate.face.loaded.wait()
-    assert estate.face.ready
+    await asyncio.wait_for(estate.face.loaded.wait(), timeout=120)  # a hang fails, not stalls
+    assert estate.face.ready, estate.face.error
     assert [c.id for c in estate.face.clusters.export()] == ["new"]
     # The row is the sweep's to delete, and it still counts it.
     assert await estate.async_run_retention(now) == {"passages": 0, "clusters": 1, "photos": 0}
